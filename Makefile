@@ -1,0 +1,198 @@
+# weft — the only build file.
+#
+#   make            build everything into $(OUT)/bin        (installs missing Debian packages first)
+#   make demo       build, then run the netlab bridge scenario end to end
+#   make check      unit tests (+ ASan/UBSan), integration + conformance (root), fuzz smoke, lint
+#   make bench      weft against the reference plugins, side by side (see tests/bench/)
+#   make install    DESTDIR=, PREFIX=/usr/local, CNI_BIN_DIR=/opt/cni/bin
+#   V=1             show the commands;  OUT=dir  another build directory;  SANITIZE=1  ASan+UBSan
+
+OUT	?= build
+PREFIX	?= /usr/local
+CNI_BIN_DIR ?= /opt/cni/bin
+DESTDIR	?=
+
+CC	?= cc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+PKGS	:= libmnl libnftnl jansson libbpf
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+MAKEFLAGS += --no-print-directory
+endif
+
+CFLAGS	?= -O2 -g
+WEFT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes \
+	-Werror=implicit-function-declaration -fstack-protector-strong -fno-strict-aliasing \
+	-Icommon -Iipam -Inetns-tools -Ibpf/include -I$(OUT)/bpf -MMD -MP
+LDFLAGS	?=
+WEFT_LDFLAGS := -Wl,--as-needed -Wl,-z,relro -Wl,-z,now
+
+ifeq ($(SANITIZE),1)
+WEFT_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+WEFT_LDFLAGS += -fsanitize=address,undefined
+endif
+
+# pkg-config is asked only when building (not for deps/clean on a bare machine).
+ifeq ($(filter deps clean distclean lint,$(MAKECMDGOALS)),)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+endif
+
+# ---- sources (discovered: adding a file never needs a Makefile edit) -------------------------
+COMMON_SRC := $(wildcard common/*.c)
+IPAM_SRC   := $(filter-out ipam/host-local.c,$(wildcard ipam/*.c))
+NT_MAINS   := $(wildcard netns-tools/nsrun.c netns-tools/netlab.c)
+NT_SRC     := $(filter-out $(NT_MAINS),$(wildcard netns-tools/*.c))
+PLUGINS    := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
+BPF_SRC    := $(wildcard bpf/*.bpf.c)
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz-*.c)
+
+obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
+
+LIBCOMMON := $(OUT)/lib/libcommon.a
+LIBIPAM   := $(OUT)/lib/libipam.a
+LIBNT     := $(OUT)/lib/libnetnstools.a
+LIBS      := $(if $(NT_SRC),$(LIBNT)) $(LIBIPAM) $(LIBCOMMON)
+
+BINS := $(addprefix $(OUT)/bin/,$(PLUGINS)) \
+	$(if $(wildcard ipam/host-local.c),$(OUT)/bin/host-local) \
+	$(patsubst netns-tools/%.c,$(OUT)/bin/%,$(NT_MAINS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRC))
+
+.PHONY: all deps build unit unit-asan integration conformance lint format check demo bench \
+	fuzz fuzz-smoke install uninstall clean check-valgrind
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: deps
+	$(Q)$(MAKE) build
+
+build: $(LIBCOMMON) $(LIBIPAM) $(BINS)
+
+# ---- dependencies -----------------------------------------------------------------------------
+deps:
+	$(Q)./tests/deps.sh build
+
+# ---- compile ----------------------------------------------------------------------------------
+$(OUT)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(WEFT_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBIPAM): $(call obj,$(IPAM_SRC))
+$(LIBNT): $(call obj,$(NT_SRC))
+$(OUT)/lib/%.a:
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define plugin_rule
+$(OUT)/bin/$(1): $(call obj,$(wildcard plugins/$(1)/*.c)) $(LIBS)
+	$$(call msg,LD,$$@)
+	$(Q)mkdir -p $$(@D)
+	$(Q)$$(CC) $$(WEFT_LDFLAGS) $$(LDFLAGS) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS) $$(PKG_LIBS) $$(LDLIBS)
+endef
+$(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
+
+$(OUT)/bin/host-local: $(call obj,ipam/host-local.c) $(LIBS)
+$(OUT)/bin/nsrun: $(call obj,netns-tools/nsrun.c) $(LIBS)
+$(OUT)/bin/netlab: $(call obj,netns-tools/netlab.c) $(LIBS)
+$(OUT)/bin/host-local $(OUT)/bin/nsrun $(OUT)/bin/netlab:
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(LDLIBS)
+
+# ---- eBPF: clang -target bpf -> object -> bpftool skeleton ------------------------------------
+CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/include/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ibpf/include \
+		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+$(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+$(call obj,$(wildcard plugins/ebpf/*.c)): $(SKELS)
+
+# ---- tests ------------------------------------------------------------------------------------
+$(OUT)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) -lcmocka $(LDLIBS)
+
+# Unit tests need no root. Each binary is a cmocka group; any failure fails the target.
+unit: $(UNIT_BINS) $(BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do \
+		WEFT_TEST_BIN=$(abspath $(OUT)/bin) $$t || fail=1; done; exit $$fail
+
+unit-asan:
+	$(Q)$(MAKE) OUT=$(OUT)/asan SANITIZE=1 unit
+
+# Integration + conformance: bats, root, every test in throwaway namespaces it creates.
+integration: $(BINS)
+	$(Q)WEFT_BIN=$(abspath $(OUT)/bin) bats $(BATS_FLAGS) tests/conformance tests/integration
+
+# Lint: formatting is part of the build contract.
+LINT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
+lint:
+	$(call msg,LINT,clang-format)
+	$(Q)clang-format --dry-run --Werror $(LINT_FILES)
+format:
+	$(Q)clang-format -i $(LINT_FILES)
+
+# Fuzzing (libFuzzer, clang, ASan+UBSan): make fuzz FUZZ_SECONDS=N
+FUZZ_SECONDS ?= 60
+fuzz fuzz-smoke:
+	$(Q)./tests/fuzz/run.sh $(if $(filter fuzz-smoke,$@),smoke,full) $(FUZZ_SECONDS)
+
+check: deps
+	$(Q)./tests/deps.sh test
+	$(Q)$(MAKE) build
+	$(Q)$(MAKE) lint
+	$(Q)$(MAKE) unit
+	$(Q)$(MAKE) unit-asan
+	$(Q)$(MAKE) integration
+	$(Q)if [ -x tests/fuzz/run.sh ] && [ -n "$(FUZZ_SRC)" ]; then $(MAKE) fuzz-smoke; fi
+
+check-valgrind: all
+	$(Q)WEFT_VALGRIND=1 WEFT_BIN=$(abspath $(OUT)/bin) bats tests/integration
+
+demo: deps
+	$(Q)./tests/deps.sh demo
+	$(Q)$(MAKE) build
+	$(Q)./tests/demo.sh $(abspath $(OUT)/bin)
+
+bench: deps
+	$(Q)./tests/deps.sh bench
+	$(Q)$(MAKE) build
+	$(Q)./tests/bench/run.sh $(abspath $(OUT)/bin)
+
+# ---- install ----------------------------------------------------------------------------------
+install: all
+	$(Q)install -d $(DESTDIR)$(CNI_BIN_DIR)
+	$(Q)for p in $(PLUGINS) host-local; do \
+		[ -x $(OUT)/bin/$$p ] && install -m 0755 $(OUT)/bin/$$p $(DESTDIR)$(CNI_BIN_DIR)/$$p; done; true
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
+	$(Q)for p in nsrun netlab; do \
+		[ -x $(OUT)/bin/$$p ] && install -m 0755 $(OUT)/bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done; true
+
+uninstall:
+	$(Q)for p in $(PLUGINS) host-local; do rm -f $(DESTDIR)$(CNI_BIN_DIR)/$$p; done
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/nsrun $(DESTDIR)$(PREFIX)/bin/netlab
+
+clean:
+	$(Q)rm -rf $(OUT)
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <string.h>
+
+#include "naming.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+uint64_t weft_hash(const char *const *parts, size_t n)
+{
+	uint64_t h = FNV_OFFSET;
+
+	for (size_t i = 0; i < n; i++) {
+		for (const unsigned char *p = (const unsigned char *)parts[i]; p && *p; p++) {
+			h ^= *p;
+			h *= FNV_PRIME;
+		}
+		h *= FNV_PRIME; /* the 0 separator */
+	}
+	return h;
+}
+
+uint64_t weft_attachment_hash(const char *network, const char *container_id, const char *ifname)
+{
+	const char *parts[] = {network, container_id, ifname};
+
+	return weft_hash(parts, 3);
+}
+
+void weft_host_veth_name(const char *network, const char *container_id, const char *ifname,
+			 char buf[16])
+{
+	uint64_t h = weft_attachment_hash(network, container_id, ifname);
+
+	snprintf(buf, 16, "veth%011llx", (unsigned long long)(h & 0xfffffffffffULL));
+}
+
+void weft_attachment_tag(const char *network, const char *container_id, const char *ifname,
+			 char buf[17])
+{
+	snprintf(buf, 17, "%016llx",
+		 (unsigned long long)weft_attachment_hash(network, container_id, ifname));
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* IPAM as a main plugin sees it. ipam_open() reads the request's "ipam" object:
+ *   - no ipam.type            -> disabled (L2 only); every verb is a no-op, add returns no IPs;
+ *   - "host-local"            -> the linked allocator, in-process (same store as the
+ *                                host-local executable, no fork/exec);
+ *   - anything else           -> exec'd from CNI_PATH per the spec (common/delegate.h).
+ * The host-local executable is a thin plugin over the same calls.
+ *
+ * Store layout = the reference host-local's (shared/reference/cni-spec.md §3.2):
+ * <dataDir>/<network>/<ip> holding "<containerID>\r\n<ifname>", last_reserved_ip.<N>, lock. */
+#ifndef WEFT_IPAM_H
+#define WEFT_IPAM_H
+
+#include <stdbool.h>
+
+#include "cni-error.h"
+#include "cni-types.h"
+#include "skel.h"
+
+#define IPAM_DEFAULT_DATA_DIR "/var/lib/cni/networks"
+
+struct ipam;
+
+/* Parses and validates (codes 2/6/7) without side effects. */
+int ipam_open(const struct cni_args *a, struct ipam **ret, struct cni_err *err);
+void ipam_close(struct ipam *ipam); /* NULL-safe */
+static inline void ipam_closep(struct ipam **p)
+{
+	ipam_close(*p);
+}
+#define _cleanup_ipam_ __attribute__((cleanup(ipam_closep)))
+
+bool ipam_enabled(const struct ipam *ipam);
+/* "host-local", another type, or NULL when disabled. */
+const char *ipam_type(const struct ipam *ipam);
+
+/* Fills res->ips (interface -1), res->routes and res->dns (when the IPAM gives DNS). */
+int ipam_add(struct ipam *ipam, const struct cni_args *a, struct cni_result *res,
+	     struct cni_err *err);
+/* Idempotent; releases by (containerID, ifname). */
+int ipam_del(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
+int ipam_check(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
+/* Code 50 when every range set is exhausted. */
+int ipam_status(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
+/* Releases reservations of attachments not in a->valid_attachments. */
+int ipam_gc(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
+
+#endif
