@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inet.h"
+
+static int addr_len(const struct inet_addr *a)
+{
+	return a->family == AF_INET6 ? 16 : 4;
+}
+
+int inet_addr_parse(const char *s, struct inet_addr *ret)
+{
+	struct inet_addr a = {0};
+
+	if (!s)
+		return -EINVAL;
+	if (inet_pton(AF_INET, s, &a.v4) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, s, &a.v6) == 1)
+		a.family = AF_INET6;
+	else
+		return -EINVAL;
+	*ret = a;
+	return 0;
+}
+
+/* Splits "addr/len": copies addr into buf and returns the length part (or NULL). */
+static const char *split_prefix(const char *s, char *buf, size_t len)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+
+	if (n >= len)
+		return (const char *)-1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return slash ? slash + 1 : NULL;
+}
+
+static int parse_len(const char *s, int max, uint8_t *ret)
+{
+	char *end;
+	long v;
+
+	if (!*s || *s == '+' || *s == '-' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > max)
+		return -EINVAL;
+	*ret = (uint8_t)v;
+	return 0;
+}
+
+static int prefix_parse(const char *s, bool len_required, struct inet_prefix *ret)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct inet_prefix p = {0};
+	const char *lenstr;
+
+	if (!s)
+		return -EINVAL;
+	lenstr = split_prefix(s, buf, sizeof(buf));
+	if (lenstr == (const char *)-1 || inet_addr_parse(buf, &p.addr) < 0)
+		return -EINVAL;
+	if (!lenstr) {
+		if (len_required)
+			return -EINVAL;
+		p.len = (uint8_t)inet_addr_bits(&p.addr);
+	} else if (parse_len(lenstr, inet_addr_bits(&p.addr), &p.len) < 0) {
+		return -EINVAL;
+	}
+	*ret = p;
+	return 0;
+}
+
+int inet_prefix_parse(const char *s, struct inet_prefix *ret)
+{
+	return prefix_parse(s, true, ret);
+}
+
+int inet_prefix_parse_opt(const char *s, struct inet_prefix *ret)
+{
+	return prefix_parse(s, false, ret);
+}
+
+const char *inet_addr_fmt(const struct inet_addr *a, char *buf, size_t len)
+{
+	if (!inet_addr_is_set(a) || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "<none>");
+	return buf;
+}
+
+const char *inet_prefix_fmt(const struct inet_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%u", inet_addr_fmt(&p->addr, a, sizeof(a)), p->len);
+	return buf;
+}
+
+int inet_addr_cmp(const struct inet_addr *a, const struct inet_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (!inet_addr_is_set(a))
+		return 0;
+	return memcmp(a->bytes, b->bytes, (size_t)addr_len(a));
+}
+
+bool inet_addr_eq(const struct inet_addr *a, const struct inet_addr *b)
+{
+	return inet_addr_cmp(a, b) == 0;
+}
+
+/* Sets (fill=true) or clears the host bits of a for a prefix of length len. */
+static void apply_host_bits(struct inet_addr *a, unsigned len, bool fill)
+{
+	int n = addr_len(a);
+
+	for (int i = 0; i < n; i++) {
+		unsigned bit = (unsigned)i * 8;
+		uint8_t mask;
+
+		if (bit + 8 <= len)
+			continue;
+		mask = bit >= len ? 0xff : (uint8_t)(0xff >> (len - bit));
+		if (fill)
+			a->bytes[i] |= mask;
+		else
+			a->bytes[i] &= (uint8_t)~mask;
+	}
+}
+
+void inet_prefix_network(const struct inet_prefix *p, struct inet_prefix *ret)
+{
+	struct inet_prefix r = *p;
+
+	apply_host_bits(&r.addr, r.len, false);
+	*ret = r;
+}
+
+void inet_prefix_last(const struct inet_prefix *p, struct inet_addr *ret)
+{
+	struct inet_addr a = p->addr;
+
+	apply_host_bits(&a, p->len, true);
+	*ret = a;
+}
+
+bool inet_prefix_has_host_bits(const struct inet_prefix *p)
+{
+	struct inet_prefix n;
+
+	inet_prefix_network(p, &n);
+	return !inet_addr_eq(&n.addr, &p->addr);
+}
+
+bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_addr *a)
+{
+	struct inet_prefix pn, an = {.addr = *a, .len = p->len};
+
+	if (a->family != p->addr.family)
+		return false;
+	inet_prefix_network(p, &pn);
+	inet_prefix_network(&an, &an);
+	return inet_addr_eq(&pn.addr, &an.addr);
+}
+
+bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
+{
+	struct inet_prefix na, nb;
+
+	if (a->addr.family != b->addr.family)
+		return false;
+	inet_prefix_network(a, &na);
+	inet_prefix_network(b, &nb);
+	return inet_prefix_contains(a, &nb.addr) || inet_prefix_contains(b, &na.addr);
+}
+
+int inet_addr_add(const struct inet_addr *a, int64_t delta, struct inet_addr *ret)
+{
+	struct inet_addr r = *a;
+	int n = addr_len(a);
+	/* Magnitude of delta, added or subtracted byte by byte from the low end. */
+	uint64_t mag = delta < 0 ? (uint64_t)(-(delta + 1)) + 1 : (uint64_t)delta;
+	unsigned carry = 0;
+
+	if (!inet_addr_is_set(a))
+		return -EINVAL;
+	for (int i = n - 1; i >= 0; i--) {
+		unsigned d = (unsigned)(mag & 0xff) + carry;
+		int v;
+
+		mag >>= 8;
+		if (delta >= 0) {
+			v = r.bytes[i] + (int)d;
+			carry = v > 0xff;
+			r.bytes[i] = (uint8_t)v;
+		} else {
+			v = r.bytes[i] - (int)d;
+			carry = v < 0;
+			r.bytes[i] = (uint8_t)(v + (carry ? 256 : 0));
+		}
+	}
+	if (carry || mag)
+		return -ERANGE;
+	*ret = r;
+	return 0;
+}
+
+int64_t inet_addr_distance(const struct inet_addr *a, const struct inet_addr *b)
+{
+	int n = addr_len(a);
+	bool neg = inet_addr_cmp(b, a) < 0;
+	const struct inet_addr *hi = neg ? a : b, *lo = neg ? b : a;
+	uint8_t diff[16];
+	uint64_t v = 0;
+	int borrow = 0;
+
+	if (a->family != b->family)
+		return INT64_MAX;
+	for (int i = n - 1; i >= 0; i--) { /* full-width hi - lo */
+		int d = hi->bytes[i] - lo->bytes[i] - borrow;
+
+		borrow = d < 0;
+		diff[i] = (uint8_t)(d + (borrow ? 256 : 0));
+	}
+	for (int i = 0; i < n; i++) {
+		if (i < n - 8 && diff[i])
+			return neg ? INT64_MIN : INT64_MAX;
+		if (i >= n - 8)
+			v = (v << 8) | diff[i];
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return neg ? INT64_MIN : INT64_MAX;
+	return neg ? -(int64_t)v : (int64_t)v;
+}
