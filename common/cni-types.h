@@ -18,12 +18,18 @@
 #define CNI_SUPPORTED_VERSIONS "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"
 #define CNI_VERSION_LATEST     "1.1.0"
 
-/* Parse "M.m.p" into a comparable integer (M*10000 + m*100 + p). -EINVAL when malformed. */
+/* Parse "M.m.p" into a comparable integer (M*10000 + m*100 + p). Like Go's version.ParseVersion
+ * "M" and "M.m" are accepted (missing parts are 0); m and p < 100, M < 10000. -EINVAL when
+ * malformed (including ""). */
 int cni_version_parse(const char *s, int *ret);
 /* True when s is one of CNI_SUPPORTED_VERSIONS. */
 bool cni_version_supported(const char *s);
 /* Compares two well-formed version strings like strcmp. Malformed ones sort lowest. */
 int cni_version_cmp(const char *a, const char *b);
+/* The integer cni_version_parse() yields for M.m.p. */
+#define CNI_VERSION_NUM(M, m, p) ((M) * 10000 + (m) * 100 + (p))
+/* CNI_SUPPORTED_VERSIONS as an array (oldest first); returns its length. */
+size_t cni_versions_list(const char *const **ret);
 
 #define CNI_MAX_IFACES 16
 #define CNI_MAX_IPS    16

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Message builders behind nl-link/nl-addr/nl-route/nl-neigh. Each one only fills buf (every
+ * put is a _check variant) and returns the message, or NULL when it does not fit. They are
+ * exported for tests/unit/test-nl-build.c, which parses the bytes back; nothing else should
+ * call them. */
+#ifndef WEFT_NL_INTERNAL_H
+#define WEFT_NL_INTERNAL_H
+
+#include <stdint.h>
+#include <libmnl/libmnl.h>
+
+#include "inet.h"
+#include "nl-addr.h"
+#include "nl-link.h"
+#include "nl-neigh.h"
+#include "nl-route.h"
+
+/* Link changes that fit in one RTM_NEWLINK on an existing link. */
+struct nl_link_change {
+	uint32_t flags, change; /* ifi_flags / ifi_change */
+	uint32_t mtu;		/* 0 = leave */
+	const uint8_t *mac;	/* NULL = leave */
+	int master;		/* -1 = leave, 0 = release, > 0 = enslave */
+	int vlan_filtering;	/* -1 = leave, else 0/1 (bridge only) */
+};
+
+struct nlmsghdr *nl_build_link_get(void *buf, size_t len, int ifindex, const char *name);
+struct nlmsghdr *nl_build_link_add_bridge(void *buf, size_t len, const struct nl_bridge *br);
+struct nlmsghdr *nl_build_link_add_veth(void *buf, size_t len, const struct nl_veth *v);
+struct nlmsghdr *nl_build_link_change(void *buf, size_t len, int ifindex,
+				      const struct nl_link_change *c);
+struct nlmsghdr *nl_build_link_brport(void *buf, size_t len, int ifindex,
+				      const struct nl_brport *p);
+/* type RTM_SETLINK (add) or RTM_DELLINK (del), family AF_BRIDGE. */
+struct nlmsghdr *nl_build_link_vlan(void *buf, size_t len, uint16_t type, int ifindex,
+				    const struct nl_vlan *v, size_t n);
+struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const char *name);
+
+/* type RTM_NEWADDR / RTM_DELADDR. */
+struct nlmsghdr *nl_build_addr(void *buf, size_t len, uint16_t type, uint16_t flags, int ifindex,
+			       const struct inet_prefix *p, uint32_t ifa_flags);
+struct nlmsghdr *nl_build_addr_dump(void *buf, size_t len, int family, int ifindex);
+
+/* type RTM_NEWROUTE / RTM_DELROUTE. */
+struct nlmsghdr *nl_build_route(void *buf, size_t len, uint16_t type, uint16_t flags,
+				const struct nl_route *r);
+struct nlmsghdr *nl_build_route_dump(void *buf, size_t len, int family);
+
+/* type RTM_NEWNEIGH / RTM_DELNEIGH. */
+struct nlmsghdr *nl_build_neigh(void *buf, size_t len, uint16_t type, uint16_t flags,
+				const struct nl_neigh *n);
+struct nlmsghdr *nl_build_fdb(void *buf, size_t len, uint16_t type, uint16_t flags,
+			      const struct nl_fdb *f);
+
+#endif

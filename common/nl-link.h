@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Links over rtnetlink: get, add bridge / veth, set state and bridge-port attributes, bridge
+ * VLANs, delete. Each call is one request on the socket of the netns it acts in. */
+#ifndef WEFT_NL_LINK_H
+#define WEFT_NL_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "cni-error.h"
+#include "nl.h"
+
+struct nl_link {
+	int ifindex;
+	char name[IFNAMSIZ];
+	char kind[16];	     /* IFLA_INFO_KIND: "bridge", "veth", ... or "" */
+	char slave_kind[16]; /* IFLA_INFO_SLAVE_KIND: "bridge" for a bridge port */
+	uint8_t mac[6];
+	bool has_mac;
+	uint32_t mtu;
+	uint32_t flags;	   /* IFF_* */
+	uint8_t operstate; /* IF_OPER_* */
+	int master;	   /* ifindex of the master, 0 = none */
+	int link;	   /* IFLA_LINK: a veth's peer ifindex (in link_netnsid), 0 = none */
+	int link_netnsid;  /* IFLA_LINK_NETNSID, -1 = none (peer in the same netns) */
+	bool vlan_filtering; /* bridge: IFLA_BR_VLAN_FILTERING */
+	bool hairpin;	     /* bridge port: IFLA_BRPORT_MODE */
+	bool isolated;	     /* bridge port: IFLA_BRPORT_ISOLATED */
+};
+
+/* Missing link: -ENODEV, with err set (code 101) naming it. */
+int nl_link_get(struct nl *nl, const char *name, struct nl_link *ret, struct cni_err *err);
+int nl_link_get_by_index(struct nl *nl, int ifindex, struct nl_link *ret, struct cni_err *err);
+
+struct nl_bridge {
+	const char *name;
+	uint32_t mtu;	    /* 0 = kernel default */
+	const uint8_t *mac; /* NULL = kernel's choice; set, the MAC never follows the ports */
+	bool vlan_filtering;
+	bool up; /* born up */
+};
+/* NLM_F_CREATE|NLM_F_EXCL: -EEXIST when a link of that name exists (the caller decides). */
+int nl_link_add_bridge(struct nl *nl, const struct nl_bridge *br, struct cni_err *err);
+
+struct nl_veth {
+	const char *name;   /* created in the socket's netns */
+	const uint8_t *mac; /* NULL = kernel's choice */
+	uint32_t mtu;	    /* 0 = default */
+	bool up;
+	const char *peer;	 /* the other end ... */
+	const uint8_t *peer_mac; /* NULL = kernel's choice */
+	int peer_netns_fd;	 /* ... born in this netns (< 0: the socket's netns) */
+	/* No "peer up": the kernel configures the peer before the pair is linked, and
+	 * veth_open() of a peerless veth is -ENOTCONN. Bring it up afterwards. */
+};
+/* One RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL; -EEXIST when either name is taken. */
+int nl_link_add_veth(struct nl *nl, const struct nl_veth *v, struct cni_err *err);
+
+int nl_link_set_up(struct nl *nl, int ifindex, bool up, struct cni_err *err);
+int nl_link_set_promisc(struct nl *nl, int ifindex, bool on, struct cni_err *err);
+int nl_link_set_mtu(struct nl *nl, int ifindex, uint32_t mtu, struct cni_err *err);
+int nl_link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6], struct cni_err *err);
+/* Makes ifindex a port of master (0: release it) and brings it up, in one message. */
+int nl_link_enslave(struct nl *nl, int ifindex, int master, struct cni_err *err);
+/* Bridge option on an existing bridge. */
+int nl_link_set_vlan_filtering(struct nl *nl, int ifindex, bool on, struct cni_err *err);
+
+struct nl_brport {
+	int8_t hairpin;	 /* -1 = leave, 0/1 */
+	int8_t isolated; /* -1 = leave, 0/1 */
+};
+/* RTM_SETLINK AF_BRIDGE with IFLA_PROTINFO on a bridge port. */
+int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *p,
+		       struct cni_err *err);
+
+/* One VLAN or a range [vid, vid_end] (vid_end 0 = single) on a bridge port. */
+struct nl_vlan {
+	uint16_t vid, vid_end;
+	bool pvid, untagged;
+};
+/* Adds all of them in one message (AF_BRIDGE IFLA_AF_SPEC / IFLA_BRIDGE_VLAN_INFO). */
+int nl_link_vlan_add(struct nl *nl, int ifindex, const struct nl_vlan *v, size_t n,
+		     struct cni_err *err);
+int nl_link_vlan_del(struct nl *nl, int ifindex, const struct nl_vlan *v, size_t n,
+		     struct cni_err *err);
+
+/* -ENODEV when already gone (err set). */
+int nl_link_del(struct nl *nl, int ifindex, struct cni_err *err);
+int nl_link_del_by_name(struct nl *nl, const char *name, struct cni_err *err);
+
+/* "aa:bb:cc:dd:ee:ff" into buf (>= 18 bytes). */
+const char *nl_mac_fmt(const uint8_t mac[6], char *buf, size_t len);
+
+#endif

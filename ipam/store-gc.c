@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Whole-directory passes: rebuilding the index from the <ip> files, and GC. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "naming.h"
+#include "store-internal.h"
+
+struct rec {
+	uint64_t hash;
+	char *id, *ifname;
+	struct inet_addr ip;
+};
+
+struct recs {
+	struct rec *v;
+	size_t n, cap;
+};
+
+static void recs_free(struct recs *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].id);
+		free(r->v[i].ifname);
+	}
+	free(r->v);
+}
+
+static int rec_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip,
+		  char *content, void *data)
+{
+	struct recs *r = data;
+	const char *id, *ifname, *parts[2];
+	struct rec *x;
+
+	if (!ipam_store_split_owner(content, &id, &ifname) ||
+	    (*ifname && !cni_valid_ifname(ifname)))
+		return 0; /* not indexable; scans still see it */
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct rec *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	x = &r->v[r->n];
+	parts[0] = id;
+	parts[1] = ifname;
+	*x = (struct rec){.hash = weft_hash(parts, 2), .id = strdup(id), .ifname = strdup(ifname),
+			  .ip = *ip};
+	if (!x->id || !x->ifname) {
+		free(x->id);
+		free(x->ifname);
+		return -ENOMEM;
+	}
+	r->n++;
+	return 0;
+}
+
+static int rec_cmp(const void *pa, const void *pb)
+{
+	const struct rec *a = pa, *b = pb;
+	int c;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	c = strcmp(a->id, b->id);
+	if (c == 0)
+		c = strcmp(a->ifname, b->ifname);
+	return c ? c : inet_addr_cmp(&a->ip, &b->ip);
+}
+
+/* Removes every entry file (a.*) from .weft. */
+static int index_clear(struct ipam_store *s)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	fd = openat(s->idxfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "a.", 2) && unlinkat(s->idxfd, de->d_name, 0) < 0 &&
+		    errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+static int index_write_groups(struct ipam_store *s, struct recs *r)
+{
+	struct inet_addr ips[IPAM_STORE_MAX_IPS];
+	size_t i = 0;
+	int rc;
+
+	qsort(r->v, r->n, sizeof(*r->v), rec_cmp);
+	while (i < r->n) {
+		size_t n = 0, j = i;
+
+		for (; j < r->n && r->v[j].hash == r->v[i].hash && !strcmp(r->v[j].id, r->v[i].id) &&
+		       !strcmp(r->v[j].ifname, r->v[i].ifname);
+		     j++)
+			if (n < ARRAY_SIZE(ips))
+				ips[n++] = r->v[j].ip;
+		/* a hash collision between two owners: the later one wins, the other scans */
+		rc = ipam_store_entry_write(s, r->v[i].id, r->v[i].ifname, ips, n);
+		if (rc < 0)
+			return rc;
+		i = j;
+	}
+	return 0;
+}
+
+int ipam_store_index_rebuild(struct ipam_store *s, struct cni_err *err)
+{
+	struct recs r = {0};
+	int rc;
+
+	s->complete = false;
+	if (s->idxfd < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, ENOENT, "%s: no index directory", s->path);
+	rc = ipam_store_scan(s, rec_cb, &r);
+	if (rc >= 0)
+		rc = index_clear(s);
+	if (rc >= 0)
+		rc = index_write_groups(s, &r);
+	recs_free(&r);
+	if (rc < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -rc, "rebuild the index of %s", s->path);
+	s->complete = true;
+	return 0;
+}
+
+/* ---- GC -------------------------------------------------------------------------------------- */
+
+struct gc {
+	const struct cni_args *a;
+	int released, first_err;
+};
+
+static bool legacy_valid(const struct cni_args *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_valid_attachments; i++)
+		if (a->valid_attachments[i].container_id &&
+		    !strcmp(a->valid_attachments[i].container_id, id))
+			return true;
+	return false;
+}
+
+static int gc_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip,
+		 char *content, void *data)
+{
+	char expect[STORE_CONTENT_MAX];
+	const char *id, *ifname;
+	struct gc *g = data;
+	bool valid;
+	int r;
+
+	snprintf(expect, sizeof(expect), "%s", content);
+	if (!ipam_store_split_owner(content, &id, &ifname))
+		valid = false; /* empty or garbage: no attachment can own it */
+	else if (!*ifname)
+		valid = legacy_valid(g->a, id);
+	else
+		valid = cni_args_attachment_valid(g->a, id, ifname);
+	if (valid)
+		return 0;
+	r = ipam_store_unlink_if(s, name, expect);
+	if (r > 0)
+		g->released++;
+	else if (r < 0 && !g->first_err)
+		g->first_err = r;
+	return 0;
+}
+
+int ipam_store_gc(struct ipam_store *s, const struct cni_args *a, struct cni_err *err)
+{
+	struct gc g = {.a = a};
+	int r;
+
+	r = ipam_store_scan(s, gc_cb, &g);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "gc: read %s", s->path);
+	if (s->idxfd >= 0)
+		(void)ipam_store_index_rebuild(s, NULL); /* a cache: lookups scan if this failed */
+	if (g.first_err)
+		return cni_err_set(err, CNI_ERR_IPAM, -g.first_err,
+				   "gc: could not release every stale reservation in %s", s->path);
+	return g.released;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sidecar index: .weft/a.<hash of (id, ifname)> lists the IPs an attachment holds, so
+ * DEL, CHECK and the duplicate check open one small file instead of reading every <ip> file.
+ * It is a cache: every IP it names is verified against the <ip> file's content before use,
+ * and it is rebuilt from the <ip> files whenever the directory changed behind our back (the
+ * reference plugin, a crash). Legacy "<id>"-only files are indexed under (id, ""). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "naming.h"
+#include "store-internal.h"
+
+#define ENTRY_HDR "weft host-local index v1"
+
+/* ---- entries --------------------------------------------------------------------------------- */
+
+static void entry_name(const char *id, const char *ifname, char *buf, size_t len)
+{
+	const char *parts[] = {id, ifname};
+
+	snprintf(buf, len, "a.%016llx", (unsigned long long)weft_hash(parts, 2));
+}
+
+/* IPs listed for exactly (id, ifname); -ENOENT when missing, foreign or corrupt. */
+static int entry_read(struct ipam_store *s, const char *id, const char *ifname,
+		      struct inet_addr *ips, size_t max)
+{
+	char name[32], buf[STORE_FILE_MAX], *save = NULL, *line;
+	const char *want[3] = {ENTRY_HDR, id, ifname};
+	size_t n = 0;
+
+	if (s->idxfd < 0)
+		return -ENOENT;
+	entry_name(id, ifname, name, sizeof(name));
+	if (ipam_store_read_at(s->idxfd, name, buf, sizeof(buf)) < 0)
+		return -ENOENT;
+	/* strsep keeps the empty ifname line of legacy entries */
+	save = buf;
+	for (size_t i = 0; i < 3; i++) {
+		line = strsep(&save, "\n");
+		if (!line || strcmp(line, want[i]) != 0)
+			return -ENOENT;
+	}
+	while ((line = strsep(&save, "\n")) && n < max)
+		if (*line && inet_addr_parse(line, &ips[n]) == 0)
+			n++;
+	return (int)n;
+}
+
+int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifname,
+			   const struct inet_addr *ips, size_t n)
+{
+	char name[32], buf[STORE_FILE_MAX], a[INET6_ADDRSTRLEN];
+	_cleanup_close_ int fd = -1;
+	size_t used;
+
+	if (s->idxfd < 0)
+		return -ENOENT;
+	entry_name(id, ifname, name, sizeof(name));
+	if (n == 0)
+		return unlinkat(s->idxfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	used = (size_t)snprintf(buf, sizeof(buf), ENTRY_HDR "\n%s\n%s\n", id, ifname);
+	for (size_t i = 0; i < n && used < sizeof(buf); i++)
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s\n",
+					 inet_addr_fmt(&ips[i], a, sizeof(a)));
+	if (used >= sizeof(buf))
+		return -E2BIG;
+	fd = openat(s->idxfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	return write(fd, buf, used) == (ssize_t)used ? 0 : -EIO;
+}
+
+/* Keeps the IPs whose <ip> file still holds `expect`. */
+static size_t verify(struct ipam_store *s, struct inet_addr *ips, size_t n, const char *expect)
+{
+	char name[INET6_ADDRSTRLEN], buf[STORE_CONTENT_MAX];
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		inet_addr_fmt(&ips[i], name, sizeof(name));
+		if (ipam_store_read_at(s->dirfd, name, buf, sizeof(buf)) >= 0 &&
+		    strcmp(buf, expect) == 0)
+			ips[kept++] = ips[i];
+	}
+	return kept;
+}
+
+/* ---- directory scan -------------------------------------------------------------------------- */
+
+int ipam_store_scan(struct ipam_store *s, ipam_store_scan_cb cb, void *data)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd, r;
+
+	fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		char buf[STORE_CONTENT_MAX];
+		struct inet_addr ip;
+
+		if (de->d_name[0] == '.' || inet_addr_parse(de->d_name, &ip) < 0)
+			continue;
+		if (ipam_store_read_at(s->dirfd, de->d_name, buf, sizeof(buf)) < 0)
+			continue; /* gone, a symlink, a FIFO, huge: not a reservation we touch */
+		r = cb(s, de->d_name, &ip, buf, data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct match {
+	const char *exact, *legacy; /* contents to match */
+	struct inet_addr *ips;	    /* exact matches first; legacy ones kept apart */
+	size_t max, n_exact, n_legacy;
+	struct inet_addr legacy_ips[IPAM_STORE_MAX_IPS];
+	bool unlink;
+};
+
+static int match_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip,
+		    char *content, void *data)
+{
+	struct match *m = data;
+
+	if (strcmp(content, m->exact) == 0 && m->n_exact < m->max) {
+		if (m->unlink && ipam_store_unlink_if(s, name, m->exact) <= 0)
+			return 0;
+		m->ips[m->n_exact++] = *ip;
+	} else if (strcmp(content, m->legacy) == 0 && m->n_legacy < IPAM_STORE_MAX_IPS) {
+		m->legacy_ips[m->n_legacy++] = *ip;
+	}
+	return 0;
+}
+
+/* The reference's lookup: exact matches; if none, legacy "<id>" files. */
+static int scan_match(struct ipam_store *s, const char *exact, const char *id,
+		      struct inet_addr *ret, size_t max, bool unlink)
+{
+	struct match m = {.exact = exact, .legacy = id, .ips = ret, .max = max, .unlink = unlink};
+	char name[INET6_ADDRSTRLEN];
+	size_t n = 0;
+	int r;
+
+	r = ipam_store_scan(s, match_cb, &m);
+	if (r < 0)
+		return r;
+	if (m.n_exact)
+		return (int)m.n_exact;
+	for (size_t i = 0; i < m.n_legacy && n < max; i++) {
+		inet_addr_fmt(&m.legacy_ips[i], name, sizeof(name));
+		if (!unlink || ipam_store_unlink_if(s, name, id) > 0)
+			ret[n++] = m.legacy_ips[i];
+	}
+	return (int)n;
+}
+
+/* ---- API ------------------------------------------------------------------------------------- */
+
+int ipam_store_index_add(struct ipam_store *s, const struct inet_addr *ips, size_t n,
+			 struct cni_err *err)
+{
+	struct inet_addr all[IPAM_STORE_MAX_IPS];
+	int r = entry_read(s, s->id, s->ifname, all, ARRAY_SIZE(all));
+	size_t have = r > 0 ? verify(s, all, (size_t)r, s->content) : 0;
+
+	for (size_t i = 0; i < n && have < ARRAY_SIZE(all); i++)
+		all[have++] = ips[i];
+	r = ipam_store_entry_write(s, s->id, s->ifname, all, have);
+	if (r < 0)
+		s->complete = false; /* the next ADD rebuilds; lookups scan until then */
+	return 0;
+}
+
+int ipam_store_find(struct ipam_store *s, const char *id, const char *ifname, bool scan_on_miss,
+		    struct inet_addr *ret, size_t max, struct cni_err *err)
+{
+	char exact[STORE_CONTENT_MAX];
+	size_t n = 0;
+	int r;
+
+	if (!ipam_store_fmt_owner(id, ifname, exact, sizeof(exact)))
+		return 0;
+	r = entry_read(s, id, ifname, ret, max);
+	if (r > 0)
+		n = verify(s, ret, (size_t)r, exact);
+	if (n == 0) {
+		r = entry_read(s, id, "", ret, max);
+		if (r > 0)
+			n = verify(s, ret, (size_t)r, id);
+	}
+	if (n > 0 || (!scan_on_miss && ipam_store_index_complete(s)))
+		return (int)n;
+	r = scan_match(s, exact, id, ret, max, false);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "read %s", s->path);
+	return r;
+}
+
+static int release_listed(struct ipam_store *s, const char *id, const char *ifname,
+			  const char *expect)
+{
+	struct inet_addr ips[IPAM_STORE_MAX_IPS];
+	char name[INET6_ADDRSTRLEN];
+	int r = entry_read(s, id, ifname, ips, ARRAY_SIZE(ips)), n = 0;
+
+	if (r == -ENOENT)
+		return 0;
+	for (int i = 0; i < r; i++) {
+		inet_addr_fmt(&ips[i], name, sizeof(name));
+		if (ipam_store_unlink_if(s, name, expect) > 0)
+			n++;
+	}
+	if (ipam_store_entry_write(s, id, ifname, NULL, 0) < 0)
+		s->complete = false;
+	return n;
+}
+
+int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
+		       struct cni_err *err)
+{
+	struct inet_addr ips[IPAM_STORE_MAX_IPS];
+	char exact[STORE_CONTENT_MAX];
+	int n, r;
+
+	if (!ipam_store_fmt_owner(id, ifname, exact, sizeof(exact)))
+		return 0;
+	n = release_listed(s, id, ifname, exact);
+	if (n == 0)
+		n = release_listed(s, id, "", id);
+	if (n > 0)
+		return n;
+	/* a miss: whoever wrote it, a reservation of this attachment must not leak */
+	r = scan_match(s, exact, id, ips, ARRAY_SIZE(ips), true);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "read %s", s->path);
+	return r;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared between ipam/store.c and ipam/store-index.c; not part of the store's API. */
+#ifndef WEFT_IPAM_STORE_INTERNAL_H
+#define WEFT_IPAM_STORE_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+#define STORE_MAX_TMP	  16   /* prepared reservations: one per range set */
+#define STORE_CONTENT_MAX 512  /* "<id>\r\n<ifname>" */
+#define STORE_FILE_MAX	  4096 /* largest index/reservation file we read */
+
+struct ipam_store {
+	int dirfd;  /* the network directory */
+	int lockfd; /* -1 when unlocked */
+	int idxfd;  /* .weft, -1 when absent or unusable (then every lookup scans) */
+	bool complete;	 /* the index covers every <ip> file (valid while locked) */
+	bool no_tmpfile; /* O_TMPFILE unsupported here: named temp under the lock */
+	char id[256], ifname[32];
+	char content[STORE_CONTENT_MAX];
+	size_t content_len;
+	int tmp[STORE_MAX_TMP];
+	size_t n_tmp, next_tmp;
+	char path[PATH_MAX]; /* for messages */
+};
+
+/* Reads a small regular file relative to dirfd without following symlinks or blocking on a
+ * FIFO; NUL-terminates and trims ASCII whitespace like Go's strings.TrimSpace. Returns the
+ * trimmed length or -errno (-EFBIG when larger than len - 1). */
+ssize_t ipam_store_read_at(int dirfd, const char *name, char *buf, size_t len);
+/* Splits trimmed reservation content in place: "<id>\r\n<ifname>" or legacy "<id>" (ifname
+ * ""). False when the id is not a valid container ID. */
+bool ipam_store_split_owner(char *content, const char **ret_id, const char **ret_ifname);
+/* "<id>\r\n<ifname>" into buf. False when it does not fit. */
+bool ipam_store_fmt_owner(const char *id, const char *ifname, char *buf, size_t len);
+/* Removes <ip> when its trimmed content is exactly `expect`. 1 removed, 0 not, < 0 error. */
+int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *expect);
+
+/* Writes .weft/a.<hash(id, ifname)> listing ips; n == 0 removes it. */
+int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifname,
+			   const struct inet_addr *ips, size_t n);
+
+/* cb(name, ip, trimmed content) for every <ip>-named regular file of the network directory
+ * (dot files, lock, last_reserved_ip.*, symlinks and FIFOs are skipped); stops on cb < 0. */
+typedef int (*ipam_store_scan_cb)(struct ipam_store *s, const char *name,
+				  const struct inet_addr *ip, char *content, void *data);
+int ipam_store_scan(struct ipam_store *s, ipam_store_scan_cb cb, void *data);
+
+#endif

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "lock.h"
+#include "store-internal.h"
+
+#define DIR_MODE  0755 /* as the reference (os.MkdirAll(dir, 0755)) */
+#define IDX_MODE  0700
+#define FILE_MODE 0600
+#define STATE_HDR "weft host-local state v1\n"
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t ipam_store_read_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = -1;
+	size_t used = 0, start = 0;
+	struct stat st;
+	ssize_t n;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	while (used + 1 < len && (n = read(fd, buf + used, len - 1 - used)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		used += (size_t)n;
+	}
+	if (used + 1 >= len && st.st_size >= (off_t)len)
+		return -EFBIG;
+	while (used > 0 && isspace((unsigned char)buf[used - 1]))
+		used--;
+	while (start < used && isspace((unsigned char)buf[start]))
+		start++;
+	memmove(buf, buf + start, used - start);
+	buf[used - start] = '\0';
+	return (ssize_t)(used - start);
+}
+
+bool ipam_store_split_owner(char *content, const char **ret_id, const char **ret_ifname)
+{
+	char *sep = strstr(content, "\r\n");
+
+	*ret_ifname = "";
+	if (sep) {
+		*sep = '\0';
+		*ret_ifname = sep + 2;
+	}
+	*ret_id = content;
+	return cni_valid_id(content);
+}
+
+bool ipam_store_fmt_owner(const char *id, const char *ifname, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s\r\n%s", id, ifname);
+
+	return n > 0 && (size_t)n < len;
+}
+
+int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *expect)
+{
+	char buf[STORE_CONTENT_MAX];
+	ssize_t n = ipam_store_read_at(s->dirfd, name, buf, sizeof(buf));
+
+	if (n == -ENOENT || n == -EFBIG || n == -EINVAL || n == -ELOOP)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	if (strcmp(buf, expect) != 0)
+		return 0;
+	if (unlinkat(s->dirfd, name, 0) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
+/* ---- open / close ---------------------------------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int open_net_dir(struct ipam_store *s, const char *data_dir, const char *network,
+			bool create, struct cni_err *err)
+{
+	_cleanup_close_ int dfd = -1;
+
+	if (create && mkdir_p(data_dir) < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, errno, "create dataDir %s", data_dir);
+	dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, errno, "open dataDir %s", data_dir);
+	if (create && mkdirat(dfd, network, DIR_MODE) < 0 && errno != EEXIST)
+		return cni_err_set(err, CNI_ERR_IPAM, errno, "create %s", s->path);
+	s->dirfd = openat(dfd, network, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->dirfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return cni_err_set(err, CNI_ERR_IPAM, errno,
+				   "%s is not a directory (symlinks are not followed)", s->path);
+	if (s->dirfd < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, errno, "open %s", s->path);
+	return 0;
+}
+
+/* .weft: made on ADD; elsewhere used when present. Unusable (a symlink, a file) = no index. */
+static void open_index_dir(struct ipam_store *s, bool create)
+{
+	if (create && mkdirat(s->dirfd, IPAM_STORE_INDEX_DIR, IDX_MODE) < 0 && errno != EEXIST)
+		return;
+	s->idxfd = openat(s->dirfd, IPAM_STORE_INDEX_DIR,
+			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int ipam_store_open(const char *data_dir, const char *network, bool create,
+		    struct ipam_store **ret, struct cni_err *err)
+{
+	struct ipam_store *s;
+	int r;
+
+	if (!cni_valid_id(network))
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "invalid network name \"%s\"",
+				   network);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
+	s->dirfd = s->lockfd = s->idxfd = -1;
+	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s", data_dir, network) >=
+	    sizeof(s->path)) {
+		free(s);
+		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "dataDir is too long");
+	}
+	r = open_net_dir(s, data_dir, network, create, err);
+	if (r < 0) {
+		ipam_store_close(s);
+		return r;
+	}
+	open_index_dir(s, create);
+	*ret = s;
+	return 0;
+}
+
+void ipam_store_close(struct ipam_store *s)
+{
+	if (!s)
+		return;
+	ipam_store_unlock(s);
+	for (size_t i = 0; i < s->n_tmp; i++)
+		if (s->tmp[i] >= 0)
+			close(s->tmp[i]);
+	if (s->idxfd >= 0)
+		close(s->idxfd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s);
+}
+
+/* ---- reservations ---------------------------------------------------------------------------- */
+
+/* An unnamed file holding the owner's content, on disk before it gets a name. */
+static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, FILE_MODE);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		s->no_tmpfile = true;
+		return 0;
+	}
+	if (fd < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, errno, "create reservation in %s", s->path);
+	r = write_all(fd, s->content, s->content_len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "write reservation in %s", s->path);
+	s->tmp[s->n_tmp++] = TAKE_FD(fd);
+	return 0;
+}
+
+int ipam_store_prepare(struct ipam_store *s, const char *id, const char *ifname, size_t n,
+		       struct cni_err *err)
+{
+	int r;
+
+	if (!cni_valid_id(id) || !cni_valid_ifname(ifname) ||
+	    (size_t)snprintf(s->id, sizeof(s->id), "%s", id) >= sizeof(s->id) ||
+	    (size_t)snprintf(s->ifname, sizeof(s->ifname), "%s", ifname) >= sizeof(s->ifname) ||
+	    !ipam_store_fmt_owner(id, ifname, s->content, sizeof(s->content)))
+		return cni_err_set(err, CNI_ERR_ENV, EINVAL,
+				   "invalid container ID \"%s\" or ifname \"%s\"", id, ifname);
+	s->content_len = strlen(s->content);
+	for (size_t i = 0; i < n && i < STORE_MAX_TMP && !s->no_tmpfile; i++) {
+		r = tmpfile_new(s, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* O_TMPFILE -> name: AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works without. */
+static int link_tmpfile(struct ipam_store *s, int fd, const char *name)
+{
+	char proc[64];
+
+	if (linkat(fd, "", s->dirfd, name, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EPERM)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, s->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	return -errno;
+}
+
+/* Fallback for filesystems without O_TMPFILE: a named temp, made under the lock. */
+static int link_named(struct ipam_store *s, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = openat(s->dirfd, IPAM_STORE_TMP_NAME,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FILE_MODE);
+	if (fd < 0 && errno == EEXIST)
+		goto link; /* ours, from the previous (taken) candidate */
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, s->content, s->content_len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(s->dirfd, IPAM_STORE_TMP_NAME, 0);
+		return r;
+	}
+link:
+	if (linkat(s->dirfd, IPAM_STORE_TMP_NAME, s->dirfd, name, 0) < 0)
+		return -errno;
+	(void)unlinkat(s->dirfd, IPAM_STORE_TMP_NAME, 0);
+	return 0;
+}
+
+int ipam_store_reserve(struct ipam_store *s, const struct inet_addr *ip, struct cni_err *err)
+{
+	char name[INET6_ADDRSTRLEN];
+	int r;
+
+	if (!s->content_len || s->lockfd < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "store: reserve before prepare/lock");
+	inet_addr_fmt(ip, name, sizeof(name));
+	if (!s->no_tmpfile && s->next_tmp >= s->n_tmp) {
+		r = tmpfile_new(s, err);
+		if (r < 0)
+			return r;
+	}
+	if (s->no_tmpfile)
+		r = link_named(s, name);
+	else
+		r = link_tmpfile(s, s->tmp[s->next_tmp], name);
+	if (r == -EEXIST)
+		return 0;
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "reserve %s in %s", name, s->path);
+	if (!s->no_tmpfile) {
+		close(s->tmp[s->next_tmp]);
+		s->tmp[s->next_tmp++] = -1;
+	}
+	return 1;
+}
+
+int ipam_store_release_ip(struct ipam_store *s, const struct inet_addr *ip)
+{
+	char name[INET6_ADDRSTRLEN];
+
+	inet_addr_fmt(ip, name, sizeof(name));
+	return ipam_store_unlink_if(s, name, s->content);
+}
+
+int ipam_store_last_get(struct ipam_store *s, size_t set, struct inet_addr *ret)
+{
+	char name[64], buf[INET6_ADDRSTRLEN + 8];
+	ssize_t n;
+
+	snprintf(name, sizeof(name), IPAM_STORE_LAST_PFX "%zu", set);
+	n = ipam_store_read_at(s->dirfd, name, buf, sizeof(buf));
+	if (n < 0)
+		return -ENOENT;
+	return inet_addr_parse(buf, ret) < 0 ? -ENOENT : 0;
+}
+
+void ipam_store_last_set(struct ipam_store *s, size_t set, const struct inet_addr *ip)
+{
+	char name[64], buf[INET6_ADDRSTRLEN];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(name, sizeof(name), IPAM_STORE_LAST_PFX "%zu", set);
+	inet_addr_fmt(ip, buf, sizeof(buf));
+	fd = openat(s->dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    FILE_MODE);
+	}
+	if (fd < 0)
+		return;
+	/* Same length or longer first, then cut: a reader never sees an empty file. */
+	if (pwrite(fd, buf, strlen(buf), 0) == (ssize_t)strlen(buf))
+		(void)ftruncate(fd, (off_t)strlen(buf));
+}
+
+bool ipam_store_is_reserved(const struct ipam_store *s, const struct inet_addr *ip)
+{
+	char name[INET6_ADDRSTRLEN];
+	struct stat st;
+
+	inet_addr_fmt(ip, name, sizeof(name));
+	return fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+}
+
+int64_t ipam_store_count(struct ipam_store *s, const struct ipam_range_set *set)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int64_t n = 0;
+	int fd;
+
+	fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		struct inet_addr a;
+
+		const struct ipam_range *r;
+
+		if (de->d_name[0] == '.' || inet_addr_parse(de->d_name, &a) < 0)
+			continue;
+		r = ipam_range_set_find(set, &a);
+		if (r && !inet_addr_eq(&a, &r->gateway))
+			n++;
+	}
+	return n;
+}
+
+/* ---- lock and index state ---------------------------------------------------------------------- */
+
+static bool state_matches(struct ipam_store *s)
+{
+	char buf[256], want[256];
+	struct stat st;
+
+	if (s->idxfd < 0 || fstat(s->dirfd, &st) < 0)
+		return false;
+	if (ipam_store_read_at(s->idxfd, "state", buf, sizeof(buf)) < 0)
+		return false;
+	snprintf(want, sizeof(want), STATE_HDR "%llu %lld %ld", (unsigned long long)st.st_ino,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return strcmp(buf, want) == 0;
+}
+
+/* After the last change of this lock hold. Reading the mtime also makes the kernel give the
+ * next change a fine-grained timestamp (multigrain timestamps), so a change by another tool
+ * right after ours is seen as a different mtime. */
+static void state_record(struct ipam_store *s)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[256];
+	struct stat st;
+	int n;
+
+	if (s->idxfd < 0 || fstat(s->dirfd, &st) < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), STATE_HDR "%llu %lld %ld\n", (unsigned long long)st.st_ino,
+		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	fd = openat(s->idxfd, "state", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    FILE_MODE);
+	if (fd >= 0 && write_all(fd, buf, (size_t)n) < 0)
+		(void)ftruncate(fd, 0); /* unreadable state = rebuild, never a wrong "complete" */
+}
+
+int ipam_store_lock(struct ipam_store *s, bool adopt, struct cni_err *err)
+{
+	int fd;
+
+	if (s->lockfd >= 0)
+		return 0;
+	fd = lock_acquire_at(s->dirfd, IPAM_STORE_LOCK_NAME, -1, err);
+	if (fd < 0)
+		return cni_err_wrap(err, "%s", s->path);
+	s->lockfd = fd;
+	s->complete = state_matches(s);
+	/* Only a lock holder writes it: whatever is there was left by a killed process. */
+	(void)unlinkat(s->dirfd, IPAM_STORE_TMP_NAME, 0);
+	/* A failed rebuild leaves complete false: lookups then scan, like the reference. */
+	if (adopt && !s->complete && s->idxfd >= 0)
+		(void)ipam_store_index_rebuild(s, NULL);
+	return 0;
+}
+
+void ipam_store_unlock(struct ipam_store *s)
+{
+	if (!s || s->lockfd < 0)
+		return;
+	if (s->no_tmpfile)
+		(void)unlinkat(s->dirfd, IPAM_STORE_TMP_NAME, 0);
+	if (s->complete)
+		state_record(s);
+	close(s->lockfd);
+	s->lockfd = -1;
+	s->complete = false;
+}
+
+bool ipam_store_index_complete(const struct ipam_store *s)
+{
+	return s->lockfd >= 0 && s->complete;
+}

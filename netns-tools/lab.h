@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* netlab: the seed exercises (shared/seeds/) as scenarios with up / verify / show / down.
+ *
+ * Everything a scenario makes is recorded in a state file BEFORE it is made
+ * (/run/weft/netlab/<prefix>-<scenario>/state.json), so `down` can undo it after a crash or a
+ * Ctrl-C, in reverse order. Names carry the prefix (namespaces "<prefix>-<scenario>-<node>",
+ * cgroups "weft/<prefix>-<scenario>-<x>"), so labs of several users or tests coexist. */
+#ifndef WEFT_LAB_H
+#define WEFT_LAB_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "cgroup.h"
+#include "cni-error.h"
+
+#define LAB_STATE_ROOT	   "/run/weft/netlab"
+#define LAB_DEFAULT_PREFIX "nl"
+
+struct topo;
+struct lab;
+
+struct scenario {
+	const char *name;
+	const char *seed;    /* the seed section it reproduces */
+	const char *summary; /* one line for `netlab list` */
+	int (*up)(struct lab *lab);
+	void (*verify)(struct lab *lab);	      /* lab_check() each assertion */
+	int (*show)(struct lab *lab, struct topo *t); /* fills the picture from live state */
+	/* Optional: `netlab __<name> ARGS`, a process the scenario runs inside its namespaces
+	 * (a holder, an allocation, a fork bomb). Returns the exit status. */
+	int (*helper)(int argc, char **argv);
+};
+
+struct lab {
+	const struct scenario *sc;
+	char id[64];		  /* "<prefix>-<scenario>": the prefix of every name */
+	char dir[PATH_MAX];	  /* LAB_STATE_ROOT/<id> */
+	char self[PATH_MAX];	  /* this netlab binary */
+	char bin_dir[PATH_MAX];	  /* its directory: the weft plugins and nsrun live there */
+	const char *cni_path;	  /* --cni-path (default bin_dir) */
+	bool verbose;
+	json_t *state;		  /* {"scenario","id","resources":[...]} */
+	int checks, failures;
+};
+
+extern const struct scenario lab_veth, lab_namespaces, lab_cgroups, lab_container, lab_overlay,
+	lab_bridge;
+
+/* ---- state and teardown (lab.c) ----------------------------------------------------------- */
+int lab_open(struct lab *lab, const struct scenario *sc, const char *prefix, bool create);
+void lab_close(struct lab *lab);
+/* Appends a resource to the state file (written atomically) before it is created. */
+int lab_record(struct lab *lab, json_t *res);
+/* Undoes every recorded resource in reverse order, then removes the state dir. Returns the
+ * number of resources that could not be undone. */
+int lab_down(struct lab *lab);
+/* Finds the first recorded resource of kind with key == value (borrowed), or NULL. */
+json_t *lab_find(const struct lab *lab, const char *kind, const char *key, const char *value);
+
+/* "<id>-<node>" into buf. */
+const char *lab_name(const struct lab *lab, const char *node, char *buf, size_t len);
+/* Prints "  ok    text" or "  FAIL  text" and counts. Returns ok. */
+bool lab_check(struct lab *lab, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void lab_step(const struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- processes (lab-exec.c) ----------------------------------------------------------------- */
+/* Runs argv (no shell), echoing it with -v. out (may be NULL) receives stdout (malloc'd,
+ * NUL-terminated); stderr passes through unless quiet. Returns the exit status (128+sig when
+ * killed), or -errno when it could not run. */
+int lab_run(const struct lab *lab, char *const argv[], char **out, bool quiet);
+/* lab_run of NULL-terminated string arguments; fails the up step when status != 0. */
+int lab_cmd(const struct lab *lab, const char *arg0, ...) __attribute__((sentinel));
+/* `ip -j <args>` inside netns ns ("" = ours), parsed. NULL on failure. */
+json_t *lab_ip_json(const struct lab *lab, const char *ns, const char *arg0, ...)
+	__attribute__((sentinel));
+/* Starts argv detached (new session, stdio to log), records {"kind":"proc"} (or "nsrun" with
+ * nsrun_name set) and returns its pid. */
+pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char *nsrun_name);
+/* Runs argv inside the namespaces of pid (ipc, uts, net, pid, mnt, cgroup; user when
+ * with_user) as `nsenter -a` does, capturing stdout. Returns the exit status. */
+int lab_enter_run(pid_t pid, bool with_user, char *const argv[], char **out);
+/* Runs fn(arg) in a forked child that joined the mount namespace of pid (and its root). */
+int lab_in_mntns(pid_t pid, int (*fn)(void *arg), void *arg);
+/* Is pid alive and the same process (start time) as recorded in res? */
+bool lab_proc_alive(const json_t *res);
+
+/* ---- network helpers (lab-net.c) ------------------------------------------------------------ */
+/* ip netns add <name> (recorded), lo up. */
+int lab_netns_add(struct lab *lab, const char *name);
+/* One ICMP echo from inside netns to addr; true when answered within timeout_ms. */
+bool lab_ping(const char *netns, const char *addr, int timeout_ms);
+/* Runs fn(arg) with the calling thread in netns (by name), then returns to our own. */
+int lab_in_netns(const char *netns, int (*fn)(void *arg), void *arg);
+/* Addresses ("10.0.0.1/24") of ifname in ns, comma-separated into buf; "" when none. */
+const char *lab_addrs(const struct lab *lab, const char *ns, const char *ifname, char *buf,
+		      size_t len);
+/* Interfaces of ns: ip -j -d link output (new reference) or NULL. */
+json_t *lab_links(const struct lab *lab, const char *ns);
+/* `ip -j -d link show dev ifname` in ns, the one object (new reference) or NULL. */
+json_t *lab_link(const struct lab *lab, const char *ns, const char *ifname);
+/* Adds one group per namespace with its interfaces (kind, addresses, master, state) and an
+ * edge for every veth pair between them, read live from the kernel. */
+int lab_show_netns(const struct lab *lab, struct topo *t, const char *const *ns,
+		   const char *const *titles, const char *const *kinds, size_t n);
+
+/* ---- topology pictures (lab-topo.c) ----------------------------------------------------- */
+#define TOPO_MAX_GROUPS 16
+#define TOPO_MAX_NODES	64
+#define TOPO_MAX_EDGES	64
+#define TOPO_MAX_NOTES	12
+
+struct topo_group {
+	char title[96];
+	char kind[16]; /* "netns", "cgroup", "dir", "host", ... (DOT color) */
+};
+struct topo_node {
+	int group;
+	char label[48];
+	char detail[200]; /* one line, ' | ' separated parts */
+};
+struct topo_edge {
+	int a, b;
+	char label[48];
+};
+struct topo {
+	char title[128];
+	size_t ng, nn, ne, nnotes;
+	struct topo_group g[TOPO_MAX_GROUPS];
+	struct topo_node n[TOPO_MAX_NODES];
+	struct topo_edge e[TOPO_MAX_EDGES];
+	char notes[TOPO_MAX_NOTES][200];
+};
+
+int topo_group(struct topo *t, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int topo_node(struct topo *t, int group, const char *label, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void topo_edge(struct topo *t, int a, int b, const char *label);
+void topo_note(struct topo *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void topo_print_text(const struct topo *t, FILE *out);
+void topo_print_dot(const struct topo *t, FILE *out);
+/* dot -T<format> -o path (format "svg" or "png"); -ENOENT when graphviz is missing. */
+int topo_render(const struct topo *t, const char *format, const char *path);
+
+ /* ---- `netlab cni`: the runtime side from the command line, cnitool-compatible (lab-cni.c) */
+int lab_cni_main(int argc, char **argv);
+
+/* ---- cnitool-compatible container IDs (sha512.c) ---------------------------------------- */
+void sha512_digest(const void *data, size_t len, unsigned char out[64]);
+/* "cnitool-" + hex of the first 10 bytes of sha512(path), as cnitool derives it. */
+void lab_cnitool_id(const char *netns_path, char buf[29]);
+
+#endif

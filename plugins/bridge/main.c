@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "bridge.h"
+
+/* IP= is host-local's (requested address), MAC= the container veth's. */
+static const char *const bridge_known_args[] = {"IP", "MAC", NULL};
+
+static const struct cni_plugin bridge_plugin = {
+	.name = "bridge",
+	.conf_size = sizeof(struct bridge_conf),
+	.known_args = bridge_known_args,
+	.parse = bridge_parse,
+	.conf_free = bridge_conf_free,
+	.add = bridge_add,
+	.del = bridge_del,
+	.check = bridge_check,
+	.status = bridge_status,
+	.gc = bridge_gc,
+};
+
+int main(void)
+{
+	return cni_plugin_main(&bridge_plugin);
+}

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The shared datapath of one network in one host netns: programs and maps pinned under
+ * <pinRoot>/<network>/. The first ADD loads and pins them under the directory's lock; every
+ * later invocation only opens the pins (no ELF parsing, no verifier run). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf-tc.h"
+#include "cleanup.h"
+#include "ebpf.h"
+#include "log.h"
+
+#include "cni_ebpf.skel.h"
+
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+#define ABI	"_v" STR(WEFT_BPF_ABI)
+
+/* bpffs refuses '.' in names, hence the underscores. */
+static const char *const pin_names[EBPF_PIN_N] = {
+	[EBPF_PIN_EPS] = "endpoints" ABI, [EBPF_PIN_STATS] = "stats" ABI,
+	[EBPF_PIN_META] = "meta" ABI,	  [EBPF_PIN_FROM_POD] = "from_pod" ABI,
+	[EBPF_PIN_TO_POD] = "to_pod" ABI,
+};
+
+const char *ebpf_pin_name(enum ebpf_pin pin)
+{
+	return pin_names[pin];
+}
+
+int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
+		struct cni_err *err)
+{
+	char def[PATH_MAX];
+	int r;
+
+	if (!pin_root || !*pin_root) {
+		r = bpftc_pin_root_default(def, sizeof(def), err);
+		if (r < 0)
+			return r;
+		pin_root = def;
+	}
+	return bpftc_pin_dir(pin_root, network, buf, len, err);
+}
+
+void ebpf_dp_close(struct ebpf_dp *dp)
+{
+	for (size_t i = 0; i < EBPF_PIN_N; i++) {
+		if (dp->fd[i] >= 0)
+			close(dp->fd[i]);
+		dp->fd[i] = -1;
+	}
+}
+
+/* Opens every pin; -ENOENT (err set) when one is missing. */
+static int dp_get(struct ebpf_dp *dp, struct cni_err *err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	for (size_t i = 0; i < EBPF_PIN_N; i++) {
+		r = bpftc_pin_path(dp->dir, pin_names[i], path, sizeof(path), err);
+		if (r < 0)
+			return r;
+		if (dp->fd[i] >= 0)
+			continue;
+		dp->fd[i] = bpf_obj_get(path);
+		if (dp->fd[i] < 0) {
+			r = -errno;
+			ebpf_dp_close(dp);
+			return cni_err_set(err, r == -ENOENT ? CNI_ERR_INTERNAL : CNI_ERR_BPF, -r,
+					   "open pinned '%s'", path);
+		}
+	}
+	return 0;
+}
+
+static int pin_maps(struct cni_ebpf_bpf *skel, const char *dir, struct cni_err *err)
+{
+	struct bpf_map *maps[] = {skel->maps.weft_eps, skel->maps.weft_stats, skel->maps.weft_meta};
+	const enum ebpf_pin pins[] = {EBPF_PIN_EPS, EBPF_PIN_STATS, EBPF_PIN_META};
+	char path[PATH_MAX];
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		r = bpftc_pin_path(dir, pin_names[pins[i]], path, sizeof(path), err);
+		if (r < 0)
+			return r;
+		/* Reused when pinned already (libbpf checks the layout), else created + pinned. */
+		r = bpf_map__set_pin_path(maps[i], path);
+		if (r < 0)
+			return cni_err_set(err, CNI_ERR_BPF, -r, "pin path '%s'", path);
+	}
+	return 0;
+}
+
+static int pin_prog(struct bpf_program *prog, const char *dir, enum ebpf_pin pin,
+		    struct cni_err *err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	r = bpftc_pin_path(dir, pin_names[pin], path, sizeof(path), err);
+	if (r < 0)
+		return r;
+	if (access(path, F_OK) == 0)
+		return 0; /* pinned by an earlier, interrupted load: its maps are the same pins */
+	r = bpf_program__pin(prog, path);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_BPF, -r, "pin program '%s'", path);
+	return 0;
+}
+
+/* Loads the object (maps reused from their pins) and pins the programs. Under the lock. */
+static int dp_load(const char *dir, struct cni_err *err)
+{
+	struct cni_ebpf_bpf *skel;
+	int r;
+
+	skel = cni_ebpf_bpf__open();
+	if (!skel)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "open the BPF object");
+	r = pin_maps(skel, dir, err);
+	if (r >= 0) {
+		r = cni_ebpf_bpf__load(skel);
+		if (r < 0)
+			r = cni_err_set(err, CNI_ERR_BPF, -r,
+					"load the BPF programs (CAP_BPF, verifier, pinned maps "
+					"of another layout?)");
+	}
+	if (r >= 0)
+		r = pin_prog(skel->progs.weft_from_pod, dir, EBPF_PIN_FROM_POD, err);
+	if (r >= 0)
+		r = pin_prog(skel->progs.weft_to_pod, dir, EBPF_PIN_TO_POD, err);
+	cni_ebpf_bpf__destroy(skel); /* pins and attachments keep what they need */
+	if (r >= 0)
+		log_info("loaded and pinned the datapath under %s", dir);
+	return r;
+}
+
+int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct ebpf_dp *dp,
+		 struct cni_err *err)
+{
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	r = ebpf_dp_dir(pin_root, network, dp->dir, sizeof(dp->dir), err);
+	if (r < 0)
+		return r;
+	if (!create)
+		return dp_get(dp, err);
+	/* Fast path: the datapath is there (every ADD but the first). */
+	if (dp_get(dp, NULL) >= 0)
+		return 0;
+	r = bpftc_fs_ensure(dp->dir, err);
+	if (r < 0)
+		return r;
+	lock = bpftc_dir_lock(dp->dir, -1, err);
+	if (lock < 0)
+		return lock;
+	if (dp_get(dp, NULL) >= 0)
+		return 0; /* a concurrent ADD loaded it while we waited */
+	r = dp_load(dp->dir, err);
+	if (r < 0)
+		return r;
+	return dp_get(dp, err);
+}
+
+static int map_put(int fd, const void *key, const void *val, const char *what, struct cni_err *err)
+{
+	if (bpf_map_update_elem(fd, key, val, BPF_ANY) < 0)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "update the %s map", what);
+	return 0;
+}
+
+int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
+		   const char *ifname, struct cni_err *err)
+{
+	struct weft_ep_key key = {.ip4 = pod->ip.addr.v4.s_addr};
+	struct weft_ep ep = {.ifindex = (uint32_t)pod->host_ifindex, .tag = pod->tag};
+	struct weft_ep_meta meta = {.tag = pod->tag};
+	_cleanup_free_ struct weft_ep_stats *zero = NULL;
+	uint32_t ifindex = (uint32_t)pod->host_ifindex;
+	int ncpu = libbpf_num_possible_cpus(), r;
+
+	if (ncpu <= 0)
+		return cni_err_set(err, CNI_ERR_BPF, ncpu ? -ncpu : EINVAL, "count possible CPUs");
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "allocate counters");
+	memcpy(ep.mac, pod->pod_mac, 6);
+	memcpy(ep.host_mac, pod->host_mac, 6);
+	snprintf(meta.container_id, sizeof(meta.container_id), "%s", container_id);
+	snprintf(meta.ifname, sizeof(meta.ifname), "%s", ifname);
+	snprintf(meta.host_veth, sizeof(meta.host_veth), "%s", pod->host_veth);
+
+	r = map_put(dp->fd[EBPF_PIN_META], &key, &meta, "meta", err);
+	if (r >= 0)
+		r = map_put(dp->fd[EBPF_PIN_EPS], &key, &ep, "endpoint", err);
+	if (r >= 0)
+		r = map_put(dp->fd[EBPF_PIN_STATS], &ifindex, zero, "stats", err);
+	return r;
+}
+
+/* Appends key with what both maps hold for it. The meta walk only adds the keys the endpoint
+ * walk could not have seen (meta without endpoint: an ADD killed in between). */
+static void list_add(const struct ebpf_dp *dp, struct ebpf_dp_entry *list, size_t *n,
+		     const struct weft_ep_key *key, bool meta_walk)
+{
+	struct ebpf_dp_entry *e;
+
+	if (*n >= WEFT_EP_MAX * 2)
+		return;
+	e = &list[*n];
+	memset(e, 0, sizeof(*e));
+	e->key = *key;
+	e->has_ep = bpf_map_lookup_elem(dp->fd[EBPF_PIN_EPS], key, &e->ep) == 0;
+	if (meta_walk && e->has_ep)
+		return;
+	e->has_meta = bpf_map_lookup_elem(dp->fd[EBPF_PIN_META], key, &e->meta) == 0;
+	if (e->has_ep || e->has_meta)
+		(*n)++; /* else deleted while we walked */
+}
+
+static int list_map(const struct ebpf_dp *dp, enum ebpf_pin pin, struct ebpf_dp_entry *list,
+		    size_t *n, struct cni_err *err)
+{
+	struct weft_ep_key key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(dp->fd[pin], prev, &next) == 0) {
+		list_add(dp, list, n, &next, pin == EBPF_PIN_META);
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "walk the %s map", pin_names[pin]);
+	return 0;
+}
+
+int ebpf_dp_list(const struct ebpf_dp *dp, struct ebpf_dp_entry **ret, size_t *ret_n,
+		 struct cni_err *err)
+{
+	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	list = calloc(WEFT_EP_MAX * 2, sizeof(*list));
+	if (!list)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "allocate the endpoint list");
+	r = list_map(dp, EBPF_PIN_EPS, list, &n, err);
+	if (r >= 0)
+		r = list_map(dp, EBPF_PIN_META, list, &n, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(list);
+	*ret_n = n;
+	return 0;
+}
+
+uint64_t ebpf_dp_entry_tag(const struct ebpf_dp_entry *e)
+{
+	return e->has_ep ? e->ep.tag : e->meta.tag;
+}
+
+static int map_del(int fd, const void *key, const char *what, struct cni_err *err)
+{
+	if (bpf_map_delete_elem(fd, key) < 0 && errno != ENOENT)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "delete from the %s map", what);
+	return 0;
+}
+
+int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, struct cni_err *err)
+{
+	int r = 0;
+
+	/* Endpoint first: from then on the program no longer delivers to this pod. */
+	if (e->has_ep)
+		r = map_del(dp->fd[EBPF_PIN_EPS], &e->key, "endpoint", err);
+	if (r >= 0 && e->has_ep)
+		r = map_del(dp->fd[EBPF_PIN_STATS], &e->ep.ifindex, "stats", err);
+	if (r >= 0)
+		r = map_del(dp->fd[EBPF_PIN_META], &e->key, "meta", err);
+	return r;
+}
+
+int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *err)
+{
+	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
+	size_t n = 0;
+	int r, found = 0;
+
+	r = ebpf_dp_list(dp, &list, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (ebpf_dp_entry_tag(&list[i]) != tag)
+			continue;
+		r = ebpf_dp_entry_del(dp, &list[i], err);
+		if (r < 0)
+			return r;
+		found++;
+	}
+	return found;
+}
+
+int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_stats *ret,
+		  struct cni_err *err)
+{
+	_cleanup_free_ struct weft_ep_stats *cpu = NULL;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0)
+		return cni_err_set(err, CNI_ERR_BPF, ncpu ? -ncpu : EINVAL, "count possible CPUs");
+	cpu = calloc((size_t)ncpu, sizeof(*cpu));
+	if (!cpu)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "allocate counters");
+	if (bpf_map_lookup_elem(dp->fd[EBPF_PIN_STATS], &ifindex, cpu) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "no counters for ifindex %u",
+				   ifindex);
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < ncpu; i++) {
+		ret->tx_packets += cpu[i].tx_packets;
+		ret->tx_bytes += cpu[i].tx_bytes;
+		ret->fwd_packets += cpu[i].fwd_packets;
+		ret->fwd_bytes += cpu[i].fwd_bytes;
+		ret->rx_packets += cpu[i].rx_packets;
+		ret->rx_bytes += cpu[i].rx_bytes;
+		ret->arp_replies += cpu[i].arp_replies;
+	}
+	return 0;
+}
+
+int ebpf_dp_attach(const struct ebpf_dp *dp, int ifindex, struct cni_err *err)
+{
+	int r;
+
+	r = bpftc_hook_ensure(ifindex, err);
+	if (r >= 0)
+		r = bpftc_attach(ifindex, BPFTC_INGRESS, dp->fd[EBPF_PIN_FROM_POD], err);
+	if (r >= 0)
+		r = bpftc_attach(ifindex, BPFTC_EGRESS, dp->fd[EBPF_PIN_TO_POD], err);
+	return r;
+}
+
+static int check_one(const struct ebpf_dp *dp, int ifindex, enum bpftc_dir dir, enum ebpf_pin pin,
+		     struct cni_err *err)
+{
+	uint32_t want, have;
+	int r;
+
+	r = bpftc_prog_id(dp->fd[pin], &want, err);
+	if (r >= 0)
+		r = bpftc_query(ifindex, dir, &have, err);
+	if (r < 0)
+		return r;
+	if (have != want)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+				   "tc %s of ifindex %d runs program %u, not %s (%u)",
+				   dir == BPFTC_EGRESS ? "egress" : "ingress", ifindex, have,
+				   pin_names[pin], want);
+	return 0;
+}
+
+int ebpf_dp_check_attached(const struct ebpf_dp *dp, int ifindex, struct cni_err *err)
+{
+	int r;
+
+	r = check_one(dp, ifindex, BPFTC_INGRESS, EBPF_PIN_FROM_POD, err);
+	if (r >= 0)
+		r = check_one(dp, ifindex, BPFTC_EGRESS, EBPF_PIN_TO_POD, err);
+	return r;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Kernel objects of one attachment: the veth pair, the host side (rp_filter, forwarding,
+ * podIP/32 route, permanent neighbour) and the pod side (podIP/32, default route via the
+ * link-local router whose ARP the program answers). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <linux/rtnetlink.h>
+
+#include "cleanup.h"
+#include "ebpf.h"
+#include "log.h"
+#include "netns.h"
+#include "nl-addr.h"
+#include "nl-link.h"
+#include "nl-neigh.h"
+#include "nl-route.h"
+
+#define ROUTES_MAX 512
+
+/* Explicit MACs (Cilium does the same): systemd's MACAddressPolicy cannot change them under
+ * us, and the endpoint map holds them from the start. Locally administered unicast. */
+static int random_mac(uint8_t mac[6], struct cni_err *err)
+{
+	if (getrandom(mac, 6, 0) != 6)
+		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "getrandom");
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+	return 0;
+}
+
+static int veth_clash(struct nl *host, struct nl *ctr, const char *ifname,
+		      const struct ebpf_pod *pod, struct cni_err *err)
+{
+	struct nl_link l;
+
+	cni_err_clear(err);
+	if (nl_link_get(ctr, ifname, &l, NULL) >= 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EEXIST,
+				   "container veth name \"%s\" already exists", ifname);
+	if (nl_link_get(host, pod->host_veth, &l, NULL) >= 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EEXIST,
+				   "host veth \"%s\" already exists (a stale attachment: DEL it)",
+				   pod->host_veth);
+	return cni_err_set(err, CNI_ERR_NETLINK, EEXIST, "add veth \"%s\"", ifname);
+}
+
+int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname, uint32_t mtu,
+		  struct ebpf_pod *pod, struct cni_err *err)
+{
+	_cleanup_close_ int host_ns = -1;
+	struct nl_link l;
+	int r;
+
+	if (random_mac(pod->pod_mac, err) < 0 || random_mac(pod->host_mac, err) < 0)
+		return -EIO;
+	host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (host_ns < 0)
+		return cni_err_set(err, CNI_ERR_NETNS, errno, "open the host netns");
+
+	/* Created from inside the pod netns, the host end born in the host netns: a half-made
+	 * pair can never sit in the host netns under the pod's interface name. */
+	struct nl_veth v = {.name = ifname,
+			    .mac = pod->pod_mac,
+			    .mtu = mtu,
+			    .peer = pod->host_veth,
+			    .peer_mac = pod->host_mac,
+			    .peer_netns_fd = host_ns};
+	r = nl_link_add_veth(ctr, &v, err);
+	if (r == -EEXIST)
+		return veth_clash(host, ctr, ifname, pod, err);
+	if (r < 0)
+		return r;
+	r = nl_link_get(ctr, ifname, &l, err);
+	if (r < 0)
+		return r;
+	pod->pod_ifindex = l.ifindex;
+	r = nl_link_get(host, pod->host_veth, &l, err);
+	if (r < 0)
+		return r;
+	pod->host_ifindex = l.ifindex;
+	/* Not born up: veth_open() refuses (ENOTCONN) while the pair is still being made. */
+	return nl_link_set_up(host, pod->host_ifindex, true, err);
+}
+
+static int host_sysctls(const char *veth, struct cni_err *err)
+{
+	char key[128], all[8];
+	int r;
+
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", veth);
+	r = netns_sysctl_set(-1, key, "0", err);
+	if (r >= 0)
+		r = netns_sysctl_set(-1, "net/ipv4/ip_forward", "1", err);
+	if (r < 0)
+		return r;
+	/* The kernel applies max(all, dev): with a strict 'all' the veth stays strict. That is
+	 * still correct here, because the podIP/32 route makes the reverse path the veth. */
+	if (netns_sysctl_get(-1, "net/ipv4/conf/all/rp_filter", all, sizeof(all), NULL) >= 0 &&
+	    all[0] == '1')
+		log_info(
+			"net.ipv4.conf.all.rp_filter=1 keeps %s strict; the /32 route satisfies it",
+			veth);
+	return 0;
+}
+
+int ebpf_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
+{
+	struct nl_neigh n = {.ifindex = pod->host_ifindex, .ip = pod->ip.addr};
+	struct nl_route rt;
+	int r;
+
+	r = host_sysctls(pod->host_veth, err);
+	if (r < 0)
+		return r;
+	nl_route_init(&rt, AF_INET);
+	rt.dst.addr = pod->ip.addr;
+	rt.dst.len = 32;
+	rt.oif = pod->host_ifindex;
+	r = nl_route_replace(host, &rt, err);
+	if (r < 0)
+		return cni_err_wrap(err, "host route to the pod");
+	/* No ARP from the host towards the pod: the host veth has no address to ask from. */
+	memcpy(n.mac, pod->pod_mac, 6);
+	r = nl_neigh_replace(host, &n, err);
+	if (r < 0)
+		return cni_err_wrap(err, "host neighbour of the pod");
+	return 0;
+}
+
+static int route_via_router(struct nl *ctr, int ifindex, const struct inet_prefix *dst,
+			    const struct inet_addr *router, struct cni_err *err)
+{
+	struct nl_route rt;
+	int r;
+
+	nl_route_init(&rt, AF_INET);
+	rt.dst = *dst;
+	rt.gw = *router;
+	rt.oif = ifindex;
+	rt.onlink = true;
+	r = nl_route_add(ctr, &rt, err);
+	if (r == -EEXIST) {
+		cni_err_clear(err);
+		return 0;
+	}
+	return r;
+}
+
+int ebpf_pod_setup(struct nl *ctr, const struct ebpf_pod *pod, const struct inet_addr *router,
+		   const struct cni_result *res, struct cni_err *err)
+{
+	struct inet_prefix addr = {.addr = pod->ip.addr, .len = 32};
+	struct inet_prefix dflt = {.addr = {.family = AF_INET}, .len = 0};
+	int r;
+
+	r = nl_addr_add(ctr, pod->pod_ifindex, &addr, 0, err);
+	if (r >= 0)
+		r = nl_link_set_up(ctr, pod->pod_ifindex, true, err);
+	if (r >= 0)
+		r = route_via_router(ctr, pod->pod_ifindex, &dflt, router, err);
+	for (size_t i = 0; r >= 0 && i < res->n_routes; i++) {
+		if (res->routes[i].dst.addr.family != AF_INET || res->routes[i].dst.len == 0)
+			continue;
+		r = route_via_router(ctr, pod->pod_ifindex, &res->routes[i].dst, router, err);
+	}
+	if (r < 0)
+		return cni_err_wrap(err, "configure the pod interface");
+	return 0;
+}
+
+int ebpf_veth_del(struct nl *host, const char *host_veth, struct cni_err *err)
+{
+	int r = nl_link_del_by_name(host, host_veth, err);
+
+	if (r == -ENODEV) {
+		cni_err_clear(err);
+		return 0;
+	}
+	return r;
+}
+
+static bool has_route(const struct nl_route *rts, size_t n, const struct inet_prefix *dst,
+		      const struct inet_addr *gw, int oif)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rts[i].dst.len != dst->len || !inet_addr_eq(&rts[i].dst.addr, &dst->addr))
+			continue;
+		if (rts[i].oif != oif)
+			continue;
+		if (gw ? !inet_addr_eq(&rts[i].gw, gw) : inet_addr_is_set(&rts[i].gw))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static int route_check(struct nl *nl, const struct inet_prefix *dst, const struct inet_addr *gw,
+		       int oif, const char *where, struct cni_err *err)
+{
+	_cleanup_free_ struct nl_route *rts = calloc(ROUTES_MAX, sizeof(*rts));
+	char buf[INET_PREFIX_STRLEN];
+	size_t n = 0;
+	int r;
+
+	if (!rts)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "allocate routes");
+	r = nl_route_list(nl, AF_INET, 0, rts, ROUTES_MAX, &n, err);
+	if (r < 0)
+		return r;
+	if (!has_route(rts, n < ROUTES_MAX ? n : ROUTES_MAX, dst, gw, oif))
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "%s: route to %s missing", where,
+				   inet_prefix_fmt(dst, buf, sizeof(buf)));
+	return 0;
+}
+
+int ebpf_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
+{
+	struct inet_prefix dst = {.addr = pod->ip.addr, .len = 32};
+	char key[128], val[8];
+	struct nl_link l;
+	int r;
+
+	r = nl_link_get(host, pod->host_veth, &l, err);
+	if (r < 0)
+		return r;
+	if (strcmp(l.kind, "veth") != 0 || l.ifindex != pod->host_ifindex ||
+	    memcmp(l.mac, pod->host_mac, 6) != 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+				   "host veth \"%s\" is not the endpoint's (kind, ifindex or MAC)",
+				   pod->host_veth);
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", pod->host_veth);
+	r = netns_sysctl_get(-1, key, val, sizeof(val), err);
+	if (r < 0)
+		return r;
+	if (val[0] != '0')
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "%s is %s, want 0", key, val);
+	return route_check(host, &dst, NULL, pod->host_ifindex, "host", err);
+}
+
+static int addr_check(struct nl *ctr, int ifindex, const struct inet_addr *ip, struct cni_err *err)
+{
+	struct nl_addr addrs[32];
+	char buf[INET6_ADDRSTRLEN];
+	size_t n = 0;
+	int r;
+
+	r = nl_addr_list(ctr, ifindex, AF_INET, addrs, ARRAY_SIZE(addrs), &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(addrs); i++)
+		if (addrs[i].prefix.len == 32 && inet_addr_eq(&addrs[i].prefix.addr, ip))
+			return 0;
+	return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "pod address %s/32 missing",
+			   inet_addr_fmt(ip, buf, sizeof(buf)));
+}
+
+int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
+		   const struct inet_addr *router, struct cni_err *err)
+{
+	struct inet_prefix dflt = {.addr = {.family = AF_INET}, .len = 0};
+	struct nl_link l;
+	int r;
+
+	r = nl_link_get(ctr, ifname, &l, err);
+	if (r < 0)
+		return r;
+	if (strcmp(l.kind, "veth") != 0 || memcmp(l.mac, pod->pod_mac, 6) != 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+				   "\"%s\" in the pod is not the endpoint's veth (kind or MAC)",
+				   ifname);
+	if (!(l.flags & IFF_UP))
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENETDOWN, "\"%s\" is down", ifname);
+	r = addr_check(ctr, l.ifindex, &pod->ip.addr, err);
+	if (r >= 0)
+		r = route_check(ctr, &dflt, router, l.ifindex, "pod", err);
+	return r;
+}

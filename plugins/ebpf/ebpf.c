@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The ebpf plugin: pods on veth pairs, addressed /32 behind a link-local router, switched on the
+ * host by tc programs (bpf/cni_ebpf.bpf.c) that answer ARP and deliver same-node traffic with
+ * bpf_redirect_peer; everything else goes through the host stack (routing, nft masquerade).
+ * README.md in this directory has the config keys, a result and what ADD/DEL touch. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "cleanup.h"
+#include "conf.h"
+#include "ebpf.h"
+#include "ipam.h"
+#include "log.h"
+#include "naming.h"
+#include "netns.h"
+#include "nft.h"
+#include "nl-link.h"
+#include "skel.h"
+
+/* One ADD: what it made, so a failure undoes exactly that. */
+struct add_state {
+	const struct cni_args *a;
+	const struct ebpf_conf *conf;
+	struct ebpf_dp dp;
+	struct nl *host, *ctr;
+	struct ebpf_pod pod;
+	bool made_veth, got_ip, made_ep, made_masq;
+};
+
+static int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
+{
+	struct ebpf_conf *conf = c;
+	int64_t mtu = 0;
+	int r;
+
+	r = inet_addr_parse(EBPF_ROUTER_DEFAULT, &conf->router);
+	if (r >= 0)
+		r = conf_bool(a->conf, "ipMasq", CONF_OPTIONAL, &conf->ip_masq, err);
+	if (r >= 0)
+		r = conf_int(a->conf, "mtu", CONF_OPTIONAL, 0, 65535, &mtu, err);
+	if (r >= 0)
+		r = conf_str_buf(a->conf, "pinRoot", CONF_OPTIONAL, conf->pin_root,
+				 sizeof(conf->pin_root) - 64, err);
+	if (r >= 0)
+		r = conf_addr(a->conf, "routerAddress", CONF_OPTIONAL, &conf->router, err);
+	if (r < 0)
+		return r;
+	conf->mtu = (uint32_t)mtu;
+	if (conf->mtu && conf->mtu < 68)
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "mtu %u is below 68", conf->mtu);
+	if (conf->pin_root[0] && conf->pin_root[0] != '/')
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "pinRoot \"%s\" is not absolute",
+				   conf->pin_root);
+	if (conf->router.family != AF_INET)
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "routerAddress must be IPv4");
+	r = ipam_open(a, &conf->ipam, err);
+	if (r < 0)
+		return r;
+	if (!ipam_enabled(conf->ipam))
+		return cni_err_set(
+			err, CNI_ERR_CONFIG, EINVAL,
+			"ebpf needs an \"ipam\" with a type: pods are routed, not bridged");
+	return 0;
+}
+
+static void ebpf_conf_free(void *c)
+{
+	struct ebpf_conf *conf = c;
+
+	ipam_close(conf->ipam);
+}
+
+static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
+{
+	weft_host_veth_name(a->name, a->container_id, a->ifname, pod->host_veth);
+	pod->tag = weft_attachment_hash(a->name, a->container_id, a->ifname);
+}
+
+/* The single IPv4 the IPAM gave (IPv6 has no NDP responder in the program yet). */
+static int pod_ip_pick(const struct cni_result *res, struct inet_prefix *ret, struct cni_err *err)
+{
+	char buf[INET_PREFIX_STRLEN];
+	size_t n4 = 0;
+
+	for (size_t i = 0; i < res->n_ips; i++) {
+		if (res->ips[i].address.addr.family != AF_INET)
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+					   "ebpf supports IPv4 only; ipam returned %s",
+					   inet_prefix_fmt(&res->ips[i].address, buf, sizeof(buf)));
+		*ret = res->ips[i].address;
+		n4++;
+	}
+	if (n4 != 1)
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+				   "ebpf needs exactly one IPv4 address from ipam, got %zu", n4);
+	return 0;
+}
+
+/* interfaces = [host veth, pod iface]; ips = podIP/32 via router; routes via router. */
+static int result_fill(struct add_state *s, struct cni_result *res, struct cni_err *err)
+{
+	const struct ebpf_pod *pod = &s->pod;
+	struct inet_prefix dflt = {.addr = {.family = AF_INET}, .len = 0};
+	char mac[18];
+	bool has_default = false;
+	int r;
+
+	r = cni_result_add_iface(res, pod->host_veth, nl_mac_fmt(pod->host_mac, mac, sizeof(mac)),
+				 "", err);
+	if (r >= 0)
+		r = cni_result_add_iface(res, s->a->ifname,
+					 nl_mac_fmt(pod->pod_mac, mac, sizeof(mac)), s->a->netns,
+					 err);
+	if (r < 0)
+		return r;
+	res->ips[0].address.len = 32;
+	res->ips[0].gateway = s->conf->router;
+	res->ips[0].interface = r;
+	for (size_t i = 0; i < res->n_routes; i++) {
+		res->routes[i].gw = s->conf->router;
+		has_default |= res->routes[i].dst.len == 0;
+	}
+	if (!has_default)
+		r = cni_result_add_route(res, &dflt, &s->conf->router, err);
+	return r < 0 ? r : 0;
+}
+
+static int masq_add(struct add_state *s, struct cni_err *err)
+{
+	struct nft_masq_spec spec = {.network = s->a->name,
+				     .container_id = s->a->container_id,
+				     .ifname = s->a->ifname,
+				     .ips = &s->pod.ip,
+				     .n_ips = 1};
+
+	return nft_masq_add(&spec, err);
+}
+
+static void add_rollback(struct add_state *s)
+{
+	if (s->made_masq)
+		(void)nft_masq_del(s->a->name, s->a->container_id, s->a->ifname, NULL);
+	if (s->made_ep)
+		(void)ebpf_dp_del_by_tag(&s->dp, s->pod.tag, NULL);
+	if (s->got_ip)
+		(void)ipam_del(s->conf->ipam, s->a, NULL);
+	if (s->made_veth)
+		(void)ebpf_veth_del(s->host, s->pod.host_veth, NULL);
+}
+
+static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err *err)
+{
+	int r;
+
+	r = ebpf_veth_add(s->host, s->ctr, s->a->ifname, s->conf->mtu, &s->pod, err);
+	if (r < 0)
+		return r;
+	s->made_veth = true;
+	r = ipam_add(s->conf->ipam, s->a, res, err);
+	if (r < 0)
+		return r;
+	s->got_ip = true;
+	r = pod_ip_pick(res, &s->pod.ip, err);
+	if (r >= 0)
+		r = ebpf_host_setup(s->host, &s->pod, err);
+	if (r < 0)
+		return r;
+	/* Endpoint before the attachment and the pod's address: the first ARP finds it. */
+	s->made_ep = true;
+	r = ebpf_dp_ep_add(&s->dp, &s->pod, s->a->container_id, s->a->ifname, err);
+	if (r >= 0)
+		r = ebpf_dp_attach(&s->dp, s->pod.host_ifindex, err);
+	if (r >= 0)
+		r = ebpf_pod_setup(s->ctr, &s->pod, &s->conf->router, res, err);
+	if (r < 0 || !s->conf->ip_masq)
+		return r;
+	s->made_masq = true;
+	return masq_add(s, err);
+}
+
+static int ebpf_add(const struct cni_args *a, void *c, struct cni_result *res, struct cni_err *err)
+{
+	struct add_state s = {.a = a, .conf = c, .dp = EBPF_DP_INIT};
+	_cleanup_close_ int nsfd = -1;
+	int r;
+
+	pod_names(a, &s.pod);
+	r = netns_open(a->netns, &nsfd, err);
+	if (r >= 0)
+		r = nl_open(&s.host, NL_NETNS_SELF, err);
+	if (r >= 0)
+		r = nl_open(&s.ctr, nsfd, err);
+	if (r >= 0)
+		r = ebpf_dp_open(s.conf->pin_root, a->name, true, &s.dp, err); /* shared */
+	if (r >= 0) {
+		r = add_steps(&s, res, err);
+		if (r >= 0)
+			r = result_fill(&s, res, err);
+		if (r < 0)
+			add_rollback(&s);
+	}
+	ebpf_dp_close(&s.dp);
+	nl_close(s.ctr);
+	nl_close(s.host);
+	return r;
+}
+
+/* DEL and GC go on past a failed step and report the first failure. */
+static void keep_first(int r, struct cni_err *step, int *first, struct cni_err *err)
+{
+	if (r < 0 && *first >= 0) {
+		*first = r;
+		*err = *step;
+	}
+	cni_err_clear(step);
+}
+
+static int dp_del(const struct ebpf_conf *conf, const char *network, uint64_t tag,
+		  struct cni_err *err)
+{
+	struct ebpf_dp dp = EBPF_DP_INIT;
+	int r;
+
+	r = ebpf_dp_open(conf->pin_root, network, false, &dp, err);
+	if (r == -ENOENT) {
+		cni_err_clear(err); /* nothing pinned here: nothing to remove */
+		return 0;
+	}
+	if (r >= 0)
+		r = ebpf_dp_del_by_tag(&dp, tag, err);
+	ebpf_dp_close(&dp);
+	return r;
+}
+
+static int ebpf_del(const struct cni_args *a, void *c, struct cni_err *err)
+{
+	const struct ebpf_conf *conf = c;
+	_cleanup_nl_ struct nl *host = NULL;
+	struct cni_err step = {0};
+	struct ebpf_pod pod = {0};
+	int r, first = 0;
+
+	/* Everything is found from (network, containerID, ifname): no netns, no prevResult. */
+	pod_names(a, &pod);
+	keep_first(dp_del(conf, a->name, pod.tag, &step), &step, &first, err);
+	r = nl_open(&host, NL_NETNS_SELF, &step);
+	if (r >= 0)
+		r = ebpf_veth_del(host, pod.host_veth, &step);
+	keep_first(r, &step, &first, err);
+	keep_first(ipam_del(conf->ipam, a, &step), &step, &first, err);
+	keep_first(nft_masq_del(a->name, a->container_id, a->ifname, &step), &step, &first, err);
+	return first;
+}
+
+/* The endpoint of this attachment, from the map (found by its tag). */
+static int pod_from_map(const struct ebpf_dp *dp, struct ebpf_pod *pod, struct cni_err *err)
+{
+	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ebpf_dp_list(dp, &list, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].has_ep || list[i].ep.tag != pod->tag)
+			continue;
+		pod->ip.addr.family = AF_INET;
+		pod->ip.addr.v4.s_addr = list[i].key.ip4;
+		pod->ip.len = 32;
+		pod->host_ifindex = (int)list[i].ep.ifindex;
+		memcpy(pod->pod_mac, list[i].ep.mac, 6);
+		memcpy(pod->host_mac, list[i].ep.host_mac, 6);
+		return 0;
+	}
+	return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "no endpoint of this attachment in %s",
+			   dp->dir);
+}
+
+static int prev_result_check(const struct cni_args *a, const struct ebpf_pod *pod,
+			     struct cni_err *err)
+{
+	char buf[INET_PREFIX_STRLEN];
+
+	if (!a->prev_result)
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "Required prevResult missing");
+	for (size_t i = 0; i < a->prev_result->n_ips; i++)
+		if (!inet_addr_eq(&a->prev_result->ips[i].address.addr, &pod->ip.addr))
+			return cni_err_set(
+				err, CNI_ERR_INTERNAL, EINVAL,
+				"prevResult address %s is not the endpoint's",
+				inet_prefix_fmt(&a->prev_result->ips[i].address, buf, sizeof(buf)));
+	return 0;
+}
+
+static int ebpf_check(const struct cni_args *a, void *c, struct cni_err *err)
+{
+	const struct ebpf_conf *conf = c;
+	_cleanup_(ebpf_dp_closep) struct ebpf_dp dp = EBPF_DP_INIT;
+	_cleanup_nl_ struct nl *host = NULL, *ctr = NULL;
+	_cleanup_close_ int nsfd = -1;
+	struct ebpf_pod pod = {0};
+	int r;
+
+	pod_names(a, &pod);
+	r = ipam_check(conf->ipam, a, err);
+	if (r >= 0)
+		r = ebpf_dp_open(conf->pin_root, a->name, false, &dp, err);
+	if (r >= 0)
+		r = pod_from_map(&dp, &pod, err);
+	if (r >= 0)
+		r = prev_result_check(a, &pod, err);
+	if (r >= 0)
+		r = nl_open(&host, NL_NETNS_SELF, err);
+	if (r >= 0)
+		r = ebpf_host_check(host, &pod, err);
+	if (r >= 0)
+		r = ebpf_dp_check_attached(&dp, pod.host_ifindex, err);
+	if (r >= 0)
+		r = netns_open(a->netns, &nsfd, err);
+	if (r >= 0)
+		r = nl_open(&ctr, nsfd, err);
+	if (r >= 0)
+		r = ebpf_pod_check(ctr, a->ifname, &pod, &conf->router, err);
+	if (r >= 0 && conf->ip_masq)
+		r = nft_masq_check(a->name, a->container_id, a->ifname, err);
+	return r < 0 ? cni_err_wrap(err, "ebpf CHECK") : 0;
+}
+
+static bool tag_valid(const struct cni_args *a, uint64_t tag)
+{
+	for (size_t i = 0; i < a->n_valid_attachments; i++) {
+		const struct cni_attachment *v = &a->valid_attachments[i];
+
+		if (weft_attachment_hash(a->name, v->container_id, v->ifname) == tag)
+			return true;
+	}
+	return false;
+}
+
+/* Endpoints (and their host veths) of attachments that are not valid any more. */
+static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct cni_err *err)
+{
+	_cleanup_(ebpf_dp_closep) struct ebpf_dp dp = EBPF_DP_INIT;
+	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
+	_cleanup_nl_ struct nl *host = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ebpf_dp_open(conf->pin_root, a->name, false, &dp, err);
+	if (r == -ENOENT) {
+		cni_err_clear(err);
+		return 0;
+	}
+	if (r >= 0)
+		r = ebpf_dp_list(&dp, &list, &n, err);
+	if (r >= 0)
+		r = nl_open(&host, NL_NETNS_SELF, err);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (tag_valid(a, ebpf_dp_entry_tag(&list[i])))
+			continue;
+		r = ebpf_dp_entry_del(&dp, &list[i], err);
+		if (r >= 0 && list[i].has_meta)
+			r = ebpf_veth_del(host, list[i].meta.host_veth, err);
+	}
+	return r;
+}
+
+static int ebpf_gc(const struct cni_args *a, void *c, struct cni_err *err)
+{
+	const struct ebpf_conf *conf = c;
+	struct cni_err step = {0};
+	int first = 0;
+
+	keep_first(dp_gc(a, conf, &step), &step, &first, err);
+	keep_first(nft_masq_gc(a->name, a->valid_attachments, a->n_valid_attachments, &step), &step,
+		   &first, err);
+	keep_first(ipam_gc(conf->ipam, a, &step), &step, &first, err);
+	return first;
+}
+
+/* Ready when IPAM is and the datapath can be loaded and pinned here (bpffs, CAP_BPF,
+ * verifier): the first ADD would need exactly that. */
+static int ebpf_status(const struct cni_args *a, void *c, struct cni_err *err)
+{
+	const struct ebpf_conf *conf = c;
+	struct ebpf_dp dp = EBPF_DP_INIT;
+	struct cni_err why = {0};
+	int r;
+
+	r = ipam_status(conf->ipam, a, err);
+	if (r < 0)
+		return r;
+	r = ebpf_dp_open(conf->pin_root, a->name, true, &dp, &why);
+	ebpf_dp_close(&dp);
+	if (r < 0)
+		return cni_err_setd(err, CNI_ERR_UNAVAILABLE, -r, why.details,
+				    "eBPF datapath unavailable: %s", why.msg);
+	return 0;
+}
+
+static const char *const ebpf_known_args[] = {"IP", NULL};
+
+static const struct cni_plugin ebpf_plugin = {
+	.name = "ebpf",
+	.conf_size = sizeof(struct ebpf_conf),
+	.known_args = ebpf_known_args,
+	.parse = ebpf_parse,
+	.conf_free = ebpf_conf_free,
+	.add = ebpf_add,
+	.del = ebpf_del,
+	.check = ebpf_check,
+	.status = ebpf_status,
+	.gc = ebpf_gc,
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (level == LIBBPF_WARN)
+		log_warn("%s", buf);
+	else
+		log_debug("%s", buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	libbpf_set_print(libbpf_log);
+	if (argc >= 2 && strcmp(argv[1], "stats") == 0 && !getenv("CNI_COMMAND"))
+		return ebpf_stats_main(argc, argv);
+	return cni_plugin_main(&ebpf_plugin);
+}

@@ -1,0 +1,354 @@
+#!/usr/bin/env bats
+# ebpf plugin: pods on veth pairs switched by tc programs. Every test has its own host and pod
+# netns (helpers.bash), its own dataDir and its own bpffs mounted on a private directory as
+# pinRoot; teardown removes all of it, pass or fail.
+
+load helpers
+
+NET=wft-ebpf
+
+setup() {
+	weft_setup
+	extra_ns ctr2
+	CTR2=$REPLY
+	PIN=$(mktemp -d /tmp/weft-pin.XXXXXX)
+	mount -t bpf bpf "$PIN"
+	CONF=$(ebpf_conf)
+}
+
+teardown() {
+	weft_teardown
+	if [ -n "${PIN:-}" ]; then
+		umount "$PIN" 2>/dev/null || true
+		rmdir "$PIN"
+	fi
+}
+
+# extra_ns NAME: weft_netns_add in this shell (a $(...) subshell would lose its teardown
+# tracking); sets REPLY to the full name. Usage: extra_ns x; X=$REPLY
+extra_ns() {
+	weft_netns_add "$1" >/dev/null || return 1
+	REPLY=$WEFT_PREFIX-$1
+}
+
+# ebpf_conf [jq filter]: the network config, optionally edited.
+ebpf_conf() {
+	jq -cn --arg data "$DATA" --arg pin "$PIN" --arg net "$NET" '{
+		cniVersion: "1.1.0", name: $net, type: "ebpf", ipMasq: true, pinRoot: $pin,
+		ipam: {type: "host-local", dataDir: $data, ranges: [[{subnet: "10.66.0.0/24"}]]}
+	}' | jq -c "${1:-.}"
+}
+
+# add CID NETNS: ADD; prints the result.
+add() {
+	run_plugin ADD ebpf "$CONF" "$1" eth0 "/run/netns/$2"
+}
+
+stats_json() {
+	ip netns exec "$HOST" "$BIN/ebpf" stats "$NET" --pin-root "$PIN" --json
+}
+
+# stat CID FIELD: one counter of one pod.
+stat() {
+	stats_json | jq -r --arg c "$1" --arg f "$2" '.[] | select(.containerID == $c) | .[$f]'
+}
+
+host_forwarded() {
+	ip netns exec "$HOST" awk '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ForwDatagrams") c = i; h = 1 } else print $c }' /proc/net/snmp
+}
+
+@test "ebpf: ADD gives the pod a /32 behind the link-local router and attaches the programs" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	json_get "$output" '.ips[0].address' | grep -qx '10.66.0.2/32'
+	json_get "$output" '.ips[0].gateway' | grep -qx '169.254.1.1'
+	json_get "$output" '.routes[0].dst + " " + .routes[0].gw' | grep -qx '0.0.0.0/0 169.254.1.1'
+	hv=$(json_get "$output" '.interfaces[0].name')
+	hmac=$(json_get "$output" '.interfaces[0].mac')
+	pmac=$(json_get "$output" '.interfaces[1].mac')
+	[ "$(json_get "$output" '.interfaces[1].sandbox')" = "/run/netns/$CTR" ]
+
+	ip -n "$CTR" -j addr show eth0 | jq -e '.[0].addr_info[] | select(.local == "10.66.0.2" and .prefixlen == 32)'
+	ip -n "$CTR" -j link show eth0 | jq -e --arg m "$pmac" '.[0].address == $m'
+	ip -n "$CTR" -j route show default | jq -e '.[0].gateway == "169.254.1.1" and (.[0].flags | index("onlink"))'
+	ip -n "$HOST" -j link show "$hv" | jq -e --arg m "$hmac" '.[0].address == $m'
+	ip -n "$HOST" -j route show 10.66.0.2 | jq -e --arg d "$hv" '.[0].dev == $d'
+	ip -n "$HOST" -j neigh show 10.66.0.2 | jq -e --arg m "$pmac" '.[0].lladdr == $m and (.[0].state | index("PERMANENT"))'
+	[ "$(ip netns exec "$HOST" sysctl -n "net.ipv4.conf.$hv.rp_filter")" = 0 ]
+	[ "$(ip netns exec "$HOST" sysctl -n net.ipv4.ip_forward)" = 1 ]
+	ip netns exec "$HOST" bpftool net -j | jq -e --arg d "$hv" \
+		'[.[0].tc[] | select(.devname == $d) | .kind] | sort == ["clsact/egress", "clsact/ingress"]'
+	for p in endpoints_v1 stats_v1 meta_v1 from_pod_v1 to_pod_v1; do
+		[ -e "$PIN/$NET/$p" ]
+	done
+	[ "$(stat c1 ip)" = 10.66.0.2 ]
+}
+
+@test "ebpf: ping between two pods takes the program's path (counters move, host never forwards, no bridge)" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	[ "$(stat c1 fwdPackets)" -eq 0 ]
+	fwd_before=$(host_forwarded)
+
+	ip netns exec "$CTR" ping -c 3 -i 0.2 -W 2 10.66.0.3
+	ip netns exec "$CTR2" ping -c 2 -i 0.2 -W 2 10.66.0.2
+
+	[ "$(stat c1 fwdPackets)" -ge 5 ] # 3 requests + 2 replies
+	[ "$(stat c2 fwdPackets)" -ge 5 ]
+	[ "$(stat c2 rxPackets)" -ge 5 ]
+	[ "$(stat c1 txBytes)" -gt 0 ]
+	[ "$(host_forwarded)" -eq "$fwd_before" ] # bpf_redirect_peer: the host stack saw none
+	[ "$(ip -n "$HOST" -j link show type bridge | jq length)" -eq 0 ]
+	# TTL decremented once, like a router hop.
+	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3 | grep -q 'ttl=63'
+}
+
+@test "ebpf: the pod's ARP for the router is answered with the host veth's MAC" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hmac=$(json_get "$output" '.interfaces[0].mac')
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	[ "$(stat c1 arpReplies)" -eq 0 ]
+	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3
+	ip -n "$CTR" -j neigh show 169.254.1.1 dev eth0 | jq -e --arg m "$hmac" '.[0].lladdr == $m'
+	[ "$(stat c1 arpReplies)" -ge 1 ]
+}
+
+@test "ebpf: DEL removes the endpoint, the host veth, the IP file and the masquerade rule; DEL twice" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hv=$(json_get "$output" '.interfaces[0].name')
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	[ -f "$DATA/$NET/10.66.0.2" ]
+	ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
+
+	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$(stat c1 ip)" ]
+	[ "$(stat c2 ip)" = 10.66.0.3 ] # the other pod is untouched
+	! ip -n "$HOST" link show "$hv"
+	! ip -n "$CTR" link show eth0
+	[ ! -e "$DATA/$NET/10.66.0.2" ]
+	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
+	ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.3'
+	[ -e "$PIN/$NET/from_pod_v1" ] # shared: never removed by a pod's DEL
+
+	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+	run run_plugin DEL ebpf "$CONF" never-added eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+}
+
+@test "ebpf: DEL without netns (and after the netns is gone) still removes everything" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hv1=$(json_get "$output" '.interfaces[0].name')
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	hv2=$(json_get "$output" '.interfaces[0].name')
+
+	run run_plugin DEL ebpf "$CONF" c1 eth0 ""
+	[ "$status" -eq 0 ]
+	[ -z "$(stat c1 ip)" ]
+	! ip -n "$HOST" link show "$hv1"
+	[ ! -e "$DATA/$NET/10.66.0.2" ]
+	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
+
+	# The runtime removed the netns first: the veth went with it, the rest is DEL's job.
+	ip netns del "$CTR2"
+	run run_plugin DEL ebpf "$CONF" c2 eth0 "/run/netns/$CTR2"
+	[ "$status" -eq 0 ]
+	[ -z "$(stat c2 ip)" ]
+	! ip -n "$HOST" link show "$hv2"
+	[ ! -e "$DATA/$NET/10.66.0.3" ]
+	[ "$(stats_json | jq length)" -eq 0 ]
+}
+
+@test "ebpf: CHECK passes after ADD and fails when the tc program or the endpoint is gone" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hv=$(json_get "$output" '.interfaces[0].name')
+	conf=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	conf2=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
+
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run run_plugin CHECK ebpf "$conf2" c2 eth0 "/run/netns/$CTR2"
+	[ "$status" -eq 0 ]
+
+	tc -n "$HOST" filter del dev "$hv" ingress
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 1 ]
+	json_get "$output" '.msg' | grep -q 'ingress'
+
+	bpftool map delete pinned "$PIN/$NET/endpoints_v1" key 10 66 0 3
+	run run_plugin CHECK ebpf "$conf2" c2 eth0 "/run/netns/$CTR2"
+	[ "$status" -eq 1 ]
+	json_get "$output" '.msg' | grep -q 'no endpoint'
+
+	run run_plugin CHECK ebpf "$CONF" c3
+	[ "$status" -eq 1 ]
+}
+
+@test "ebpf: GC prunes endpoints, host veths and rules of attachments that are not valid" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	hv2=$(json_get "$output" '.interfaces[0].name')
+	gc=$(printf '%s' "$CONF" | jq -c '.["cni.dev/valid-attachments"] = [{containerID: "c1", ifname: "eth0"}]')
+
+	run run_plugin GC ebpf "$gc" "" "" ""
+	[ "$status" -eq 0 ]
+	[ "$(stat c1 ip)" = 10.66.0.2 ]
+	[ -z "$(stat c2 ip)" ]
+	! ip -n "$HOST" link show "$hv2"
+	[ -f "$DATA/$NET/10.66.0.2" ]
+	[ ! -e "$DATA/$NET/10.66.0.3" ]
+	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.3'
+	ip netns exec "$CTR" ping -c 1 -W 2 169.254.1.1 >/dev/null || true # pod 1 still served
+	[ "$(stat c1 arpReplies)" -ge 1 ]
+}
+
+@test "ebpf: masquerade to an outside netns that only knows the host (strict rp_filter on 'all' too)" {
+	extra_ns out
+	OUT=$REPLY
+	ip link add wo0 netns "$HOST" type veth peer name eth0 netns "$OUT"
+	ip -n "$HOST" addr add 192.0.2.1/24 dev wo0
+	ip -n "$HOST" link set wo0 up
+	ip -n "$OUT" addr add 192.0.2.2/24 dev eth0
+	ip -n "$OUT" link set eth0 up
+	ip netns exec "$HOST" sysctl -qw net.ipv4.conf.all.rp_filter=1
+
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	ip netns exec "$CTR" ping -c 2 -i 0.2 -W 2 192.0.2.2
+	# It went through the stack (not the program) and was masqueraded.
+	ip netns exec "$HOST" nft -j list chain inet weft "masq-$NET" |
+		jq -e '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.) | .packets] | add >= 1'
+	[ "$(stat c1 fwdPackets)" -eq 0 ]
+	[ "$(stat c1 rxPackets)" -ge 2 ]
+	# Without masquerade the outside cannot answer: it has no route to the pods.
+	run run_plugin DEL ebpf "$CONF" c1
+	[ "$status" -eq 0 ]
+	CONF=$(ebpf_conf '.ipMasq = false')
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	! ip netns exec "$CTR" ping -c 1 -W 1 192.0.2.2
+}
+
+@test "ebpf: kill -9 at random moments during ADD leaves nothing after DEL" {
+	printf '%s' "$CONF" >"$DATA/conf.json"
+	for i in $(seq 1 20); do
+		ip netns exec "$HOST" env CNI_COMMAND=ADD CNI_CONTAINERID="k$i" CNI_IFNAME=eth0 \
+			CNI_NETNS="/run/netns/$CTR" CNI_PATH="$BIN" "$BIN/ebpf" \
+			<"$DATA/conf.json" >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.00$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		run run_plugin DEL ebpf "$CONF" "k$i" eth0 "/run/netns/$CTR"
+		[ "$status" -eq 0 ]
+		! ip -n "$CTR" link show eth0
+	done
+	[ "$(stats_json | jq length)" -eq 0 ]
+	[ "$(ip -n "$HOST" -j link show type veth | jq length)" -eq 0 ]
+	[ "$(ls "$DATA/$NET" | grep -c '^10\.')" -eq 0 ]
+	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q 'saddr'
+	# The datapath is still usable afterwards.
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+}
+
+@test "ebpf: concurrent ADDs share one loaded program" {
+	for i in 1 2 3 4 5 6; do
+		extra_ns "p$i"
+		ns=$REPLY
+		run_plugin ADD ebpf "$CONF" "p$i" eth0 "/run/netns/$ns" >"$DATA/res$i" &
+	done
+	wait
+	for i in 1 2 3 4 5 6; do
+		jq -e '.ips[0].address' "$DATA/res$i"
+	done
+	ip netns exec "$HOST" bpftool net -j |
+		jq -e '[.[0].tc[] | select(.kind == "clsact/ingress") | .id] | (length == 6) and (unique | length == 1)'
+	id=$(bpftool prog show pinned "$PIN/$NET/from_pod_v1" -j | jq .id)
+	ip netns exec "$HOST" bpftool net -j | jq -e --argjson id "$id" '.[0].tc[0].id == $id'
+}
+
+@test "ebpf: STATUS is ready with a usable pin root and code 50 when BPF is unusable" {
+	run run_plugin STATUS ebpf "$CONF" "" "" ""
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+
+	run run_plugin STATUS ebpf "$(ebpf_conf '.pinRoot = "/proc/weft-no-bpffs-here"')" "" "" ""
+	[ "$status" -eq 1 ]
+	json_get "$output" '.code' | grep -qx 50
+	json_get "$output" '.msg' | grep -q 'eBPF datapath unavailable'
+
+	# No CAP_BPF / CAP_SYS_ADMIN: the program cannot be loaded.
+	conf=$(ebpf_conf '.name = "wft-ebpf-nocap"')
+	run ip netns exec "$HOST" capsh --drop=cap_bpf,cap_sys_admin,cap_perfmon -- -c \
+		"printf '%s' '$conf' | CNI_COMMAND=STATUS CNI_PATH=$BIN $BIN/ebpf 2>/dev/null"
+	[ "$status" -eq 1 ]
+	json_get "$output" '.code' | grep -qx 50
+}
+
+@test "ebpf: ADD failing on an existing pod interface leaves no veth and no IP behind" {
+	ip -n "$CTR" link add eth0 type veth peer name eth0p
+	run add c1 "$CTR"
+	[ "$status" -eq 1 ]
+	json_get "$output" '.msg' | grep -q 'already exists'
+	[ "$(ip -n "$HOST" -j link show type veth | jq length)" -eq 0 ]
+	[ "$(ls "$DATA/$NET" 2>/dev/null | grep -c '^10\.')" -eq 0 ]
+	[ "$(stats_json | jq length)" -eq 0 ]
+}
+
+@test "ebpf: IPv6 from IPAM is refused and rolled back" {
+	CONF=$(ebpf_conf '.ipam.ranges = [[{subnet: "fd00:66::/64"}]]')
+	run add c1 "$CTR"
+	[ "$status" -eq 1 ]
+	json_get "$output" '.msg' | grep -q 'IPv4 only'
+	[ "$(ip -n "$HOST" -j link show type veth | jq length)" -eq 0 ]
+	[ "$(ls "$DATA/$NET" 2>/dev/null | grep -c ':')" -eq 0 ]
+}
+
+@test "ebpf: pinned programs and maps are gone after cleanup" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	prog=$(bpftool prog show pinned "$PIN/$NET/from_pod_v1" -j | jq .id)
+	map=$(bpftool map show pinned "$PIN/$NET/endpoints_v1" -j | jq .id)
+	run run_plugin DEL ebpf "$CONF" c1
+	[ "$status" -eq 0 ]
+	umount "$PIN"
+	# Freed asynchronously (RCU) once the last reference (pin, filter, fd) is gone.
+	for _ in $(seq 1 50); do
+		bpftool prog show id "$prog" >/dev/null 2>&1 ||
+			bpftool map show id "$map" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	! bpftool prog show id "$prog"
+	! bpftool map show id "$map"
+}
+
+@test "ebpf: stats command: usage errors and an unknown network" {
+	run "$BIN/ebpf" stats
+	[ "$status" -eq 2 ]
+	run ip netns exec "$HOST" "$BIN/ebpf" stats nonet --pin-root "$PIN"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"nonet"* ]]
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	run ip netns exec "$HOST" "$BIN/ebpf" stats "$NET" --pin-root "$PIN"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == IP* ]]
+	[[ "${lines[1]}" == 10.66.0.2* ]]
+}

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nft.c against the kernel. Needs root; skips otherwise. Every test runs in a forked child
+ * that first unshare(CLONE_NEWNET)s: a throwaway netns that vanishes with the child, so the
+ * machine's own ruleset is never read or written. The child verifies with the nft tool
+ * (tests may run it; plugins never do) and reports through its exit status: 0 pass, 77 skip,
+ * anything else fail (the reason is printed on stderr). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "naming.h"
+#include "nft-internal.h"
+#include "nft.h"
+
+#define CHILD_SKIP 77
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			child_fail(__LINE__, "check failed: %s", #cond);                           \
+	} while (0)
+/* call may record its error in &_e, which the macro declares and prints. */
+#define CHECK_OK(call)                                                                             \
+	do {                                                                                       \
+		struct cni_err _e = {0};                                                           \
+		int _r = (call);                                                                   \
+		if (_r < 0)                                                                        \
+			child_fail(__LINE__, "%s = %d: [%d] %s / %s", #call, _r, _e.code, _e.msg,  \
+				   _e.details);                                                    \
+	} while (0)
+
+static void child_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void child_fail(int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "test-nft-live.c:%d: ", line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(1);
+}
+
+/* Runs fn in a child inside a fresh netns and asserts on its exit status. */
+static void in_netns(void (*fn)(void))
+{
+	int status = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0 || system("nft --version >/dev/null 2>&1") != 0)
+			_exit(CHILD_SKIP);
+		fn();
+		exit(0); /* exit, not _exit: leak checkers run in the child too */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SKIP)
+		skip();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- looking at the ruleset with the nft tool ------------------------------------------------ */
+
+/* Output of a shell command (NULL when it fails). */
+static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sh_out(const char *fmt, ...)
+{
+	char cmd[512], *buf = NULL;
+	size_t cap = 0;
+	FILE *f;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	CHECK(f);
+	CHECK(getdelim(&buf, &cap, '\0', f) >= 0 || feof(f));
+	if (pclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf ? buf : strdup("");
+}
+
+static void sh(const char *cmd)
+{
+	if (system(cmd) != 0)
+		child_fail(__LINE__, "command failed: %s", cmd);
+}
+
+/* Rules in `<family> weft` chain whose comment starts with prefix (NULL: all). */
+static int count_rules(const char *family, const char *chain, const char *prefix)
+{
+	char *out = sh_out("nft -j list table %s weft 2>/dev/null", family);
+	json_t *root, *items, *it, *rule;
+	size_t i;
+	int n = 0;
+
+	if (!out)
+		return 0; /* no table */
+	root = json_loads(out, 0, NULL);
+	free(out);
+	CHECK(root);
+	items = json_object_get(root, "nftables");
+	json_array_foreach(items, i, it)
+	{
+		const char *c, *comment;
+
+		if (!(rule = json_object_get(it, "rule")))
+			continue;
+		c = json_string_value(json_object_get(rule, "chain"));
+		comment = json_string_value(json_object_get(rule, "comment"));
+		if (c && strcmp(c, chain) == 0 &&
+		    (!prefix || (comment && strncmp(comment, prefix, strlen(prefix)) == 0)))
+			n++;
+	}
+	json_decref(root);
+	return n;
+}
+
+static bool listing_has(const char *what, const char *needle)
+{
+	char *out = sh_out("nft list %s 2>/dev/null", what);
+	bool has = out && strstr(out, needle);
+
+	if (!has)
+		fprintf(stderr, "'%s' not in `nft list %s`:\n%s\n", needle, what, out ? out : "-");
+	free(out);
+	return has;
+}
+
+static bool table_exists(const char *family)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "nft list table %s weft >/dev/null 2>&1", family);
+	return system(cmd) == 0;
+}
+
+/* ---- fixtures ------------------------------------------------------------------------------- */
+
+static struct inet_prefix pfx(int family, const char *addr, uint8_t len)
+{
+	struct inet_prefix p = {.addr.family = family, .len = len};
+
+	CHECK(inet_pton(family, addr, p.addr.bytes) == 1);
+	return p;
+}
+
+static const char *tag_of(const char *cid, const char *ifname, char buf[NFT_TAG_LEN + 1])
+{
+	weft_attachment_tag("net1", cid, ifname, buf);
+	return buf;
+}
+
+/* Masquerade for (net1, cid, eth0): v4 10.88.0.<host>/16 and v6 fd00:88::<host>/64,
+ * exclusions 10.96.0.0/12 and fd00:96::/108. */
+static int masq_add(const char *cid, int host, struct cni_err *err)
+{
+	char a4[32], a6[64];
+	struct inet_prefix ips[2], ex[2];
+	struct nft_masq_spec s = {.network = "net1",
+				  .container_id = cid,
+				  .ifname = "eth0",
+				  .ips = ips,
+				  .n_ips = 2,
+				  .exclude = ex,
+				  .n_exclude = 2};
+
+	snprintf(a4, sizeof(a4), "10.88.0.%d", host);
+	snprintf(a6, sizeof(a6), "fd00:88::%x", host);
+	ips[0] = pfx(AF_INET, a4, 16);
+	ips[1] = pfx(AF_INET6, a6, 64);
+	ex[0] = pfx(AF_INET, "10.96.0.0", 12);
+	ex[1] = pfx(AF_INET6, "fd00:96::", 108);
+	return nft_masq_add(&s, err);
+}
+
+/* A foreign table with a rule (and an inet table with a chain named like ours, holding a rule
+ * carrying ctr1's tag): weft must never touch them. Returns their listing. */
+static char *foreign_setup(void)
+{
+	char tag[NFT_TAG_LEN + 1], cmd[512];
+
+	sh("nft add table ip foreign && nft add chain ip foreign post "
+	   "'{ type nat hook postrouting priority 50; }' && "
+	   "nft add rule ip foreign post ip saddr 10.88.0.0/16 counter masquerade");
+	snprintf(cmd, sizeof(cmd),
+		 "nft add table inet other && nft add chain inet other masq-net1 && "
+		 "nft add rule inet other masq-net1 counter comment '\"%s, net: net1\"'",
+		 tag_of("ctr1", "eth0", tag));
+	sh(cmd);
+	return sh_out("nft list table ip foreign; nft list table inet other");
+}
+
+static void foreign_unchanged(const char *before)
+{
+	char *now = sh_out("nft list table ip foreign; nft list table inet other");
+
+	CHECK(now && strcmp(now, before) == 0);
+	free(now);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void t_add_v4_v6(void)
+{
+	char tag[NFT_TAG_LEN + 1], line[512];
+
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	tag_of("ctr1", "eth0", tag);
+	CHECK(count_rules("inet", "masq-net1", tag) == 2);
+	CHECK(listing_has("table inet weft",
+			  "type nat hook postrouting priority srcnat; policy accept;"));
+	snprintf(line, sizeof(line),
+		 "ip saddr 10.88.0.5 ip daddr != 10.88.0.0/16 ip daddr != 10.96.0.0/12 "
+		 "ip daddr != 224.0.0.0/4 counter packets 0 bytes 0 masquerade "
+		 "comment \"%s, net: net1, if: eth0, id: ctr1\"",
+		 tag);
+	CHECK(listing_has("table inet weft", line));
+	CHECK(listing_has(
+		"table inet weft",
+		"ip6 saddr fd00:88::5 ip6 daddr != fd00:88::/64 ip6 daddr != fd00:96::/108 "
+		"ip6 daddr != ff00::/8 counter packets 0 bytes 0 masquerade comment"));
+	CHECK_OK(nft_masq_check("net1", "ctr1", "eth0", &_e));
+}
+
+static void t_readd_replaces(void)
+{
+	char tag[NFT_TAG_LEN + 1], *out;
+
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(masq_add("ctr1", 7, &_e)); /* new addresses replace the old ones */
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", tag)) == 2);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+	CHECK(listing_has("table inet weft", "ip saddr 10.88.0.7 "));
+	out = sh_out("nft list table inet weft");
+	CHECK(out && !strstr(out, "10.88.0.5"));
+	free(out);
+}
+
+static void t_attachments_independent(void)
+{
+	char a[NFT_TAG_LEN + 1], b[NFT_TAG_LEN + 1];
+	struct cni_err err = {0};
+
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(masq_add("ctr2", 6, &_e));
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", a)) == 2);
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr2", "eth0", b)) == 2);
+	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
+	CHECK(count_rules("inet", "masq-net1", a) == 0);
+	CHECK(count_rules("inet", "masq-net1", b) == 2);
+	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e)); /* twice */
+	CHECK(nft_masq_check("net1", "ctr1", "eth0", &err) == -ENOENT);
+	CHECK(err.code == CNI_ERR_INTERNAL && strstr(err.msg, "ctr1") && strstr(err.msg, "eth0"));
+	CHECK_OK(nft_masq_check("net1", "ctr2", "eth0", &_e));
+	CHECK(table_exists("inet")); /* shared objects stay */
+}
+
+static void t_nothing_there(void)
+{
+	struct cni_err err = {0};
+	struct cni_attachment valid[] = {{"ctr1", "eth0"}};
+
+	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
+	CHECK_OK(nft_masq_gc("net1", valid, 1, &_e));
+	CHECK_OK(nft_macspoof_del("net1", "ctr1", "eth0", &_e));
+	CHECK_OK(nft_macspoof_gc("net1", NULL, 0, &_e));
+	CHECK(nft_masq_check("net1", "ctr1", "eth0", &err) == -ENOENT);
+	CHECK(!table_exists("inet") && !table_exists("bridge")); /* DEL/GC never create */
+	sh("nft add table inet weft");				 /* table without the chain */
+	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
+}
+
+static void t_gc_keeps_valid(void)
+{
+	struct cni_attachment valid[] = {{"ctr1", "eth0"}, {"ctr3", "eth0"}};
+	char tag[NFT_TAG_LEN + 1];
+
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(masq_add("ctr2", 6, &_e));
+	CHECK_OK(masq_add("ctr3", 7, &_e));
+	/* a rule without a weft tag in our chain is not ours to collect */
+	sh("nft add rule inet weft masq-net1 counter comment '\"user rule\"'");
+	CHECK_OK(nft_masq_gc("net1", valid, 2, &_e));
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", tag)) == 2);
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr2", "eth0", tag)) == 0);
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr3", "eth0", tag)) == 2);
+	CHECK(count_rules("inet", "masq-net1", "user rule") == 1);
+	CHECK_OK(nft_masq_gc("net1", NULL, 0, &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 1);
+}
+
+static void t_foreign_untouched(void)
+{
+	uint8_t mac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x05};
+	char *before = foreign_setup();
+
+	CHECK(before);
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(nft_macspoof_add("net1", "ctr1", "eth0", "veth1", mac, &_e));
+	foreign_unchanged(before);
+	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
+	CHECK_OK(nft_macspoof_del("net1", "ctr1", "eth0", &_e));
+	foreign_unchanged(before);
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(nft_masq_gc("net1", NULL, 0, &_e));
+	CHECK_OK(nft_macspoof_gc("net1", NULL, 0, &_e));
+	foreign_unchanged(before);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 0);
+	free(before);
+}
+
+static void t_macspoof(void)
+{
+	uint8_t mac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x05};
+	struct cni_attachment valid[] = {{"ctr2", "eth0"}};
+	char tag[NFT_TAG_LEN + 1], line[256];
+
+	CHECK_OK(nft_macspoof_add("net1", "ctr1", "eth0", "veth1", mac, &_e));
+	mac[5] = 0x06;
+	CHECK_OK(nft_macspoof_add("net1", "ctr1", "eth0", "veth1", mac, &_e)); /* replaces */
+	CHECK_OK(nft_macspoof_add("net1", "ctr2", "eth0", "veth2", mac, &_e));
+	CHECK(listing_has("table bridge weft",
+			  "type filter hook prerouting priority dstnat; policy accept;"));
+	snprintf(line, sizeof(line),
+		 "iifname \"veth1\" ether saddr != 02:42:ac:11:00:06 counter packets 0 bytes 0 "
+		 "drop comment \"%s, net: net1, if: eth0, id: ctr1\"",
+		 tag_of("ctr1", "eth0", tag));
+	CHECK(listing_has("table bridge weft", line));
+	CHECK(count_rules("bridge", "spoof-net1", tag) == 1);
+	CHECK(count_rules("bridge", "spoof-net1", NULL) == 2);
+	CHECK_OK(nft_macspoof_del("net1", "ctr1", "eth0", &_e));
+	CHECK(count_rules("bridge", "spoof-net1", tag) == 0);
+	CHECK_OK(nft_macspoof_add("net1", "ctr3", "eth0", "veth3", mac, &_e));
+	CHECK_OK(nft_macspoof_gc("net1", valid, 1, &_e));
+	CHECK(count_rules("bridge", "spoof-net1", NULL) == 1);
+	CHECK(count_rules("bridge", "spoof-net1", tag_of("ctr2", "eth0", tag)) == 1);
+	CHECK(!table_exists("inet")); /* macspoofchk does not create the masquerade table */
+}
+
+static void t_names_and_limits(void)
+{
+	const char *net = "a-network-name-that-is-much-too-long-for-a-chain";
+	char cid[65], chain[NFT_CHAIN_NAME_MAX], tag[NFT_TAG_LEN + 1];
+	struct inet_prefix ip = pfx(AF_INET, "10.1.0.2", 24);
+	struct nft_masq_spec s = {.network = net, .ifname = "eth0", .ips = &ip, .n_ips = 1};
+	const char *comment;
+	json_t *root = NULL;
+	char *out;
+
+	memset(cid, 'c', 64);
+	cid[64] = '\0';
+	s.container_id = cid;
+	CHECK_OK(nft_masq_add(&s, &_e));
+	nft_chain_name("masq", net, chain);
+	weft_attachment_tag(net, cid, "eth0", tag);
+	CHECK(count_rules("inet", chain, tag) == 1);
+	out = sh_out("nft -j list chain inet weft %s", chain);
+	CHECK(out && (root = json_loads(out, 0, NULL)));
+	comment = json_string_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(root, "nftables"), 2), "rule"),
+		"comment"));
+	CHECK(comment && strlen(comment) == NFT_COMMENT_MAX); /* cut to what nft accepts */
+	CHECK(strncmp(comment, tag, NFT_TAG_LEN) == 0);
+	json_decref(root);
+	free(out);
+	CHECK_OK(nft_masq_check(net, cid, "eth0", &_e));
+	CHECK_OK(nft_masq_del(net, cid, "eth0", &_e));
+	CHECK(count_rules("inet", chain, NULL) == 0);
+}
+
+/* One batch deleting many rules: every ack must fit the socket (ENOBUFS otherwise). */
+static void t_gc_many(void)
+{
+	FILE *f = popen("nft -f -", "w");
+
+	CHECK(f);
+	fprintf(f, "add table inet weft\nadd chain inet weft masq-net1 "
+		   "{ type nat hook postrouting priority 100; }\n");
+	for (int i = 0; i < 1500; i++)
+		fprintf(f, "add rule inet weft masq-net1 counter comment \"%016x, stale\"\n", i);
+	CHECK(pclose(f) == 0);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 1500);
+	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(nft_masq_gc("net1", (struct cni_attachment[]){{"ctr1", "eth0"}}, 1, &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+}
+
+/* A chain of our name with another hook: the batch fails as a whole, with a useful error. */
+static void t_error_is_reported(void)
+{
+	struct cni_err err = {0};
+	int r;
+
+	sh("nft add table inet weft && nft add chain inet weft masq-net1 "
+	   "'{ type filter hook input priority 0; }'");
+	r = masq_add("ctr1", 5, &err);
+	CHECK(r < 0 && r == -err.sys_errno);
+	CHECK(err.code == CNI_ERR_NFT);
+	CHECK(strstr(err.msg, "ipMasq for 'net1'") &&
+	      strstr(err.msg, "add chain inet weft masq-net1"));
+	CHECK(err.details[0]);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 0); /* atomic: nothing was added */
+}
+
+/* Concurrent plugins: table and chain creation race, every attachment ends up with its rules. */
+static void t_concurrent_adds(void)
+{
+	enum { N = 8 };
+	char tag[NFT_TAG_LEN + 1], cid[16];
+	pid_t pids[N];
+	int status;
+
+	for (int i = 0; i < N; i++) {
+		pids[i] = fork();
+		CHECK(pids[i] >= 0);
+		if (pids[i] == 0) {
+			snprintf(cid, sizeof(cid), "ctr%d", i);
+			_exit(masq_add(cid, 10 + i, NULL) < 0 || masq_add(cid, 10 + i, NULL) < 0);
+		}
+	}
+	for (int i = 0; i < N; i++)
+		CHECK(waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(cid, sizeof(cid), "ctr%d", i);
+		CHECK(count_rules("inet", "masq-net1", tag_of(cid, "eth0", tag)) == 2);
+	}
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2 * N);
+}
+
+#define LIVE(fn)                                                                                   \
+	static void test_##fn(void **state)                                                        \
+	{                                                                                          \
+		in_netns(fn);                                                                      \
+	}
+LIVE(t_add_v4_v6)
+LIVE(t_readd_replaces)
+LIVE(t_attachments_independent)
+LIVE(t_nothing_there)
+LIVE(t_gc_keeps_valid)
+LIVE(t_foreign_untouched)
+LIVE(t_macspoof)
+LIVE(t_names_and_limits)
+LIVE(t_gc_many)
+LIVE(t_error_is_reported)
+LIVE(t_concurrent_adds)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_t_add_v4_v6),
+		cmocka_unit_test(test_t_readd_replaces),
+		cmocka_unit_test(test_t_attachments_independent),
+		cmocka_unit_test(test_t_nothing_there),
+		cmocka_unit_test(test_t_gc_keeps_valid),
+		cmocka_unit_test(test_t_foreign_untouched),
+		cmocka_unit_test(test_t_macspoof),
+		cmocka_unit_test(test_t_names_and_limits),
+		cmocka_unit_test(test_t_gc_many),
+		cmocka_unit_test(test_t_error_is_reported),
+		cmocka_unit_test(test_t_concurrent_adds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

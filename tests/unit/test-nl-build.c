@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Netlink message builders, parsed back with libmnl. No socket, no root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#include "nl-internal.h"
+
+static char buf[NL_REQ_SIZE];
+
+static const struct nlattr *find_attr(const struct nlmsghdr *nlh, size_t hdr, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, hdr)
+	{
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	}
+	return NULL;
+}
+
+static const struct nlattr *find_nested(const struct nlattr *nest, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest)
+	{
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	}
+	return NULL;
+}
+
+static void test_bridge(void **state)
+{
+	static const uint8_t mac[6] = {0x02, 1, 2, 3, 4, 5};
+	struct nl_bridge br = {.name = "cni0", .mtu = 1400, .mac = mac, .vlan_filtering = true};
+	struct nlmsghdr *nlh = nl_build_link_add_bridge(buf, sizeof(buf), &br);
+	const struct nlattr *info, *data;
+
+	(void)state;
+	assert_non_null(nlh);
+	assert_int_equal(nlh->nlmsg_type, RTM_NEWLINK);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+	assert_string_equal(mnl_attr_get_str(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_IFNAME)),
+			    "cni0");
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_MTU)), 1400);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_ADDRESS)),
+			    mac, 6);
+	info = find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO);
+	assert_non_null(info);
+	assert_string_equal(mnl_attr_get_str(find_nested(info, IFLA_INFO_KIND)), "bridge");
+	data = find_nested(info, IFLA_INFO_DATA);
+	assert_non_null(data);
+	assert_int_equal(mnl_attr_get_u8(find_nested(data, IFLA_BR_VLAN_FILTERING)), 1);
+
+	br.vlan_filtering = false;
+	br.mtu = 0;
+	br.mac = NULL;
+	nlh = nl_build_link_add_bridge(buf, sizeof(buf), &br);
+	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_MTU));
+	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_ADDRESS));
+	assert_null(find_nested(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO), IFLA_INFO_DATA));
+}
+
+static void test_veth(void **state)
+{
+	static const uint8_t m1[6] = {0x02, 0, 0, 0, 0, 1}, m2[6] = {0x02, 0, 0, 0, 0, 2};
+	struct nl_veth v = {.name = "eth0", .mac = m1, .mtu = 9000, .peer = "veth0123456789a",
+			    .peer_mac = m2, .peer_netns_fd = 7};
+	struct nlmsghdr *nlh = nl_build_link_add_veth(buf, sizeof(buf), &v);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh), *pifi;
+	const struct nlattr *info, *data, *peer;
+	const struct nlattr *tb[IFLA_MAX + 1] = {0};
+	struct nl_attr_tb t = {.tb = tb, .max = IFLA_MAX};
+
+	(void)state;
+	assert_non_null(nlh);
+	assert_int_equal(ifi->ifi_flags & IFF_UP, 0); /* the container end stays down */
+	assert_string_equal(mnl_attr_get_str(find_attr(nlh, sizeof(*ifi), IFLA_IFNAME)), "eth0");
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifi), IFLA_ADDRESS)), m1, 6);
+	info = find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO);
+	assert_string_equal(mnl_attr_get_str(find_nested(info, IFLA_INFO_KIND)), "veth");
+	data = find_nested(info, IFLA_INFO_DATA);
+	peer = find_nested(data, VETH_INFO_PEER);
+	assert_non_null(peer);
+	/* The peer nest starts with its own ifinfomsg, then attributes. */
+	pifi = mnl_attr_get_payload(peer);
+	assert_int_equal(pifi->ifi_flags, 0);
+	assert_true(mnl_attr_parse_payload((char *)pifi + MNL_ALIGN(sizeof(*pifi)),
+					   mnl_attr_get_payload_len(peer) - MNL_ALIGN(sizeof(*pifi)),
+					   nl_attr_tb_cb, &t) >= 0);
+	assert_string_equal(mnl_attr_get_str(tb[IFLA_IFNAME]), "veth0123456789a");
+	assert_memory_equal(mnl_attr_get_payload(tb[IFLA_ADDRESS]), m2, 6);
+	assert_int_equal(mnl_attr_get_u32(tb[IFLA_NET_NS_FD]), 7);
+	assert_int_equal(mnl_attr_get_u32(tb[IFLA_MTU]), 9000);
+
+	/* Too small a buffer: NULL, never a truncated message. */
+	assert_null(nl_build_link_add_veth(buf, 64, &v));
+}
+
+static void test_link_change(void **state)
+{
+	struct nl_link_change c = {.flags = IFF_UP, .change = IFF_UP, .master = 12,
+				   .vlan_filtering = -1};
+	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 34, &c);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	(void)state;
+	assert_int_equal(nlh->nlmsg_type, RTM_NEWLINK);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST);
+	assert_int_equal(ifi->ifi_index, 34);
+	assert_int_equal(ifi->ifi_flags, IFF_UP);
+	assert_int_equal(ifi->ifi_change, IFF_UP);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*ifi), IFLA_MASTER)), 12);
+	assert_null(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO));
+
+	c = (struct nl_link_change){.master = -1, .vlan_filtering = 1};
+	nlh = nl_build_link_change(buf, sizeof(buf), 5, &c);
+	assert_null(find_attr(nlh, sizeof(*ifi), IFLA_MASTER));
+	assert_int_equal(mnl_attr_get_u8(find_nested(
+				 find_nested(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO), IFLA_INFO_DATA),
+				 IFLA_BR_VLAN_FILTERING)),
+			 1);
+}
+
+static void test_brport(void **state)
+{
+	struct nl_brport p = {.hairpin = 1, .isolated = -1};
+	struct nlmsghdr *nlh = nl_build_link_brport(buf, sizeof(buf), 9, &p);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *pi = find_attr(nlh, sizeof(*ifi), IFLA_PROTINFO);
+
+	(void)state;
+	assert_int_equal(nlh->nlmsg_type, RTM_SETLINK);
+	assert_int_equal(ifi->ifi_family, AF_BRIDGE);
+	assert_non_null(pi);
+	/* The bridge only reads per-option attributes from a *nested* IFLA_PROTINFO. */
+	assert_true(pi->nla_type & NLA_F_NESTED);
+	assert_int_equal(mnl_attr_get_u8(find_nested(pi, IFLA_BRPORT_MODE)), 1);
+	assert_null(find_nested(pi, IFLA_BRPORT_ISOLATED));
+}
+
+static void test_vlans(void **state)
+{
+	struct nl_vlan v[] = {{.vid = 100, .pvid = true, .untagged = true},
+			      {.vid = 200, .vid_end = 299}};
+	struct nlmsghdr *nlh = nl_build_link_vlan(buf, sizeof(buf), RTM_SETLINK, 4, v, 2);
+	const struct nlattr *spec = find_attr(nlh, sizeof(struct ifinfomsg), IFLA_AF_SPEC), *a;
+	const struct bridge_vlan_info *vi;
+	uint16_t want_vid[] = {100, 200, 299};
+	uint16_t want_flags[] = {BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED,
+				 BRIDGE_VLAN_INFO_RANGE_BEGIN, BRIDGE_VLAN_INFO_RANGE_END};
+	int i = 0;
+
+	(void)state;
+	assert_non_null(spec);
+	mnl_attr_for_each_nested(a, spec)
+	{
+		assert_int_equal(mnl_attr_get_type(a), IFLA_BRIDGE_VLAN_INFO);
+		vi = mnl_attr_get_payload(a);
+		assert_true(i < 3);
+		assert_int_equal(vi->vid, want_vid[i]);
+		assert_int_equal(vi->flags, want_flags[i]);
+		i++;
+	}
+	assert_int_equal(i, 3);
+	nlh = nl_build_link_vlan(buf, sizeof(buf), RTM_DELLINK, 4, v, 1);
+	assert_int_equal(nlh->nlmsg_type, RTM_DELLINK);
+}
+
+static void test_addr(void **state)
+{
+	struct inet_prefix p;
+	struct nlmsghdr *nlh;
+	const struct ifaddrmsg *ifa;
+	const uint8_t brd[4] = {10, 1, 2, 255};
+
+	(void)state;
+	assert_int_equal(inet_prefix_parse("10.1.2.5/24", &p), 0);
+	nlh = nl_build_addr(buf, sizeof(buf), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 3, &p,
+			    IFA_F_NODAD);
+	ifa = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(ifa->ifa_family, AF_INET);
+	assert_int_equal(ifa->ifa_prefixlen, 24);
+	assert_int_equal(ifa->ifa_index, 3);
+	assert_int_equal(ifa->ifa_flags, IFA_F_NODAD);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifa), IFA_LOCAL)), p.addr.bytes,
+			    4);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifa), IFA_BROADCAST)), brd, 4);
+	assert_null(find_attr(nlh, sizeof(*ifa), IFA_FLAGS));
+
+	assert_int_equal(inet_prefix_parse("fd00::5/64", &p), 0);
+	nlh = nl_build_addr(buf, sizeof(buf), RTM_NEWADDR, 0, 3, &p,
+			    IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
+	ifa = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(ifa->ifa_family, AF_INET6);
+	assert_int_equal(mnl_attr_get_payload_len(find_attr(nlh, sizeof(*ifa), IFA_LOCAL)), 16);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*ifa), IFA_FLAGS)),
+			 IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
+	assert_null(find_attr(nlh, sizeof(*ifa), IFA_BROADCAST));
+}
+
+static void test_route(void **state)
+{
+	struct nl_route r;
+	struct nlmsghdr *nlh;
+	const struct rtmsg *rtm;
+	const struct nlattr *m;
+
+	(void)state;
+	nl_route_init(&r, AF_INET);
+	assert_int_equal(inet_addr_parse("10.1.2.1", &r.gw), 0);
+	r.oif = 5;
+	r.mtu = 1400;
+	nlh = nl_build_route(buf, sizeof(buf), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &r);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(rtm->rtm_dst_len, 0);
+	assert_int_equal(rtm->rtm_scope, RT_SCOPE_UNIVERSE);
+	assert_int_equal(rtm->rtm_table, RT_TABLE_MAIN);
+	assert_int_equal(rtm->rtm_protocol, RTPROT_BOOT);
+	assert_null(find_attr(nlh, sizeof(*rtm), RTA_DST));
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*rtm), RTA_GATEWAY)),
+			    r.gw.bytes, 4);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*rtm), RTA_OIF)), 5);
+	m = find_attr(nlh, sizeof(*rtm), RTA_METRICS);
+	assert_int_equal(mnl_attr_get_u32(find_nested(m, RTAX_MTU)), 1400);
+
+	/* No gateway: a link-scope route; a big table id goes in RTA_TABLE. */
+	nl_route_init(&r, AF_INET6);
+	assert_int_equal(inet_prefix_parse("fd00:1::/64", &r.dst), 0);
+	r.oif = 2;
+	r.table = 1000;
+	r.onlink = true;
+	nlh = nl_build_route(buf, sizeof(buf), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &r);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(rtm->rtm_family, AF_INET6);
+	assert_int_equal(rtm->rtm_dst_len, 64);
+	assert_int_equal(rtm->rtm_scope, RT_SCOPE_LINK);
+	assert_true(rtm->rtm_flags & RTNH_F_ONLINK);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*rtm), RTA_TABLE)), 1000);
+	assert_null(find_attr(nlh, sizeof(*rtm), RTA_GATEWAY));
+
+	nlh = nl_build_route(buf, sizeof(buf), RTM_DELROUTE, 0, &r);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(rtm->rtm_scope, RT_SCOPE_NOWHERE);
+}
+
+static void test_neigh_fdb(void **state)
+{
+	struct nl_neigh n = {.ifindex = 7, .mac = {0x02, 9, 9, 9, 9, 9}};
+	struct nl_fdb f = {.ifindex = 8};
+	struct nlmsghdr *nlh;
+	const struct ndmsg *nd;
+
+	(void)state;
+	assert_int_equal(inet_addr_parse("192.168.9.1", &n.ip), 0);
+	nlh = nl_build_neigh(buf, sizeof(buf), RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &n);
+	nd = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nd->ndm_state, NUD_PERMANENT);
+	assert_int_equal(nd->ndm_ifindex, 7);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*nd), NDA_LLADDR)), n.mac, 6);
+
+	assert_int_equal(inet_addr_parse("192.168.0.2", &f.dst), 0);
+	nlh = nl_build_fdb(buf, sizeof(buf), RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, &f);
+	nd = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nd->ndm_family, AF_BRIDGE);
+	assert_int_equal(nd->ndm_flags, NTF_SELF);
+	assert_int_equal(mnl_attr_get_payload_len(find_attr(nlh, sizeof(*nd), NDA_DST)), 4);
+	assert_null(find_attr(nlh, sizeof(*nd), NDA_VLAN));
+}
+
+/* nl_parse keeps only attributes of the right size, and rejects a too-short one. */
+static void test_parse_validates(void **state)
+{
+	struct nlmsghdr *nlh;
+	const struct nlattr *tb[IFLA_MAX + 1];
+	static const uint16_t sizes[IFLA_MAX + 1] = {[IFLA_MTU] = 4, [IFLA_IFNAME] = NL_ATTR_STR};
+
+	(void)state;
+	nlh = nl_msg_start(buf, sizeof(buf), RTM_NEWLINK, 0, sizeof(struct ifinfomsg), NULL);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "x");
+	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
+	mnl_attr_put_u32(nlh, IFLA_MAX + 5, 1); /* newer than our headers: skipped */
+	assert_int_equal(nl_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, sizes), 0);
+	assert_int_equal(mnl_attr_get_u32(tb[IFLA_MTU]), 1500);
+	assert_string_equal(mnl_attr_get_str(tb[IFLA_IFNAME]), "x");
+
+	nlh = nl_msg_start(buf, sizeof(buf), RTM_NEWLINK, 0, sizeof(struct ifinfomsg), NULL);
+	mnl_attr_put_u16(nlh, IFLA_MTU, 1500);
+	assert_int_equal(nl_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, sizes), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bridge),	   cmocka_unit_test(test_veth),
+		cmocka_unit_test(test_link_change), cmocka_unit_test(test_brport),
+		cmocka_unit_test(test_vlans),	   cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_route),	   cmocka_unit_test(test_neigh_fdb),
+		cmocka_unit_test(test_parse_validates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
