@@ -13,8 +13,8 @@
 
 /* ---- builders ------------------------------------------------------------------------------ */
 
-static struct nlmsghdr *link_start(void *buf, size_t len, uint16_t type, uint16_t flags,
-				   int family, int ifindex, struct ifinfomsg **ret_ifi)
+static struct nlmsghdr *link_start(void *buf, size_t len, uint16_t type, uint16_t flags, int family,
+				   int ifindex, struct ifinfomsg **ret_ifi)
 {
 	struct ifinfomsg *ifi;
 	struct nlmsghdr *nlh = nl_msg_start(buf, len, type, flags, sizeof(*ifi), (void **)&ifi);
@@ -41,8 +41,8 @@ struct nlmsghdr *nl_build_link_get(void *buf, size_t len, int ifindex, const cha
 struct nlmsghdr *nl_build_link_add_bridge(void *buf, size_t len, const struct nl_bridge *br)
 {
 	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh = link_start(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
-					  AF_UNSPEC, 0, &ifi);
+	struct nlmsghdr *nlh =
+		link_start(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, &ifi);
 	struct nlattr *info, *data;
 
 	if (br->up) {
@@ -95,8 +95,8 @@ static bool veth_put_peer(struct nlmsghdr *nlh, size_t len, const struct nl_veth
 struct nlmsghdr *nl_build_link_add_veth(void *buf, size_t len, const struct nl_veth *v)
 {
 	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh = link_start(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
-					  AF_UNSPEC, 0, &ifi);
+	struct nlmsghdr *nlh =
+		link_start(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, &ifi);
 	struct nlattr *info, *data;
 
 	if (v->up) {
@@ -154,15 +154,15 @@ struct nlmsghdr *nl_build_link_change(void *buf, size_t len, int ifindex,
 	return nlh;
 }
 
-struct nlmsghdr *nl_build_link_brport(void *buf, size_t len, int ifindex,
-				      const struct nl_brport *p)
+struct nlmsghdr *nl_build_link_brport(void *buf, size_t len, int ifindex, const struct nl_brport *p)
 {
 	struct nlmsghdr *nlh = link_start(buf, len, RTM_SETLINK, 0, AF_BRIDGE, ifindex, NULL);
 	struct nlattr *pi = mnl_attr_nest_start_check(nlh, len, IFLA_PROTINFO | NLA_F_NESTED);
 
 	if (!pi)
 		return NULL;
-	if (p->hairpin >= 0 && !mnl_attr_put_u8_check(nlh, len, IFLA_BRPORT_MODE, (uint8_t)p->hairpin))
+	if (p->hairpin >= 0 &&
+	    !mnl_attr_put_u8_check(nlh, len, IFLA_BRPORT_MODE, (uint8_t)p->hairpin))
 		return NULL;
 	if (p->isolated >= 0 &&
 	    !mnl_attr_put_u8_check(nlh, len, IFLA_BRPORT_ISOLATED, (uint8_t)p->isolated))
@@ -214,8 +214,8 @@ struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const cha
 /* ---- reply parsing ------------------------------------------------------------------------- */
 
 static const uint16_t link_sizes[IFLA_MAX + 1] = {
-	[IFLA_IFNAME] = NL_ATTR_STR, [IFLA_MTU] = 4,	[IFLA_MASTER] = 4,
-	[IFLA_LINK] = 4,	     [IFLA_OPERSTATE] = 1, [IFLA_LINK_NETNSID] = 4,
+	[IFLA_IFNAME] = NL_ATTR_STR, [IFLA_MTU] = 4,	      [IFLA_MASTER] = 4, [IFLA_LINK] = 4,
+	[IFLA_OPERSTATE] = 1,	     [IFLA_LINK_NETNSID] = 4,
 };
 
 static void link_parse_slave(const struct nlattr *data, struct nl_link *l)
@@ -229,6 +229,8 @@ static void link_parse_slave(const struct nlattr *data, struct nl_link *l)
 		l->hairpin = mnl_attr_get_u8(tb[IFLA_BRPORT_MODE]);
 	if (tb[IFLA_BRPORT_ISOLATED] && mnl_attr_get_payload_len(tb[IFLA_BRPORT_ISOLATED]) >= 1)
 		l->isolated = mnl_attr_get_u8(tb[IFLA_BRPORT_ISOLATED]);
+	if (tb[IFLA_BRPORT_STATE] && mnl_attr_get_payload_len(tb[IFLA_BRPORT_STATE]) >= 1)
+		l->brport_state = mnl_attr_get_u8(tb[IFLA_BRPORT_STATE]);
 }
 
 static void link_parse_info(const struct nlattr *info, struct nl_link *l)
@@ -261,13 +263,14 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[IFLA_MAX + 1];
 	struct nl_link *l = data;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK || nl_parse(nlh, sizeof(*ifi), tb, IFLA_MAX,
-						       link_sizes) < 0)
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    nl_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, link_sizes) < 0)
 		return MNL_CB_ERROR;
 	memset(l, 0, sizeof(*l));
 	l->ifindex = ifi->ifi_index;
 	l->flags = ifi->ifi_flags;
 	l->link_netnsid = -1;
+	l->brport_state = -1;
 	if (tb[IFLA_IFNAME])
 		snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
@@ -349,8 +352,8 @@ int nl_link_add_veth(struct nl *nl, const struct nl_veth *v, struct cni_err *err
 	return 0;
 }
 
-static int link_change(struct nl *nl, int ifindex, const struct nl_link_change *c,
-		       const char *what, struct cni_err *err)
+static int link_change(struct nl *nl, int ifindex, const struct nl_link_change *c, const char *what,
+		       struct cni_err *err)
 {
 	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), ifindex, c);
@@ -364,16 +367,18 @@ static int link_change(struct nl *nl, int ifindex, const struct nl_link_change *
 
 int nl_link_set_up(struct nl *nl, int ifindex, bool up, struct cni_err *err)
 {
-	struct nl_link_change c = {.flags = up ? IFF_UP : 0, .change = IFF_UP, .master = -1,
-				   .vlan_filtering = -1};
+	struct nl_link_change c = {
+		.flags = up ? IFF_UP : 0, .change = IFF_UP, .master = -1, .vlan_filtering = -1};
 
 	return link_change(nl, ifindex, &c, up ? "set up" : "set down", err);
 }
 
 int nl_link_set_promisc(struct nl *nl, int ifindex, bool on, struct cni_err *err)
 {
-	struct nl_link_change c = {.flags = on ? IFF_PROMISC : 0, .change = IFF_PROMISC,
-				   .master = -1, .vlan_filtering = -1};
+	struct nl_link_change c = {.flags = on ? IFF_PROMISC : 0,
+				   .change = IFF_PROMISC,
+				   .master = -1,
+				   .vlan_filtering = -1};
 
 	return link_change(nl, ifindex, &c, "set promisc", err);
 }
@@ -394,8 +399,8 @@ int nl_link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6], struct cni
 
 int nl_link_enslave(struct nl *nl, int ifindex, int master, struct cni_err *err)
 {
-	struct nl_link_change c = {.flags = IFF_UP, .change = IFF_UP, .master = master,
-				   .vlan_filtering = -1};
+	struct nl_link_change c = {
+		.flags = IFF_UP, .change = IFF_UP, .master = master, .vlan_filtering = -1};
 
 	return link_change(nl, ifindex, &c, "set master", err);
 }
@@ -407,8 +412,7 @@ int nl_link_set_vlan_filtering(struct nl *nl, int ifindex, bool on, struct cni_e
 	return link_change(nl, ifindex, &c, "set vlan_filtering", err);
 }
 
-int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *p,
-		       struct cni_err *err)
+int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *p, struct cni_err *err)
 {
 	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = nl_build_link_brport(buf, sizeof(buf), ifindex, p);
@@ -420,8 +424,8 @@ int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *p,
 	return 0;
 }
 
-static int link_vlan(struct nl *nl, uint16_t type, int ifindex, const struct nl_vlan *v,
-		     size_t n, struct cni_err *err)
+static int link_vlan(struct nl *nl, uint16_t type, int ifindex, const struct nl_vlan *v, size_t n,
+		     struct cni_err *err)
 {
 	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = nl_build_link_vlan(buf, sizeof(buf), type, ifindex, v, n);

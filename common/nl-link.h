@@ -19,14 +19,15 @@ struct nl_link {
 	uint8_t mac[6];
 	bool has_mac;
 	uint32_t mtu;
-	uint32_t flags;	   /* IFF_* */
-	uint8_t operstate; /* IF_OPER_* */
-	int master;	   /* ifindex of the master, 0 = none */
-	int link;	   /* IFLA_LINK: a veth's peer ifindex (in link_netnsid), 0 = none */
-	int link_netnsid;  /* IFLA_LINK_NETNSID, -1 = none (peer in the same netns) */
+	uint32_t flags;	     /* IFF_* */
+	uint8_t operstate;   /* IF_OPER_* */
+	int master;	     /* ifindex of the master, 0 = none */
+	int link;	     /* IFLA_LINK: a veth's peer ifindex (in link_netnsid), 0 = none */
+	int link_netnsid;    /* IFLA_LINK_NETNSID, -1 = none (peer in the same netns) */
 	bool vlan_filtering; /* bridge: IFLA_BR_VLAN_FILTERING */
 	bool hairpin;	     /* bridge port: IFLA_BRPORT_MODE */
 	bool isolated;	     /* bridge port: IFLA_BRPORT_ISOLATED */
+	int brport_state;    /* bridge port: BR_STATE_*, -1 = not a bridge port */
 };
 
 /* Missing link: -ENODEV, with err set (code 101) naming it. */
@@ -71,8 +72,7 @@ struct nl_brport {
 	int8_t isolated; /* -1 = leave, 0/1 */
 };
 /* RTM_SETLINK AF_BRIDGE with IFLA_PROTINFO on a bridge port. */
-int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *p,
-		       struct cni_err *err);
+int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *p, struct cni_err *err);
 
 /* One VLAN or a range [vid, vid_end] (vid_end 0 = single) on a bridge port. */
 struct nl_vlan {

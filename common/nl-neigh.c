@@ -92,8 +92,8 @@ static int fdb_talk(struct nl *nl, uint16_t type, uint16_t flags, const struct n
 
 int nl_fdb_add(struct nl *nl, const struct nl_fdb *f, bool append, struct cni_err *err)
 {
-	return fdb_talk(nl, RTM_NEWNEIGH,
-			NLM_F_CREATE | (append ? NLM_F_APPEND : NLM_F_REPLACE), f, err);
+	return fdb_talk(nl, RTM_NEWNEIGH, NLM_F_CREATE | (append ? NLM_F_APPEND : NLM_F_REPLACE), f,
+			err);
 }
 
 int nl_fdb_del(struct nl *nl, const struct nl_fdb *f, struct cni_err *err)

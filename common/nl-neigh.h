@@ -22,11 +22,11 @@ int nl_neigh_replace(struct nl *nl, const struct nl_neigh *n, struct cni_err *er
 int nl_neigh_del(struct nl *nl, const struct nl_neigh *n, struct cni_err *err);
 
 struct nl_fdb {
-	int ifindex;	     /* the port (a vxlan device, a bridge port) */
-	uint8_t mac[6];	     /* 00:00:00:00:00:00 = the default (flood) entry of a vxlan */
+	int ifindex;	      /* the port (a vxlan device, a bridge port) */
+	uint8_t mac[6];	      /* 00:00:00:00:00:00 = the default (flood) entry of a vxlan */
 	struct inet_addr dst; /* vxlan remote (NDA_DST), family 0 = none */
-	uint16_t vlan;	     /* NDA_VLAN, 0 = none */
-	bool master;	     /* NTF_MASTER (the bridge's table) instead of NTF_SELF */
+	uint16_t vlan;	      /* NDA_VLAN, 0 = none */
+	bool master;	      /* NTF_MASTER (the bridge's table) instead of NTF_SELF */
 };
 /* Permanent entry; NLM_F_CREATE|NLM_F_REPLACE, or NLM_F_APPEND when append is set (several
  * remotes for the same MAC, as `bridge fdb append`). */

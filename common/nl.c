@@ -183,7 +183,8 @@ static int nl_send_recv(struct nl *nl, struct nlmsghdr *req, struct nl_run *run,
 			break;
 	}
 	if (r == 0 && run->cb_result < 0)
-		return cni_err_set(err, CNI_ERR_NETLINK, -run->cb_result, "malformed netlink reply");
+		return cni_err_set(err, CNI_ERR_NETLINK, -run->cb_result,
+				   "malformed netlink reply");
 	return r;
 }
 
@@ -195,8 +196,8 @@ int nl_talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, struct
 	return nl_send_recv(nl, req, &run, err);
 }
 
-int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void (*reset)(void *data),
-	    void *data, struct cni_err *err)
+int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void (*reset)(void *data), void *data,
+	    struct cni_err *err)
 {
 	int r;
 
@@ -214,8 +215,8 @@ int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void (*reset)(void
 	return cni_err_set(err, CNI_ERR_TRY_AGAIN, EINTR, "netlink dump kept being interrupted");
 }
 
-struct nlmsghdr *nl_msg_start(void *buf, size_t len, uint16_t type, uint16_t flags,
-			      size_t hdr_len, void **ret_hdr)
+struct nlmsghdr *nl_msg_start(void *buf, size_t len, uint16_t type, uint16_t flags, size_t hdr_len,
+			      void **ret_hdr)
 {
 	struct nlmsghdr *nlh;
 	void *hdr;

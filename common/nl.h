@@ -40,13 +40,13 @@ int nl_talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, struct
 /* Sends a dump request (NLM_F_DUMP added) and runs cb on every entry. When the kernel flags
  * the dump as interrupted, reset(data) is called (may be NULL) and the dump starts over,
  * at most NL_DUMP_RETRIES times, then -EINTR (code 11: try again). */
-int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void (*reset)(void *data),
-	    void *data, struct cni_err *err);
+int nl_dump(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void (*reset)(void *data), void *data,
+	    struct cni_err *err);
 
 /* Starts a request in buf (NL_REQ_SIZE bytes, zeroed here): header with type and flags, then a
  * zeroed family header of hdr_len bytes, returned in *ret_hdr. */
-struct nlmsghdr *nl_msg_start(void *buf, size_t len, uint16_t type, uint16_t flags,
-			      size_t hdr_len, void **ret_hdr);
+struct nlmsghdr *nl_msg_start(void *buf, size_t len, uint16_t type, uint16_t flags, size_t hdr_len,
+			      void **ret_hdr);
 
 /* Validated attribute table for libmnl parse callbacks: tb[type] = attr when type <= max and
  * the payload is at least as large as the type's table entry says. Unknown types are skipped.

@@ -32,13 +32,13 @@ static int alloc_requested(struct alloc *al, size_t idx, const struct ipam_range
 
 	inet_addr_fmt(ip, a, sizeof(a));
 	if (inet_addr_eq(ip, &r->gateway))
-		return cni_err_set(err, CNI_ERR_IPAM, EINVAL, "requested ip %s is subnet's gateway",
+		return cni_err_set(err, CNI_ERR_IPAM, 0, "requested ip %s is subnet's gateway",
 				   a);
 	rc = ipam_store_reserve(al->s, ip, err);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
-		return cni_err_set(err, CNI_ERR_IPAM, EADDRINUSE,
+		return cni_err_set(err, CNI_ERR_IPAM, 0,
 				   "requested IP address %s is not available in range set %s", a,
 				   ipam_range_set_fmt(&al->c->sets[idx], set, sizeof(set)));
 	ipam_store_last_set(al->s, idx, ip);
@@ -58,7 +58,7 @@ static int alloc_next(struct alloc *al, size_t idx, struct inet_prefix *ret_ip,
 
 	for (size_t k = 0; k < al->n_held; k++)
 		if (ipam_range_set_find(set, &al->held[k]))
-			return cni_err_set(err, CNI_ERR_IPAM, EEXIST,
+			return cni_err_set(err, CNI_ERR_IPAM, 0,
 					   "%s has been allocated to %s, duplicate allocation is "
 					   "not allowed",
 					   inet_addr_fmt(&al->held[k], a, sizeof(a)), al->s->id);
@@ -74,7 +74,7 @@ static int alloc_next(struct alloc *al, size_t idx, struct inet_prefix *ret_ip,
 		result_of(r, &cand, ret_ip, ret_gw);
 		return 0;
 	}
-	return cni_err_set(err, CNI_ERR_IPAM_FULL, ENOSPC,
+	return cni_err_set(err, CNI_ERR_IPAM_FULL, 0,
 			   "no IP addresses available in range set: %s",
 			   ipam_range_set_fmt(set, buf, sizeof(buf)));
 }
@@ -116,7 +116,7 @@ static int unfulfilled(struct alloc *al, struct cni_err *err)
 	}
 	if (!any)
 		return 0;
-	return cni_err_set(err, CNI_ERR_IPAM, EADDRNOTAVAIL, "%s", msg);
+	return cni_err_set(err, CNI_ERR_IPAM, 0, "%s", msg);
 }
 
 int ipam_alloc_all(const struct ipam_config *c, struct ipam_store *s,

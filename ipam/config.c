@@ -16,7 +16,7 @@ static int str_key(const json_t *obj, const char *key, char *buf, size_t len, st
 		return 0;
 	s = json_string_value(v);
 	if (!s)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "ipam.%s must be a string", key);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam.%s must be a string", key);
 	if ((size_t)snprintf(buf, len, "%s", s) >= len)
 		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "ipam.%s is too long", key);
 	return 0;
@@ -27,10 +27,10 @@ static int add_set(struct ipam_config *c, const json_t *arr, struct cni_err *err
 	int r;
 
 	if (c->n_sets >= IPAM_MAX_SETS)
-		return cni_err_set(err, CNI_ERR_CONFIG, E2BIG, "too many range sets (max %d)",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "too many range sets (max %d)",
 				   IPAM_MAX_SETS);
 	if (json_is_array(arr) && json_array_size(arr) > IPAM_MAX_RANGES)
-		return cni_err_set(err, CNI_ERR_CONFIG, E2BIG,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "range set %zu: too many ranges (max %d)", c->n_sets,
 				   IPAM_MAX_RANGES);
 	r = ipam_range_set_parse(arr, &c->sets[c->n_sets], err);
@@ -50,7 +50,7 @@ static int add_sets(struct ipam_config *c, const json_t *list, const char *key,
 	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "%s must be a list of range sets (lists of ranges)", key);
 	json_array_foreach(list, i, v) {
 		r = add_set(c, v, err);
@@ -87,7 +87,7 @@ static int validate_sets(struct ipam_config *c, struct cni_err *err)
 	int r;
 
 	if (c->n_sets == 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "no IP ranges specified");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "no IP ranges specified");
 	for (size_t i = 0; i < c->n_sets; i++) {
 		r = ipam_range_set_canonicalize(&c->sets[i], err);
 		if (r < 0)
@@ -98,13 +98,13 @@ static int validate_sets(struct ipam_config *c, struct cni_err *err)
 			v6++;
 	}
 	if ((v4 > 1 || v6 > 1) && cni_version_cmp(c->cni_version, "0.3.0") < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "CNI version %s does not support more than 1 address per family",
 				   c->cni_version);
 	for (size_t i = 0; i + 1 < c->n_sets; i++)
 		for (size_t j = i + 1; j < c->n_sets; j++)
 			if (ipam_range_set_overlaps(&c->sets[i], &c->sets[j]))
-				return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+				return cni_err_set(err, CNI_ERR_CONFIG, 0,
 						   "range set %zu overlaps with %zu", i, j);
 	return 0;
 }
@@ -118,15 +118,15 @@ static int parse_route(const json_t *o, size_t i, struct cni_route *rt, struct c
 
 	*rt = (struct cni_route){.mtu = -1, .advmss = -1, .priority = -1, .table = -1, .scope = -1};
 	if (!json_is_object(o) || !dst)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "ipam.routes[%zu]: \"dst\" (a CIDR string) is required", i);
 	if (inet_prefix_parse(dst, &rt->dst) < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "ipam.routes[%zu].dst: invalid CIDR address: %s", i, dst);
 	if (gw && !json_is_null(gw) &&
 	    (!json_is_string(gw) || inet_addr_parse(json_string_value(gw), &rt->gw) < 0 ||
 	     rt->gw.family != rt->dst.addr.family))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "ipam.routes[%zu].gw: invalid IP address for dst %s", i, dst);
 	for (size_t k = 0; k < ARRAY_SIZE(extra); k++) {
 		const json_t *v = json_object_get(o, extra[k]);
@@ -135,7 +135,7 @@ static int parse_route(const json_t *o, size_t i, struct cni_route *rt, struct c
 			continue;
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > INT32_MAX)
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+			return cni_err_set(err, CNI_ERR_CONFIG, 0,
 					   "ipam.routes[%zu].%s must be a non-negative integer", i,
 					   extra[k]);
 		*dst_int[k] = (int)json_integer_value(v);
@@ -153,9 +153,9 @@ static int parse_routes(struct ipam_config *c, const json_t *ipam, struct cni_er
 	if (!routes || json_is_null(routes))
 		return 0;
 	if (!json_is_array(routes))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "ipam.routes must be a list");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam.routes must be a list");
 	if (json_array_size(routes) > CNI_MAX_ROUTES)
-		return cni_err_set(err, CNI_ERR_CONFIG, E2BIG, "ipam.routes: too many (max %d)",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam.routes: too many (max %d)",
 				   CNI_MAX_ROUTES);
 	json_array_foreach(routes, i, v) {
 		r = parse_route(v, i, &c->routes[i], err);
@@ -173,13 +173,13 @@ static int add_req(struct ipam_config *c, const char *s, enum cni_code code, con
 
 	/* "ip" or "ip/prefix" (the ips capability); the prefix is ignored like the reference. */
 	if (!s || inet_prefix_parse_opt(s, &p) < 0)
-		return cni_err_set(err, code, EINVAL, "cannot understand ip: %s: \"%s\"", where,
+		return cni_err_set(err, code, 0, "cannot understand ip: %s: \"%s\"", where,
 				   s ? s : "(not a string)");
 	for (size_t i = 0; i < c->n_req; i++)
 		if (inet_addr_eq(&c->req[i], &p.addr))
 			return 0;
 	if (c->n_req >= IPAM_MAX_REQUESTED_IPS)
-		return cni_err_set(err, code, E2BIG, "%s: too many requested IPs (max %d)", where,
+		return cni_err_set(err, code, 0, "%s: too many requested IPs (max %d)", where,
 				   IPAM_MAX_REQUESTED_IPS);
 	c->req[c->n_req++] = p.addr;
 	return 0;
@@ -195,7 +195,7 @@ static int add_req_list(struct ipam_config *c, const json_t *list, const char *w
 	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "%s must be a list of IPs", where);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s must be a list of IPs", where);
 	json_array_foreach(list, i, v) {
 		r = add_req(c, json_string_value(v), CNI_ERR_CONFIG, where, err);
 		if (r < 0)
@@ -253,9 +253,9 @@ int ipam_config_parse(const struct cni_args *a, const json_t *ipam, bool lenient
 	int r;
 
 	if (!json_is_object(ipam))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "IPAM config missing 'ipam' key");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "IPAM config missing 'ipam' key");
 	if (!a->name || !cni_valid_id(a->name) || strlen(a->name) >= sizeof(c->name))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "invalid network name \"%s\"",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid network name \"%s\"",
 				   a->name ? a->name : "");
 	c = calloc(1, sizeof(*c));
 	if (!c)

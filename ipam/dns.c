@@ -116,7 +116,7 @@ int ipam_dns_parse_file(const char *path, json_t **ret, struct cni_err *err)
 	if (fd < 0)
 		return cni_err_set(err, CNI_ERR_CONFIG, errno, "resolvConf %s: cannot open", path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "resolvConf %s: not a regular file",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "resolvConf %s: not a regular file",
 				   path);
 	buf = malloc(IPAM_RESOLV_CONF_MAX);
 	if (!buf)
@@ -128,7 +128,7 @@ int ipam_dns_parse_file(const char *path, json_t **ret, struct cni_err *err)
 			return cni_err_set(err, CNI_ERR_IO, errno, "resolvConf %s: read", path);
 		used += (size_t)n;
 		if (used == IPAM_RESOLV_CONF_MAX)
-			return cni_err_set(err, CNI_ERR_CONFIG, EFBIG, "resolvConf %s: too large",
+			return cni_err_set(err, CNI_ERR_CONFIG, 0, "resolvConf %s: too large",
 					   path);
 	}
 	return ipam_dns_parse(buf, used, ret, err);

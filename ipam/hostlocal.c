@@ -123,7 +123,7 @@ static int check_prev_result(const struct ipam_config *c, const struct cni_args 
 		for (size_t k = 0; k < n && !held_it; k++)
 			held_it = inet_addr_eq(&held[k], ip);
 		if (ours && !held_it)
-			return cni_err_set(err, CNI_ERR_IPAM, ENOENT,
+			return cni_err_set(err, CNI_ERR_IPAM, 0,
 					   "host-local: address %s of prevResult is not reserved "
 					   "for container %s",
 					   inet_addr_fmt(ip, s, sizeof(s)), a->container_id);
@@ -149,7 +149,7 @@ int ipam_hostlocal_check(const struct ipam_config *c, const struct cni_args *a,
 	if (r < 0)
 		return r;
 	if (n == 0)
-		return cni_err_set(err, CNI_ERR_IPAM, ENOENT,
+		return cni_err_set(err, CNI_ERR_IPAM, 0,
 				   "host-local: Failed to find address added by container %s",
 				   a->container_id);
 	return check_prev_result(c, a, held, (size_t)n, err);
@@ -188,7 +188,7 @@ int ipam_hostlocal_status(const struct ipam_config *c, const struct cni_args *a,
 	/* Read-only and informational: no lock, so STATUS never waits behind ADDs. */
 	for (size_t i = 0; i < c->n_sets; i++)
 		if (set_exhausted(s, &c->sets[i], i))
-			return cni_err_setd(err, CNI_ERR_UNAVAILABLE, ENOSPC,
+			return cni_err_setd(err, CNI_ERR_UNAVAILABLE, 0,
 					    "ADD cannot succeed until an address is released",
 					    "no IP addresses available in range set: %s",
 					    ipam_range_set_fmt(&c->sets[i], buf, sizeof(buf)));

@@ -27,10 +27,10 @@ static int open_kind(const struct cni_args *a, const json_t *o, struct ipam *ip,
 	if (!t || json_is_null(t) || (type && !*type))
 		return 0; /* L2 only */
 	if (!type)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "ipam.type must be a string");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam.type must be a string");
 	if ((size_t)snprintf(ip->type, sizeof(ip->type), "%s", type) >= sizeof(ip->type) ||
 	    strchr(type, '/'))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "invalid ipam.type \"%.64s\"", type);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid ipam.type \"%.64s\"", type);
 	if (strcmp(type, "host-local") != 0) {
 		ip->kind = IPAM_DELEGATED;
 		return 0;
@@ -46,7 +46,7 @@ int ipam_open(const struct cni_args *a, struct ipam **ret, struct cni_err *err)
 	int r;
 
 	if (o && !json_is_null(o) && !json_is_object(o))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "ipam must be a JSON object");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam must be a JSON object");
 	ip = calloc(1, sizeof(*ip));
 	if (!ip)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "out of memory");

@@ -15,11 +15,11 @@ static int parse_addr_key(const json_t *obj, const char *key, struct inet_addr *
 		return 0;
 	s = json_string_value(v);
 	if (!s)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: must be a string", key);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s: must be a string", key);
 	if (*s == '\0') /* Go's net.IP decodes "" as unset */
 		return 0;
 	if (inet_addr_parse(s, ret) < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: invalid IP address: %s", key,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s: invalid IP address: %s", key,
 				   s);
 	return 0;
 }
@@ -32,15 +32,15 @@ int ipam_range_parse(const json_t *obj, struct ipam_range *ret, struct cni_err *
 	int rc;
 
 	if (!json_is_object(obj))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "a range must be a JSON object");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "a range must be a JSON object");
 	v = json_object_get(obj, "subnet");
 	if (!v || json_is_null(v))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "range is missing \"subnet\"");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "range is missing \"subnet\"");
 	s = json_string_value(v);
 	if (!s)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "subnet: must be a string");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "subnet: must be a string");
 	if (inet_prefix_parse(s, &r.subnet) < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "invalid CIDR address: %s", s);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid CIDR address: %s", s);
 	rc = parse_addr_key(obj, "rangeStart", &r.start, err);
 	if (rc >= 0)
 		rc = parse_addr_key(obj, "rangeEnd", &r.end, err);
@@ -71,11 +71,11 @@ static int range_check_subnet(const struct ipam_range *r, struct cni_err *err)
 
 	inet_prefix_fmt(&r->subnet, sub, sizeof(sub));
 	if (r->subnet.len > inet_addr_bits(&r->subnet.addr) - 2)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "Network %s too small to allocate from", sub);
 	if (inet_prefix_has_host_bits(&r->subnet)) {
 		inet_prefix_network(&r->subnet, &n);
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "Network has host bits set. For a subnet mask of length %u the "
 				   "network address is %s",
 				   r->subnet.len, inet_addr_fmt(&n.addr, net, sizeof(net)));
@@ -95,10 +95,10 @@ static int range_check_bound(struct ipam_range *r, const char *what, struct inet
 	if (a == &r->end && inet_prefix_contains(&r->subnet, a)) {
 		char st[INET6_ADDRSTRLEN];
 
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "RangeEnd %s is before RangeStart %s",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "RangeEnd %s is before RangeStart %s",
 				   as, inet_addr_fmt(&r->start, st, sizeof(st)));
 	}
-	return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "%s %s not in network %s", what, as, sub);
+	return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s %s not in network %s", what, as, sub);
 }
 
 int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err)
@@ -113,7 +113,7 @@ int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err)
 	if (!inet_addr_is_set(&r->gateway))
 		(void)inet_addr_next(&r->subnet.addr, &r->gateway);
 	else if (r->gateway.family != r->subnet.addr.family)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "gateway %s is not of the address family of network %s",
 				   inet_addr_fmt(&r->gateway, a, sizeof(a)),
 				   inet_prefix_fmt(&r->subnet, sub, sizeof(sub)));
@@ -135,7 +135,7 @@ int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err)
 	if (r->end.family == AF_INET)
 		(void)inet_addr_prev(&r->end, &r->end);
 	if (inet_addr_cmp(&r->start, &r->end) > 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "RangeStart %s is after RangeEnd %s",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "RangeStart %s is after RangeEnd %s",
 				   inet_addr_fmt(&r->start, a, sizeof(a)),
 				   inet_addr_fmt(&r->end, b, sizeof(b)));
 	return 0;
@@ -171,7 +171,7 @@ int ipam_range_set_parse(const json_t *arr, struct ipam_range_set *ret, struct c
 	int r;
 
 	if (!json_is_array(arr))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "a range set must be a JSON array of ranges");
 	s.n = json_array_size(arr);
 	if (s.n == 0) {
@@ -207,18 +207,18 @@ int ipam_range_set_canonicalize(struct ipam_range_set *s, struct cni_err *err)
 	int r;
 
 	if (s->n == 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "empty range set");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "empty range set");
 	for (size_t i = 0; i < s->n; i++) {
 		r = ipam_range_canonicalize(&s->r[i], err);
 		if (r < 0)
 			return r;
 		if (i > 0 && s->r[i].start.family != s->r[0].start.family)
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "mixed address families");
+			return cni_err_set(err, CNI_ERR_CONFIG, 0, "mixed address families");
 	}
 	for (size_t i = 0; i + 1 < s->n; i++)
 		for (size_t j = i + 1; j < s->n; j++)
 			if (ipam_range_overlaps(&s->r[i], &s->r[j]))
-				return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+				return cni_err_set(err, CNI_ERR_CONFIG, 0,
 						   "subnets %s and %s overlap",
 						   ipam_range_fmt(&s->r[i], a, sizeof(a)),
 						   ipam_range_fmt(&s->r[j], b, sizeof(b)));

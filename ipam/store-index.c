@@ -57,7 +57,6 @@ int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifn
 			   const struct inet_addr *ips, size_t n)
 {
 	char name[32], buf[STORE_FILE_MAX], a[INET6_ADDRSTRLEN];
-	_cleanup_close_ int fd = -1;
 	size_t used;
 
 	if (s->idxfd < 0)
@@ -71,10 +70,7 @@ int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifn
 					 inet_addr_fmt(&ips[i], a, sizeof(a)));
 	if (used >= sizeof(buf))
 		return -E2BIG;
-	fd = openat(s->idxfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	return write(fd, buf, used) == (ssize_t)used ? 0 : -EIO;
+	return ipam_store_write_at(s->idxfd, name, buf, used);
 }
 
 /* Keeps the IPs whose <ip> file still holds `expect`. */

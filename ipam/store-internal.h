@@ -32,6 +32,10 @@ struct ipam_store {
  * FIFO; NUL-terminates and trims ASCII whitespace like Go's strings.TrimSpace. Returns the
  * trimmed length or -errno (-EFBIG when larger than len - 1). */
 ssize_t ipam_store_read_at(int dirfd, const char *name, char *buf, size_t len);
+/* Writes a small regular file relative to dirfd (created 0600, never through a symlink) in
+ * place: pwrite + ftruncate, never O_TRUNC, because ext4 (auto_da_alloc) flushes a file
+ * truncated to zero when it is closed, which costs ~0.4 ms. Returns 0 or -errno. */
+int ipam_store_write_at(int dirfd, const char *name, const char *buf, size_t len);
 /* Splits trimmed reservation content in place: "<id>\r\n<ifname>" or legacy "<id>" (ifname
  * ""). False when the id is not a valid container ID. */
 bool ipam_store_split_owner(char *content, const char **ret_id, const char **ret_ifname);

@@ -67,6 +67,32 @@ ssize_t ipam_store_read_at(int dirfd, const char *name, char *buf, size_t len)
 	return (ssize_t)(used - start);
 }
 
+int ipam_store_write_at(int dirfd, const char *name, const char *buf, size_t len)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	size_t done = 0;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    FILE_MODE);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
+}
+
 bool ipam_store_split_owner(char *content, const char **ret_id, const char **ret_ifname)
 {
 	char *sep = strstr(content, "\r\n");
@@ -163,7 +189,7 @@ int ipam_store_open(const char *data_dir, const char *network, bool create,
 	int r;
 
 	if (!cni_valid_id(network))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "invalid network name \"%s\"",
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid network name \"%s\"",
 				   network);
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -232,7 +258,7 @@ int ipam_store_prepare(struct ipam_store *s, const char *id, const char *ifname,
 	    (size_t)snprintf(s->id, sizeof(s->id), "%s", id) >= sizeof(s->id) ||
 	    (size_t)snprintf(s->ifname, sizeof(s->ifname), "%s", ifname) >= sizeof(s->ifname) ||
 	    !ipam_store_fmt_owner(id, ifname, s->content, sizeof(s->content)))
-		return cni_err_set(err, CNI_ERR_ENV, EINVAL,
+		return cni_err_set(err, CNI_ERR_ENV, 0,
 				   "invalid container ID \"%s\" or ifname \"%s\"", id, ifname);
 	s->content_len = strlen(s->content);
 	for (size_t i = 0; i < n && i < STORE_MAX_TMP && !s->no_tmpfile; i++) {
@@ -335,20 +361,10 @@ int ipam_store_last_get(struct ipam_store *s, size_t set, struct inet_addr *ret)
 void ipam_store_last_set(struct ipam_store *s, size_t set, const struct inet_addr *ip)
 {
 	char name[64], buf[INET6_ADDRSTRLEN];
-	_cleanup_close_ int fd = -1;
 
 	snprintf(name, sizeof(name), IPAM_STORE_LAST_PFX "%zu", set);
 	inet_addr_fmt(ip, buf, sizeof(buf));
-	fd = openat(s->dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    FILE_MODE);
-	}
-	if (fd < 0)
-		return;
-	/* Same length or longer first, then cut: a reader never sees an empty file. */
-	if (pwrite(fd, buf, strlen(buf), 0) == (ssize_t)strlen(buf))
-		(void)ftruncate(fd, (off_t)strlen(buf));
+	(void)ipam_store_write_at(s->dirfd, name, buf, strlen(buf));
 }
 
 bool ipam_store_is_reserved(const struct ipam_store *s, const struct inet_addr *ip)
@@ -408,7 +424,6 @@ static bool state_matches(struct ipam_store *s)
  * right after ours is seen as a different mtime. */
 static void state_record(struct ipam_store *s)
 {
-	_cleanup_close_ int fd = -1;
 	char buf[256];
 	struct stat st;
 	int n;
@@ -417,10 +432,8 @@ static void state_record(struct ipam_store *s)
 		return;
 	n = snprintf(buf, sizeof(buf), STATE_HDR "%llu %lld %ld\n", (unsigned long long)st.st_ino,
 		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	fd = openat(s->idxfd, "state", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		    FILE_MODE);
-	if (fd >= 0 && write_all(fd, buf, (size_t)n) < 0)
-		(void)ftruncate(fd, 0); /* unreadable state = rebuild, never a wrong "complete" */
+	/* A torn or failed write reads back as "no match": a rebuild, never a wrong "complete". */
+	(void)ipam_store_write_at(s->idxfd, "state", buf, (size_t)n);
 }
 
 int ipam_store_lock(struct ipam_store *s, bool adopt, struct cni_err *err)

@@ -558,3 +558,60 @@ int cgroup_parse_cpus(const char *s, uint64_t *ret_quota_us, uint64_t *ret_perio
 		return -ERANGE;
 	return 0;
 }
+
+int cgroup_kill(const struct cgroup *cg)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < cg->n; i++)
+		n += kill_procs(cg->dirs[i].path);
+	return n;
+}
+
+json_t *cgroup_to_json(const struct cgroup *cg)
+{
+	json_t *dirs = json_array();
+
+	for (size_t i = 0; dirs && i < cg->n; i++)
+		json_array_append_new(dirs, json_pack("{s:i,s:s,s:s,s:s}", "version",
+						      cg->dirs[i].version, "path", cg->dirs[i].path,
+						      "mount", cg->dirs[i].mount, "controllers",
+						      cg->dirs[i].ctrls));
+	return json_pack("{s:s,s:s,s:o}", "rel", cg->rel, "parent", cg->parent, "dirs", dirs);
+}
+
+static void copy_member(char *buf, size_t len, const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	snprintf(buf, len, "%s", v ? v : "");
+}
+
+int cgroup_from_json(const json_t *j, struct cgroup *ret)
+{
+	const json_t *d;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!json_is_object(j))
+		return -EINVAL;
+	copy_member(ret->rel, sizeof(ret->rel), j, "rel");
+	copy_member(ret->parent, sizeof(ret->parent), j, "parent");
+	json_array_foreach (json_object_get(j, "dirs"), i, d) {
+		struct cg_dir *cd = &ret->dirs[ret->n];
+
+		if (ret->n >= CG_MAX_DIRS)
+			return -E2BIG;
+		cd->version = (int)json_integer_value(json_object_get(d, "version"));
+		copy_member(cd->path, sizeof(cd->path), d, "path");
+		copy_member(cd->mount, sizeof(cd->mount), d, "mount");
+		copy_member(cd->ctrls, sizeof(cd->ctrls), d, "controllers");
+		/* Only directories below their hierarchy's mount point are ever touched. */
+		if (!cd->path[0] || !cd->mount[0] ||
+		    strncmp(cd->path, cd->mount, strlen(cd->mount)) != 0 ||
+		    cd->path[strlen(cd->mount)] != '/' || strstr(cd->path, ".."))
+			return -EINVAL;
+		ret->n++;
+	}
+	return 0;
+}

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "cni-error.h"
 
 #define CG_DEFAULT_PARENT "weft"
@@ -84,6 +86,13 @@ int cgroup_read(const struct cgroup *cg, int version, const char *file, char *bu
 int cgroup_read_key(const struct cgroup *cg, const char *file, const char *key, uint64_t *ret);
 /* The directory holding ctrl's files ("memory", "cpu", "pids"), or NULL. */
 const struct cg_dir *cgroup_dir_for(const struct cgroup *cg, const char *ctrl);
+
+/* SIGKILLs every process in cg; returns how many were signalled. */
+int cgroup_kill(const struct cgroup *cg);
+/* {"rel","parent","dirs":[{"version","path","mount","controllers"}]} and back (for state
+ * files that outlive the process that made the cgroup). */
+json_t *cgroup_to_json(const struct cgroup *cg);
+int cgroup_from_json(const json_t *j, struct cgroup *ret);
 
 /* "64M", "1g", "512k", "1048576" (binary multiples) -> bytes. -EINVAL / -ERANGE. */
 int cgroup_parse_size(const char *s, uint64_t *ret);

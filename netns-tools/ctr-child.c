@@ -130,6 +130,9 @@ static void mount_cgroups(const struct ctr *c)
 		const char *leaf = strrchr(d->mount, '/');
 		const char *opts = NULL;
 
+		/* A user namespace may mount cgroup2 but not v1 hierarchies. */
+		if (c->spec->userns && d->version == 1)
+			continue;
 		for (size_t k = 0; k < l->n; k++)
 			if (d->version == 1 && strcmp(l->m[k].path, d->mount) == 0)
 				opts = l->m[k].ctrls;

@@ -74,18 +74,6 @@ unsigned long long ctr_pid_starttime(pid_t pid)
 	return start;
 }
 
-static json_t *cgroup_json(const struct cgroup *cg)
-{
-	json_t *dirs = json_array();
-
-	for (size_t i = 0; dirs && i < cg->n; i++)
-		json_array_append_new(dirs, json_pack("{s:i,s:s,s:s,s:s}", "version",
-						      cg->dirs[i].version, "path", cg->dirs[i].path,
-						      "mount", cg->dirs[i].mount, "controllers",
-						      cg->dirs[i].ctrls));
-	return json_pack("{s:s,s:s,s:o}", "rel", cg->rel, "parent", cg->parent, "dirs", dirs);
-}
-
 static json_t *nets_json(const struct ctr *c)
 {
 	const struct ctr_spec *s = c->spec;
@@ -112,7 +100,7 @@ int ctr_state_write(const struct ctr *c, struct cni_err *err)
 		      (json_int_t)(c->pid > 0 ? ctr_pid_starttime(c->pid) : 0), "netns",
 		      c->pinned ? c->netns_path : "", "cniArgs", s->cni_args, "capArgs",
 		      s->cap_args, "nets", nets_json(c), "cgroup",
-		      c->have_cg ? cgroup_json(&c->cg) : NULL);
+		      c->have_cg ? cgroup_to_json(&c->cg) : NULL);
 	if (!o)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "state");
 	snprintf(path, sizeof(path), "%s/state.json", c->state_dir);
@@ -176,26 +164,12 @@ static int stale_nets(const json_t *st, struct cni_err *err)
 
 static int stale_cgroup(const json_t *j, struct cni_err *err)
 {
-	const json_t *dirs = json_object_get(j, "dirs"), *d;
-	struct cgroup cg = {0};
-	size_t i;
+	struct cgroup cg;
 
 	if (!j)
 		return 0;
-	snprintf(cg.rel, sizeof(cg.rel), "%s", json_string_value(json_object_get(j, "rel")) ?: "");
-	snprintf(cg.parent, sizeof(cg.parent), "%s",
-		 json_string_value(json_object_get(j, "parent")) ?: "");
-	json_array_foreach (dirs, i, d) {
-		if (cg.n >= CG_MAX_DIRS)
-			break;
-		cg.dirs[cg.n].version = (int)json_integer_value(json_object_get(d, "version"));
-		snprintf(cg.dirs[cg.n].path, sizeof(cg.dirs[cg.n].path), "%s",
-			 json_string_value(json_object_get(d, "path")) ?: "");
-		snprintf(cg.dirs[cg.n].mount, sizeof(cg.dirs[cg.n].mount), "%s",
-			 json_string_value(json_object_get(d, "mount")) ?: "");
-		if (cg.dirs[cg.n].path[0] && cg.dirs[cg.n].mount[0])
-			cg.n++;
-	}
+	if (cgroup_from_json(j, &cg) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "bad cgroup record in state");
 	return cgroup_destroy(&cg, err);
 }
 

@@ -233,7 +233,7 @@ static void link_detail(const struct lab *lab, const char *ns, const json_t *l, 
 	const char *kind = json_string_value(json_object_get(json_object_get(l, "linkinfo"),
 							     "info_kind"));
 	const char *master = json_string_value(json_object_get(l, "master"));
-	const char *state = json_string_value(json_object_get(l, "operstate"));
+	const char *state = lab_link_is_up(l) ? "UP" : "DOWN";
 	char addrs[120];
 
 	lab_addrs(lab, ns, ifname, addrs, sizeof(addrs));
@@ -295,4 +295,19 @@ json_t *lab_link(const struct lab *lab, const char *ns, const char *ifname)
 	_cleanup_json_ json_t *j = lab_ip_json(lab, ns, "-d", "link", "show", "dev", ifname, NULL);
 
 	return json_incref(json_array_get(j, 0));
+}
+
+/* Administratively up with a carrier (operstate lags behind: the kernel's linkwatch updates it
+ * up to a second later). */
+bool lab_link_is_up(const json_t *link)
+{
+	const json_t *f;
+	bool up = false, lower = false;
+	size_t i;
+
+	json_array_foreach (json_object_get(link, "flags"), i, f) {
+		up = up || strcmp(json_string_value(f) ?: "", "UP") == 0;
+		lower = lower || strcmp(json_string_value(f) ?: "", "LOWER_UP") == 0;
+	}
+	return up && lower;
 }

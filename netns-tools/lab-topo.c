@@ -122,9 +122,13 @@ static void print_box(const struct topo *t, size_t g, size_t w, size_t label_w, 
 	fputs("┘\n", out);
 }
 
+/* "group:label", the group by its short name (its title up to " ("). */
 static const char *endpoint(const struct topo *t, int n, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%s", t->g[t->n[n].group].title, t->n[n].label);
+	const char *title = t->g[t->n[n].group].title, *paren = strstr(title, " (");
+	int tl = paren ? (int)(paren - title) : (int)strlen(title);
+
+	snprintf(buf, len, "%.*s:%s", tl, title, t->n[n].label);
 	return buf;
 }
 

@@ -45,8 +45,7 @@ static void check_end(struct lab *lab, const char *ns, const char *ifname, const
 	lab_check(lab, kind && strcmp(kind, "veth") == 0, "%s has veth %s", ns, ifname);
 	lab_check(lab, strcmp(addrs, addr) == 0, "%s %s has %s (found '%s')", ns, ifname, addr,
 		  addrs);
-	lab_check(lab, strcmp(json_string_value(json_object_get(l, "operstate")) ?: "", "UP") == 0,
-		  "%s %s is UP", ns, ifname);
+	lab_check(lab, lab_link_is_up(l), "%s %s is UP with a carrier", ns, ifname);
 	lab_check(lab, l && p && json_object_get(l, "link_netnsid") &&
 			       json_integer_value(json_object_get(l, "link_index")) ==
 				       json_integer_value(json_object_get(p, "ifindex")),

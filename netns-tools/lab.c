@@ -224,25 +224,10 @@ static int undo_nsrun(const struct lab *lab, const json_t *r)
 
 static int undo_cgroup(const json_t *r)
 {
-	const json_t *dirs = json_object_get(r, "dirs"), *d;
-	struct cgroup cg = {0};
-	size_t i;
+	struct cgroup cg;
 
-	snprintf(cg.rel, sizeof(cg.rel), "%s", json_string_value(json_object_get(r, "rel")) ?: "");
-	snprintf(cg.parent, sizeof(cg.parent), "%s",
-		 json_string_value(json_object_get(r, "parent")) ?: "");
-	json_array_foreach (dirs, i, d) {
-		struct cg_dir *cd = &cg.dirs[cg.n];
-
-		if (cg.n >= CG_MAX_DIRS)
-			break;
-		snprintf(cd->path, sizeof(cd->path), "%s",
-			 json_string_value(json_object_get(d, "path")) ?: "");
-		snprintf(cd->mount, sizeof(cd->mount), "%s",
-			 json_string_value(json_object_get(d, "mount")) ?: "");
-		if (cd->path[0] && cd->mount[0])
-			cg.n++;
-	}
+	if (cgroup_from_json(json_object_get(r, "cgroup"), &cg) < 0)
+		return -EINVAL;
 	return cgroup_destroy(&cg, NULL);
 }
 

@@ -39,7 +39,7 @@ struct scenario {
 struct lab {
 	const struct scenario *sc;
 	char id[64];		  /* "<prefix>-<scenario>": the prefix of every name */
-	char dir[PATH_MAX];	  /* LAB_STATE_ROOT/<id> */
+	char dir[256];		  /* LAB_STATE_ROOT/<id> */
 	char self[PATH_MAX];	  /* this netlab binary */
 	char bin_dir[PATH_MAX];	  /* its directory: the weft plugins and nsrun live there */
 	const char *cni_path;	  /* --cni-path (default bin_dir) */
@@ -103,6 +103,8 @@ const char *lab_addrs(const struct lab *lab, const char *ns, const char *ifname,
 json_t *lab_links(const struct lab *lab, const char *ns);
 /* `ip -j -d link show dev ifname` in ns, the one object (new reference) or NULL. */
 json_t *lab_link(const struct lab *lab, const char *ns, const char *ifname);
+/* UP and LOWER_UP in the link's flags. */
+bool lab_link_is_up(const json_t *link);
 /* Adds one group per namespace with its interfaces (kind, addresses, master, state) and an
  * edge for every veth pair between them, read live from the kernel. */
 int lab_show_netns(const struct lab *lab, struct topo *t, const char *const *ns,
@@ -128,7 +130,7 @@ struct topo_edge {
 	char label[48];
 };
 struct topo {
-	char title[128];
+	char title[200];
 	size_t ng, nn, ne, nnotes;
 	struct topo_group g[TOPO_MAX_GROUPS];
 	struct topo_node n[TOPO_MAX_NODES];

@@ -4,12 +4,13 @@
  * shared and stay. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <net/if.h>
 #include <linux/if.h>
+#include <linux/if_bridge.h>
 
-#include "announce.h"
 #include "bridge.h"
 #include "cleanup.h"
 #include "log.h"
@@ -19,8 +20,9 @@
 #include "nl-link.h"
 #include "nl-route.h"
 
-#define PORT_WAIT_MS 2500 /* the reference's total (0+50+500+1000+1000 ms), but polled */
-#define DAD_WAIT_MS  5000 /* enabledad: the reference's SettleAddresses bound */
+#define PORT_WAIT_MS	 2500 /* the reference's total (0+50+500+1000+1000 ms), but polled */
+#define DAD_WAIT_MS	 5000 /* enabledad: the reference's SettleAddresses bound */
+#define PORT_FWD_WAIT_MS 100
 
 static void sleep_ms(long ms)
 {
@@ -48,8 +50,7 @@ static int result_ifaces(struct bridge_ctx *x, struct cni_result *res, struct cn
 /* The reference's calcGateways: every IP belongs to the container veth (index 2); isGateway
  * fills a missing gateway with the network's first address; isDefaultGateway adds a default
  * route per family unless IPAM gave one with a gateway. */
-static int calc_gateways(const struct bridge_conf *c, struct cni_result *res,
-			 struct cni_err *err)
+static int calc_gateways(const struct bridge_conf *c, struct cni_result *res, struct cni_err *err)
 {
 	bool have_default[2] = {false, false};
 	struct inet_prefix net;
@@ -66,8 +67,8 @@ static int calc_gateways(const struct bridge_conf *c, struct cni_result *res,
 		if (!inet_addr_is_set(&ip->gateway) && c->is_gw) {
 			inet_prefix_network(&ip->address, &net);
 			if (inet_addr_next(&net.addr, &ip->gateway) < 0)
-				return cni_err_set(err, CNI_ERR_CONFIG, 0, "no gateway address in %s",
-						   "the subnet");
+				return cni_err_set(err, CNI_ERR_CONFIG, 0,
+						   "no gateway address in %s", "the subnet");
 		}
 		if (c->is_default_gw && !have_default[v6]) {
 			struct inet_prefix any = {.addr = {.family = ip->address.addr.family}};
@@ -109,6 +110,8 @@ static int ctr_sysctl_cb(void *arg, struct cni_err *err)
 		return cni_err_wrap(err, "enable IPv6 on %s", q->ifname);
 	snprintf(k, sizeof(k), "net/ipv6/conf/%s/keep_addr_on_down", q->ifname);
 	(void)netns_sysctl_set(-1, k, "1", NULL);
+	snprintf(k, sizeof(k), "net/ipv6/conf/%s/ndisc_notify", q->ifname); /* see announce() */
+	(void)netns_sysctl_set(-1, k, "1", NULL);
 	return 0;
 }
 
@@ -126,7 +129,8 @@ static int dad_settle(struct bridge_ctx *x, struct cni_err *err)
 		for (size_t i = 0; i < n && i < ARRAY_SIZE(a); i++) {
 			if (a[i].flags & IFA_F_DADFAILED)
 				return cni_err_set(err, CNI_ERR_NETLINK, EADDRINUSE,
-						   "duplicate address detected on %s", x->a->ifname);
+						   "duplicate address detected on %s",
+						   x->a->ifname);
 			if (a[i].scope == 0 && (a[i].flags & IFA_F_TENTATIVE))
 				tentative = true;
 		}
@@ -168,8 +172,7 @@ static int ctr_routes(struct bridge_ctx *x, const struct cni_result *res, struct
 }
 
 /* The reference's ConfigureIface, in the pod netns through its own socket. */
-static int ctr_configure(struct bridge_ctx *x, const struct cni_result *res,
-			 struct cni_err *err)
+static int ctr_configure(struct bridge_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
 	struct ctr_sysctl q = {.ifname = x->a->ifname, .dad = x->conf->enable_dad};
 	int r;
@@ -193,6 +196,19 @@ static int ctr_configure(struct bridge_ctx *x, const struct cni_result *res,
 	return ctr_routes(x, res, err);
 }
 
+/* Setting a MAC flushes the neighbour table of the device (NETDEV_CHANGEADDR): the reference
+ * does it on every ADD. Skip it when the MAC is already fixed (NET_ADDR_SET), which is only
+ * visible in sysfs; when sysfs cannot tell, pin like the reference. */
+static bool bridge_mac_pinned(const char *bridge)
+{
+	char path[80], buf[8] = "";
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/addr_assign_type", bridge);
+	f = fopen(path, "re");
+	return f && fgets(buf, sizeof(buf), f) && atoi(buf) == 3; /* NET_ADDR_SET */
+}
+
 /* isGateway: the gateways on the bridge, its MAC pinned, forwarding on. */
 static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct cni_err *err)
 {
@@ -201,7 +217,8 @@ static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct c
 	int r;
 
 	for (size_t i = 0; i < res->n_ips; i++) {
-		struct inet_prefix gw = {.addr = res->ips[i].gateway, .len = res->ips[i].address.len};
+		struct inet_prefix gw = {.addr = res->ips[i].gateway,
+					 .len = res->ips[i].address.len};
 
 		if (!inet_addr_is_set(&gw.addr))
 			continue;
@@ -217,7 +234,8 @@ static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct c
 					 err);
 		if (r < 0)
 			return r;
-	} else if (nl_link_set_mac(x->host, x->br_index, x->gw_mac, err) < 0) {
+	} else if (!bridge_mac_pinned(x->conf->bridge) &&
+		   nl_link_set_mac(x->host, x->br_index, x->gw_mac, err) < 0) {
 		/* Pins a bridge we did not create (ours are born with a fixed MAC); gw_mac is
 		 * its MAC now, with our port in it. */
 		return cni_err_wrap(err, "could not set bridge's mac");
@@ -232,16 +250,20 @@ static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct c
 static int masq_apply(struct bridge_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
 	struct inet_prefix ips[CNI_MAX_IPS];
-	struct nft_masq_spec s = {.network = x->a->name, .container_id = x->a->container_id,
-				  .ifname = x->a->ifname, .ips = ips, .n_ips = res->n_ips};
+	struct nft_masq_spec s = {.network = x->a->name,
+				  .container_id = x->a->container_id,
+				  .ifname = x->a->ifname,
+				  .ips = ips,
+				  .n_ips = res->n_ips};
 
 	for (size_t i = 0; i < res->n_ips; i++)
 		ips[i] = res->ips[i].address;
 	return nft_masq_add(&s, err);
 }
 
-/* The host end goes UP when the kernel's linkwatch sees the carrier: normally already done
- * by now. Polled (1 ms) with the reference's overall bound instead of its fixed sleeps. */
+/* The host end goes UP, and its bridge port to forwarding, when the kernel's linkwatch sees
+ * the carrier: normally done by now. Polled (1 ms) with the reference's overall bound instead
+ * of its fixed sleeps; forwarding is waited for briefly only (a foreign bridge may run STP). */
 static int port_wait(struct bridge_ctx *x, struct cni_err *err)
 {
 	struct nl_link l;
@@ -249,7 +271,8 @@ static int port_wait(struct bridge_ctx *x, struct cni_err *err)
 	for (int ms = 0;; ms++) {
 		if (nl_link_get_by_index(x->host, x->host_index, &l, err) < 0)
 			return -EIO;
-		if (l.operstate == IF_OPER_UP)
+		if (l.operstate == IF_OPER_UP &&
+		    (l.brport_state == BR_STATE_FORWARDING || ms >= PORT_FWD_WAIT_MS))
 			return 0;
 		if (ms >= PORT_WAIT_MS)
 			return cni_err_set(err, CNI_ERR_NETLINK, EIO,
@@ -258,15 +281,16 @@ static int port_wait(struct bridge_ctx *x, struct cni_err *err)
 	}
 }
 
-/* Tell the host and the other pods where the (maybe reused) addresses live now. */
+/* Tell the host and the other pods where the (maybe reused) addresses live now, so a stale
+ * neighbour entry does not blackhole the pod (plugins#858). Setting the MAC to itself raises
+ * NETDEV_CHANGEADDR: with arp_notify=1 the kernel sends a gratuitous ARP per IPv4 address and
+ * with ndisc_notify=1 an unsolicited NA. No packet socket: closing one costs an RCU grace
+ * period (synchronize_net), ~10-20 ms. */
 static void announce(struct bridge_ctx *x, const struct cni_result *res)
 {
-	struct inet_addr a[CNI_MAX_IPS];
 	struct cni_err e = {0};
 
-	for (size_t i = 0; i < res->n_ips; i++)
-		a[i] = res->ips[i].address.addr;
-	if (res->n_ips && announce_addrs(x->nsfd, x->ctr_index, x->ctr_mac, a, res->n_ips, &e) < 0)
+	if (res->n_ips && nl_link_set_mac(x->ctr, x->ctr_index, x->ctr_mac, &e) < 0)
 		log_warn("announce addresses of %s: %s (%s)", x->a->ifname, e.msg, e.details);
 }
 

@@ -30,13 +30,13 @@ struct bridge_conf {
 	bool hairpin, promisc, port_isolation;
 	bool enable_dad, macspoofchk, disable_ctr_iface;
 	bool preserve_default_vlan;
-	uint32_t mtu;			       /* 0 = kernel default */
-	int vlan;			       /* 0 = none */
+	uint32_t mtu;				  /* 0 = kernel default */
+	int vlan;				  /* 0 = none */
 	uint8_t trunk[(BRIDGE_VLAN_MAX + 8) / 8]; /* bitmap of vlanTrunk ids */
 	bool has_trunk;
 	bool has_mac;
-	uint8_t mac[6];	  /* the container veth's MAC, when configured */
-	json_t *dns;	  /* conf "dns" when set (owned reference), else NULL */
+	uint8_t mac[6];	   /* the container veth's MAC, when configured */
+	json_t *dns;	   /* conf "dns" when set (owned reference), else NULL */
 	struct ipam *ipam; /* disabled (L2 only) without ipam.type */
 };
 
@@ -56,9 +56,9 @@ static inline bool bridge_trunk_has(const struct bridge_conf *c, int vid)
 struct bridge_ctx {
 	const struct cni_args *a;
 	const struct bridge_conf *conf;
-	struct nl *host, *ctr;	 /* sockets in the host and the pod netns (ctr may be NULL) */
-	int nsfd;		 /* pod netns, -1 when absent */
-	int host_nsfd;		 /* the host netns (for the veth peer), -1 until needed */
+	struct nl *host, *ctr;	  /* sockets in the host and the pod netns (ctr may be NULL) */
+	int nsfd;		  /* pod netns, -1 when absent */
+	int host_nsfd;		  /* the host netns (for the veth peer), -1 until needed */
 	char host_veth[IFNAMSIZ]; /* weft_host_veth_name() */
 	int br_index, host_index, ctr_index;
 	uint8_t br_mac[6], host_mac[6], ctr_mac[6];

@@ -48,8 +48,10 @@ static int check_bridge(struct bridge_ctx *x, const struct cni_result *p, struct
 		return CHECK_FAIL(err, "Bridge interface %s Mac doesn't match: %s", c->bridge,
 				  br->mac);
 	if (!!(l.flags & IFF_PROMISC) != c->promisc)
-		return CHECK_FAIL(err, "Bridge interface %s configured Promisc Mode %s doesn't match "
-				  "current state", c->bridge, c->promisc ? "true" : "false");
+		return CHECK_FAIL(err,
+				  "Bridge interface %s configured Promisc Mode %s doesn't match "
+				  "current state",
+				  c->bridge, c->promisc ? "true" : "false");
 	x->br_index = l.ifindex;
 	return 0;
 }

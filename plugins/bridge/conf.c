@@ -30,7 +30,8 @@ static int parse_flags(const json_t *j, struct bridge_conf *c, struct cni_err *e
 	int r;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		r = conf_bool(j, keys[i].key, CONF_OPTIONAL, (bool *)((char *)c + keys[i].off), err);
+		r = conf_bool(j, keys[i].key, CONF_OPTIONAL, (bool *)((char *)c + keys[i].off),
+			      err);
 		if (r < 0)
 			return r;
 	}
@@ -51,8 +52,10 @@ static int parse_bridge_mtu(const json_t *j, struct bridge_conf *c, struct cni_e
 	if (!c->bridge[0]) /* "" means the default, as in the reference */
 		snprintf(c->bridge, sizeof(c->bridge), "%s", BRIDGE_DEFAULT_NAME);
 	if (!cni_valid_ifname(c->bridge))
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid \"bridge\": \"%s\" is not a "
-				   "valid interface name", c->bridge);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "invalid \"bridge\": \"%s\" is not a "
+				   "valid interface name",
+				   c->bridge);
 	r = conf_int(j, "mtu", CONF_OPTIONAL, 0, 65535, &mtu, err);
 	if (r < 0)
 		return r;
@@ -63,8 +66,7 @@ static int parse_bridge_mtu(const json_t *j, struct bridge_conf *c, struct cni_e
 	return 0;
 }
 
-static int trunk_int(const json_t *item, const char *key, bool *has, int *ret,
-		     struct cni_err *err)
+static int trunk_int(const json_t *item, const char *key, bool *has, int *ret, struct cni_err *err)
 {
 	int64_t v = 0;
 	const json_t *x = json_object_get(item, key);
@@ -84,7 +86,8 @@ static int trunk_item(const json_t *item, struct bridge_conf *c, struct cni_err 
 	int lo = 0, hi = 0, id = 0;
 
 	if (!json_is_object(item))
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid \"vlanTrunk\": expected objects");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "invalid \"vlanTrunk\": expected objects");
 	if (trunk_int(item, "minID", &has_min, &lo, err) < 0 ||
 	    trunk_int(item, "maxID", &has_max, &hi, err) < 0 ||
 	    trunk_int(item, "id", &has_id, &id, err) < 0)
@@ -92,12 +95,15 @@ static int trunk_item(const json_t *item, struct bridge_conf *c, struct cni_err 
 	if (has_min != has_max)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "minID and maxID should be configured simultaneously, %s is "
-				   "missing", has_min ? "maxID" : "minID");
+				   "missing",
+				   has_min ? "maxID" : "minID");
 	if (has_min) {
 		if (lo <= 0 || lo > BRIDGE_VLAN_MAX)
-			return cni_err_set(err, CNI_ERR_CONFIG, 0, "incorrect trunk minID parameter");
+			return cni_err_set(err, CNI_ERR_CONFIG, 0,
+					   "incorrect trunk minID parameter");
 		if (hi <= 0 || hi > BRIDGE_VLAN_MAX)
-			return cni_err_set(err, CNI_ERR_CONFIG, 0, "incorrect trunk maxID parameter");
+			return cni_err_set(err, CNI_ERR_CONFIG, 0,
+					   "incorrect trunk maxID parameter");
 		if (hi < lo)
 			return cni_err_set(err, CNI_ERR_CONFIG, 0,
 					   "minID is greater than maxID in trunk parameter");
@@ -126,8 +132,8 @@ static int parse_vlans(const json_t *j, struct bridge_conf *c, struct cni_err *e
 		return r;
 	if (vlan < 0 || vlan > BRIDGE_VLAN_MAX)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0,
-				   "invalid VLAN ID %lld (must be between 0 and %d)", (long long)vlan,
-				   BRIDGE_VLAN_MAX);
+				   "invalid VLAN ID %lld (must be between 0 and %d)",
+				   (long long)vlan, BRIDGE_VLAN_MAX);
 	c->vlan = (int)vlan;
 	r = conf_array(j, "vlanTrunk", CONF_OPTIONAL, &trunk, err);
 	if (r < 0 || !trunk)
@@ -216,16 +222,19 @@ static int validate_add(const struct cni_args *a, struct bridge_conf *c, struct 
 				   "cannot use IPAM when DisableContainerInterface flag is set");
 	/* Refused before any side effect: an L2-only result has no 0.1.0/0.2.0 form. */
 	if (!ipam_enabled(c->ipam) && cni_version_cmp(a->cni_version, "0.3.0") < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, 0, "cannot convert: no valid IP addresses");
+		return cni_err_set(err, CNI_ERR_INTERNAL, 0,
+				   "cannot convert: no valid IP addresses");
 	r = conf_str(a->conf, "ipMasqBackend", CONF_OPTIONAL, &backend, err);
 	if (r < 0)
 		return r;
 	if (backend && strcmp(backend, "iptables") != 0 && strcmp(backend, "nftables") != 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "unknown ipmasq backend \"%s\"", backend);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "unknown ipmasq backend \"%s\"",
+				   backend);
 	if (c->is_gw && c->vlan && strlen(c->bridge) + 1 + digits(c->vlan) >= IFNAMSIZ)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "bridge name \"%s\" too long for its vlan gateway interface "
-				   "\"%s.%d\"", c->bridge, c->bridge, c->vlan);
+				   "\"%s.%d\"",
+				   c->bridge, c->bridge, c->vlan);
 	return parse_mac(a, c, err);
 }
 

@@ -87,7 +87,8 @@ int bridge_del(const struct cni_args *a, void *conf, struct cni_err *err)
 		keep(links_del(&x, &tmp), &tmp, &first, err);
 	keep(ipam_del(c->ipam, a, &tmp), &tmp, &first, err);
 	if (c->macspoofchk)
-		keep(nft_macspoof_del(a->name, a->container_id, a->ifname, &tmp), &tmp, &first, err);
+		keep(nft_macspoof_del(a->name, a->container_id, a->ifname, &tmp), &tmp, &first,
+		     err);
 	/* By tag: no IPs needed, so also without netns (the reference leaks here, plugins#810). */
 	if (c->ip_masq)
 		keep(nft_masq_del(a->name, a->container_id, a->ifname, &tmp), &tmp, &first, err);
@@ -107,9 +108,10 @@ int bridge_gc(const struct cni_args *a, void *conf, struct cni_err *err)
 	struct cni_err tmp = {0};
 	int first = 0;
 
-	/* Always both nft sweeps: rules left by an older config (ipMasq since turned off) go too. */
-	keep(nft_masq_gc(a->name, a->valid_attachments, a->n_valid_attachments, &tmp), &tmp,
-	     &first, err);
+	/* Always both nft sweeps: rules left by an older config (ipMasq since turned off) go too.
+	 */
+	keep(nft_masq_gc(a->name, a->valid_attachments, a->n_valid_attachments, &tmp), &tmp, &first,
+	     err);
 	keep(nft_macspoof_gc(a->name, a->valid_attachments, a->n_valid_attachments, &tmp), &tmp,
 	     &first, err);
 	keep(ipam_gc(c->ipam, a, &tmp), &tmp, &first, err);

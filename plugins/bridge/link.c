@@ -66,7 +66,7 @@ static int bridge_adjust(struct bridge_ctx *x, const struct nl_link *l, struct c
 		r = nl_link_set_vlan_filtering(x->host, l->ifindex, true, err);
 		if (r == -EOPNOTSUPP)
 			cni_err_add_details(err, "vlan/vlanTrunk need a kernel with "
-					    "CONFIG_BRIDGE_VLAN_FILTERING");
+						 "CONFIG_BRIDGE_VLAN_FILTERING");
 	}
 	/* A bigger mtu than the bridge's: raise it, or host -> pod traffic would be cut at the
 	 * old size. Never lowered: other pods on the bridge rely on it. */
@@ -85,8 +85,11 @@ static int bridge_create(struct bridge_ctx *x, struct cni_err *err)
 	uint8_t mac[6];
 	/* An explicit MAC pins the bridge's address: without it the bridge takes the lowest
 	 * port MAC and changes it as pods come and go. */
-	struct nl_bridge br = {.name = c->bridge, .mtu = c->mtu, .mac = mac,
-			       .vlan_filtering = bridge_vlan_filtering(c), .up = true};
+	struct nl_bridge br = {.name = c->bridge,
+			       .mtu = c->mtu,
+			       .mac = mac,
+			       .vlan_filtering = bridge_vlan_filtering(c),
+			       .up = true};
 	int r;
 
 	if (bridge_random_mac(mac) < 0)
@@ -94,7 +97,7 @@ static int bridge_create(struct bridge_ctx *x, struct cni_err *err)
 	r = nl_link_add_bridge(x->host, &br, err);
 	if (r == -EOPNOTSUPP && br.vlan_filtering)
 		cni_err_add_details(err, "vlan/vlanTrunk need a kernel with "
-				    "CONFIG_BRIDGE_VLAN_FILTERING");
+					 "CONFIG_BRIDGE_VLAN_FILTERING");
 	if (r == -EEXIST) {
 		cni_err_clear(err); /* a concurrent ADD won the race: use its bridge */
 		return 0;
@@ -118,8 +121,8 @@ int bridge_ensure(struct bridge_ctx *x, struct cni_err *err)
 	if (r < 0)
 		return cni_err_wrap(err, "failed to create bridge \"%s\"", name);
 	if (strcmp(l.kind, "bridge") != 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "\"%s\" already exists but is not a bridge",
-				   name);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "\"%s\" already exists but is not a bridge", name);
 	r = bridge_adjust(x, &l, err);
 	if (r < 0)
 		return cni_err_wrap(err, "bridge \"%s\"", name);
@@ -146,8 +149,7 @@ static int veth_clash(struct bridge_ctx *x, struct cni_err *err)
 				   "host veth name \"%s\" already exists (a leftover of the same "
 				   "attachment, or a foreign link): not taking it over",
 				   x->host_veth);
-	return cni_err_set(err, CNI_ERR_NETLINK, EEXIST, "veth \"%s\": name taken",
-			   x->a->ifname);
+	return cni_err_set(err, CNI_ERR_NETLINK, EEXIST, "veth \"%s\": name taken", x->a->ifname);
 }
 
 static int veth_lookup(struct bridge_ctx *x, struct cni_err *err)
@@ -170,8 +172,11 @@ static int veth_lookup(struct bridge_ctx *x, struct cni_err *err)
 int bridge_veth_create(struct bridge_ctx *x, struct cni_err *err)
 {
 	const struct bridge_conf *c = x->conf;
-	struct nl_veth v = {.name = x->a->ifname, .mac = x->ctr_mac, .mtu = c->mtu,
-			    .peer = x->host_veth, .peer_mac = x->host_mac};
+	struct nl_veth v = {.name = x->a->ifname,
+			    .mac = x->ctr_mac,
+			    .mtu = c->mtu,
+			    .peer = x->host_veth,
+			    .peer_mac = x->host_mac};
 	int r;
 
 	x->host_nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -223,8 +228,8 @@ static int trunk_apply(struct bridge_ctx *x, struct cni_err *err)
 static int port_vlans(struct bridge_ctx *x, int ifindex, struct cni_err *err)
 {
 	const struct bridge_conf *c = x->conf;
-	struct nl_vlan def = {.vid = 1}, acc = {.vid = (uint16_t)c->vlan, .pvid = true,
-					       .untagged = true};
+	struct nl_vlan def = {.vid = 1},
+		       acc = {.vid = (uint16_t)c->vlan, .pvid = true, .untagged = true};
 	int r = 0;
 
 	if (!c->preserve_default_vlan) {
@@ -249,7 +254,8 @@ static int port_vlans(struct bridge_ctx *x, int ifindex, struct cni_err *err)
 int bridge_port_setup(struct bridge_ctx *x, struct cni_err *err)
 {
 	const struct bridge_conf *c = x->conf;
-	struct nl_brport p = {.hairpin = c->hairpin ? 1 : -1, .isolated = c->port_isolation ? 1 : -1};
+	struct nl_brport p = {.hairpin = c->hairpin ? 1 : -1,
+			      .isolated = c->port_isolation ? 1 : -1};
 	int r;
 
 	r = nl_link_enslave(x->host, x->host_index, x->br_index, err);
@@ -294,13 +300,14 @@ static int vlan_iface_ensure(struct bridge_ctx *x, struct nl_link *ret, struct c
 {
 	const struct bridge_conf *c = x->conf;
 	char name[32], peer[IFNAMSIZ], vid[8];
-	struct nl_veth v = {.name = name, .mtu = c->mtu, .up = true, .peer = peer,
-			    .peer_netns_fd = -1};
+	struct nl_veth v = {
+		.name = name, .mtu = c->mtu, .up = true, .peer = peer, .peer_netns_fd = -1};
 	struct nl_link p;
 	int r;
 
 	if (snprintf(name, sizeof(name), "%s.%d", c->bridge, c->vlan) >= IFNAMSIZ)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "vlan gateway name \"%s\" too long", name);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "vlan gateway name \"%s\" too long",
+				   name);
 	snprintf(vid, sizeof(vid), "%d", c->vlan);
 	weft_host_veth_name("weft-vlan-gateway", c->bridge, vid, peer);
 	r = nl_link_get(x->host, name, ret, err);
@@ -326,8 +333,8 @@ static int vlan_iface_ensure(struct bridge_ctx *x, struct nl_link *ret, struct c
 
 /* The reference's ensureAddr: the same address is fine; another IPv4 address (or an
  * overlapping IPv6 one) is replaced with forceAddress, an error otherwise. */
-static int gw_conflicts(struct bridge_ctx *x, const struct nl_link *l,
-			const struct inet_prefix *gw, struct cni_err *err)
+static int gw_conflicts(struct bridge_ctx *x, const struct nl_link *l, const struct inet_prefix *gw,
+			struct cni_err *err)
 {
 	struct nl_addr addrs[32];
 	struct inet_prefix a;

@@ -34,19 +34,26 @@ const char *ebpf_pin_name(enum ebpf_pin pin)
 	return pin_names[pin];
 }
 
+/* The pin root: the configured one, else /sys/fs/bpf/weft/<host netns inode>. */
+static int pin_root_get(const char *pin_root, char *buf, size_t len, struct cni_err *err)
+{
+	if (!pin_root || !*pin_root)
+		return bpftc_pin_root_default(buf, len, err);
+	if (snprintf(buf, len, "%s", pin_root) >= (int)len)
+		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "pinRoot too long");
+	return 0;
+}
+
 int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
 		struct cni_err *err)
 {
-	char def[PATH_MAX];
+	char root[PATH_MAX];
 	int r;
 
-	if (!pin_root || !*pin_root) {
-		r = bpftc_pin_root_default(def, sizeof(def), err);
-		if (r < 0)
-			return r;
-		pin_root = def;
-	}
-	return bpftc_pin_dir(pin_root, network, buf, len, err);
+	r = pin_root_get(pin_root, root, sizeof(root), err);
+	if (r < 0)
+		return r;
+	return bpftc_pin_dir(root, network, buf, len, err);
 }
 
 void ebpf_dp_close(struct ebpf_dp *dp)
@@ -117,12 +124,32 @@ static int pin_prog(struct bpf_program *prog, const char *dir, enum ebpf_pin pin
 	return 0;
 }
 
+/* Program pins whose maps are not all pinned any more (removed by hand) point at maps nobody
+ * else sees: drop them so the programs loaded next, bound to the new maps, get pinned. */
+static void drop_orphan_progs(const char *dir)
+{
+	const enum ebpf_pin maps[] = {EBPF_PIN_EPS, EBPF_PIN_STATS, EBPF_PIN_META};
+	const enum ebpf_pin progs[] = {EBPF_PIN_FROM_POD, EBPF_PIN_TO_POD};
+	char path[PATH_MAX];
+	bool all = true;
+
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		all &= bpftc_pin_path(dir, pin_names[maps[i]], path, sizeof(path), NULL) == 0 &&
+		       access(path, F_OK) == 0;
+	for (size_t i = 0; !all && i < ARRAY_SIZE(progs); i++) {
+		if (bpftc_pin_path(dir, pin_names[progs[i]], path, sizeof(path), NULL) == 0 &&
+		    unlink(path) == 0)
+			log_warn("dropped %s: its maps were no longer pinned", path);
+	}
+}
+
 /* Loads the object (maps reused from their pins) and pins the programs. Under the lock. */
 static int dp_load(const char *dir, struct cni_err *err)
 {
 	struct cni_ebpf_bpf *skel;
 	int r;
 
+	drop_orphan_progs(dir);
 	skel = cni_ebpf_bpf__open();
 	if (!skel)
 		return cni_err_set(err, CNI_ERR_BPF, errno, "open the BPF object");
@@ -148,6 +175,7 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 		 struct cni_err *err)
 {
 	_cleanup_close_ int lock = -1;
+	char root[PATH_MAX];
 	int r;
 
 	r = ebpf_dp_dir(pin_root, network, dp->dir, sizeof(dp->dir), err);
@@ -158,7 +186,12 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 	/* Fast path: the datapath is there (every ADD but the first). */
 	if (dp_get(dp, NULL) >= 0)
 		return 0;
-	r = bpftc_fs_ensure(dp->dir, err);
+	/* The root is the bpffs (mounted there if needed), the network a directory in it. */
+	r = pin_root_get(pin_root, root, sizeof(root), err);
+	if (r >= 0)
+		r = bpftc_fs_ensure(root, err);
+	if (r >= 0)
+		r = bpftc_fs_ensure(dp->dir, err);
 	if (r < 0)
 		return r;
 	lock = bpftc_dir_lock(dp->dir, -1, err);

@@ -158,9 +158,10 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 	int r;
 
 	r = ebpf_veth_add(s->host, s->ctr, s->a->ifname, s->conf->mtu, &s->pod, err);
+	/* -EEXIST: a name is taken (maybe by this very attachment): not ours to delete. */
+	s->made_veth = r != -EEXIST;
 	if (r < 0)
 		return r;
-	s->made_veth = true;
 	r = ipam_add(s->conf->ipam, s->a, res, err);
 	if (r < 0)
 		return r;
@@ -343,14 +344,16 @@ static bool tag_valid(const struct cni_args *a, uint64_t tag)
 	return false;
 }
 
-/* Endpoints (and their host veths) of attachments that are not valid any more. */
+/* Endpoints (and their host veths) of attachments that are not valid any more. Goes on past
+ * a failed entry; returns the first failure. */
 static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct cni_err *err)
 {
 	_cleanup_(ebpf_dp_closep) struct ebpf_dp dp = EBPF_DP_INIT;
 	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
 	_cleanup_nl_ struct nl *host = NULL;
+	struct cni_err step = {0};
 	size_t n = 0;
-	int r;
+	int r, first = 0;
 
 	r = ebpf_dp_open(conf->pin_root, a->name, false, &dp, err);
 	if (r == -ENOENT) {
@@ -361,14 +364,17 @@ static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct 
 		r = ebpf_dp_list(&dp, &list, &n, err);
 	if (r >= 0)
 		r = nl_open(&host, NL_NETNS_SELF, err);
-	for (size_t i = 0; r >= 0 && i < n; i++) {
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
 		if (tag_valid(a, ebpf_dp_entry_tag(&list[i])))
 			continue;
-		r = ebpf_dp_entry_del(&dp, &list[i], err);
+		r = ebpf_dp_entry_del(&dp, &list[i], &step);
 		if (r >= 0 && list[i].has_meta)
-			r = ebpf_veth_del(host, list[i].meta.host_veth, err);
+			r = ebpf_veth_del(host, list[i].meta.host_veth, &step);
+		keep_first(r, &step, &first, err);
 	}
-	return r;
+	return first;
 }
 
 static int ebpf_gc(const struct cni_args *a, void *c, struct cni_err *err)

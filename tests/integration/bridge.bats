@@ -204,6 +204,24 @@ expect_code() { # expect_code N
 	ip -n "$HOST" neigh show dev wbr0 | grep -q "$ip1"
 }
 
+@test "bridge: a reused IP is announced: the host's stale neighbour entry follows the new pod" {
+	c=$(conf 1.0.0)
+	add_ok "$c"
+	mac1=$(json_get "$output" '.interfaces[2].mac')
+	# A second pod keeps the bridge's carrier up, so the host keeps its neighbour entries
+	# (arp_evict_nocarrier) when the first pod goes.
+	add_ok "$c" keeper "/run/netns/$(ctr_ns keeper)"
+	ip netns exec "$HOST" ping -c1 -W2 10.99.0.2
+	ip -n "$HOST" neigh show 10.99.0.2 | grep -q "$mac1"
+	run run_plugin DEL bridge "$c"
+	[ "$status" -eq 0 ]
+	CNI_ARGS="IP=10.99.0.2" add_ok "$c" ctr2 "/run/netns/$(ctr_ns p2)"
+	mac2=$(json_get "$output" '.interfaces[2].mac')
+	[ "$mac1" != "$mac2" ]
+	# No traffic to the pod since: only its announcement can have updated the entry.
+	ip -n "$HOST" neigh show 10.99.0.2 | grep -q "$mac2"
+}
+
 @test "bridge 30: masquerade proven by effect; pod-to-pod and multicast not masqueraded" {
 	out=$(ctr_ns out)
 	ip -n "$HOST" link add wout type veth peer name eth0 netns "$out"

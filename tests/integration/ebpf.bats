@@ -31,12 +31,13 @@ extra_ns() {
 	REPLY=$WEFT_PREFIX-$1
 }
 
-# ebpf_conf [jq filter]: the network config, optionally edited.
+# ebpf_conf [jq args... filter]: the network config, optionally edited.
 ebpf_conf() {
+	[ $# -gt 0 ] || set -- .
 	jq -cn --arg data "$DATA" --arg pin "$PIN" --arg net "$NET" '{
 		cniVersion: "1.1.0", name: $net, type: "ebpf", ipMasq: true, pinRoot: $pin,
 		ipam: {type: "host-local", dataDir: $data, ranges: [[{subnet: "10.66.0.0/24"}]]}
-	}' | jq -c "${1:-.}"
+	}' | jq -c "$@"
 }
 
 # add CID NETNS: ADD; prints the result.
@@ -48,8 +49,8 @@ stats_json() {
 	ip netns exec "$HOST" "$BIN/ebpf" stats "$NET" --pin-root "$PIN" --json
 }
 
-# stat CID FIELD: one counter of one pod.
-stat() {
+# counter CID FIELD: one counter (or field) of one pod from `ebpf stats --json`.
+counter() {
 	stats_json | jq -r --arg c "$1" --arg f "$2" '.[] | select(.containerID == $c) | .[$f]'
 }
 
@@ -81,7 +82,7 @@ host_forwarded() {
 	for p in endpoints_v1 stats_v1 meta_v1 from_pod_v1 to_pod_v1; do
 		[ -e "$PIN/$NET/$p" ]
 	done
-	[ "$(stat c1 ip)" = 10.66.0.2 ]
+	[ "$(counter c1 ip)" = 10.66.0.2 ]
 }
 
 @test "ebpf: ping between two pods takes the program's path (counters move, host never forwards, no bridge)" {
@@ -89,16 +90,16 @@ host_forwarded() {
 	[ "$status" -eq 0 ]
 	run add c2 "$CTR2"
 	[ "$status" -eq 0 ]
-	[ "$(stat c1 fwdPackets)" -eq 0 ]
+	[ "$(counter c1 fwdPackets)" -eq 0 ]
 	fwd_before=$(host_forwarded)
 
 	ip netns exec "$CTR" ping -c 3 -i 0.2 -W 2 10.66.0.3
 	ip netns exec "$CTR2" ping -c 2 -i 0.2 -W 2 10.66.0.2
 
-	[ "$(stat c1 fwdPackets)" -ge 5 ] # 3 requests + 2 replies
-	[ "$(stat c2 fwdPackets)" -ge 5 ]
-	[ "$(stat c2 rxPackets)" -ge 5 ]
-	[ "$(stat c1 txBytes)" -gt 0 ]
+	[ "$(counter c1 fwdPackets)" -ge 5 ] # 3 requests + 2 replies
+	[ "$(counter c2 fwdPackets)" -ge 5 ]
+	[ "$(counter c2 rxPackets)" -ge 5 ]
+	[ "$(counter c1 txBytes)" -gt 0 ]
 	[ "$(host_forwarded)" -eq "$fwd_before" ] # bpf_redirect_peer: the host stack saw none
 	[ "$(ip -n "$HOST" -j link show type bridge | jq length)" -eq 0 ]
 	# TTL decremented once, like a router hop.
@@ -111,10 +112,10 @@ host_forwarded() {
 	hmac=$(json_get "$output" '.interfaces[0].mac')
 	run add c2 "$CTR2"
 	[ "$status" -eq 0 ]
-	[ "$(stat c1 arpReplies)" -eq 0 ]
+	[ "$(counter c1 arpReplies)" -eq 0 ]
 	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3
 	ip -n "$CTR" -j neigh show 169.254.1.1 dev eth0 | jq -e --arg m "$hmac" '.[0].lladdr == $m'
-	[ "$(stat c1 arpReplies)" -ge 1 ]
+	[ "$(counter c1 arpReplies)" -ge 1 ]
 }
 
 @test "ebpf: DEL removes the endpoint, the host veth, the IP file and the masquerade rule; DEL twice" {
@@ -129,10 +130,10 @@ host_forwarded() {
 	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	[ -z "$(stat c1 ip)" ]
-	[ "$(stat c2 ip)" = 10.66.0.3 ] # the other pod is untouched
-	! ip -n "$HOST" link show "$hv"
-	! ip -n "$CTR" link show eth0
+	[ -z "$(counter c1 ip)" ]
+	[ "$(counter c2 ip)" = 10.66.0.3 ] # the other pod is untouched
+	! ip -n "$HOST" link show "$hv" 2>/dev/null
+	! ip -n "$CTR" link show eth0 2>/dev/null
 	[ ! -e "$DATA/$NET/10.66.0.2" ]
 	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
 	ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.3'
@@ -154,8 +155,8 @@ host_forwarded() {
 
 	run run_plugin DEL ebpf "$CONF" c1 eth0 ""
 	[ "$status" -eq 0 ]
-	[ -z "$(stat c1 ip)" ]
-	! ip -n "$HOST" link show "$hv1"
+	[ -z "$(counter c1 ip)" ]
+	! ip -n "$HOST" link show "$hv1" 2>/dev/null
 	[ ! -e "$DATA/$NET/10.66.0.2" ]
 	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
 
@@ -163,8 +164,8 @@ host_forwarded() {
 	ip netns del "$CTR2"
 	run run_plugin DEL ebpf "$CONF" c2 eth0 "/run/netns/$CTR2"
 	[ "$status" -eq 0 ]
-	[ -z "$(stat c2 ip)" ]
-	! ip -n "$HOST" link show "$hv2"
+	[ -z "$(counter c2 ip)" ]
+	! ip -n "$HOST" link show "$hv2" 2>/dev/null
 	[ ! -e "$DATA/$NET/10.66.0.3" ]
 	[ "$(stats_json | jq length)" -eq 0 ]
 }
@@ -208,14 +209,14 @@ host_forwarded() {
 
 	run run_plugin GC ebpf "$gc" "" "" ""
 	[ "$status" -eq 0 ]
-	[ "$(stat c1 ip)" = 10.66.0.2 ]
-	[ -z "$(stat c2 ip)" ]
-	! ip -n "$HOST" link show "$hv2"
+	[ "$(counter c1 ip)" = 10.66.0.2 ]
+	[ -z "$(counter c2 ip)" ]
+	! ip -n "$HOST" link show "$hv2" 2>/dev/null
 	[ -f "$DATA/$NET/10.66.0.2" ]
 	[ ! -e "$DATA/$NET/10.66.0.3" ]
 	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.3'
 	ip netns exec "$CTR" ping -c 1 -W 2 169.254.1.1 >/dev/null || true # pod 1 still served
-	[ "$(stat c1 arpReplies)" -ge 1 ]
+	[ "$(counter c1 arpReplies)" -ge 1 ]
 }
 
 @test "ebpf: masquerade to an outside netns that only knows the host (strict rp_filter on 'all' too)" {
@@ -230,12 +231,14 @@ host_forwarded() {
 
 	run add c1 "$CTR"
 	[ "$status" -eq 0 ]
+	fwd_before=$(host_forwarded)
 	ip netns exec "$CTR" ping -c 2 -i 0.2 -W 2 192.0.2.2
+	[ "$(host_forwarded)" -ge $((fwd_before + 4)) ] # the stack forwarded both ways
 	# It went through the stack (not the program) and was masqueraded.
 	ip netns exec "$HOST" nft -j list chain inet weft "masq-$NET" |
 		jq -e '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.) | .packets] | add >= 1'
-	[ "$(stat c1 fwdPackets)" -eq 0 ]
-	[ "$(stat c1 rxPackets)" -ge 2 ]
+	[ "$(counter c1 fwdPackets)" -eq 0 ]
+	[ "$(counter c1 rxPackets)" -ge 2 ]
 	# Without masquerade the outside cannot answer: it has no route to the pods.
 	run run_plugin DEL ebpf "$CONF" c1
 	[ "$status" -eq 0 ]
@@ -252,20 +255,20 @@ host_forwarded() {
 			CNI_NETNS="/run/netns/$CTR" CNI_PATH="$BIN" "$BIN/ebpf" \
 			<"$DATA/conf.json" >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.00$((RANDOM % 10))"
+		sleep "$(printf '0.%03d' $((RANDOM % 30)))"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		run run_plugin DEL ebpf "$CONF" "k$i" eth0 "/run/netns/$CTR"
 		[ "$status" -eq 0 ]
-		! ip -n "$CTR" link show eth0
+		! ip -n "$CTR" link show eth0 2>/dev/null
 	done
-	[ "$(stats_json | jq length)" -eq 0 ]
 	[ "$(ip -n "$HOST" -j link show type veth | jq length)" -eq 0 ]
-	[ "$(ls "$DATA/$NET" | grep -c '^10\.')" -eq 0 ]
-	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q 'saddr'
-	# The datapath is still usable afterwards.
+	[ "$(ls "$DATA/$NET" 2>/dev/null | grep -c '^10\.')" -eq 0 ]
+	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" 2>/dev/null | grep -q 'saddr'
+	# The datapath is usable afterwards and holds this one pod only.
 	run add c1 "$CTR"
 	[ "$status" -eq 0 ]
+	stats_json | jq -e 'length == 1 and .[0].containerID == "c1"'
 }
 
 @test "ebpf: concurrent ADDs share one loaded program" {
@@ -351,4 +354,32 @@ host_forwarded() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == IP* ]]
 	[[ "${lines[1]}" == 10.66.0.2* ]]
+}
+
+@test "ebpf: a bpffs is mounted on a pinRoot that has none" {
+	root=$(mktemp -d /tmp/weft-root.XXXXXX)
+	CONF=$(ebpf_conf --arg r "$root/pins" '.pinRoot = $r')
+	printf '%s' "$CONF" >"$DATA/conf.json"
+	# nsenter keeps the mount namespace (ip netns exec would remount /sys and hide nothing
+	# here, but its private mount namespace would take the new bpffs with it on exit).
+	run nsenter --net="/run/netns/$HOST" env CNI_COMMAND=ADD CNI_CONTAINERID=c1 \
+		CNI_IFNAME=eth0 CNI_NETNS="/run/netns/$CTR" CNI_PATH="$BIN" "$BIN/ebpf" <"$DATA/conf.json"
+	fstype=$(stat -f -c %T "$root/pins" 2>/dev/null || true)
+	pinned=$(ls "$root/pins/$NET" 2>/dev/null | tr '\n' ' ')
+	umount "$root/pins" 2>/dev/null || true
+	rm -rf "$root"
+	[ "$status" -eq 0 ]
+	[ "$fstype" = bpf_fs ]
+	[ "$pinned" = "endpoints_v1 from_pod_v1 meta_v1 stats_v1 to_pod_v1 " ]
+}
+
+@test "ebpf: the default pinRoot never touches the machine's /sys/fs/bpf" {
+	before=$(stat -f -c %T /sys/fs/bpf)
+	CONF=$(ebpf_conf 'del(.pinRoot)')
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	[ "$(stat -f -c %T /sys/fs/bpf)" = "$before" ]
+	[ ! -e /sys/fs/bpf/weft ] || [ "$before" = bpf_fs ]
+	run run_plugin DEL ebpf "$CONF" c1
+	[ "$status" -eq 0 ]
 }

@@ -58,7 +58,8 @@ static void test_defaults(void **state)
 	struct fixture f;
 
 	(void)state;
-	assert_int_equal(parse(&f, "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"bridge\"}",
+	assert_int_equal(parse(&f,
+			       "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"bridge\"}",
 			       CNI_CMD_ADD, NULL),
 			 0);
 	assert_string_equal(f.c.bridge, "cni0");
@@ -122,8 +123,9 @@ static void test_mac_sources(void **state)
 			 0);
 	assert_int_equal(f.c.mac[5], 1);
 	done(&f);
-	assert_int_equal(parse(&f, "{\"name\":\"net\",\"cniVersion\":\"1.0.0\",\"args\":{\"cni\":"
-				   "{\"mac\":\"02:00:00:00:00:02\"}}}",
+	assert_int_equal(parse(&f,
+			       "{\"name\":\"net\",\"cniVersion\":\"1.0.0\",\"args\":{\"cni\":"
+			       "{\"mac\":\"02:00:00:00:00:02\"}}}",
 			       CNI_CMD_ADD, "02:00:00:00:00:01"),
 			 0);
 	assert_int_equal(f.c.mac[5], 2);
@@ -200,8 +202,9 @@ static void test_del_is_lenient(void **state)
 	struct fixture f;
 
 	(void)state;
-	assert_int_equal(parse(&f, "{\"name\":\"net\",\"cniVersion\":\"1.0.0\",\"hairpinMode\":true,"
-				   "\"promiscMode\":true,\"ipMasqBackend\":\"x\"}",
+	assert_int_equal(parse(&f,
+			       "{\"name\":\"net\",\"cniVersion\":\"1.0.0\",\"hairpinMode\":true,"
+			       "\"promiscMode\":true,\"ipMasqBackend\":\"x\"}",
 			       CNI_CMD_DEL, "bad-mac"),
 			 0);
 	done(&f);
@@ -210,8 +213,8 @@ static void test_del_is_lenient(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_all_keys),
-		cmocka_unit_test(test_mac_sources), cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_mac_sources),    cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_del_is_lenient),
 	};
 

@@ -57,9 +57,11 @@ static void test_bridge(void **state)
 	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
 	assert_string_equal(mnl_attr_get_str(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_IFNAME)),
 			    "cni0");
-	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_MTU)), 1400);
-	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_ADDRESS)),
-			    mac, 6);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_MTU)),
+			 1400);
+	assert_memory_equal(
+		mnl_attr_get_payload(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_ADDRESS)), mac,
+		6);
 	info = find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO);
 	assert_non_null(info);
 	assert_string_equal(mnl_attr_get_str(find_nested(info, IFLA_INFO_KIND)), "bridge");
@@ -73,14 +75,19 @@ static void test_bridge(void **state)
 	nlh = nl_build_link_add_bridge(buf, sizeof(buf), &br);
 	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_MTU));
 	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_ADDRESS));
-	assert_null(find_nested(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO), IFLA_INFO_DATA));
+	assert_null(find_nested(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO),
+				IFLA_INFO_DATA));
 }
 
 static void test_veth(void **state)
 {
 	static const uint8_t m1[6] = {0x02, 0, 0, 0, 0, 1}, m2[6] = {0x02, 0, 0, 0, 0, 2};
-	struct nl_veth v = {.name = "eth0", .mac = m1, .mtu = 9000, .peer = "veth0123456789a",
-			    .peer_mac = m2, .peer_netns_fd = 7};
+	struct nl_veth v = {.name = "eth0",
+			    .mac = m1,
+			    .mtu = 9000,
+			    .peer = "veth0123456789a",
+			    .peer_mac = m2,
+			    .peer_netns_fd = 7};
 	struct nlmsghdr *nlh = nl_build_link_add_veth(buf, sizeof(buf), &v);
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh), *pifi;
 	const struct nlattr *info, *data, *peer;
@@ -91,7 +98,8 @@ static void test_veth(void **state)
 	assert_non_null(nlh);
 	assert_int_equal(ifi->ifi_flags & IFF_UP, 0); /* the container end stays down */
 	assert_string_equal(mnl_attr_get_str(find_attr(nlh, sizeof(*ifi), IFLA_IFNAME)), "eth0");
-	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifi), IFLA_ADDRESS)), m1, 6);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifi), IFLA_ADDRESS)), m1,
+			    6);
 	info = find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO);
 	assert_string_equal(mnl_attr_get_str(find_nested(info, IFLA_INFO_KIND)), "veth");
 	data = find_nested(info, IFLA_INFO_DATA);
@@ -100,9 +108,10 @@ static void test_veth(void **state)
 	/* The peer nest starts with its own ifinfomsg, then attributes. */
 	pifi = mnl_attr_get_payload(peer);
 	assert_int_equal(pifi->ifi_flags, 0);
-	assert_true(mnl_attr_parse_payload((char *)pifi + MNL_ALIGN(sizeof(*pifi)),
-					   mnl_attr_get_payload_len(peer) - MNL_ALIGN(sizeof(*pifi)),
-					   nl_attr_tb_cb, &t) >= 0);
+	assert_true(
+		mnl_attr_parse_payload((char *)pifi + MNL_ALIGN(sizeof(*pifi)),
+				       mnl_attr_get_payload_len(peer) - MNL_ALIGN(sizeof(*pifi)),
+				       nl_attr_tb_cb, &t) >= 0);
 	assert_string_equal(mnl_attr_get_str(tb[IFLA_IFNAME]), "veth0123456789a");
 	assert_memory_equal(mnl_attr_get_payload(tb[IFLA_ADDRESS]), m2, 6);
 	assert_int_equal(mnl_attr_get_u32(tb[IFLA_NET_NS_FD]), 7);
@@ -114,8 +123,8 @@ static void test_veth(void **state)
 
 static void test_link_change(void **state)
 {
-	struct nl_link_change c = {.flags = IFF_UP, .change = IFF_UP, .master = 12,
-				   .vlan_filtering = -1};
+	struct nl_link_change c = {
+		.flags = IFF_UP, .change = IFF_UP, .master = 12, .vlan_filtering = -1};
 	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 34, &c);
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
@@ -131,10 +140,11 @@ static void test_link_change(void **state)
 	c = (struct nl_link_change){.master = -1, .vlan_filtering = 1};
 	nlh = nl_build_link_change(buf, sizeof(buf), 5, &c);
 	assert_null(find_attr(nlh, sizeof(*ifi), IFLA_MASTER));
-	assert_int_equal(mnl_attr_get_u8(find_nested(
-				 find_nested(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO), IFLA_INFO_DATA),
-				 IFLA_BR_VLAN_FILTERING)),
-			 1);
+	assert_int_equal(
+		mnl_attr_get_u8(find_nested(
+			find_nested(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO), IFLA_INFO_DATA),
+			IFLA_BR_VLAN_FILTERING)),
+		1);
 }
 
 static void test_brport(void **state)
@@ -198,9 +208,10 @@ static void test_addr(void **state)
 	assert_int_equal(ifa->ifa_prefixlen, 24);
 	assert_int_equal(ifa->ifa_index, 3);
 	assert_int_equal(ifa->ifa_flags, IFA_F_NODAD);
-	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifa), IFA_LOCAL)), p.addr.bytes,
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifa), IFA_LOCAL)),
+			    p.addr.bytes, 4);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifa), IFA_BROADCAST)), brd,
 			    4);
-	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*ifa), IFA_BROADCAST)), brd, 4);
 	assert_null(find_attr(nlh, sizeof(*ifa), IFA_FLAGS));
 
 	assert_int_equal(inet_prefix_parse("fd00::5/64", &p), 0);
@@ -272,7 +283,8 @@ static void test_neigh_fdb(void **state)
 	nd = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(nd->ndm_state, NUD_PERMANENT);
 	assert_int_equal(nd->ndm_ifindex, 7);
-	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*nd), NDA_LLADDR)), n.mac, 6);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*nd), NDA_LLADDR)), n.mac,
+			    6);
 
 	assert_int_equal(inet_addr_parse("192.168.0.2", &f.dst), 0);
 	nlh = nl_build_fdb(buf, sizeof(buf), RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, &f);
@@ -307,10 +319,10 @@ static void test_parse_validates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bridge),	   cmocka_unit_test(test_veth),
-		cmocka_unit_test(test_link_change), cmocka_unit_test(test_brport),
-		cmocka_unit_test(test_vlans),	   cmocka_unit_test(test_addr),
-		cmocka_unit_test(test_route),	   cmocka_unit_test(test_neigh_fdb),
+		cmocka_unit_test(test_bridge),		cmocka_unit_test(test_veth),
+		cmocka_unit_test(test_link_change),	cmocka_unit_test(test_brport),
+		cmocka_unit_test(test_vlans),		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_route),		cmocka_unit_test(test_neigh_fdb),
 		cmocka_unit_test(test_parse_validates),
 	};
 
