@@ -10,8 +10,11 @@ FIX=$WEFT_ROOT/tests/fixtures
 # concurrent runs (pid) or tests (number).
 WEFT_PREFIX=${WEFT_PREFIX:-wft$$t${BATS_TEST_NUMBER:-0}}
 
-_weft_netns=()
-_weft_paths=()
+# What a test made is recorded in files, not arrays: helpers are often called inside $(...),
+# a subshell whose variables die with it.
+_weft_reg() {
+	echo "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/weft-registry.$1"
+}
 
 weft_require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
@@ -21,21 +24,21 @@ weft_require_root() {
 weft_netns_add() {
 	local ns="$WEFT_PREFIX-$1"
 	ip netns add "$ns" || return 1
-	_weft_netns+=("$ns")
+	echo "$ns" >>"$(_weft_reg netns)"
 	ip -n "$ns" link set lo up
 	echo "$ns"
 }
 
 weft_track_path() {
-	_weft_paths+=("$1")
+	echo "$1" >>"$(_weft_reg paths)"
 }
 
 weft_setup() {
 	weft_require_root
 	HOST=$WEFT_PREFIX-host
 	CTR=$WEFT_PREFIX-ctr
-	ip netns add "$HOST" && _weft_netns+=("$HOST")
-	ip netns add "$CTR" && _weft_netns+=("$CTR")
+	ip netns add "$HOST" && echo "$HOST" >>"$(_weft_reg netns)"
+	ip netns add "$CTR" && echo "$CTR" >>"$(_weft_reg netns)"
 	ip -n "$HOST" link set lo up
 	ip -n "$CTR" link set lo up
 	DATA=$(mktemp -d /tmp/weft-test.XXXXXX)
@@ -44,18 +47,24 @@ weft_setup() {
 }
 
 weft_teardown() {
-	local ns p
-	# Pods first, so their veth ends vanish before the host's.
-	for ((i = ${#_weft_netns[@]} - 1; i >= 0; i--)); do
-		ns=${_weft_netns[$i]}
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-		ip netns del "$ns" 2>/dev/null || true
-	done
-	_weft_netns=()
-	for p in "${_weft_paths[@]}"; do
-		[ -n "$p" ] && [ "$p" != / ] && rm -rf "$p"
-	done
-	_weft_paths=()
+	local ns p reg
+	# Pods first (reverse order of creation), so their veth ends vanish before the host's.
+	reg=$(_weft_reg netns)
+	if [ -f "$reg" ]; then
+		for ns in $(tac "$reg"); do
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+			ip netns del "$ns" 2>/dev/null || true
+		done
+		rm -f "$reg"
+	fi
+	reg=$(_weft_reg paths)
+	if [ -f "$reg" ]; then
+		while IFS= read -r p; do
+			[ -n "$p" ] && [ "$p" != / ] && rm -rf "$p"
+		done <"$reg"
+		rm -f "$reg"
+	fi
+	return 0
 }
 
 # conf_with_data CONF: CONF is a file or a JSON string; @DATA@ becomes $DATA.
