@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
@@ -250,4 +252,30 @@ int bpftc_prog_id(int prog_fd, uint32_t *ret_prog_id, struct cni_err *err)
 		return cni_err_set(err, CNI_ERR_BPF, -r, "program info");
 	*ret_prog_id = info.id;
 	return 0;
+}
+
+int bpftc_probe(int prog_fd, struct cni_err *err)
+{
+	int status, r = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "fork the tc probe");
+	if (pid == 0) {
+		/* Exit status = the errno of the first failing step, 0 when all worked. */
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(errno & 0xff);
+		r = bpftc_hook_ensure(1, NULL);
+		if (r >= 0)
+			r = bpftc_attach(1, BPFTC_INGRESS, prog_fd, NULL);
+		_exit(r < 0 ? -r & 0xff : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cni_err_set(err, CNI_ERR_INTERNAL, errno, "wait for the tc probe");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	r = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	return cni_err_set(err, CNI_ERR_BPF, r, "tc (clsact + cls_bpf) cannot run the program");
 }

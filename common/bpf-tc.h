@@ -56,6 +56,9 @@ int bpftc_attach(int ifindex, enum bpftc_dir dir, int prog_fd, struct cni_err *e
 int bpftc_detach(int ifindex, enum bpftc_dir dir, struct cni_err *err);
 /* Id of the program in weft's filter; -ENOENT (code 100) when there is none. */
 int bpftc_query(int ifindex, enum bpftc_dir dir, uint32_t *ret_prog_id, struct cni_err *err);
+/* Proves tc can run prog_fd: in a child process with a private netns, clsact on its lo and
+ * the filter attached. Nothing of the caller's netns is touched. Code 103 with the reason. */
+int bpftc_probe(int prog_fd, struct cni_err *err);
 /* Id of a loaded program. */
 int bpftc_prog_id(int prog_fd, uint32_t *ret_prog_id, struct cni_err *err);
 

@@ -19,8 +19,8 @@ static json_t *member(const json_t *obj, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-static int dec_str(const json_t *obj, const char *key, const char *where, bool required,
-		   char *buf, size_t len, struct cni_err *err)
+static int dec_str(const json_t *obj, const char *key, const char *where, bool required, char *buf,
+		   size_t len, struct cni_err *err)
 {
 	const json_t *v = member(obj, key);
 
@@ -97,8 +97,7 @@ static int dec_array(const json_t *obj, const char *key, const char *where, size
 	return 0;
 }
 
-static int dec_route(const json_t *o, const char *where, struct cni_route *rt,
-		     struct cni_err *err)
+static int dec_route(const json_t *o, const char *where, struct cni_route *rt, struct cni_err *err)
 {
 	int r;
 
@@ -133,7 +132,8 @@ static int dec_routes(const json_t *routes, const char *where, struct cni_result
 	json_t *o;
 	int r;
 
-	json_array_foreach (routes, i, o) {
+	json_array_foreach(routes, i, o)
+	{
 		if (res->n_routes >= CNI_MAX_ROUTES)
 			return DEC_ERR(err, "too many routes (max %d)", CNI_MAX_ROUTES);
 		snprintf(w, sizeof(w), "%sroutes[%zu]", where, i);
@@ -145,8 +145,7 @@ static int dec_routes(const json_t *routes, const char *where, struct cni_result
 	return 0;
 }
 
-static int dec_iface(const json_t *o, const char *where, struct cni_iface *f,
-		     struct cni_err *err)
+static int dec_iface(const json_t *o, const char *where, struct cni_iface *f, struct cni_err *err)
 {
 	int r;
 
@@ -161,8 +160,8 @@ static int dec_iface(const json_t *o, const char *where, struct cni_iface *f,
 	if (r >= 0)
 		r = dec_str(o, "sandbox", where, false, f->sandbox, sizeof(f->sandbox), err);
 	if (r >= 0)
-		r = dec_str(o, "socketPath", where, false, f->socket_path,
-			    sizeof(f->socket_path), err);
+		r = dec_str(o, "socketPath", where, false, f->socket_path, sizeof(f->socket_path),
+			    err);
 	if (r >= 0)
 		r = dec_str(o, "pciID", where, false, f->pci_id, sizeof(f->pci_id), err);
 	return r;
@@ -210,14 +209,16 @@ static int dec_current(const json_t *j, struct cni_result *res, struct cni_err *
 		r = dec_array(j, "routes", "", CNI_MAX_ROUTES, &routes, err);
 	if (r < 0)
 		return r;
-	json_array_foreach (ifaces, i, o) {
+	json_array_foreach(ifaces, i, o)
+	{
 		snprintf(w, sizeof(w), "interfaces[%zu]", i);
 		r = dec_iface(o, w, &res->ifaces[i], err);
 		if (r < 0)
 			return r;
 		res->n_ifaces++;
 	}
-	json_array_foreach (ips, i, o) {
+	json_array_foreach(ips, i, o)
+	{
 		snprintf(w, sizeof(w), "ips[%zu]", i);
 		r = dec_ip(o, w, res->n_ifaces, &res->ips[i], err);
 		if (r < 0)
@@ -269,9 +270,8 @@ static int dec_string_array(const json_t *dns, const char *key, struct cni_err *
 		return 0;
 	if (!json_is_array(v))
 		return DEC_ERR(err, "dns.%s: expected an array of strings", key);
-	json_array_foreach (v, i, s)
-		if (!json_is_string(s))
-			return DEC_ERR(err, "dns.%s[%zu]: expected a string", key, i);
+	json_array_foreach(v, i, s) if (!json_is_string(s)) return DEC_ERR(
+		err, "dns.%s[%zu]: expected a string", key, i);
 	return 0;
 }
 

@@ -340,8 +340,8 @@ static json_t *enc_ip(const struct cni_ip *ip, int ver)
 		_a;                                                                                \
 	})
 
-static int encode_current(const struct cni_result *r, const char *version, int ver,
-			  json_t **ret, struct cni_err *err)
+static int encode_current(const struct cni_result *r, const char *version, int ver, json_t **ret,
+			  struct cni_err *err)
 {
 	_cleanup_json_ json_t *o = json_object();
 	_cleanup_json_ json_t *dns = enc_dns(r->dns);

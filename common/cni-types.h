@@ -27,7 +27,7 @@ bool cni_version_supported(const char *s);
 /* Compares two well-formed version strings like strcmp. Malformed ones sort lowest. */
 int cni_version_cmp(const char *a, const char *b);
 /* The integer cni_version_parse() yields for M.m.p. */
-#define CNI_VERSION_NUM(M, m, p) ((M) * 10000 + (m) * 100 + (p))
+#define CNI_VERSION_NUM(M, m, p) ((M)*10000 + (m)*100 + (p))
 /* CNI_SUPPORTED_VERSIONS as an array (oldest first); returns its length. */
 size_t cni_versions_list(const char *const **ret);
 
@@ -89,7 +89,10 @@ int cni_result_add_route(struct cni_result *r, const struct inet_prefix *dst,
 int cni_result_encode(const struct cni_result *r, const char *version, json_t **ret,
 		      struct cni_err *err);
 /* Decode a result of any version. The version is taken from j's "cniVersion", else from
- * default_version (the config's), else 0.1.0. Bad shape: code 6 (CNI_ERR_DECODE). */
+ * default_version (the config's), else 0.1.0. Bad shape: code 6 (CNI_ERR_DECODE), the message
+ * names the field ("ips[1].address: ..."). ret is reset first and left empty on failure.
+ * Tolerated: no "interfaces", "interface": -1 or absent, null members; an "interface" index
+ * past the decoded interfaces is a bad shape. DNS is kept only when it carries a value. */
 int cni_result_decode(const json_t *j, const char *default_version, struct cni_result *ret,
 		      struct cni_err *err);
 

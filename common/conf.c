@@ -159,8 +159,7 @@ int conf_object(const json_t *obj, const char *key, bool required, json_t **ret,
 	return 0;
 }
 
-int conf_array(const json_t *obj, const char *key, bool required, json_t **ret,
-	       struct cni_err *err)
+int conf_array(const json_t *obj, const char *key, bool required, json_t **ret, struct cni_err *err)
 {
 	const json_t *v;
 	int r = conf_get(obj, key, required, &v, err);

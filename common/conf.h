@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* jansson getters that map a bad config to CNI codes: wrong type or out-of-range value is
- * code 7 with the key (dotted path) and the value in the message. A missing optional key
- * leaves *ret untouched and returns 0; a missing required key is code 7. */
+ * code 7 with the key and the value in the message (`invalid "mtu": 70000 is out of range
+ * [68, 65535]`); callers add the path with cni_err_wrap(). A missing optional key leaves *ret
+ * untouched and returns 0; a missing required key is code 7. JSON null counts as absent. A
+ * required string must not be empty. */
 #ifndef WEFT_CONF_H
 #define WEFT_CONF_H
 

@@ -55,8 +55,10 @@ int cni_find_plugin(const char *path, const char *type, char *buf, size_t len, s
 		if (is_exec_file(buf))
 			return 0;
 	}
-	return cni_err_setd(err, CNI_ERR_CONFIG, ENOENT, "", "failed to find plugin \"%.64s\" in "
-			    "path [%.160s]", type, path);
+	return cni_err_setd(err, CNI_ERR_CONFIG, ENOENT, "",
+			    "failed to find plugin \"%.64s\" in "
+			    "path [%.160s]",
+			    type, path);
 }
 
 /* pipe2(O_CLOEXEC) with both ends above 2, so the child's dup2 onto 0/1 never collides. */
@@ -331,8 +333,8 @@ static int delegate_failed(const char *type, enum cni_cmd cmd, const char *out, 
 
 	if (json_is_integer(code) && json_integer_value(code) > 0 &&
 	    json_integer_value(code) < 1000000)
-		return cni_err_setd(err, (enum cni_code)json_integer_value(code), 0, details,
-				    "%s", msg && *msg ? msg : "(no message)");
+		return cni_err_setd(err, (enum cni_code)json_integer_value(code), 0, details, "%s",
+				    msg && *msg ? msg : "(no message)");
 	status_describe(status, how, sizeof(how));
 	cni_err_setd(err, CNI_ERR_DELEGATE, 0, how, "plugin \"%.64s\" %s failed", type,
 		     cni_cmd_name(cmd));
@@ -344,8 +346,7 @@ static int delegate_failed(const char *type, enum cni_cmd cmd, const char *out, 
 }
 
 static int delegate_result(const char *type, const char *out, size_t out_len,
-			   const char *default_version, struct cni_result *ret,
-			   struct cni_err *err)
+			   const char *default_version, struct cni_result *ret, struct cni_err *err)
 {
 	_cleanup_json_ json_t *j = NULL;
 	json_error_t jerr;
@@ -381,8 +382,7 @@ int cni_delegate(const struct cni_args *a, const char *type, enum cni_cmd cmd,
 	if (!envp)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "delegate to %s", type);
 	log_debug("delegating %s to %s", cni_cmd_name(cmd), path);
-	r = cni_exec_capture(path, envp, a->stdin_data, a->stdin_len, &out, &out_len, &status,
-			     err);
+	r = cni_exec_capture(path, envp, a->stdin_data, a->stdin_len, &out, &out_len, &status, err);
 	if (r < 0)
 		return cni_err_wrap(err, "delegate %s to \"%.64s\"", cni_cmd_name(cmd), type);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -22,6 +22,7 @@ struct nl_link_change {
 	const uint8_t *mac;	/* NULL = leave */
 	int master;		/* -1 = leave, 0 = release, > 0 = enslave */
 	int vlan_filtering;	/* -1 = leave, else 0/1 (bridge only) */
+	const char *alias;	/* NULL = leave */
 };
 
 struct nlmsghdr *nl_build_link_get(void *buf, size_t len, int ifindex, const char *name);
@@ -34,6 +35,10 @@ struct nlmsghdr *nl_build_link_brport(void *buf, size_t len, int ifindex,
 /* type RTM_SETLINK (add) or RTM_DELLINK (del), family AF_BRIDGE. */
 struct nlmsghdr *nl_build_link_vlan(void *buf, size_t len, uint16_t type, int ifindex,
 				    const struct nl_vlan *v, size_t n);
+struct nlmsghdr *nl_build_link_add_vxlan(void *buf, size_t len, const struct nl_vxlan *vx);
+struct nlmsghdr *nl_build_link_dump(void *buf, size_t len);
+/* Fills l->vxlan from an IFLA_INFO_DATA nest of kind vxlan (nl-vxlan.c). */
+void nl_vxlan_parse_info(const struct nlattr *data, struct nl_link *l);
 struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const char *name);
 
 /* type RTM_NEWADDR / RTM_DELADDR. */
@@ -45,6 +50,7 @@ struct nlmsghdr *nl_build_addr_dump(void *buf, size_t len, int family, int ifind
 struct nlmsghdr *nl_build_route(void *buf, size_t len, uint16_t type, uint16_t flags,
 				const struct nl_route *r);
 struct nlmsghdr *nl_build_route_dump(void *buf, size_t len, int family);
+struct nlmsghdr *nl_build_route_get(void *buf, size_t len, const struct inet_addr *dst);
 
 /* type RTM_NEWNEIGH / RTM_DELNEIGH. */
 struct nlmsghdr *nl_build_neigh(void *buf, size_t len, uint16_t type, uint16_t flags,

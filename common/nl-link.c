@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <linux/if_bridge.h>
@@ -151,6 +152,8 @@ struct nlmsghdr *nl_build_link_change(void *buf, size_t len, int ifindex,
 		return NULL;
 	if (c->vlan_filtering >= 0 && !put_bridge_opts(nlh, len, c->vlan_filtering))
 		return NULL;
+	if (c->alias && !mnl_attr_put_strz_check(nlh, len, IFLA_IFALIAS, c->alias))
+		return NULL;
 	return nlh;
 }
 
@@ -202,6 +205,15 @@ struct nlmsghdr *nl_build_link_vlan(void *buf, size_t len, uint16_t type, int if
 	return nlh;
 }
 
+struct nlmsghdr *nl_build_link_dump(void *buf, size_t len)
+{
+	struct nlmsghdr *nlh = link_start(buf, len, RTM_GETLINK, 0, AF_UNSPEC, 0, NULL);
+
+	if (!mnl_attr_put_u32_check(nlh, len, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS))
+		return NULL;
+	return nlh;
+}
+
 struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const char *name)
 {
 	struct nlmsghdr *nlh = link_start(buf, len, RTM_DELLINK, 0, AF_UNSPEC, ifindex, NULL);
@@ -215,7 +227,7 @@ struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const cha
 
 static const uint16_t link_sizes[IFLA_MAX + 1] = {
 	[IFLA_IFNAME] = NL_ATTR_STR, [IFLA_MTU] = 4,	      [IFLA_MASTER] = 4, [IFLA_LINK] = 4,
-	[IFLA_OPERSTATE] = 1,	     [IFLA_LINK_NETNSID] = 4,
+	[IFLA_OPERSTATE] = 1,	     [IFLA_LINK_NETNSID] = 4, [IFLA_IFALIAS] = NL_ATTR_STR,
 };
 
 static void link_parse_slave(const struct nlattr *data, struct nl_link *l)
@@ -255,13 +267,14 @@ static void link_parse_info(const struct nlattr *info, struct nl_link *l)
 	    nl_parse_nested(tb[IFLA_INFO_DATA], br, IFLA_BR_MAX, NULL) >= 0 &&
 	    br[IFLA_BR_VLAN_FILTERING] && mnl_attr_get_payload_len(br[IFLA_BR_VLAN_FILTERING]) >= 1)
 		l->vlan_filtering = mnl_attr_get_u8(br[IFLA_BR_VLAN_FILTERING]);
+	if (strcmp(l->kind, "vxlan") == 0 && tb[IFLA_INFO_DATA])
+		nl_vxlan_parse_info(tb[IFLA_INFO_DATA], l);
 }
 
-static int link_cb(const struct nlmsghdr *nlh, void *data)
+static int link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFLA_MAX + 1];
-	struct nl_link *l = data;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    nl_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, link_sizes) < 0)
@@ -287,9 +300,61 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		l->link_netnsid = (int)mnl_attr_get_u32(tb[IFLA_LINK_NETNSID]);
 	if (tb[IFLA_OPERSTATE])
 		l->operstate = mnl_attr_get_u8(tb[IFLA_OPERSTATE]);
+	if (tb[IFLA_IFALIAS])
+		snprintf(l->alias, sizeof(l->alias), "%s", mnl_attr_get_str(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_LINKINFO])
 		link_parse_info(tb[IFLA_LINKINFO], l);
 	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return link_parse(nlh, data);
+}
+
+struct link_list {
+	struct nl_link *v;
+	size_t n, cap;
+};
+
+static int link_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_list *l = data;
+	struct nl_link *v;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 32;
+		v = realloc(l->v, l->cap * sizeof(*v));
+		if (!v)
+			return MNL_CB_ERROR;
+		l->v = v;
+	}
+	if (link_parse(nlh, &l->v[l->n]) != MNL_CB_OK)
+		return MNL_CB_ERROR;
+	l->n++;
+	return MNL_CB_OK;
+}
+
+static void link_list_reset(void *data)
+{
+	((struct link_list *)data)->n = 0;
+}
+
+int nl_link_list(struct nl *nl, struct nl_link **ret, size_t *ret_n, struct cni_err *err)
+{
+	char buf[NL_REQ_SIZE];
+	struct nlmsghdr *nlh = nl_build_link_dump(buf, sizeof(buf));
+	struct link_list l = {0};
+
+	if (!nlh)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EMSGSIZE, "build link dump");
+	if (nl_dump(nl, nlh, link_list_cb, link_list_reset, &l, err) < 0) {
+		free(l.v);
+		return cni_err_wrap(err, "list links");
+	}
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
 }
 
 /* ---- verbs --------------------------------------------------------------------------------- */
@@ -403,6 +468,25 @@ int nl_link_enslave(struct nl *nl, int ifindex, int master, struct cni_err *err)
 		.flags = IFF_UP, .change = IFF_UP, .master = master, .vlan_filtering = -1};
 
 	return link_change(nl, ifindex, &c, "set master", err);
+}
+
+int nl_link_enslave_alias(struct nl *nl, int ifindex, int master, const char *alias,
+			  struct cni_err *err)
+{
+	struct nl_link_change c = {.flags = IFF_UP,
+				   .change = IFF_UP,
+				   .master = master,
+				   .vlan_filtering = -1,
+				   .alias = alias};
+
+	return link_change(nl, ifindex, &c, "set master", err);
+}
+
+int nl_link_set_alias(struct nl *nl, int ifindex, const char *alias, struct cni_err *err)
+{
+	struct nl_link_change c = {.master = -1, .vlan_filtering = -1, .alias = alias};
+
+	return link_change(nl, ifindex, &c, "set alias", err);
 }
 
 int nl_link_set_vlan_filtering(struct nl *nl, int ifindex, bool on, struct cni_err *err)

@@ -9,7 +9,18 @@
 #include <net/if.h>
 
 #include "cni-error.h"
+#include "inet.h"
 #include "nl.h"
+
+/* The vxlan attributes weft sets and compares (IFLA_VXLAN_*). */
+struct nl_vxlan_info {
+	uint32_t vni;
+	int link;		/* underlay ifindex, 0 = none */
+	struct inet_addr local; /* source address, family 0 = none */
+	uint16_t port;		/* host byte order */
+	bool learning;
+	bool udp_csum; /* IPv4: IFLA_VXLAN_UDP_CSUM; IPv6: !IFLA_VXLAN_UDP_ZERO_CSUM6_TX */
+};
 
 struct nl_link {
 	int ifindex;
@@ -28,6 +39,8 @@ struct nl_link {
 	bool hairpin;	     /* bridge port: IFLA_BRPORT_MODE */
 	bool isolated;	     /* bridge port: IFLA_BRPORT_ISOLATED */
 	int brport_state;    /* bridge port: BR_STATE_*, -1 = not a bridge port */
+	char alias[256];     /* IFLA_IFALIAS, "" = none */
+	struct nl_vxlan_info vxlan; /* kind "vxlan" only */
 };
 
 /* Missing link: -ENODEV, with err set (code 101) naming it. */
@@ -64,6 +77,10 @@ int nl_link_set_mtu(struct nl *nl, int ifindex, uint32_t mtu, struct cni_err *er
 int nl_link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6], struct cni_err *err);
 /* Makes ifindex a port of master (0: release it) and brings it up, in one message. */
 int nl_link_enslave(struct nl *nl, int ifindex, int master, struct cni_err *err);
+/* The same, also setting IFLA_IFALIAS (alias NULL: leave it). */
+int nl_link_enslave_alias(struct nl *nl, int ifindex, int master, const char *alias,
+			  struct cni_err *err);
+int nl_link_set_alias(struct nl *nl, int ifindex, const char *alias, struct cni_err *err);
 /* Bridge option on an existing bridge. */
 int nl_link_set_vlan_filtering(struct nl *nl, int ifindex, bool on, struct cni_err *err);
 
@@ -84,6 +101,22 @@ int nl_link_vlan_add(struct nl *nl, int ifindex, const struct nl_vlan *v, size_t
 		     struct cni_err *err);
 int nl_link_vlan_del(struct nl *nl, int ifindex, const struct nl_vlan *v, size_t n,
 		     struct cni_err *err);
+
+/* Every link of the socket's netns (a dump); *ret is malloc'd (free it), *ret_n entries. */
+int nl_link_list(struct nl *nl, struct nl_link **ret, size_t *ret_n, struct cni_err *err);
+
+/* A vxlan device (common/nl-vxlan.c). Every attribute is sent explicitly, the UDP port too
+ * (the kernel's default is not IANA's 4789), and the UDP checksum flag, which the kernel
+ * refuses to change on an existing device. */
+struct nl_vxlan {
+	const char *name;
+	struct nl_vxlan_info info;
+	uint32_t mtu;	    /* 0 = kernel default */
+	const uint8_t *mac; /* NULL = random */
+	bool up;	    /* born up */
+};
+/* NLM_F_CREATE|NLM_F_EXCL: -EEXIST when a link of that name exists. */
+int nl_link_add_vxlan(struct nl *nl, const struct nl_vxlan *vx, struct cni_err *err);
 
 /* -ENODEV when already gone (err set). */
 int nl_link_del(struct nl *nl, int ifindex, struct cni_err *err);

@@ -92,6 +92,18 @@ struct nlmsghdr *nl_build_route_dump(void *buf, size_t len, int family)
 	return nlh;
 }
 
+struct nlmsghdr *nl_build_route_get(void *buf, size_t len, const struct inet_addr *dst)
+{
+	struct rtmsg *rtm;
+	struct nlmsghdr *nlh = nl_msg_start(buf, len, RTM_GETROUTE, 0, sizeof(*rtm), (void **)&rtm);
+
+	rtm->rtm_family = (uint8_t)dst->family;
+	rtm->rtm_dst_len = (uint8_t)inet_addr_bits(dst);
+	if (!mnl_attr_put_check(nlh, len, RTA_DST, alen(dst->family), dst->bytes))
+		return NULL;
+	return nlh;
+}
+
 static int route_talk(struct nl *nl, uint16_t type, uint16_t flags, const struct nl_route *r,
 		      const char *what, struct cni_err *err)
 {
@@ -124,6 +136,44 @@ int nl_route_replace(struct nl *nl, const struct nl_route *r, struct cni_err *er
 int nl_route_del(struct nl *nl, const struct nl_route *r, struct cni_err *err)
 {
 	return route_talk(nl, RTM_DELROUTE, 0, r, "delete", err);
+}
+
+struct route_get {
+	struct nl_route *out;
+	bool found;
+};
+
+static void route_from_tb(const struct rtmsg *rtm, const struct nlattr **tb, struct nl_route *o);
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	static const uint16_t sizes[RTA_MAX + 1] = {[RTA_OIF] = 4, [RTA_TABLE] = 4};
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1];
+	struct route_get *g = data;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nl_parse(nlh, sizeof(*rtm), tb, RTA_MAX, sizes) < 0)
+		return MNL_CB_ERROR;
+	route_from_tb(rtm, tb, g->out);
+	g->found = true;
+	return MNL_CB_OK;
+}
+
+int nl_route_get(struct nl *nl, const struct inet_addr *dst, struct nl_route *ret,
+		 struct cni_err *err)
+{
+	char buf[NL_REQ_SIZE], s[INET6_ADDRSTRLEN];
+	struct nlmsghdr *nlh = nl_build_route_get(buf, sizeof(buf), dst);
+	struct route_get g = {.out = ret};
+
+	if (!nlh)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EMSGSIZE, "build route get");
+	if (nl_talk(nl, nlh, route_get_cb, &g, err) < 0)
+		return cni_err_wrap(err, "route to %s", inet_addr_fmt(dst, s, sizeof(s)));
+	if (!g.found)
+		return cni_err_set(err, CNI_ERR_NETLINK, ENETUNREACH, "route to %s: no answer",
+				   inet_addr_fmt(dst, s, sizeof(s)));
+	return 0;
 }
 
 struct route_list {

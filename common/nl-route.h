@@ -34,6 +34,10 @@ int nl_route_add(struct nl *nl, const struct nl_route *r, struct cni_err *err);
 int nl_route_replace(struct nl *nl, const struct nl_route *r, struct cni_err *err);
 /* -ESRCH when absent. */
 int nl_route_del(struct nl *nl, const struct nl_route *r, struct cni_err *err);
+/* The kernel's route lookup for dst (`ip route get`): the result has oif, gw (unset when dst
+ * is on-link), src (the preferred source) and dst = dst/32 or /128. */
+int nl_route_get(struct nl *nl, const struct inet_addr *dst, struct nl_route *ret,
+		 struct cni_err *err);
 /* Unicast routes of family in the main table (table 0) or the given one. At most max entries;
  * *ret_n is the number found. */
 int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route *ret, size_t max,

@@ -104,8 +104,8 @@ static const struct {
 };
 
 /* Fills q->a's env fields and the comma-separated list of missing variables. */
-static void env_collect(struct skel_req *q, const char *(*getenv_fn)(const char *),
-			char *missing, size_t len)
+static void env_collect(struct skel_req *q, const char *(*getenv_fn)(const char *), char *missing,
+			size_t len)
 {
 	unsigned bit = q->cmd_known ? 1u << q->a.command : 0;
 
@@ -123,8 +123,7 @@ static void env_collect(struct skel_req *q, const char *(*getenv_fn)(const char 
 }
 
 /* Step 1: CNI_COMMAND and the variables its verb needs; container ID and ifname rules. */
-int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *),
-		  struct cni_err *err)
+int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *), struct cni_err *err)
 {
 	char missing[128] = "";
 	const char *why;
@@ -141,10 +140,9 @@ int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *),
 	if (!q->cmd_known || !((1u << q->a.command) & ON_ADC))
 		return 0;
 	if (!cni_valid_id(q->a.container_id))
-		return cni_err_setd(err, CNI_ERR_ENV, 0,
-				    "must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
-				    "invalid characters in CNI_CONTAINERID \"%.128s\"",
-				    q->a.container_id);
+		return cni_err_setd(
+			err, CNI_ERR_ENV, 0, "must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
+			"invalid characters in CNI_CONTAINERID \"%.128s\"", q->a.container_id);
 	why = ifname_problem(q->a.ifname);
 	if (why)
 		return cni_err_setd(err, CNI_ERR_ENV, 0,
@@ -283,7 +281,7 @@ int skel_stdin_read(int fd, size_t max, int timeout_ms, char **ret, size_t *ret_
 			break;
 		len += (size_t)n;
 		if (len > max)
-			return cni_err_set(err, CNI_ERR_IO, EFBIG,
+			return cni_err_set(err, CNI_ERR_IO, 0,
 					   "error reading from stdin: larger than %zu bytes", max);
 	}
 	buf[len] = '\0';

@@ -38,8 +38,7 @@ struct skel_req {
 void skel_req_free(struct skel_req *q);
 
 /* skel-env.c */
-int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *),
-		  struct cni_err *err);
+int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *), struct cni_err *err);
 int skel_cni_args_parse(struct skel_req *q, const char *const *known, struct cni_err *err);
 /* Reads stdin (bounded by max, code 5 beyond). timeout_ms < 0 blocks; otherwise gives up with
  * -ETIMEDOUT when no byte arrives for that long. Result NUL-terminated. */

@@ -115,13 +115,14 @@ int skel_prev_result_load(struct skel_req *q, struct cni_err *err)
 	return 0;
 }
 
-static int attachment_load(const json_t *o, const char *key, size_t i,
-			   struct cni_attachment *ret, struct cni_err *err)
+static int attachment_load(const json_t *o, const char *key, size_t i, struct cni_attachment *ret,
+			   struct cni_err *err)
 {
 	const json_t *id = json_object_get(o, "containerID");
 	const json_t *ifname = json_object_get(o, "ifname");
 
-	if (!json_is_object(o) || (id && !json_is_string(id)) || (ifname && !json_is_string(ifname)))
+	if (!json_is_object(o) || (id && !json_is_string(id)) ||
+	    (ifname && !json_is_string(ifname)))
 		return cni_err_setd(err, CNI_ERR_DECODE, 0,
 				    "expected {\"containerID\": string, \"ifname\": string}",
 				    "%s[%zu]: bad shape", key, i);
@@ -152,7 +153,8 @@ int skel_gc_attachments_load(struct skel_req *q, struct cni_err *err)
 	q->attachments = calloc(json_array_size(list) + 1, sizeof(*q->attachments));
 	if (!q->attachments)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "decode %s", key);
-	json_array_foreach (list, i, o) {
+	json_array_foreach(list, i, o)
+	{
 		r = attachment_load(o, key, i, &q->attachments[i], err);
 		if (r < 0)
 			return r;

@@ -34,7 +34,7 @@ static int input_read(const struct skel_input *in, struct skel_req *q, struct cn
 
 	if (in->buf) {
 		if (in->len > CNI_STDIN_MAX)
-			return cni_err_set(err, CNI_ERR_IO, EFBIG,
+			return cni_err_set(err, CNI_ERR_IO, 0,
 					   "error reading from stdin: larger than %u bytes",
 					   CNI_STDIN_MAX);
 		q->stdin_buf = malloc(in->len + 1);
@@ -44,8 +44,7 @@ static int input_read(const struct skel_input *in, struct skel_req *q, struct cn
 		q->stdin_buf[in->len] = '\0';
 		q->a.stdin_len = in->len;
 	} else {
-		r = skel_stdin_read(in->fd, CNI_STDIN_MAX, -1, &q->stdin_buf, &q->a.stdin_len,
-				    err);
+		r = skel_stdin_read(in->fd, CNI_STDIN_MAX, -1, &q->stdin_buf, &q->a.stdin_len, err);
 		if (r < 0)
 			return r;
 	}
@@ -138,8 +137,7 @@ static int verb_call(const struct cni_plugin *p, struct skel_req *q, void *conf,
 
 /* Step 5: the plugin's parse into a zeroed conf, the verb, then conf_free (also after a failed
  * parse, so a half-filled conf is released too). */
-static int dispatch(const struct cni_plugin *p, struct skel_req *q, FILE *out,
-		    struct cni_err *err)
+static int dispatch(const struct cni_plugin *p, struct skel_req *q, FILE *out, struct cni_err *err)
 {
 	_cleanup_free_ void *conf = calloc(1, p->conf_size ? p->conf_size : 1);
 	int r = 0;

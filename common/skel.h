@@ -78,7 +78,9 @@ struct cni_plugin {
 	const char *const *known_args;
 	/* JSON -> conf; validation only, no side effects. Codes 2/6/7. */
 	int (*parse)(const struct cni_args *a, void *conf, struct cni_err *err);
-	void (*conf_free)(void *conf); /* optional: release what parse allocated */
+	/* Optional: release what parse allocated. Called whenever parse was called, also after
+	 * a failed parse, on the zeroed-then-partly-filled conf. */
+	void (*conf_free)(void *conf);
 	/* Verbs. A NULL verb is a successful no-op. add fills res (skel encodes and prints it
 	 * in the request's cniVersion). */
 	int (*add)(const struct cni_args *a, void *conf, struct cni_result *res,
@@ -89,7 +91,11 @@ struct cni_plugin {
 	int (*gc)(const struct cni_args *a, void *conf, struct cni_err *err);
 };
 
-/* Runs one invocation; returns the process exit status (0, or 1 after printing error JSON). */
+/* Runs one invocation; returns the process exit status (0, or 1 after printing error JSON).
+ * Order (shared/reference/cni-spec.md §1.7): env (4), stdin (5; VERSION answers here), JSON
+ * (6), name (7), unknown CNI_COMMAND (4), cniVersion (6 malformed, 1 unsupported or too old
+ * for CHECK/GC/STATUS), CNI_ARGS (4), prevResult (6), GC attachments (6/7), parse, verb.
+ * A verb failing without a code is reported as code 100. */
 int cni_plugin_main(const struct cni_plugin *p);
 
 /* For tests and fuzzing: the same, with env taken from envp-style getter, stdin from a buffer

@@ -32,8 +32,7 @@ static int alloc_requested(struct alloc *al, size_t idx, const struct ipam_range
 
 	inet_addr_fmt(ip, a, sizeof(a));
 	if (inet_addr_eq(ip, &r->gateway))
-		return cni_err_set(err, CNI_ERR_IPAM, 0, "requested ip %s is subnet's gateway",
-				   a);
+		return cni_err_set(err, CNI_ERR_IPAM, 0, "requested ip %s is subnet's gateway", a);
 	rc = ipam_store_reserve(al->s, ip, err);
 	if (rc < 0)
 		return rc;
@@ -74,8 +73,7 @@ static int alloc_next(struct alloc *al, size_t idx, struct inet_prefix *ret_ip,
 		result_of(r, &cand, ret_ip, ret_gw);
 		return 0;
 	}
-	return cni_err_set(err, CNI_ERR_IPAM_FULL, 0,
-			   "no IP addresses available in range set: %s",
+	return cni_err_set(err, CNI_ERR_IPAM_FULL, 0, "no IP addresses available in range set: %s",
 			   ipam_range_set_fmt(set, buf, sizeof(buf)));
 }
 
@@ -120,8 +118,8 @@ static int unfulfilled(struct alloc *al, struct cni_err *err)
 }
 
 int ipam_alloc_all(const struct ipam_config *c, struct ipam_store *s,
-		   struct inet_prefix ret_ips[IPAM_MAX_SETS], struct inet_addr ret_gws[IPAM_MAX_SETS],
-		   struct cni_err *err)
+		   struct inet_prefix ret_ips[IPAM_MAX_SETS],
+		   struct inet_addr ret_gws[IPAM_MAX_SETS], struct cni_err *err)
 {
 	struct alloc al = {.c = c, .s = s};
 	int r;

@@ -13,7 +13,7 @@
 /* ret_ips[i] = the address from set i with the subnet's prefix length, ret_gws[i] = its
  * range's gateway. On failure nothing this call reserved is left behind. */
 int ipam_alloc_all(const struct ipam_config *c, struct ipam_store *s,
-		   struct inet_prefix ret_ips[IPAM_MAX_SETS], struct inet_addr ret_gws[IPAM_MAX_SETS],
-		   struct cni_err *err);
+		   struct inet_prefix ret_ips[IPAM_MAX_SETS],
+		   struct inet_addr ret_gws[IPAM_MAX_SETS], struct cni_err *err);
 
 #endif

@@ -40,8 +40,7 @@ static int add_set(struct ipam_config *c, const json_t *arr, struct cni_err *err
 	return 0;
 }
 
-static int add_sets(struct ipam_config *c, const json_t *list, const char *key,
-		    struct cni_err *err)
+static int add_sets(struct ipam_config *c, const json_t *list, const char *key, struct cni_err *err)
 {
 	size_t i;
 	json_t *v;
@@ -52,7 +51,8 @@ static int add_sets(struct ipam_config *c, const json_t *list, const char *key,
 	if (!json_is_array(list))
 		return cni_err_set(err, CNI_ERR_CONFIG, 0,
 				   "%s must be a list of range sets (lists of ranges)", key);
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		r = add_set(c, v, err);
 		if (r < 0)
 			return r;
@@ -157,7 +157,8 @@ static int parse_routes(struct ipam_config *c, const json_t *ipam, struct cni_er
 	if (json_array_size(routes) > CNI_MAX_ROUTES)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam.routes: too many (max %d)",
 				   CNI_MAX_ROUTES);
-	json_array_foreach(routes, i, v) {
+	json_array_foreach(routes, i, v)
+	{
 		r = parse_route(v, i, &c->routes[i], err);
 		if (r < 0)
 			return r;
@@ -196,7 +197,8 @@ static int add_req_list(struct ipam_config *c, const json_t *list, const char *w
 		return 0;
 	if (!json_is_array(list))
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s must be a list of IPs", where);
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		r = add_req(c, json_string_value(v), CNI_ERR_CONFIG, where, err);
 		if (r < 0)
 			return r;
@@ -205,8 +207,7 @@ static int add_req_list(struct ipam_config *c, const json_t *list, const char *w
 }
 
 /* CNI_ARGS IP=, args.cni.ips, runtimeConfig.ips: all collected, like the reference. */
-static int collect_requested(struct ipam_config *c, const struct cni_args *a,
-			     struct cni_err *err)
+static int collect_requested(struct ipam_config *c, const struct cni_args *a, struct cni_err *err)
 {
 	const char *env_ip = cni_args_get(a, "IP");
 	const json_t *args_cni = json_object_get(json_object_get(a->conf, "args"), "cni");

@@ -18,8 +18,7 @@ static int require_valid(const struct ipam_config *c, struct cni_err *err)
 }
 
 /* Opens an existing store; *ret stays NULL (and 0 is returned) when there is none. */
-static int open_existing(const struct ipam_config *c, struct ipam_store **ret,
-			 struct cni_err *err)
+static int open_existing(const struct ipam_config *c, struct ipam_store **ret, struct cni_err *err)
 {
 	int r = ipam_store_open(c->data_dir, c->name, false, ret, err);
 
@@ -90,8 +89,7 @@ int ipam_hostlocal_add(const struct ipam_config *c, const struct cni_args *a,
 	return r;
 }
 
-int ipam_hostlocal_del(const struct ipam_config *c, const struct cni_args *a,
-		       struct cni_err *err)
+int ipam_hostlocal_del(const struct ipam_config *c, const struct cni_args *a, struct cni_err *err)
 {
 	_cleanup_ipam_store_ struct ipam_store *s = NULL;
 	int r;
@@ -131,8 +129,7 @@ static int check_prev_result(const struct ipam_config *c, const struct cni_args 
 	return 0;
 }
 
-int ipam_hostlocal_check(const struct ipam_config *c, const struct cni_args *a,
-			 struct cni_err *err)
+int ipam_hostlocal_check(const struct ipam_config *c, const struct cni_args *a, struct cni_err *err)
 {
 	_cleanup_ipam_store_ struct ipam_store *s = NULL;
 	struct inet_addr held[IPAM_STORE_MAX_IPS];
@@ -195,8 +192,7 @@ int ipam_hostlocal_status(const struct ipam_config *c, const struct cni_args *a,
 	return 0;
 }
 
-int ipam_hostlocal_gc(const struct ipam_config *c, const struct cni_args *a,
-		      struct cni_err *err)
+int ipam_hostlocal_gc(const struct ipam_config *c, const struct cni_args *a, struct cni_err *err)
 {
 	_cleanup_ipam_store_ struct ipam_store *s = NULL;
 	int r;

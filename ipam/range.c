@@ -19,8 +19,7 @@ static int parse_addr_key(const json_t *obj, const char *key, struct inet_addr *
 	if (*s == '\0') /* Go's net.IP decodes "" as unset */
 		return 0;
 	if (inet_addr_parse(s, ret) < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s: invalid IP address: %s", key,
-				   s);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s: invalid IP address: %s", key, s);
 	return 0;
 }
 
@@ -71,8 +70,8 @@ static int range_check_subnet(const struct ipam_range *r, struct cni_err *err)
 
 	inet_prefix_fmt(&r->subnet, sub, sizeof(sub));
 	if (r->subnet.len > inet_addr_bits(&r->subnet.addr) - 2)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0,
-				   "Network %s too small to allocate from", sub);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "Network %s too small to allocate from",
+				   sub);
 	if (inet_prefix_has_host_bits(&r->subnet)) {
 		inet_prefix_network(&r->subnet, &n);
 		return cni_err_set(err, CNI_ERR_CONFIG, 0,

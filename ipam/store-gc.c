@@ -9,11 +9,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "naming.h"
 #include "store-internal.h"
 
 struct rec {
-	uint64_t hash;
+	unsigned bucket;
 	char *id, *ifname;
 	struct inet_addr ip;
 };
@@ -32,11 +31,11 @@ static void recs_free(struct recs *r)
 	free(r->v);
 }
 
-static int rec_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip,
-		  char *content, void *data)
+static int rec_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip, char *content,
+		  void *data)
 {
 	struct recs *r = data;
-	const char *id, *ifname, *parts[2];
+	const char *id, *ifname;
 	struct rec *x;
 
 	if (!ipam_store_split_owner(content, &id, &ifname) ||
@@ -52,9 +51,9 @@ static int rec_cb(struct ipam_store *s, const char *name, const struct inet_addr
 		r->cap = cap;
 	}
 	x = &r->v[r->n];
-	parts[0] = id;
-	parts[1] = ifname;
-	*x = (struct rec){.hash = weft_hash(parts, 2), .id = strdup(id), .ifname = strdup(ifname),
+	*x = (struct rec){.bucket = ipam_store_bucket_of(id, ifname),
+			  .id = strdup(id),
+			  .ifname = strdup(ifname),
 			  .ip = *ip};
 	if (!x->id || !x->ifname) {
 		free(x->id);
@@ -70,15 +69,15 @@ static int rec_cmp(const void *pa, const void *pb)
 	const struct rec *a = pa, *b = pb;
 	int c;
 
-	if (a->hash != b->hash)
-		return a->hash < b->hash ? -1 : 1;
+	if (a->bucket != b->bucket)
+		return a->bucket < b->bucket ? -1 : 1;
 	c = strcmp(a->id, b->id);
 	if (c == 0)
 		c = strcmp(a->ifname, b->ifname);
 	return c ? c : inet_addr_cmp(&a->ip, &b->ip);
 }
 
-/* Removes every entry file (a.*) from .weft. */
+/* Removes every file of .weft but state (which the caller rewrites when done). */
 static int index_clear(struct ipam_store *s)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -94,32 +93,62 @@ static int index_clear(struct ipam_store *s)
 		return -ENOMEM;
 	}
 	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "a.", 2) && unlinkat(s->idxfd, de->d_name, 0) < 0 &&
-		    errno != ENOENT)
+		if (de->d_name[0] != '.' && strcmp(de->d_name, "state") != 0 &&
+		    unlinkat(s->idxfd, de->d_name, 0) < 0 && errno != ENOENT)
 			return -errno;
 	return 0;
 }
 
-static int index_write_groups(struct ipam_store *s, struct recs *r)
+/* Appends the line of records [i, j) (one attachment) to the bucket body. */
+static int body_add(char **body, size_t *len, size_t *cap, const struct rec *v, size_t i, size_t j)
 {
 	struct inet_addr ips[IPAM_STORE_MAX_IPS];
-	size_t i = 0;
+	size_t n = 0, need = STORE_CONTENT_MAX + IPAM_STORE_MAX_IPS * INET6_ADDRSTRLEN;
+
+	for (size_t k = i; k < j && n < ARRAY_SIZE(ips); k++)
+		ips[n++] = v[k].ip;
+	if (*len + need > *cap) {
+		char *b = realloc(*body, *cap * 2 + need);
+
+		if (!b)
+			return -ENOMEM;
+		*body = b;
+		*cap = *cap * 2 + need;
+	}
+	*len += ipam_store_entry_fmt(*body + *len, *cap - *len, v[i].id, v[i].ifname, ips, n);
+	return 0;
+}
+
+static bool same_owner(const struct rec *a, const struct rec *b)
+{
+	return !strcmp(a->id, b->id) && !strcmp(a->ifname, b->ifname);
+}
+
+static int index_write_buckets(struct ipam_store *s, struct recs *r)
+{
+	_cleanup_free_ char *body = NULL;
+	size_t i = 0, len = 0, cap = 0;
 	int rc;
 
-	qsort(r->v, r->n, sizeof(*r->v), rec_cmp);
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), rec_cmp);
 	while (i < r->n) {
-		size_t n = 0, j = i;
+		unsigned b = r->v[i].bucket;
 
-		for (; j < r->n && r->v[j].hash == r->v[i].hash && !strcmp(r->v[j].id, r->v[i].id) &&
-		       !strcmp(r->v[j].ifname, r->v[i].ifname);
-		     j++)
-			if (n < ARRAY_SIZE(ips))
-				ips[n++] = r->v[j].ip;
-		/* a hash collision between two owners: the later one wins, the other scans */
-		rc = ipam_store_entry_write(s, r->v[i].id, r->v[i].ifname, ips, n);
+		len = 0;
+		while (i < r->n && r->v[i].bucket == b) {
+			size_t j = i + 1;
+
+			while (j < r->n && same_owner(&r->v[i], &r->v[j]))
+				j++;
+			rc = body_add(&body, &len, &cap, r->v, i, j);
+			if (rc < 0)
+				return rc;
+			i = j;
+		}
+		rc = ipam_store_bucket_write(s, b, body, len);
 		if (rc < 0)
 			return rc;
-		i = j;
 	}
 	return 0;
 }
@@ -136,7 +165,7 @@ int ipam_store_index_rebuild(struct ipam_store *s, struct cni_err *err)
 	if (rc >= 0)
 		rc = index_clear(s);
 	if (rc >= 0)
-		rc = index_write_groups(s, &r);
+		rc = index_write_buckets(s, &r);
 	recs_free(&r);
 	if (rc < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, -rc, "rebuild the index of %s", s->path);
@@ -160,8 +189,8 @@ static bool legacy_valid(const struct cni_args *a, const char *id)
 	return false;
 }
 
-static int gc_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip,
-		 char *content, void *data)
+static int gc_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip, char *content,
+		 void *data)
 {
 	char expect[STORE_CONTENT_MAX];
 	const char *id, *ifname;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The sidecar index: .weft/a.<hash of (id, ifname)> lists the IPs an attachment holds, so
- * DEL, CHECK and the duplicate check open one small file instead of reading every <ip> file.
- * It is a cache: every IP it names is verified against the <ip> file's content before use,
- * and it is rebuilt from the <ip> files whenever the directory changed behind our back (the
- * reference plugin, a crash). Legacy "<id>"-only files are indexed under (id, ""). */
+/* Lookups through the sidecar index (store-bucket.c), so DEL, CHECK and the duplicate check
+ * read one small file instead of every <ip> file. The index is a cache: every IP it names is
+ * verified against the <ip> file's content before use, and it is rebuilt from the <ip> files
+ * whenever the directory changed behind our back (the reference plugin, a crash). Legacy
+ * "<id>"-only files are indexed under (id, ""). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,63 +15,6 @@
 #include "cleanup.h"
 #include "naming.h"
 #include "store-internal.h"
-
-#define ENTRY_HDR "weft host-local index v1"
-
-/* ---- entries --------------------------------------------------------------------------------- */
-
-static void entry_name(const char *id, const char *ifname, char *buf, size_t len)
-{
-	const char *parts[] = {id, ifname};
-
-	snprintf(buf, len, "a.%016llx", (unsigned long long)weft_hash(parts, 2));
-}
-
-/* IPs listed for exactly (id, ifname); -ENOENT when missing, foreign or corrupt. */
-static int entry_read(struct ipam_store *s, const char *id, const char *ifname,
-		      struct inet_addr *ips, size_t max)
-{
-	char name[32], buf[STORE_FILE_MAX], *save = NULL, *line;
-	const char *want[3] = {ENTRY_HDR, id, ifname};
-	size_t n = 0;
-
-	if (s->idxfd < 0)
-		return -ENOENT;
-	entry_name(id, ifname, name, sizeof(name));
-	if (ipam_store_read_at(s->idxfd, name, buf, sizeof(buf)) < 0)
-		return -ENOENT;
-	/* strsep keeps the empty ifname line of legacy entries */
-	save = buf;
-	for (size_t i = 0; i < 3; i++) {
-		line = strsep(&save, "\n");
-		if (!line || strcmp(line, want[i]) != 0)
-			return -ENOENT;
-	}
-	while ((line = strsep(&save, "\n")) && n < max)
-		if (*line && inet_addr_parse(line, &ips[n]) == 0)
-			n++;
-	return (int)n;
-}
-
-int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifname,
-			   const struct inet_addr *ips, size_t n)
-{
-	char name[32], buf[STORE_FILE_MAX], a[INET6_ADDRSTRLEN];
-	size_t used;
-
-	if (s->idxfd < 0)
-		return -ENOENT;
-	entry_name(id, ifname, name, sizeof(name));
-	if (n == 0)
-		return unlinkat(s->idxfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	used = (size_t)snprintf(buf, sizeof(buf), ENTRY_HDR "\n%s\n%s\n", id, ifname);
-	for (size_t i = 0; i < n && used < sizeof(buf); i++)
-		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s\n",
-					 inet_addr_fmt(&ips[i], a, sizeof(a)));
-	if (used >= sizeof(buf))
-		return -E2BIG;
-	return ipam_store_write_at(s->idxfd, name, buf, used);
-}
 
 /* Keeps the IPs whose <ip> file still holds `expect`. */
 static size_t verify(struct ipam_store *s, struct inet_addr *ips, size_t n, const char *expect)
@@ -170,7 +113,7 @@ int ipam_store_index_add(struct ipam_store *s, const struct inet_addr *ips, size
 			 struct cni_err *err)
 {
 	struct inet_addr all[IPAM_STORE_MAX_IPS];
-	int r = entry_read(s, s->id, s->ifname, all, ARRAY_SIZE(all));
+	int r = ipam_store_entry_read(s, s->id, s->ifname, all, ARRAY_SIZE(all));
 	size_t have = r > 0 ? verify(s, all, (size_t)r, s->content) : 0;
 
 	for (size_t i = 0; i < n && have < ARRAY_SIZE(all); i++)
@@ -190,11 +133,11 @@ int ipam_store_find(struct ipam_store *s, const char *id, const char *ifname, bo
 
 	if (!ipam_store_fmt_owner(id, ifname, exact, sizeof(exact)))
 		return 0;
-	r = entry_read(s, id, ifname, ret, max);
+	r = ipam_store_entry_read(s, id, ifname, ret, max);
 	if (r > 0)
 		n = verify(s, ret, (size_t)r, exact);
 	if (n == 0) {
-		r = entry_read(s, id, "", ret, max);
+		r = ipam_store_entry_read(s, id, "", ret, max);
 		if (r > 0)
 			n = verify(s, ret, (size_t)r, id);
 	}
@@ -211,7 +154,7 @@ static int release_listed(struct ipam_store *s, const char *id, const char *ifna
 {
 	struct inet_addr ips[IPAM_STORE_MAX_IPS];
 	char name[INET6_ADDRSTRLEN];
-	int r = entry_read(s, id, ifname, ips, ARRAY_SIZE(ips)), n = 0;
+	int r = ipam_store_entry_read(s, id, ifname, ips, ARRAY_SIZE(ips)), n = 0;
 
 	if (r == -ENOENT)
 		return 0;

@@ -10,14 +10,13 @@
 
 #include "store.h"
 
-#define STORE_MAX_TMP	  16   /* prepared reservations: one per range set */
-#define STORE_CONTENT_MAX 512  /* "<id>\r\n<ifname>" */
-#define STORE_FILE_MAX	  4096 /* largest index/reservation file we read */
+#define STORE_MAX_TMP	  16  /* prepared reservations: one per range set */
+#define STORE_CONTENT_MAX 512 /* "<id>\r\n<ifname>" */
 
 struct ipam_store {
-	int dirfd;  /* the network directory */
-	int lockfd; /* -1 when unlocked */
-	int idxfd;  /* .weft, -1 when absent or unusable (then every lookup scans) */
+	int dirfd;	 /* the network directory */
+	int lockfd;	 /* -1 when unlocked */
+	int idxfd;	 /* .weft, -1 when absent or unusable (then every lookup scans) */
 	bool complete;	 /* the index covers every <ip> file (valid while locked) */
 	bool no_tmpfile; /* O_TMPFILE unsupported here: named temp under the lock */
 	char id[256], ifname[32];
@@ -44,9 +43,21 @@ bool ipam_store_fmt_owner(const char *id, const char *ifname, char *buf, size_t 
 /* Removes <ip> when its trimmed content is exactly `expect`. 1 removed, 0 not, < 0 error. */
 int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *expect);
 
-/* Writes .weft/a.<hash(id, ifname)> listing ips; n == 0 removes it. */
+/* store-bucket.c: index entries in .weft/b.<00..ff>. */
+#define STORE_BUCKETS	 256
+#define STORE_BUCKET_MAX (1 << 20)
+unsigned ipam_store_bucket_of(const char *id, const char *ifname);
+/* IPs listed for exactly (id, ifname); -ENOENT when not listed (or no usable index). */
+int ipam_store_entry_read(struct ipam_store *s, const char *id, const char *ifname,
+			  struct inet_addr *ips, size_t max);
+/* Lists ips for (id, ifname), replacing its line; n == 0 removes the line. */
 int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifname,
 			   const struct inet_addr *ips, size_t n);
+/* One bucket line "<id>\t<ifname>\t<ip>...\n" into buf; its length, 0 if it does not fit. */
+size_t ipam_store_entry_fmt(char *buf, size_t len, const char *id, const char *ifname,
+			    const struct inet_addr *ips, size_t n);
+/* Replaces bucket b with header + body (len == 0 removes the file). */
+int ipam_store_bucket_write(struct ipam_store *s, unsigned b, const char *body, size_t len);
 
 /* cb(name, ip, trimmed content) for every <ip>-named regular file of the network directory
  * (dot files, lock, last_reserved_ip.*, symlinks and FIFOs are skipped); stops on cb < 0. */

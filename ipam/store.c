@@ -182,15 +182,14 @@ static void open_index_dir(struct ipam_store *s, bool create)
 			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-int ipam_store_open(const char *data_dir, const char *network, bool create,
-		    struct ipam_store **ret, struct cni_err *err)
+int ipam_store_open(const char *data_dir, const char *network, bool create, struct ipam_store **ret,
+		    struct cni_err *err)
 {
 	struct ipam_store *s;
 	int r;
 
 	if (!cni_valid_id(network))
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid network name \"%s\"",
-				   network);
+		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid network name \"%s\"", network);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
@@ -233,6 +232,9 @@ static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 	_cleanup_close_ int fd = -1;
 	int r;
 
+	if (s->n_tmp >= STORE_MAX_TMP)
+		return cni_err_set(err, CNI_ERR_INTERNAL, 0,
+				   "store: too many reservations at once");
 	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, FILE_MODE);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		s->no_tmpfile = true;
@@ -316,7 +318,8 @@ int ipam_store_reserve(struct ipam_store *s, const struct inet_addr *ip, struct 
 	int r;
 
 	if (!s->content_len || s->lockfd < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "store: reserve before prepare/lock");
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+				   "store: reserve before prepare/lock");
 	inet_addr_fmt(ip, name, sizeof(name));
 	if (!s->no_tmpfile && s->next_tmp >= s->n_tmp) {
 		r = tmpfile_new(s, err);
@@ -403,7 +406,8 @@ int64_t ipam_store_count(struct ipam_store *s, const struct ipam_range_set *set)
 	return n;
 }
 
-/* ---- lock and index state ---------------------------------------------------------------------- */
+/* ---- lock and index state ----------------------------------------------------------------------
+ */
 
 static bool state_matches(struct ipam_store *s)
 {

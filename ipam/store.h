@@ -41,8 +41,8 @@ struct ipam_store;
 /* Opens <data_dir>/<network>. With `create`, missing directories are made (0755); without,
  * a missing network directory is -ENOENT (err set, code 105). A symlink at the network
  * directory is refused. */
-int ipam_store_open(const char *data_dir, const char *network, bool create,
-		    struct ipam_store **ret, struct cni_err *err);
+int ipam_store_open(const char *data_dir, const char *network, bool create, struct ipam_store **ret,
+		    struct cni_err *err);
 void ipam_store_close(struct ipam_store *s); /* NULL-safe; unlocks */
 static inline void ipam_store_closep(struct ipam_store **s)
 {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* Creating, filling, joining and removing cgroups on the hierarchies cgroup-layout.c found. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,98 +14,8 @@
 #include "cgroup.h"
 #include "cleanup.h"
 
-/* The controllers nsrun limits, and the file that proves each exists in a v1/v2 directory. */
+/* The controllers nsrun limits (and accounts, when no limit is asked for). */
 static const char *const cg_ctrls[] = {"memory", "cpu", "pids"};
-
-static bool token_in(const char *list, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	for (const char *p = list; p && *p;) {
-		const char *end = strpbrk(p, ", ");
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && strncmp(p, tok, n) == 0)
-			return true;
-		p = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
-/* v1 super options "rw,cpu,cpuacct,clone_children" -> "cpu,cpuacct" (controllers, name=). */
-static void v1_ctrls(const char *superopts, char *buf, size_t len)
-{
-	static const char *const flags[] = {"rw",	 "ro",	   "noprefix", "clone_children",
-					    "xattr",	 "cpuset_v2_mode", "favordynmods"};
-	_cleanup_free_ char *copy = strdup(superopts);
-	char *save = NULL;
-
-	buf[0] = '\0';
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
-		bool flag = strncmp(t, "release_agent=", 14) == 0;
-
-		for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-			flag = flag || strcmp(t, flags[i]) == 0;
-		if (flag || strlen(buf) + strlen(t) + 2 > len)
-			continue;
-		if (buf[0])
-			strcat(buf, ",");
-		strcat(buf, t);
-	}
-}
-
-static int parse_line(char *line, struct cg_layout *l)
-{
-	char *f[6] = {0}, *dash, *save = NULL, *fstype, *superopts;
-	struct cg_mount *m;
-	size_t i = 0;
-
-	dash = strstr(line, " - ");
-	if (!dash)
-		return 0;
-	*dash = '\0';
-	for (char *t = strtok_r(line, " ", &save); t && i < ARRAY_SIZE(f); t = strtok_r(NULL, " ", &save))
-		f[i++] = t;
-	fstype = strtok_r(dash + 3, " ", &save);
-	(void)strtok_r(NULL, " ", &save); /* source */
-	superopts = strtok_r(NULL, " \n", &save);
-	if (i < 5 || !fstype || (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2")))
-		return 0;
-	if (l->n >= CG_MAX_MOUNTS)
-		return -E2BIG;
-	m = &l->m[l->n];
-	memset(m, 0, sizeof(*m));
-	m->version = strcmp(fstype, "cgroup2") == 0 ? 2 : 1;
-	snprintf(m->path, sizeof(m->path), "%s", f[4]);
-	if (m->version == 1)
-		v1_ctrls(superopts ? superopts : "", m->ctrls, sizeof(m->ctrls));
-	/* The first mount of a hierarchy wins; later bind mounts of it add nothing. */
-	for (size_t k = 0; k < l->n; k++)
-		if (l->m[k].version == m->version && strcmp(l->m[k].ctrls, m->ctrls) == 0)
-			return 0;
-	if (m->version == 2 && l->unified >= 0)
-		return 0;
-	if (m->version == 2)
-		l->unified = (int)l->n;
-	l->n++;
-	return 0;
-}
-
-int cgroup_layout_parse(const char *mountinfo, struct cg_layout *ret)
-{
-	_cleanup_free_ char *copy = strdup(mountinfo);
-	char *save = NULL;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	memset(ret, 0, sizeof(*ret));
-	ret->unified = -1;
-	for (char *line = strtok_r(copy, "\n", &save); line && r >= 0;
-	     line = strtok_r(NULL, "\n", &save))
-		r = parse_line(line, ret);
-	return r;
-}
 
 static int read_text(const char *path, char *buf, size_t len)
 {
@@ -120,60 +31,6 @@ static int read_text(const char *path, char *buf, size_t len)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return (int)n;
-}
-
-int cgroup_layout_read(const char *mountinfo, struct cg_layout *ret, struct cni_err *err)
-{
-	_cleanup_free_ char *text = malloc(1 << 20);
-	char path[PATH_MAX + 32];
-	int r;
-
-	if (!text)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "mountinfo");
-	if (!mountinfo)
-		mountinfo = "/proc/self/mountinfo";
-	r = read_text(mountinfo, text, 1 << 20);
-	if (r < 0)
-		return cni_err_set(err, CNI_ERR_IO, -r, "read %s", mountinfo);
-	r = cgroup_layout_parse(text, ret);
-	if (r < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, -r, "parse %s", mountinfo);
-	if (ret->unified >= 0) {
-		struct cg_mount *u = &ret->m[ret->unified];
-
-		snprintf(path, sizeof(path), "%s/cgroup.controllers", u->path);
-		if (read_text(path, u->ctrls, sizeof(u->ctrls)) < 0)
-			u->ctrls[0] = '\0';
-	}
-	return 0;
-}
-
-int cgroup_layout_find(const struct cg_layout *l, const char *ctrl, enum cg_mode mode)
-{
-	if (mode != CG_MODE_V1 && l->unified >= 0 && token_in(l->m[l->unified].ctrls, ctrl))
-		return l->unified;
-	if (mode == CG_MODE_V2)
-		return -1;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->m[i].version == 1 && token_in(l->m[i].ctrls, ctrl))
-			return (int)i;
-	return -1;
-}
-
-const char *cgroup_layout_describe(const struct cg_layout *l, char *buf, size_t len)
-{
-	bool v1 = false;
-
-	for (size_t i = 0; i < l->n; i++)
-		v1 = v1 || l->m[i].version == 1;
-	if (v1 && l->unified >= 0)
-		snprintf(buf, len, "hybrid (v1 controllers + cgroup2 at %s)",
-			 l->m[l->unified].path);
-	else if (l->unified >= 0)
-		snprintf(buf, len, "v2 (cgroup2 at %s)", l->m[l->unified].path);
-	else
-		snprintf(buf, len, v1 ? "v1" : "none");
-	return buf;
 }
 
 static int write_text(const char *dir, const char *file, const char *val)
@@ -239,12 +96,12 @@ static int missing_ctrl(const struct cg_layout *l, const char *ctrl, enum cg_mod
 				   "cgroup v2 requested but no cgroup2 hierarchy is mounted");
 	if (mode == CG_MODE_V2)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOTSUP,
-				    "the %s controller is not available on cgroup v2 (%s offers: "
-				    "%s)%s%s",
-				    ctrl, l->m[l->unified].path,
-				    l->m[l->unified].ctrls[0] ? l->m[l->unified].ctrls : "none",
-				    v1 >= 0 ? "; it is mounted as cgroup v1 at " : "",
-				    v1 >= 0 ? l->m[v1].path : "");
+				   "the %s controller is not available on cgroup v2 (%s offers: "
+				   "%s)%s%s",
+				   ctrl, l->m[l->unified].path,
+				   l->m[l->unified].ctrls[0] ? l->m[l->unified].ctrls : "none",
+				   v1 >= 0 ? "; it is mounted as cgroup v1 at " : "",
+				   v1 >= 0 ? l->m[v1].path : "");
 	return cni_err_set(err, CNI_ERR_INTERNAL, ENOTSUP,
 			   "the %s controller is not available on cgroup %s", ctrl,
 			   mode == CG_MODE_V1 ? "v1" : "v1 or v2");
@@ -273,7 +130,10 @@ static int plan(const struct cg_layout *l, enum cg_mode mode, const struct cg_li
 	if (mode == CG_MODE_V2 && l->unified < 0)
 		return missing_ctrl(l, "cgroup2", mode, err);
 	if (cg->n == 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOTSUP, "no cgroup hierarchy is mounted");
+		return cni_err_setd(err, CNI_ERR_INTERNAL, ENOTSUP,
+				    "under `ip netns exec` /sys is remounted and hides them: use "
+				    "nsrun --cni-netns NAME instead, or --no-cgroup",
+				    "no cgroup hierarchy is mounted in this mount namespace");
 	return 0;
 }
 
@@ -302,8 +162,8 @@ static int make_dir(const struct cgroup *cg, const struct cg_dir *d, struct cni_
 			path[strlen(path)] = '/';
 			if (r < 0 && r != -EBUSY)
 				return cni_err_set(err, CNI_ERR_INTERNAL, -r,
-						   "enable %s in %s/cgroup.subtree_control", want + 1,
-						   path);
+						   "enable %s in %s/cgroup.subtree_control",
+						   want + 1, path);
 		}
 		if (mkdir(path, 0755) < 0 && (errno != EEXIST || last))
 			return cni_err_set(err, CNI_ERR_INTERNAL, errno, "create cgroup %s", path);
@@ -313,8 +173,7 @@ static int make_dir(const struct cgroup *cg, const struct cg_dir *d, struct cni_
 	}
 }
 
-static int set_limit(const struct cg_dir *d, const char *file, const char *val,
-		     struct cni_err *err)
+static int set_limit(const struct cg_dir *d, const char *file, const char *val, struct cni_err *err)
 {
 	int r = write_text(d->path, file, val);
 
@@ -329,16 +188,17 @@ static int set_limits(const struct cg_dir *d, const struct cg_limits *lim, struc
 	char v[64];
 	int r = 0;
 
-	if (lim->memory && token_in(d->ctrls, "memory")) {
+	if (lim->memory && cgroup_token_in(d->ctrls, "memory")) {
 		snprintf(v, sizeof(v), "%" PRIu64, lim->memory);
 		r = set_limit(d, d->version == 2 ? "memory.max" : "memory.limit_in_bytes", v, err);
 		/* No swap escape: the seed's allocation above the limit must be OOM-killed. */
 		if (r >= 0 && d->version == 2 && file_exists(d->path, "memory.swap.max"))
 			r = set_limit(d, "memory.swap.max", "0", err);
-		if (r >= 0 && d->version == 1 && file_exists(d->path, "memory.memsw.limit_in_bytes"))
+		if (r >= 0 && d->version == 1 &&
+		    file_exists(d->path, "memory.memsw.limit_in_bytes"))
 			r = set_limit(d, "memory.memsw.limit_in_bytes", v, err);
 	}
-	if (r >= 0 && lim->cpu_quota_us && token_in(d->ctrls, "cpu")) {
+	if (r >= 0 && lim->cpu_quota_us && cgroup_token_in(d->ctrls, "cpu")) {
 		if (d->version == 2) {
 			snprintf(v, sizeof(v), "%" PRIu64 " %" PRIu64, lim->cpu_quota_us,
 				 lim->cpu_period_us);
@@ -351,7 +211,7 @@ static int set_limits(const struct cg_dir *d, const struct cg_limits *lim, struc
 				r = set_limit(d, "cpu.cfs_quota_us", v, err);
 		}
 	}
-	if (r >= 0 && lim->pids && token_in(d->ctrls, "pids")) {
+	if (r >= 0 && lim->pids && cgroup_token_in(d->ctrls, "pids")) {
 		snprintf(v, sizeof(v), "%" PRIu64, lim->pids);
 		r = set_limit(d, "pids.max", v, err);
 	}
@@ -499,64 +359,9 @@ int cgroup_read_key(const struct cgroup *cg, const char *file, const char *key, 
 const struct cg_dir *cgroup_dir_for(const struct cgroup *cg, const char *ctrl)
 {
 	for (size_t i = 0; i < cg->n; i++)
-		if (token_in(cg->dirs[i].ctrls, ctrl))
+		if (cgroup_token_in(cg->dirs[i].ctrls, ctrl))
 			return &cg->dirs[i];
 	return NULL;
-}
-
-int cgroup_parse_size(const char *s, uint64_t *ret)
-{
-	char *end = NULL;
-	unsigned long long v;
-	int shift = 0;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return errno ? -errno : -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	}
-	if (*end == 'b' || *end == 'B' || (shift && (*end == 'i' && end[1] == 'B' && (end += 1))))
-		end++;
-	if (*end || v == 0)
-		return -EINVAL;
-	if (v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*ret = (uint64_t)v << shift;
-	return 0;
-}
-
-int cgroup_parse_cpus(const char *s, uint64_t *ret_quota_us, uint64_t *ret_period_us)
-{
-	const uint64_t period = 100000;
-	uint64_t whole = 0, frac = 0, scale = 100000;
-	const char *p = s;
-
-	if (!s || !*s)
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		whole = whole * 10 + (uint64_t)(*p - '0');
-		if (whole > 4096)
-			return -ERANGE;
-	}
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			scale /= 10;
-			frac += (uint64_t)(*p - '0') * scale;
-		}
-	if (*p || p == s || (p == s + 1 && *s == '.'))
-		return -EINVAL;
-	*ret_quota_us = whole * period + frac;
-	*ret_period_us = period;
-	if (*ret_quota_us < 1000)
-		return -ERANGE;
-	return 0;
 }
 
 int cgroup_kill(const struct cgroup *cg)
@@ -597,7 +402,8 @@ int cgroup_from_json(const json_t *j, struct cgroup *ret)
 		return -EINVAL;
 	copy_member(ret->rel, sizeof(ret->rel), j, "rel");
 	copy_member(ret->parent, sizeof(ret->parent), j, "parent");
-	json_array_foreach (json_object_get(j, "dirs"), i, d) {
+	json_array_foreach(json_object_get(j, "dirs"), i, d)
+	{
 		struct cg_dir *cd = &ret->dirs[ret->n];
 
 		if (ret->n >= CG_MAX_DIRS)

@@ -26,9 +26,9 @@
 enum cg_mode { CG_MODE_AUTO, CG_MODE_V1, CG_MODE_V2 };
 
 struct cg_mount {
-	int version;	      /* 1 or 2 */
-	char path[256];       /* mount point, e.g. /sys/fs/cgroup/memory */
-	char ctrls[128];      /* v1: "cpu,cpuacct" / "name=systemd"; v2: cgroup.controllers */
+	int version;	 /* 1 or 2 */
+	char path[256];	 /* mount point, e.g. /sys/fs/cgroup/memory */
+	char ctrls[128]; /* v1: "cpu,cpuacct" / "name=systemd"; v2: cgroup.controllers */
 };
 
 struct cg_layout {
@@ -37,6 +37,8 @@ struct cg_layout {
 	int unified; /* index of the cgroup2 mount, -1 when none */
 };
 
+/* Is tok one of the ',' or ' ' separated words of list? */
+bool cgroup_token_in(const char *list, const char *tok);
 /* Parses /proc/<pid>/mountinfo text (pure; v2 controllers are left empty). */
 int cgroup_layout_parse(const char *mountinfo, struct cg_layout *ret);
 /* Reads /proc/self/mountinfo (or `mountinfo` when not NULL) and the v2 root's controllers. */

@@ -83,8 +83,10 @@ static void bind_dev(const struct ctr *c, const char *name)
 static void mount_dev(const struct ctr *c)
 {
 	static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
-	static const char *const links[][2] = {{"/proc/self/fd", "fd"},	{"/proc/self/fd/0", "stdin"},
-					       {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	static const char *const links[][2] = {{"/proc/self/fd", "fd"},
+					       {"/proc/self/fd/0", "stdin"},
+					       {"/proc/self/fd/1", "stdout"},
+					       {"/proc/self/fd/2", "stderr"},
 					       {"pts/ptmx", "ptmx"}};
 	char path[PATH_MAX];
 
@@ -213,8 +215,8 @@ static void exec_command(const struct ctr *c)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvp(c->spec->argv[0], c->spec->argv);
-	child_fail(c, errno == ENOENT ? CTR_EXIT_NOT_FOUND : CTR_EXIT_CANNOT_EXEC, errno,
-		   "exec %s", c->spec->argv[0]);
+	child_fail(c, errno == ENOENT ? CTR_EXIT_NOT_FOUND : CTR_EXIT_CANNOT_EXEC, errno, "exec %s",
+		   c->spec->argv[0]);
 }
 
 static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,28 @@ int ctr_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int ctr_in_netns(const char *path, int (*fn)(void *arg), void *arg)
+{
+	_cleanup_close_ int self = -1, target = -1;
+	int r;
+
+	if (!path || !*path)
+		return fn(arg);
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	target = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || target < 0)
+		return -errno;
+	if (setns(target, CLONE_NEWNET) < 0)
+		return -errno;
+	r = fn(arg);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* Going on in the wrong netns would put the next plugin call in it. */
+		perror("nsrun: return to our netns");
+		abort();
+	}
+	return r;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -80,11 +103,12 @@ static json_t *nets_json(const struct ctr *c)
 	json_t *nets = json_array();
 
 	for (size_t i = 0; nets && i < s->n_nets; i++)
-		json_array_append_new(
-			nets, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b}", "name", s->nets[i],
-					"ifname", c->ifnames[i], "confDir",
-					s->confdir ? s->confdir : RT_DEFAULT_CONF_DIR, "cniPath",
-					s->cni_path, "cacheDir", s->cache_dir, "added", c->added[i]));
+		json_array_append_new(nets,
+				      json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b}", "name", s->nets[i],
+						"ifname", c->ifnames[i], "confDir",
+						s->confdir ? s->confdir : RT_DEFAULT_CONF_DIR,
+						"cniPath", s->cni_path, "cacheDir", s->cache_dir,
+						"added", c->added[i]));
 	return nets;
 }
 
@@ -94,12 +118,12 @@ int ctr_state_write(const struct ctr *c, struct cni_err *err)
 	_cleanup_json_ json_t *o = NULL;
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 
-	o = json_pack("{s:s,s:i,s:I,s:i,s:I,s:s,s:s?,s:O?,s:o,s:o*}", "name", s->name, "nsrunPid",
-		      (int)getpid(), "nsrunStart", (json_int_t)ctr_pid_starttime(getpid()), "pid",
-		      (int)c->pid, "pidStart",
+	o = json_pack("{s:s,s:i,s:I,s:i,s:I,s:s,s:s?,s:s?,s:O?,s:o,s:o*}", "name", s->name,
+		      "nsrunPid", (int)getpid(), "nsrunStart",
+		      (json_int_t)ctr_pid_starttime(getpid()), "pid", (int)c->pid, "pidStart",
 		      (json_int_t)(c->pid > 0 ? ctr_pid_starttime(c->pid) : 0), "netns",
-		      c->pinned ? c->netns_path : "", "cniArgs", s->cni_args, "capArgs",
-		      s->cap_args, "nets", nets_json(c), "cgroup",
+		      c->pinned ? c->netns_path : "", "cniNetns", s->cni_netns, "cniArgs",
+		      s->cni_args, "capArgs", s->cap_args, "nets", nets_json(c), "cgroup",
 		      c->have_cg ? cgroup_to_json(&c->cg) : NULL);
 	if (!o)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "state");
@@ -128,7 +152,7 @@ static int stale_netconf(const struct rt *rt, const json_t *n, const char *cid,
 	return rt_netconf_load(dir ? dir : RT_DEFAULT_CONF_DIR, name, ret, err);
 }
 
-static int stale_nets(const json_t *st, struct cni_err *err)
+static int stale_nets_here(const json_t *st, struct cni_err *err)
 {
 	const char *cid = json_string_value(json_object_get(st, "name"));
 	const json_t *nets = json_object_get(st, "nets"), *n;
@@ -138,10 +162,10 @@ static int stale_nets(const json_t *st, struct cni_err *err)
 	for (i = json_array_size(nets); i-- > 0;) {
 		_cleanup_netconf_ struct rt_netconf *nc = NULL;
 		struct rt rt = {
-			.cni_path = json_string_value(json_object_get(json_array_get(nets, i),
-								      "cniPath")),
-			.cache_dir = json_string_value(json_object_get(json_array_get(nets, i),
-								       "cacheDir")),
+			.cni_path = json_string_value(
+				json_object_get(json_array_get(nets, i), "cniPath")),
+			.cache_dir = json_string_value(
+				json_object_get(json_array_get(nets, i), "cacheDir")),
 		};
 		struct rt_attach a = {.container_id = cid};
 		int r;
@@ -162,6 +186,29 @@ static int stale_nets(const json_t *st, struct cni_err *err)
 	return first;
 }
 
+struct stale_ctx {
+	const json_t *st;
+	struct cni_err *err;
+};
+
+static int stale_nets_cb(void *arg)
+{
+	struct stale_ctx *x = arg;
+
+	return stale_nets_here(x->st, x->err);
+}
+
+static int stale_nets(const json_t *st, struct cni_err *err)
+{
+	struct stale_ctx x = {st, err};
+	const char *ns = json_string_value(json_object_get(st, "cniNetns"));
+	int r = ctr_in_netns(ns, stale_nets_cb, &x);
+
+	if (r < 0 && !cni_err_is_set(err))
+		return cni_err_set(err, CNI_ERR_NETNS, -r, "enter CNI netns %s", ns);
+	return r;
+}
+
 static int stale_cgroup(const json_t *j, struct cni_err *err)
 {
 	struct cgroup cg;
@@ -176,7 +223,8 @@ static int stale_cgroup(const json_t *j, struct cni_err *err)
 static bool alive(const json_t *st, const char *pid_key, const char *start_key)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, pid_key));
-	unsigned long long start = (unsigned long long)json_integer_value(json_object_get(st, start_key));
+	unsigned long long start =
+		(unsigned long long)json_integer_value(json_object_get(st, start_key));
 
 	return pid > 0 && start && ctr_pid_starttime(pid) == start;
 }
@@ -223,7 +271,9 @@ int ctr_cleanup_stale(const char *name, struct cni_err *err)
 	}
 	r = stale_cgroup(json_object_get(st, "cgroup"), first ? NULL : err);
 	first = r < 0 && !first ? r : first;
-	if (!first)
+	if (!first) {
 		ctr_rm_rf(dir);
+		(void)rmdir(CTR_STATE_ROOT);
+	}
 	return first;
 }

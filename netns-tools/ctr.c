@@ -113,7 +113,8 @@ static int root_prepare(struct ctr *c, struct cni_err *err)
 
 	if (s->n_lowers)
 		return overlay_prepare(c, err);
-	if (s->rootfs && snprintf(c->root, sizeof(c->root), "%s", s->rootfs) >= (int)sizeof(c->root))
+	if (s->rootfs &&
+	    snprintf(c->root, sizeof(c->root), "%s", s->rootfs) >= (int)sizeof(c->root))
 		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "rootfs path too long");
 	return 0;
 }
@@ -179,7 +180,7 @@ static int netns_pin(struct ctr *c, struct cni_err *err)
 	return 0;
 }
 
-static int nets_add(struct ctr *c, struct cni_err *err)
+static int nets_add_here(struct ctr *c, struct cni_err *err)
 {
 	const struct ctr_spec *s = c->spec;
 
@@ -207,6 +208,29 @@ static int nets_add(struct ctr *c, struct cni_err *err)
 	return 0;
 }
 
+struct nets_ctx {
+	struct ctr *c;
+	struct cni_err *err;
+};
+
+static int nets_add_cb(void *arg)
+{
+	struct nets_ctx *x = arg;
+
+	return nets_add_here(x->c, x->err);
+}
+
+static int nets_add(struct ctr *c, struct cni_err *err)
+{
+	struct nets_ctx x = {c, err};
+	int r = ctr_in_netns(c->spec->cni_netns, nets_add_cb, &x);
+
+	if (r < 0 && !cni_err_is_set(err))
+		return cni_err_set(err, CNI_ERR_NETNS, -r, "enter CNI netns %s",
+				   c->spec->cni_netns);
+	return r;
+}
+
 static int child_entry(void *arg)
 {
 	ctr_child_main(arg);
@@ -214,8 +238,8 @@ static int child_entry(void *arg)
 
 static int spawn(struct ctr *c, struct cni_err *err)
 {
-	int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-		    SIGCHLD;
+	int flags =
+		CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD;
 	int sync[2], errp[2];
 	_cleanup_free_ char *stack = malloc(CHILD_STACK);
 
@@ -305,8 +329,8 @@ static int prepare(struct ctr *c, struct cni_err *err)
 	if (r >= 0)
 		r = root_prepare(c, err);
 	if (r >= 0 && !s->no_cgroup) {
-		r = cgroup_create(&c->layout, s->cg_mode, s->cg_parent, s->name, &s->limits,
-				  &c->cg, err);
+		r = cgroup_create(&c->layout, s->cg_mode, s->cg_parent, s->name, &s->limits, &c->cg,
+				  err);
 		c->have_cg = r >= 0;
 	}
 	if (r >= 0)
@@ -405,8 +429,9 @@ int ctr_wait(struct ctr *c)
 	return result;
 }
 
-static void nets_del(struct ctr *c)
+static int nets_del_cb(void *arg)
 {
+	struct ctr *c = arg;
 	const struct ctr_spec *s = c->spec;
 
 	for (size_t i = s->n_nets; i-- > 0;) {
@@ -427,6 +452,13 @@ static void nets_del(struct ctr *c)
 		else
 			c->added[i] = false;
 	}
+	return 0;
+}
+
+static void nets_del(struct ctr *c)
+{
+	if (ctr_in_netns(c->spec->cni_netns, nets_del_cb, c) < 0)
+		log_error("cannot enter CNI netns %s: DEL skipped", c->spec->cni_netns);
 }
 
 void ctr_teardown(struct ctr *c)
@@ -460,6 +492,7 @@ void ctr_teardown(struct ctr *c)
 		log_error("cleanup incomplete; retry with: nsrun --cleanup %s", s->name);
 	} else if (c->made_state_dir) {
 		ctr_rm_rf(c->state_dir);
+		(void)rmdir(CTR_STATE_ROOT); /* only when no other container runs */
 		c->made_state_dir = false;
 	}
 	for (size_t i = 0; i < s->n_nets; i++) {

@@ -57,6 +57,7 @@ struct ctr_spec {
 	const char *ifnames[CTR_MAX_NETS]; /* NULL: eth<i> */
 	size_t n_nets;
 	const char *confdir, *cni_path, *cache_dir;
+	const char *cni_netns; /* run the plugins in this netns (path); NULL: nsrun's own */
 	const char *cni_args;
 	json_t *cap_args;
 
@@ -74,10 +75,10 @@ struct ctr {
 	struct cg_layout layout;
 	struct cgroup cg;
 	bool have_cg, pinned, made_state_dir;
-	pid_t pid;	       /* the container's PID 1, as the host sees it */
-	int start_exit;	       /* ctr_start failed: the exit status nsrun should use */
-	int sync_w, err_r;     /* parent ends of the pipes */
-	int sync_r, err_w;     /* child ends */
+	pid_t pid;	   /* the container's PID 1, as the host sees it */
+	int start_exit;	   /* ctr_start failed: the exit status nsrun should use */
+	int sync_w, err_r; /* parent ends of the pipes */
+	int sync_r, err_w; /* child ends */
 	struct rt_netconf *netconfs[CTR_MAX_NETS];
 	char ifnames[CTR_MAX_NETS][16];
 	bool added[CTR_MAX_NETS];
@@ -104,6 +105,9 @@ int ctr_state_write(const struct ctr *c, struct cni_err *err);
 /* Tears down what the state file of `name` records, if its nsrun is gone. -EBUSY while it is
  * alive; -ENOENT when there is no such state. */
 int ctr_cleanup_stale(const char *name, struct cni_err *err);
+/* Runs fn(arg) with this thread in the netns at path (NULL or "": where we are), then comes
+ * back. -errno when the netns cannot be entered. */
+int ctr_in_netns(const char *path, int (*fn)(void *arg), void *arg);
 /* mkdir -p; "rm -rf" that never crosses into another filesystem. */
 int ctr_mkdir_p(const char *path, mode_t mode);
 int ctr_rm_rf(const char *path);

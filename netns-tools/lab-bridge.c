@@ -83,10 +83,11 @@ static int plumbing(struct lab *lab, const struct bridge_lab *b)
 	for (int i = 0; r >= 0 && i < N_CTRS; i++)
 		r = lab_netns_add(lab, b->ctr[i]);
 	if (r >= 0)
-		r = lab_cmd(lab, "ip", "-n", b->host, "link", "add", "uplink", "type", "veth", "peer",
-			    "name", "eth0", "netns", b->out, NULL);
+		r = lab_cmd(lab, "ip", "-n", b->host, "link", "add", "uplink", "type", "veth",
+			    "peer", "name", "eth0", "netns", b->out, NULL);
 	if (r >= 0)
-		r = lab_cmd(lab, "ip", "-n", b->host, "addr", "add", HOST_UP, "dev", "uplink", NULL);
+		r = lab_cmd(lab, "ip", "-n", b->host, "addr", "add", HOST_UP, "dev", "uplink",
+			    NULL);
 	if (r >= 0)
 		r = lab_cmd(lab, "ip", "-n", b->host, "link", "set", "uplink", "up", NULL);
 	if (r >= 0)
@@ -153,11 +154,11 @@ static int bridge_up(struct lab *lab)
 		char netns[PATH_MAX];
 
 		snprintf(netns, sizeof(netns), "/run/netns/%s", b.ctr[i]);
-		r = lab_record(lab, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cni",
-					      "hostNetns", b.host, "conflist", b.conflist,
-					      "cniPath", lab->cni_path, "cacheDir", b.cache,
-					      "containerId", b.ctr[i], "ifname", "eth0", "netns",
-					      netns));
+		r = lab_record(lab,
+			       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cni",
+					 "hostNetns", b.host, "conflist", b.conflist, "cniPath",
+					 lab->cni_path, "cacheDir", b.cache, "containerId",
+					 b.ctr[i], "ifname", "eth0", "netns", netns));
 		if (r >= 0) {
 			lab_step(lab, "CNI ADD %s eth0 (network %s) in %s", b.ctr[i], lab->id,
 				 b.host);
@@ -168,8 +169,7 @@ static int bridge_up(struct lab *lab)
 }
 
 /* The address the ADD gave the container, from the lab's result cache. */
-static bool ctr_ip(const struct bridge_lab *b, const struct lab *lab, int i, char *buf,
-		   size_t len)
+static bool ctr_ip(const struct bridge_lab *b, const struct lab *lab, int i, char *buf, size_t len)
 {
 	struct rt rt = {.cache_dir = b->cache};
 	struct rt_cached c = {0};
@@ -178,9 +178,8 @@ static bool ctr_ip(const struct bridge_lab *b, const struct lab *lab, int i, cha
 
 	if (rt_cache_read(&rt, lab->id, b->ctr[i], "eth0", &c, NULL) < 0)
 		return false;
-	addr = json_string_value(json_object_get(json_array_get(json_object_get(c.result, "ips"),
-								 0),
-						 "address"));
+	addr = json_string_value(
+		json_object_get(json_array_get(json_object_get(c.result, "ips"), 0), "address"));
 	if (addr) {
 		snprintf(buf, len, "%s", addr);
 		if (strchr(buf, '/'))
@@ -214,13 +213,13 @@ static int check_in_host(void *arg)
 static void verify_host(struct lab *lab, const struct bridge_lab *b)
 {
 	_cleanup_json_ json_t *br = lab_link(lab, b->host, "cni0");
-	_cleanup_json_ json_t *ports = lab_ip_json(lab, b->host, "link", "show", "master", "cni0",
-						  NULL);
+	_cleanup_json_ json_t *ports =
+		lab_ip_json(lab, b->host, "link", "show", "master", "cni0", NULL);
 	_cleanup_free_ char *nft = NULL;
-	char *const nft_argv[] = {"ip", "netns", "exec", (char *)b->host, "nft", "list",
-				  "ruleset", NULL};
-	const char *kind = json_string_value(
-		json_object_get(json_object_get(br, "linkinfo"), "info_kind"));
+	char *const nft_argv[] = {"ip",	 "netns", "exec",    (char *)b->host,
+				  "nft", "list",  "ruleset", NULL};
+	const char *kind =
+		json_string_value(json_object_get(json_object_get(br, "linkinfo"), "info_kind"));
 	char addrs[128];
 
 	lab_addrs(lab, b->host, "cni0", addrs, sizeof(addrs));
@@ -236,8 +235,8 @@ static void verify_host(struct lab *lab, const struct bridge_lab *b)
 
 static void verify_ctr(struct lab *lab, const struct bridge_lab *b, int i)
 {
-	_cleanup_json_ json_t *routes = lab_ip_json(lab, b->ctr[i], "route", "show", "default",
-						   NULL);
+	_cleanup_json_ json_t *routes =
+		lab_ip_json(lab, b->ctr[i], "route", "show", "default", NULL);
 	const char *via = json_string_value(json_object_get(json_array_get(routes, 0), "gateway"));
 	struct add_ctx x = {lab, b, i};
 	char ip[64], addrs[128];
@@ -301,8 +300,9 @@ static int bridge_show(struct lab *lab, struct topo *t)
 	ns[N_CTRS + 1] = b.out;
 	titles[N_CTRS + 1] = "outside";
 	kinds[N_CTRS + 1] = "outside";
-	snprintf(t->title, sizeof(t->title), "bridge: %d containers on cni0 via the weft bridge "
-					     "plugin (CNI network %s)",
+	snprintf(t->title, sizeof(t->title),
+		 "bridge: %d containers on cni0 via the weft bridge "
+		 "plugin (CNI network %s)",
 		 N_CTRS, lab->id);
 	lab_show_netns(lab, t, ns, titles, kinds, N_CTRS + 2);
 	topo_note(t, "CNI: %s, plugins from %s, results cached in %s/results", b.conflist,
@@ -316,7 +316,8 @@ static int bridge_show(struct lab *lab, struct topo *t)
 
 const struct scenario lab_bridge = {
 	.name = "bridge",
-	.seed = "container-foundation.md §2.3 컨테이너 네트워킹의 실제 구조 (cni0 + veths), §7.3 CNI",
+	.seed = "container-foundation.md §2.3 컨테이너 네트워킹의 실제 구조 (cni0 + veths), §7.3 "
+		"CNI",
 	.summary = "3 containers on a bridge via the weft bridge plugin (CNI), masquerade to "
 		   "an outside netns",
 	.up = bridge_up,

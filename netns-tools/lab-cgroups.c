@@ -116,7 +116,8 @@ static void memory_test(struct lab *lab, const struct cgroup *cg)
 		fail = strtoull(v, NULL, 10);
 	}
 	lab_check(lab, fail >= MEM_LIMIT * 9 / 10 && fail <= MEM_LIMIT,
-		  "memory: peak usage %" PRIu64 " KiB reached, never passed, the limit", fail >> 10);
+		  "memory: peak usage %" PRIu64 " KiB reached, never passed, the limit",
+		  fail >> 10);
 }
 
 static double elapsed(const struct timespec *a)
@@ -213,8 +214,8 @@ static void pids_test(struct lab *lab, const struct cgroup *cg)
 		;
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	lab_check(lab, n >= 0 && n < PIDS_MAX && e == EAGAIN,
-		  "pids: the fork bomb stopped after %d forks: %s (pids.max %d, pids.current %s)", n,
-		  e ? strerror(e) : "no error", PIDS_MAX, v);
+		  "pids: the fork bomb stopped after %d forks: %s (pids.max %d, pids.current %s)",
+		  n, e ? strerror(e) : "no error", PIDS_MAX, v);
 	cgroup_read_key(cg, "pids.events", "max", &hits);
 	lab_check(lab, hits > 0, "pids: pids.events counted %" PRIu64 " refused forks", hits);
 }
@@ -258,14 +259,18 @@ static void show_files(struct topo *t, int g, const struct cg_dir *d, const char
 
 static int cgs_show(struct lab *lab, struct topo *t)
 {
-	static const char *const files1[] = {"memory.limit_in_bytes", "memory.max_usage_in_bytes",
-					     "memory.failcnt",	      "cpu.cfs_period_us",
-					     "cpu.cfs_quota_us",      "pids.max",
-					     "pids.current",	      "pids.events",
+	static const char *const files1[] = {"memory.limit_in_bytes",
+					     "memory.max_usage_in_bytes",
+					     "memory.failcnt",
+					     "cpu.cfs_period_us",
+					     "cpu.cfs_quota_us",
+					     "pids.max",
+					     "pids.current",
+					     "pids.events",
 					     NULL};
-	static const char *const files2[] = {"memory.max",   "memory.peak", "memory.events",
-					     "cpu.max",	     "pids.max",    "pids.current",
-					     "pids.events",  NULL};
+	static const char *const files2[] = {"memory.max",  "memory.peak", "memory.events",
+					     "cpu.max",	    "pids.max",	   "pids.current",
+					     "pids.events", NULL};
 	struct cg_layout l;
 	char desc[160];
 

@@ -74,17 +74,32 @@ static int add_valid(struct cni_opts *o, const char *v)
 	return 0;
 }
 
+static int parse_cap(struct cni_opts *o, const char *cap)
+{
+	json_error_t jerr;
+
+	if (!cap || !*cap)
+		return 0;
+	o->cap_args = json_loads(cap, 0, &jerr);
+	if (!json_is_object(o->cap_args))
+		return usage_error("capability args are not a JSON object:", cap);
+	return 0;
+}
+
 static int parse(struct cni_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"confdir", required_argument, NULL, 'd'},   {"cni-path", required_argument, NULL, 'p'},
-		{"cache-dir", required_argument, NULL, 'c'}, {"ifname", required_argument, NULL, 'i'},
+		{"confdir", required_argument, NULL, 'd'},
+		{"cni-path", required_argument, NULL, 'p'},
+		{"cache-dir", required_argument, NULL, 'c'},
+		{"ifname", required_argument, NULL, 'i'},
 		{"container-id", required_argument, NULL, 'I'},
-		{"cni-args", required_argument, NULL, 'a'},  {"cap-args", required_argument, NULL, 'C'},
-		{"valid", required_argument, NULL, 'V'},     {"help", no_argument, NULL, 'h'},
+		{"cni-args", required_argument, NULL, 'a'},
+		{"cap-args", required_argument, NULL, 'C'},
+		{"valid", required_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	json_error_t jerr;
 	const char *cap = getenv("CAP_ARGS");
 	int c;
 
@@ -94,33 +109,44 @@ static int parse(struct cni_opts *o, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o->confdir = optarg; break;
-		case 'p': o->rt.cni_path = optarg; break;
-		case 'c': o->rt.cache_dir = optarg; break;
-		case 'i': o->ifname = optarg; break;
-		case 'I': o->cid = optarg; break;
-		case 'a': o->cni_args = optarg; break;
-		case 'C': cap = optarg; break;
+		case 'd':
+			o->confdir = optarg;
+			break;
+		case 'p':
+			o->rt.cni_path = optarg;
+			break;
+		case 'c':
+			o->rt.cache_dir = optarg;
+			break;
+		case 'i':
+			o->ifname = optarg;
+			break;
+		case 'I':
+			o->cid = optarg;
+			break;
+		case 'a':
+			o->cni_args = optarg;
+			break;
+		case 'C':
+			cap = optarg;
+			break;
 		case 'V':
 			if (add_valid(o, optarg))
 				return 2;
 			break;
-		case 'h': fputs(cni_usage, stdout); exit(0);
-		default: return usage_error("unknown option", argv[optind - 1]);
+		case 'h':
+			fputs(cni_usage, stdout);
+			exit(0);
+		default:
+			return usage_error("unknown option", argv[optind - 1]);
 		}
 	}
-	if (cap && *cap) {
-		o->cap_args = json_loads(cap, 0, &jerr);
-		if (!json_is_object(o->cap_args))
-			return usage_error("capability args are not a JSON object:", cap);
-	}
-	return 0;
+	return parse_cap(o, cap);
 }
 
 static void print_err(const char *what, const struct cni_err *err)
 {
-	fprintf(stderr, "%s: %s%s%s\n", what, err->msg, err->details[0] ? ": " : "",
-		err->details);
+	fprintf(stderr, "%s: %s%s%s\n", what, err->msg, err->details[0] ? ": " : "", err->details);
 }
 
 static int attach_cmd(const char *cmd, struct cni_opts *o, struct rt_netconf *nc,
@@ -128,7 +154,8 @@ static int attach_cmd(const char *cmd, struct cni_opts *o, struct rt_netconf *nc
 {
 	char netns[PATH_MAX], cid[29];
 	struct cni_err err = {0};
-	struct rt_attach a = {.ifname = o->ifname, .cni_args = o->cni_args, .cap_args = o->cap_args};
+	struct rt_attach a = {
+		.ifname = o->ifname, .cni_args = o->cni_args, .cap_args = o->cap_args};
 	int r;
 
 	/* cnitool uses the absolute path, also to derive the ID. */
@@ -172,8 +199,8 @@ int lab_cni_main(int argc, char **argv)
 		return r;
 	argv += optind + 1;
 	argc -= optind + 1;
-	if (strcmp(cmd, "add") && strcmp(cmd, "check") && strcmp(cmd, "del") &&
-	    strcmp(cmd, "gc") && strcmp(cmd, "status"))
+	if (strcmp(cmd, "add") && strcmp(cmd, "check") && strcmp(cmd, "del") && strcmp(cmd, "gc") &&
+	    strcmp(cmd, "status"))
 		return usage_error("unknown command", cmd);
 	if (argc < 1)
 		return usage_error("missing NETWORK", NULL);

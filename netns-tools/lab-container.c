@@ -148,9 +148,10 @@ static pid_t read_pid(const char *pidf)
 static int ctr_up(struct lab *lab)
 {
 	char root[PATH_MAX], pidf[PATH_MAX], log[PATH_MAX], nsrun[PATH_MAX + 8];
-	char *const argv[] = {nsrun,  "--name",  lab->id,  "--hostname", lab->id, "--rootfs", root,
-			      "--memory", "100M", "--cpus", "0.5",	   "--pids",  "64",
-			      "--pid-file", pidf, "--",	     "/bin/sleep", "infinity", NULL};
+	char *const argv[] = {nsrun,	  "--name",	lab->id,    "--hostname", lab->id,
+			      "--rootfs", root,		"--memory", "100M",	  "--cpus",
+			      "0.5",	  "--pids",	"64",	    "--pid-file", pidf,
+			      "--",	  "/bin/sleep", "infinity", NULL};
 	struct timespec ts = {0, 50 * 1000 * 1000};
 	int r;
 
@@ -236,8 +237,9 @@ static void ctr_verify(struct lab *lab)
 	lab_check(lab, strcmp(field(rep, "pid1", v, sizeof(v)), "sleep") == 0 && pid != 1,
 		  "PID 1 inside is the command '%s' (host pid %d)", v, (int)pid);
 	gethostname(host, sizeof(host) - 1);
-	lab_check(lab, strcmp(field(rep, "hostname", v, sizeof(v)), lab->id) == 0 &&
-			       strcmp(host, lab->id) != 0,
+	lab_check(lab,
+		  strcmp(field(rep, "hostname", v, sizeof(v)), lab->id) == 0 &&
+			  strcmp(host, lab->id) != 0,
 		  "hostname inside is '%s' (host: '%s')", v, host);
 	lab_check(lab, strcmp(field(rep, "mem", v, sizeof(v)), MEM_LIMIT) == 0,
 		  "memory limit read inside from /sys/fs/cgroup: %s (100M)", v);
@@ -273,7 +275,8 @@ static int ctr_show(struct lab *lab, struct topo *t)
 	rep = probe_inside(pid);
 	snprintf(t->title, sizeof(t->title), "container from scratch: nsrun %s", lab->id);
 	g = topo_group(t, "netns", "container %s (PID 1 = host pid %d)", lab->id, (int)pid);
-	topo_node(t, g, "command", "/bin/sleep infinity (PID 1: %s)", field(rep, "pid1", v, sizeof(v)));
+	topo_node(t, g, "command", "/bin/sleep infinity (PID 1: %s)",
+		  field(rep, "pid1", v, sizeof(v)));
 	topo_node(t, g, "hostname", "%s", field(rep, "hostname", v, sizeof(v)));
 	topo_node(t, g, "memory", "%s bytes", field(rep, "mem", v, sizeof(v)));
 	topo_node(t, g, "cpu", "%s us per 100 ms", field(rep, "cpu", v, sizeof(v)));

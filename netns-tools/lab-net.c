@@ -163,7 +163,8 @@ const char *lab_addrs(const struct lab *lab, const char *ns, const char *ifname,
 	size_t i, n = 0;
 
 	buf[0] = '\0';
-	json_array_foreach (json_object_get(link, "addr_info"), i, a) {
+	json_array_foreach(json_object_get(link, "addr_info"), i, a)
+	{
 		const char *local = json_string_value(json_object_get(a, "local"));
 		const char *scope = json_string_value(json_object_get(a, "scope"));
 
@@ -182,34 +183,34 @@ json_t *lab_links(const struct lab *lab, const char *ns)
 }
 
 /* Name of the netns that nsid denotes, as seen from ns. */
-static bool nsid_name(const struct lab *lab, const char *ns, json_int_t nsid, char *buf,
-		      size_t len)
+static bool nsid_name(const struct lab *lab, const char *ns, json_int_t nsid, char *buf, size_t len)
 {
 	_cleanup_json_ json_t *ids = lab_ip_json(lab, ns, "netns", "list-id", NULL);
 	const json_t *e;
 	size_t i;
 
-	json_array_foreach (ids, i, e)
-		if (json_integer_value(json_object_get(e, "nsid")) == nsid &&
-		    json_is_string(json_object_get(e, "name"))) {
-			snprintf(buf, len, "%s", json_string_value(json_object_get(e, "name")));
-			return true;
-		}
+	json_array_foreach(ids, i, e) if (json_integer_value(json_object_get(e, "nsid")) == nsid &&
+					  json_is_string(json_object_get(e, "name")))
+	{
+		snprintf(buf, len, "%s", json_string_value(json_object_get(e, "name")));
+		return true;
+	}
 	return false;
 }
 
-static const char *ifname_by_index(const struct lab *lab, const char *ns, json_int_t idx,
-				   char *buf, size_t len)
+static const char *ifname_by_index(const struct lab *lab, const char *ns, json_int_t idx, char *buf,
+				   size_t len)
 {
 	_cleanup_json_ json_t *links = lab_links(lab, ns);
 	const json_t *l;
 	size_t i;
 
-	json_array_foreach (links, i, l)
-		if (json_integer_value(json_object_get(l, "ifindex")) == idx) {
-			snprintf(buf, len, "%s", json_string_value(json_object_get(l, "ifname")));
-			return buf;
-		}
+	json_array_foreach(links, i,
+			   l) if (json_integer_value(json_object_get(l, "ifindex")) == idx)
+	{
+		snprintf(buf, len, "%s", json_string_value(json_object_get(l, "ifname")));
+		return buf;
+	}
 	return NULL;
 }
 
@@ -230,8 +231,8 @@ static void link_detail(const struct lab *lab, const char *ns, const json_t *l, 
 			size_t len)
 {
 	const char *ifname = json_string_value(json_object_get(l, "ifname"));
-	const char *kind = json_string_value(json_object_get(json_object_get(l, "linkinfo"),
-							     "info_kind"));
+	const char *kind =
+		json_string_value(json_object_get(json_object_get(l, "linkinfo"), "info_kind"));
 	const char *master = json_string_value(json_object_get(l, "master"));
 	const char *state = lab_link_is_up(l) ? "UP" : "DOWN";
 	char addrs[120];
@@ -255,7 +256,8 @@ int lab_show_netns(const struct lab *lab, struct topo *t, const char *const *ns,
 		const json_t *l;
 		size_t i;
 
-		json_array_foreach (links, i, l) {
+		json_array_foreach(links, i, l)
+		{
 			const char *ifname = json_string_value(json_object_get(l, "ifname"));
 			char detail[200];
 
@@ -305,7 +307,8 @@ bool lab_link_is_up(const json_t *link)
 	bool up = false, lower = false;
 	size_t i;
 
-	json_array_foreach (json_object_get(link, "flags"), i, f) {
+	json_array_foreach(json_object_get(link, "flags"), i, f)
+	{
 		up = up || strcmp(json_string_value(f) ?: "", "UP") == 0;
 		lower = lower || strcmp(json_string_value(f) ?: "", "LOWER_UP") == 0;
 	}

@@ -74,10 +74,22 @@ static pid_t wait_ready(const char *log, const char *pidf, int timeout_ms)
 static int ns_up(struct lab *lab)
 {
 	char log[PATH_MAX], pidf[PATH_MAX], mnt[PATH_MAX], nsrun[PATH_MAX + 8];
-	char *const argv[] = {nsrun,	     "--name",	      lab->id,	  "--hostname",
-			      lab->id,	     "--map-root-to", MAP_ROOT,	  "--pid-file",
-			      pidf,	     "--",	      "/bin/sh",  "-c",
-			      (char *)holder_script, "netlab-holder", mnt,	  NULL};
+	char *const argv[] = {nsrun,
+			      "--name",
+			      lab->id,
+			      "--hostname",
+			      lab->id,
+			      "--map-root-to",
+			      MAP_ROOT,
+			      "--pid-file",
+			      pidf,
+			      "--",
+			      "/bin/sh",
+			      "-c",
+			      (char *)holder_script,
+			      "netlab-holder",
+			      mnt,
+			      NULL};
 	pid_t pid;
 
 	paths(lab, log, pidf, mnt, sizeof(log));
@@ -170,14 +182,15 @@ static void verify_ids(struct lab *lab, pid_t pid)
 	for (size_t i = 0; i < sizeof(ns_types) / sizeof(ns_types[0]); i++) {
 		ns_link(pid, ns_types[i], other, sizeof(other));
 		ns_link(0, ns_types[i], self, sizeof(self));
-		lab_check(lab, other[0] && strcmp(self, other) != 0, "%-6s namespace %s differs "
-								     "from the host's %s",
+		lab_check(lab, other[0] && strcmp(self, other) != 0,
+			  "%-6s namespace %s differs "
+			  "from the host's %s",
 			  ns_types[i], other, self);
 	}
 	{
 		const char *nspid = st ? strstr(st, "NSpid:") : NULL;
-		const char *last = nspid ? strrchr(strndupa(nspid, strcspn(nspid, "\n")), '\t')
-					 : NULL;
+		const char *last =
+			nspid ? strrchr(strndupa(nspid, strcspn(nspid, "\n")), '\t') : NULL;
 
 		lab_check(lab, last && atoi(last + 1) == 1 && pid != 1,
 			  "pid:  host pid %d is PID 1 inside (NSpid)", (int)pid);
@@ -191,8 +204,9 @@ static void verify_views(struct lab *lab, pid_t pid, const char *rep, const char
 	gethostname(host, sizeof(host) - 1);
 	lab_check(lab, strcmp(report(rep, "pid", v, sizeof(v)), "1") == 0,
 		  "pid:  the shell sees itself as PID %s", v);
-	lab_check(lab, strcmp(report(rep, "hostname", v, sizeof(v)), lab->id) == 0 &&
-			       strcmp(host, lab->id) != 0,
+	lab_check(lab,
+		  strcmp(report(rep, "hostname", v, sizeof(v)), lab->id) == 0 &&
+			  strcmp(host, lab->id) != 0,
 		  "uts:  hostname inside '%s', the host's stays '%s'", v, host);
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
 	snprintf(line, sizeof(line), " %s ", mnt);
@@ -222,8 +236,9 @@ static void verify_cgroup_net(struct lab *lab, pid_t pid, const char *rep)
 	for (p = rep; (p = strstr(p, "\ncgroup=")); p++, n++)
 		if (p[strcspn(p + 1, "\n")] == '/')
 			root++;
-	lab_check(lab, n > 0 && root == n, "cgroup: every /proc/self/cgroup line inside ends in "
-					   "'/' (%d of %d)",
+	lab_check(lab, n > 0 && root == n,
+		  "cgroup: every /proc/self/cgroup line inside ends in "
+		  "'/' (%d of %d)",
 		  root, n);
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	snprintf(want, sizeof(want), "/weft/%s\n", lab->id);
@@ -257,8 +272,9 @@ static int ns_show(struct lab *lab, struct topo *t)
 	int gh, gc;
 
 	gethostname(host, sizeof(host) - 1);
-	snprintf(t->title, sizeof(t->title), "namespaces: the same kernel, seven separate views "
-					     "(nsrun %s)",
+	snprintf(t->title, sizeof(t->title),
+		 "namespaces: the same kernel, seven separate views "
+		 "(nsrun %s)",
 		 lab->id);
 	gh = topo_group(t, "host", "host (pid %d)", (int)getpid());
 	gc = topo_group(t, "netns", "container (host pid %d, PID 1 inside)", (int)pid);
@@ -274,8 +290,9 @@ static int ns_show(struct lab *lab, struct topo *t)
 	topo_node(t, gc, "uid", "%s (uid_map %s)", report(rep, "uid", v, sizeof(v)),
 		  report(rep, "uid_map", other, sizeof(other)));
 	topo_node(t, gc, "ipc", "shm key %s", report(rep, "shmkey", v, sizeof(v)));
-	topo_note(t, "try: nsenter -t %d -a sh   (then: hostname; id; ipcs -m; mount | grep "
-		     "netlab; ls /sys/class/net)",
+	topo_note(t,
+		  "try: nsenter -t %d -a sh   (then: hostname; id; ipcs -m; mount | grep "
+		  "netlab; ls /sys/class/net)",
 		  (int)pid);
 	return 0;
 }

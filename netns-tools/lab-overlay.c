@@ -279,25 +279,29 @@ static void ovl_verify(struct lab *lab)
 		       "the merged view is mounted in the holder's mount namespace"))
 		return;
 	field(rep, "ls", v, sizeof(v));
-	lab_check(lab, has_word(v, "app.txt") && has_word(v, "base.txt") &&
-			       has_word(v, "config.txt") && has_word(v, "lib.txt"),
+	lab_check(lab,
+		  has_word(v, "app.txt") && has_word(v, "base.txt") && has_word(v, "config.txt") &&
+			  has_word(v, "lib.txt"),
 		  "merged = upper + layer2 + layer1: %s", v);
 	lab_check(lab, strcmp(field(rep, "config", v, sizeof(v)), "config v2") == 0,
 		  "config.txt in both: the upper one wins ('%s')", v);
 	lab_check(lab, get(o.upper, "new.txt", b, sizeof(b)) && !get(o.layer1, "new.txt", v, 8),
 		  "a new file goes to upper only (upper/new.txt '%s')", b);
-	lab_check(lab, strstr(get(o.upper, "base.txt", b, sizeof(b)) ?: "", "changed") &&
-			       strcmp(get(o.layer1, "base.txt", v, sizeof(v)) ?: "", "base file") == 0,
+	lab_check(lab,
+		  strstr(get(o.upper, "base.txt", b, sizeof(b)) ?: "", "changed") &&
+			  strcmp(get(o.layer1, "base.txt", v, sizeof(v)) ?: "", "base file") == 0,
 		  "modifying base.txt copied it up; layer1/base.txt is untouched ('%s')", v);
 	snprintf(path, sizeof(path), "%s/old.txt", o.upper);
 	lab_check(lab, lstat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0),
 		  "deleting old.txt left a whiteout in upper (char device 0/0)");
-	lab_check(lab, get(o.layer1, "old.txt", b, sizeof(b)) &&
-			       !has_word(field(rep, "ls_after", v, sizeof(v)), "old.txt"),
+	lab_check(lab,
+		  get(o.layer1, "old.txt", b, sizeof(b)) &&
+			  !has_word(field(rep, "ls_after", v, sizeof(v)), "old.txt"),
 		  "old.txt is still in layer1 but gone from the merged view");
 	snprintf(path, sizeof(path), "%s/etc", o.upper);
 	memset(b, 0, sizeof(b));
-	lab_check(lab, getxattr(path, "trusted.overlay.opaque", b, sizeof(b) - 1) > 0 && b[0] == 'y',
+	lab_check(lab,
+		  getxattr(path, "trusted.overlay.opaque", b, sizeof(b) - 1) > 0 && b[0] == 'y',
 		  "replacing etc/ made upper/etc opaque (trusted.overlay.opaque=y)");
 	lab_check(lab, strcmp(field(rep, "etc", v, sizeof(v)), "resolv.conf") == 0,
 		  "merged etc/ hides layer1's hosts: '%s'", v);
@@ -316,8 +320,8 @@ static char *one_line(char *s)
 static void layer_group(struct topo *t, const char *title, const char *dir)
 {
 	struct dirent **ents = NULL;
-	int g = topo_group(t, "dir", "%s (%s)", title, dir), n = scandir(dir, &ents, NULL,
-									  alphasort);
+	int g = topo_group(t, "dir", "%s (%s)", title, dir),
+	    n = scandir(dir, &ents, NULL, alphasort);
 
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX + 300], b[128], x[4] = "";
@@ -347,8 +351,9 @@ static int ovl_show(struct lab *lab, struct topo *t)
 	int g;
 
 	ovl_paths(lab->dir, &o);
-	snprintf(t->title, sizeof(t->title), "overlay: lowerdir=layer2:layer1, upperdir, workdir "
-					     "-> merged");
+	snprintf(t->title, sizeof(t->title),
+		 "overlay: lowerdir=layer2:layer1, upperdir, workdir "
+		 "-> merged");
 	g = topo_group(t, "netns", "merged (in the mount namespace of pid %d)",
 		       (int)holder_pid(lab));
 	if (merged_report(lab, false, rep, sizeof(rep)))

@@ -21,11 +21,13 @@ static int veth_up(struct lab *lab)
 		r = lab_cmd(lab, "ip", "-n", ns1, "link", "add", "veth1", "type", "veth", "peer",
 			    "name", "veth2", "netns", ns2, NULL);
 	if (r >= 0)
-		r = lab_cmd(lab, "ip", "-n", ns1, "addr", "add", "10.0.0.1/24", "dev", "veth1", NULL);
+		r = lab_cmd(lab, "ip", "-n", ns1, "addr", "add", "10.0.0.1/24", "dev", "veth1",
+			    NULL);
 	if (r >= 0)
 		r = lab_cmd(lab, "ip", "-n", ns1, "link", "set", "veth1", "up", NULL);
 	if (r >= 0)
-		r = lab_cmd(lab, "ip", "-n", ns2, "addr", "add", "10.0.0.2/24", "dev", "veth2", NULL);
+		r = lab_cmd(lab, "ip", "-n", ns2, "addr", "add", "10.0.0.2/24", "dev", "veth2",
+			    NULL);
 	if (r >= 0)
 		r = lab_cmd(lab, "ip", "-n", ns2, "link", "set", "veth2", "up", NULL);
 	return r;
@@ -37,8 +39,8 @@ static void check_end(struct lab *lab, const char *ns, const char *ifname, const
 	_cleanup_json_ json_t *l = lab_link(lab, ns, ifname);
 	_cleanup_json_ json_t *p = lab_link(lab, peer_ns, peer_if);
 	_cleanup_json_ json_t *links = lab_links(lab, ns);
-	const char *kind = json_string_value(
-		json_object_get(json_object_get(l, "linkinfo"), "info_kind"));
+	const char *kind =
+		json_string_value(json_object_get(json_object_get(l, "linkinfo"), "info_kind"));
 	char addrs[128];
 
 	lab_addrs(lab, ns, ifname, addrs, sizeof(addrs));
@@ -46,9 +48,10 @@ static void check_end(struct lab *lab, const char *ns, const char *ifname, const
 	lab_check(lab, strcmp(addrs, addr) == 0, "%s %s has %s (found '%s')", ns, ifname, addr,
 		  addrs);
 	lab_check(lab, lab_link_is_up(l), "%s %s is UP with a carrier", ns, ifname);
-	lab_check(lab, l && p && json_object_get(l, "link_netnsid") &&
-			       json_integer_value(json_object_get(l, "link_index")) ==
-				       json_integer_value(json_object_get(p, "ifindex")),
+	lab_check(lab,
+		  l && p && json_object_get(l, "link_netnsid") &&
+			  json_integer_value(json_object_get(l, "link_index")) ==
+				  json_integer_value(json_object_get(p, "ifindex")),
 		  "%s %s's peer is %s in %s", ns, ifname, peer_if, peer_ns);
 	lab_check(lab, json_array_size(links) == 2,
 		  "%s is isolated: only lo and %s (%zu interfaces)", ns, ifname,
@@ -78,7 +81,8 @@ static int veth_show(struct lab *lab, struct topo *t)
 	lab_name(lab, "ns2", ns2, sizeof(ns2));
 	snprintf(t->title, sizeof(t->title), "veth: two namespaces, one veth pair");
 	lab_show_netns(lab, t, ns, titles, kinds, 2);
-	topo_note(t, "seed: ip link add veth1 type veth peer name veth2; ip link set vethN netns nsN");
+	topo_note(t,
+		  "seed: ip link add veth1 type veth peer name veth2; ip link set vethN netns nsN");
 	topo_note(t, "try: ip netns exec %s ping 10.0.0.2", ns1);
 	return 0;
 }

@@ -115,7 +115,8 @@ json_t *lab_find(const struct lab *lab, const char *kind, const char *key, const
 	json_t *res = json_object_get(lab->state, "resources"), *r;
 	size_t i;
 
-	json_array_foreach (res, i, r) {
+	json_array_foreach(res, i, r)
+	{
 		const char *k = json_string_value(json_object_get(r, "kind"));
 		const char *v = json_string_value(json_object_get(r, key));
 
@@ -316,5 +317,6 @@ int lab_down(struct lab *lab)
 		return left;
 	}
 	ctr_rm_rf(lab->dir);
+	(void)rmdir(LAB_STATE_ROOT); /* only when no other lab is up */
 	return 0;
 }

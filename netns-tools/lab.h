@@ -38,13 +38,13 @@ struct scenario {
 
 struct lab {
 	const struct scenario *sc;
-	char id[64];		  /* "<prefix>-<scenario>": the prefix of every name */
-	char dir[256];		  /* LAB_STATE_ROOT/<id> */
-	char self[PATH_MAX];	  /* this netlab binary */
-	char bin_dir[PATH_MAX];	  /* its directory: the weft plugins and nsrun live there */
-	const char *cni_path;	  /* --cni-path (default bin_dir) */
+	char id[64];		/* "<prefix>-<scenario>": the prefix of every name */
+	char dir[256];		/* LAB_STATE_ROOT/<id> */
+	char self[PATH_MAX];	/* this netlab binary */
+	char bin_dir[PATH_MAX]; /* its directory: the weft plugins and nsrun live there */
+	const char *cni_path;	/* --cni-path (default bin_dir) */
 	bool verbose;
-	json_t *state;		  /* {"scenario","id","resources":[...]} */
+	json_t *state; /* {"scenario","id","resources":[...]} */
 	int checks, failures;
 };
 
@@ -65,7 +65,8 @@ json_t *lab_find(const struct lab *lab, const char *kind, const char *key, const
 /* "<id>-<node>" into buf. */
 const char *lab_name(const struct lab *lab, const char *node, char *buf, size_t len);
 /* Prints "  ok    text" or "  FAIL  text" and counts. Returns ok. */
-bool lab_check(struct lab *lab, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool lab_check(struct lab *lab, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void lab_step(const struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- processes (lab-exec.c) ----------------------------------------------------------------- */
@@ -149,7 +150,7 @@ void topo_print_dot(const struct topo *t, FILE *out);
 /* dot -T<format> -o path (format "svg" or "png"); -ENOENT when graphviz is missing. */
 int topo_render(const struct topo *t, const char *format, const char *path);
 
- /* ---- `netlab cni`: the runtime side from the command line, cnitool-compatible (lab-cni.c) */
+/* ---- `netlab cni`: the runtime side from the command line, cnitool-compatible (lab-cni.c) */
 int lab_cni_main(int argc, char **argv);
 
 /* ---- cnitool-compatible container IDs (sha512.c) ---------------------------------------- */

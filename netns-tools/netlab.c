@@ -32,7 +32,8 @@ static const char usage_text[] =
 	"  run     up, verify, show, then down (always, even on failure or Ctrl-C)\n"
 	"\n"
 	"Options:\n"
-	"  --prefix P        name prefix (default nl): namespaces are P-<scenario>-<node>, so labs\n"
+	"  --prefix P        name prefix (default nl): namespaces are P-<scenario>-<node>, so "
+	"labs\n"
 	"                    with different prefixes run side by side\n"
 	"  --cni-path PATH   CNI plugin dirs for the bridge scenario (default: netlab's own dir)\n"
 	"  --dot             show: print Graphviz DOT instead of text\n"
@@ -57,13 +58,12 @@ static const struct scenario *find_scenario(const char *name)
 static int cmd_list(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
-		printf("%-11s %s\n            seed: %s\n", scenarios[i]->name, scenarios[i]->summary,
-		       scenarios[i]->seed);
+		printf("%-11s %s\n            seed: %s\n", scenarios[i]->name,
+		       scenarios[i]->summary, scenarios[i]->seed);
 	return 0;
 }
 
-static int open_lab(struct lab *lab, const struct scenario *sc, const struct opts *o,
-		    bool create)
+static int open_lab(struct lab *lab, const struct scenario *sc, const struct opts *o, bool create)
 {
 	int r;
 
@@ -123,8 +123,9 @@ static int render(const struct topo *t, const char *fmt, const char *path)
 	int r = topo_render(t, fmt, path);
 
 	if (r == -ENOENT)
-		fprintf(stderr, "netlab: graphviz 'dot' is not installed (apt-get install "
-				"graphviz); no %s written\n",
+		fprintf(stderr,
+			"netlab: graphviz 'dot' is not installed (apt-get install "
+			"graphviz); no %s written\n",
 			fmt);
 	else if (r < 0)
 		fprintf(stderr, "netlab: dot -T%s -o %s failed\n", fmt, path);
@@ -235,10 +236,14 @@ static int cmd_ping(int argc, char **argv)
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"prefix", required_argument, NULL, 'P'}, {"cni-path", required_argument, NULL, 'C'},
-		{"dot", no_argument, NULL, 'D'},	  {"svg", required_argument, NULL, 'S'},
-		{"png", required_argument, NULL, 'G'},	  {"keep", no_argument, NULL, 'K'},
-		{"verbose", no_argument, NULL, 'v'},	  {"help", no_argument, NULL, 'h'},
+		{"prefix", required_argument, NULL, 'P'},
+		{"cni-path", required_argument, NULL, 'C'},
+		{"dot", no_argument, NULL, 'D'},
+		{"svg", required_argument, NULL, 'S'},
+		{"png", required_argument, NULL, 'G'},
+		{"keep", no_argument, NULL, 'K'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -246,14 +251,30 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'P': o->prefix = optarg; break;
-		case 'C': o->cni_path = optarg; break;
-		case 'D': o->dot = true; break;
-		case 'S': o->svg = optarg; break;
-		case 'G': o->png = optarg; break;
-		case 'K': o->keep = true; break;
-		case 'v': o->verbose = true; break;
-		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'P':
+			o->prefix = optarg;
+			break;
+		case 'C':
+			o->cni_path = optarg;
+			break;
+		case 'D':
+			o->dot = true;
+			break;
+		case 'S':
+			o->svg = optarg;
+			break;
+		case 'G':
+			o->png = optarg;
+			break;
+		case 'K':
+			o->keep = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
 		default:
 			fprintf(stderr, "netlab: unknown option '%s'\n%s", argv[optind - 1],
 				usage_text);

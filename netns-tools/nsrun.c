@@ -23,7 +23,8 @@ static const char usage_text[] =
 	"with optional limits, optionally on its own root filesystem, with CNI networks attached\n"
 	"through the CNI runtime side before it starts and detached (DEL) when it ends, also on\n"
 	"SIGINT/SIGTERM and when it is killed. nsrun exits with the command's status (128+N when\n"
-	"signal N ended it); 125: nsrun itself failed, 126: COMMAND not executable, 127: not found.\n"
+	"signal N ended it); 125: nsrun itself failed, 126: COMMAND not executable, 127: not "
+	"found.\n"
 	"\n"
 	"Process and namespaces:\n"
 	"  -n, --name NAME          container ID: CNI CONTAINERID, cgroup <parent>/NAME and the\n"
@@ -43,7 +44,8 @@ static const char usage_text[] =
 	"                           root = writable OverlayFS over these read-only layers (first\n"
 	"                           is the top; with --rootfs, DIR is the bottom layer); upper\n"
 	"                           and work dirs live in /run/weft/nsrun/NAME and are removed\n"
-	"                           when the command ends. Without --rootfs/--overlay COMMAND sees\n"
+	"                           when the command ends. Without --rootfs/--overlay COMMAND "
+	"sees\n"
 	"                           the host's files, with its own /proc and /sys.\n"
 	"\n"
 	"Cgroup (v2, v1, or a v1+v2 hybrid: each controller where the host has it):\n"
@@ -59,8 +61,11 @@ static const char usage_text[] =
 	"  -N, --net NAME           attach network NAME (repeatable; in order, DEL in reverse)\n"
 	"  -i, --ifname IFNAME      interface for the matching --net (repeatable; default eth<i>)\n"
 	"      --confdir DIR        network configs (default $NETCONFPATH or /etc/cni/net.d)\n"
-	"      --cni-path PATH      plugin dirs, ':'-separated (default $CNI_PATH or /opt/cni/bin)\n"
+	"      --cni-path PATH      plugin dirs, ':'-separated (default $CNI_PATH or "
+	"/opt/cni/bin)\n"
 	"      --cache-dir DIR      result cache (default $WEFT_CNI_CACHE_DIR or /var/lib/cni)\n"
+	"      --cni-netns NETNS    run the plugins in this netns (a name in /run/netns or a\n"
+	"                           path), e.g. a lab's \"host\"; default: nsrun's own\n"
 	"      --cni-args ARGS      CNI_ARGS, 'K=V;K=V' (default $CNI_ARGS)\n"
 	"      --cap-args JSON      capability args, e.g. '{\"portMappings\":[...]}' (default\n"
 	"                           $CAP_ARGS)\n"
@@ -69,7 +74,8 @@ static const char usage_text[] =
 	"      --pid-file FILE      write the container's PID 1 (host pid) to FILE\n"
 	"      --stop-timeout SEC   SIGKILL the command SEC s after forwarding SIGINT/SIGTERM\n"
 	"                           (PID 1 ignores signals it has no handler for; default 5)\n"
-	"      --cleanup NAME       undo what a killed nsrun left (state in /run/weft/nsrun/NAME):\n"
+	"      --cleanup NAME       undo what a killed nsrun left (state in "
+	"/run/weft/nsrun/NAME):\n"
 	"                           CNI DEL, netns pin, cgroup, overlay dirs\n"
 	"  -v, --verbose            log the CNI results and the cgroup directories\n"
 	"  -h, --help               this text\n";
@@ -83,6 +89,7 @@ enum {
 	OPT_CONFDIR,
 	OPT_CNI_PATH,
 	OPT_CACHE_DIR,
+	OPT_CNI_NETNS,
 	OPT_CNI_ARGS,
 	OPT_CAP_ARGS,
 	OPT_PID_FILE,
@@ -110,6 +117,7 @@ static const struct option long_opts[] = {
 	{"confdir", required_argument, NULL, OPT_CONFDIR},
 	{"cni-path", required_argument, NULL, OPT_CNI_PATH},
 	{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+	{"cni-netns", required_argument, NULL, OPT_CNI_NETNS},
 	{"cni-args", required_argument, NULL, OPT_CNI_ARGS},
 	{"cap-args", required_argument, NULL, OPT_CAP_ARGS},
 	{"pid-file", required_argument, NULL, OPT_PID_FILE},
@@ -126,6 +134,7 @@ struct opts {
 	size_t n_ifnames;
 	char *overlay; /* owned copy, split in place into spec.lowers */
 	char rootfs[PATH_MAX];
+	char cni_netns[PATH_MAX];
 	char lowers[CTR_MAX_LOWERS][PATH_MAX];
 };
 
@@ -200,6 +209,19 @@ static int parse_map_root(struct ctr_spec *s, const char *v)
 	return 0;
 }
 
+static int parse_netns(struct opts *o, const char *v)
+{
+	struct stat st;
+
+	if (!*v || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+		return bad("invalid --cni-netns '%s'", v);
+	snprintf(o->cni_netns, sizeof(o->cni_netns), strchr(v, '/') ? "%s" : "/run/netns/%s", v);
+	if (stat(o->cni_netns, &st) < 0)
+		return bad("--cni-netns '%s': %s: %s", v, o->cni_netns, strerror(errno));
+	o->spec.cni_netns = o->cni_netns;
+	return 0;
+}
+
 static int parse_cg_version(struct ctr_spec *s, const char *v)
 {
 	if (strcmp(v, "auto") == 0)
@@ -259,10 +281,12 @@ static int parse_limit(struct ctr_spec *s, int c, const char *v)
 	}
 }
 
-static int parse_one(struct opts *o, int c, const char *v)
+#define NOT_MINE 1
+
+/* Process, namespace and filesystem options. */
+static int parse_proc(struct opts *o, int c, const char *v)
 {
 	struct ctr_spec *s = &o->spec;
-	unsigned long long n;
 
 	switch (c) {
 	case 'n':
@@ -277,49 +301,117 @@ static int parse_one(struct opts *o, int c, const char *v)
 			return bad("invalid --hostname '%s': 1 to 64 characters", v);
 		s->hostname = v;
 		return 0;
-	case 'w': s->workdir = v; return 0;
-	case OPT_INIT: s->init = true; return 0;
+	case 'w':
+		s->workdir = v;
+		return 0;
+	case OPT_INIT:
+		s->init = true;
+		return 0;
 	case 'U':
 		s->userns = true;
 		s->map_uid = getuid();
 		s->map_gid = getgid();
 		s->map_count = 1;
 		return 0;
-	case OPT_MAP_ROOT: return parse_map_root(s, v);
+	case OPT_MAP_ROOT:
+		return parse_map_root(s, v);
 	case 'r':
 		s->rootfs = o->rootfs;
 		return parse_dir("--rootfs", v, o->rootfs);
-	case 'o': return parse_overlay(o, v);
-	case 'm': case 'c': case 'p': return parse_limit(s, c, v);
-	case OPT_CG_VERSION: return parse_cg_version(s, v);
+	case 'o':
+		return parse_overlay(o, v);
+	default:
+		return NOT_MINE;
+	}
+}
+
+static int parse_cgroup(struct opts *o, int c, const char *v)
+{
+	struct ctr_spec *s = &o->spec;
+
+	switch (c) {
+	case 'm':
+	case 'c':
+	case 'p':
+		return parse_limit(s, c, v);
+	case OPT_CG_VERSION:
+		return parse_cg_version(s, v);
 	case OPT_CG_PARENT:
 		if (!*v || v[0] == '/' || strstr(v, ".."))
 			return bad("invalid --cgroup-parent '%s': a relative path without '..'", v);
 		s->cg_parent = v;
 		return 0;
-	case OPT_NO_CGROUP: s->no_cgroup = true; return 0;
+	case OPT_NO_CGROUP:
+		s->no_cgroup = true;
+		return 0;
+	default:
+		return NOT_MINE;
+	}
+}
+
+static int parse_net(struct opts *o, int c, const char *v)
+{
+	struct ctr_spec *s = &o->spec;
+
+	switch (c) {
 	case 'N':
 		if (!cni_valid_id(v))
 			return bad("invalid --net '%s': not a CNI network name", v);
 		return add_list(s->nets, &s->n_nets, v, "--net");
 	case 'i':
 		if (!cni_valid_ifname(v))
-			return bad("invalid --ifname '%s': 1-15 characters, no '/', ':' or spaces", v);
+			return bad("invalid --ifname '%s': 1-15 characters, no '/', ':' or spaces",
+				   v);
 		return add_list(s->ifnames, &o->n_ifnames, v, "--ifname");
-	case OPT_CONFDIR: s->confdir = v; return 0;
-	case OPT_CNI_PATH: s->cni_path = v; return 0;
-	case OPT_CACHE_DIR: s->cache_dir = v; return 0;
-	case OPT_CNI_ARGS: s->cni_args = v; return 0;
-	case OPT_CAP_ARGS: return parse_cap_args(s, v);
-	case OPT_PID_FILE: s->pid_file = v; return 0;
+	case OPT_CONFDIR:
+		s->confdir = v;
+		return 0;
+	case OPT_CNI_PATH:
+		s->cni_path = v;
+		return 0;
+	case OPT_CACHE_DIR:
+		s->cache_dir = v;
+		return 0;
+	case OPT_CNI_NETNS:
+		return parse_netns(o, v);
+	case OPT_CNI_ARGS:
+		s->cni_args = v;
+		return 0;
+	case OPT_CAP_ARGS:
+		return parse_cap_args(s, v);
+	default:
+		return NOT_MINE;
+	}
+}
+
+static int parse_one(struct opts *o, int c, const char *v)
+{
+	unsigned long long n;
+	int r = parse_proc(o, c, v);
+
+	if (r == NOT_MINE)
+		r = parse_cgroup(o, c, v);
+	if (r == NOT_MINE)
+		r = parse_net(o, c, v);
+	if (r != NOT_MINE)
+		return r;
+	switch (c) {
+	case OPT_PID_FILE:
+		o->spec.pid_file = v;
+		return 0;
 	case OPT_STOP_TIMEOUT:
 		if (parse_uint("--stop-timeout", v, 3600, &n) < 0)
 			return -EINVAL;
-		s->stop_timeout = (int)n;
+		o->spec.stop_timeout = (int)n;
 		return 0;
-	case OPT_CLEANUP: o->cleanup = v; return 0;
-	case 'v': s->verbose = true; return 0;
-	default: return bad("unknown option");
+	case OPT_CLEANUP:
+		o->cleanup = v;
+		return 0;
+	case 'v':
+		o->spec.verbose = true;
+		return 0;
+	default:
+		return bad("unknown option");
 	}
 }
 
@@ -328,7 +420,8 @@ static int check_cni_args(const char *a)
 	_cleanup_free_ char *copy = strdup(a);
 	char *save = NULL;
 
-	for (char *t = copy ? strtok_r(copy, ";", &save) : NULL; t; t = strtok_r(NULL, ";", &save)) {
+	for (char *t = copy ? strtok_r(copy, ";", &save) : NULL; t;
+	     t = strtok_r(NULL, ";", &save)) {
 		char *eq = strchr(t, '=');
 
 		if (!eq || eq == t || !eq[1] || strchr(eq + 1, '='))
@@ -374,14 +467,15 @@ static int parse_args(struct opts *o, int argc, char **argv)
 
 	o->spec.stop_timeout = CTR_STOP_TIMEOUT;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+n:H:w:Ur:o:m:c:p:N:i:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:n:H:w:Ur:o:m:c:p:N:i:vh", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			exit(0);
 		}
 		if (c == '?' || c == ':') {
 			if (optopt && optopt < 256)
-				return bad("%s -%c", c == ':' ? "missing argument for" : "unknown option",
+				return bad("%s -%c",
+					   c == ':' ? "missing argument for" : "unknown option",
 					   optopt);
 			return bad("%s '%s'", c == ':' ? "missing argument for" : "unknown option",
 				   argv[optind - 1]);
@@ -402,6 +496,10 @@ int main(int argc, char **argv)
 	log_init("nsrun");
 	if (parse_args(&o, argc, argv) < 0)
 		return CTR_EXIT_ERROR;
+	if (o.spec.verbose) {
+		setenv("WEFT_LOG_LEVEL", "info", 1);
+		log_init("nsrun");
+	}
 	if (o.cleanup) {
 		r = ctr_cleanup_stale(o.cleanup, &err);
 		if (r < 0)

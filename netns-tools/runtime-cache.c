@@ -269,7 +269,8 @@ static int join_args(const json_t *pairs, char **ret)
 	*ret = NULL;
 	if (!json_is_array(pairs) || !json_array_size(pairs))
 		return 0;
-	json_array_foreach (pairs, i, p) {
+	json_array_foreach(pairs, i, p)
+	{
 		if (!json_is_array(p) || json_array_size(p) != 2 ||
 		    !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1)))
 			return -EINVAL;
@@ -279,7 +280,8 @@ static int join_args(const json_t *pairs, char **ret)
 	s = calloc(1, len);
 	if (!s)
 		return -ENOMEM;
-	json_array_foreach (pairs, i, p) {
+	json_array_foreach(pairs, i, p)
+	{
 		if (i)
 			strcat(s, ";");
 		strcat(s, json_string_value(json_array_get(p, 0)));

@@ -94,20 +94,23 @@ static int select_version(const json_t *list, const char *cni_version, char **re
 		return *ret ? 0 : cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "cniVersion");
 	}
 	if (!json_is_array(vs))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-				   "error parsing configuration list: invalid type for cniVersions");
+		return cni_err_set(
+			err, CNI_ERR_CONFIG, EINVAL,
+			"error parsing configuration list: invalid type for cniVersions");
 	cni_version_parse(RT_MAX_VERSION, &max);
 	if (*cni_version) {
 		if (cni_version_parse(cni_version, &n) < 0)
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-					   "error parsing configuration list: invalid cniVersion %s",
-					   cni_version);
+			return cni_err_set(
+				err, CNI_ERR_CONFIG, EINVAL,
+				"error parsing configuration list: invalid cniVersion %s",
+				cni_version);
 		if (n <= max)
 			bestn = n;
 		else
 			best = "";
 	}
-	json_array_foreach (vs, i, v) {
+	json_array_foreach(vs, i, v)
+	{
 		if (!json_is_string(v))
 			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
 					   "error parsing configuration list: invalid type for "
@@ -147,13 +150,11 @@ static int plugin_validate(const json_t *p, const char *where, struct cni_err *e
 	if (caps && !json_is_object(caps))
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: invalid 'capabilities'",
 				   where);
-	json_object_foreach ((json_t *)caps, k, v)
-		if (!json_is_boolean(v))
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-					   "%s: capability '%s' is not a boolean", where, k);
+	json_object_foreach((json_t *)caps, k, v) if (!json_is_boolean(v)) return cni_err_set(
+		err, CNI_ERR_CONFIG, EINVAL, "%s: capability '%s' is not a boolean", where, k);
 	ipam = json_object_get(p, "ipam");
-	if (ipam && (!json_is_object(ipam) ||
-		     (json_object_get(ipam, "type") && !json_is_string(json_object_get(ipam, "type")))))
+	if (ipam && (!json_is_object(ipam) || (json_object_get(ipam, "type") &&
+					       !json_is_string(json_object_get(ipam, "type")))))
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: invalid 'ipam'", where);
 	return 0;
 }
@@ -207,7 +208,8 @@ static int list_plugins(const json_t *j, struct rt_netconf *nc, struct cni_err *
 	if (json_array_size(plugins) == 0)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
 				   "error parsing configuration list: no plugins in list");
-	json_array_foreach (plugins, i, p) {
+	json_array_foreach(plugins, i, p)
+	{
 		snprintf(where, sizeof(where), "plugin config %zu", i);
 		r = plugin_validate(p, where, err);
 		if (r < 0)
@@ -228,11 +230,11 @@ int rt_netconf_from_bytes(const char *bytes, size_t len, struct rt_netconf **ret
 
 	if (!nc)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "netconf");
-	j = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loadb(bytes, len, 0, &jerr);
 	if (!j)
 		return cni_err_setd(err, CNI_ERR_DECODE, EINVAL, jerr.text,
-				    "error parsing configuration list: line %d column %d", jerr.line,
-				    jerr.column);
+				    "error parsing configuration list: line %d column %d",
+				    jerr.line, jerr.column);
 	nc->plugins = json_array();
 	nc->bytes = malloc(len + 1);
 	if (!nc->plugins || !nc->bytes)
@@ -258,7 +260,7 @@ int rt_netconf_from_plugin_bytes(const char *bytes, size_t len, struct rt_netcon
 	json_error_t jerr;
 	int r;
 
-	p = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+	p = json_loadb(bytes, len, 0, &jerr);
 	if (!p)
 		return cni_err_setd(err, CNI_ERR_DECODE, EINVAL, jerr.text,
 				    "error parsing configuration: line %d column %d", jerr.line,
@@ -315,8 +317,8 @@ static int dir_files(const char *dir, const char *const *exts, size_t n_exts, ch
 
 		for (size_t i = 0; ext && i < n_exts; i++)
 			match = match || strcmp(ext, exts[i]) == 0;
-		if (!match || snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
-				      (int)sizeof(path))
+		if (!match ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
 			continue;
 		if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
 			continue;
@@ -400,8 +402,8 @@ int rt_netconf_from_file(const char *path, struct rt_netconf **ret, struct cni_e
 	return 0;
 }
 
-static int load_single(const char *dir, const char *name, bool had_lists,
-		       struct rt_netconf **ret, struct cni_err *err)
+static int load_single(const char *dir, const char *name, bool had_lists, struct rt_netconf **ret,
+		       struct cni_err *err)
 {
 	static const char *const exts[] = {".conf", ".json"};
 	char **files = NULL;
@@ -444,8 +446,7 @@ static int load_single(const char *dir, const char *name, bool had_lists,
 	return r < 0 ? r : 0;
 }
 
-int rt_netconf_load(const char *dir, const char *name, struct rt_netconf **ret,
-		    struct cni_err *err)
+int rt_netconf_load(const char *dir, const char *name, struct rt_netconf **ret, struct cni_err *err)
 {
 	static const char *const exts[] = {".conflist"};
 	char **files = NULL;
@@ -485,7 +486,8 @@ static int inject_runtime_config(json_t *p, const json_t *cap_args, struct cni_e
 
 	if (!rc)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "runtimeConfig");
-	json_object_foreach ((json_t *)caps, k, v) {
+	json_object_foreach((json_t *)caps, k, v)
+	{
 		const json_t *data = json_object_get(cap_args, k);
 
 		if (json_is_true(v) && data && json_object_set(rc, k, (json_t *)data) < 0)

@@ -112,8 +112,8 @@ static int plugin_failed(const char *type, const char *command, const char *out,
 			   type, command, status);
 }
 
-static int exec_retry(const char *path, char **env, const char *in, char **out,
-		      size_t *out_len, int *status, struct cni_err *err)
+static int exec_retry(const char *path, char **env, const char *in, char **out, size_t *out_len,
+		      int *status, struct cni_err *err)
 {
 	int r = 0;
 
@@ -262,8 +262,9 @@ static int cached_result(const struct rt *rt, const struct rt_netconf *nc,
 		r = cni_result_encode(res, nc->cni_version, ret, err);
 	rt_cached_free(&c);
 	if (r < 0)
-		return cni_err_wrap(err, "failed to convert cached result to config version "
-					 "\"%s\"",
+		return cni_err_wrap(err,
+				    "failed to convert cached result to config version "
+				    "\"%s\"",
 				    nc->cni_version);
 	return 0;
 }
@@ -330,8 +331,7 @@ int rt_status(const struct rt *rt, const struct rt_netconf *nc, struct cni_err *
 	return r;
 }
 
-static bool gc_is_valid(const struct rt_cached *c, const struct rt_gc_attachment *valid,
-			size_t n)
+static bool gc_is_valid(const struct rt_cached *c, const struct rt_gc_attachment *valid, size_t n)
 {
 	for (size_t i = 0; valid && i < n; i++)
 		if (strcmp(valid[i].container_id, c->container_id) == 0 &&
@@ -391,9 +391,9 @@ static json_t *gc_valid_json(const struct rt_gc_attachment *valid, size_t n)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:s}", "containerID",
-						     valid[i].container_id, "ifname",
-						     valid[i].ifname));
+		json_array_append_new(arr,
+				      json_pack("{s:s,s:s}", "containerID", valid[i].container_id,
+						"ifname", valid[i].ifname));
 	return arr;
 }
 
@@ -407,9 +407,8 @@ int rt_gc(const struct rt *rt, const struct rt_netconf *nc, bool has_valid,
 	if (nc->disable_gc)
 		return 0;
 	gc_stale(rt, nc, has_valid ? valid : NULL, n_valid, &first, &n_errs, err);
-	for (size_t i = 0; version_at_least(nc->cni_version, "1.1.0") &&
-			   i < json_array_size(nc->plugins);
-	     i++) {
+	for (size_t i = 0;
+	     version_at_least(nc->cni_version, "1.1.0") && i < json_array_size(nc->plugins); i++) {
 		_cleanup_json_ json_t *conf = NULL;
 
 		r = rt_netconf_plugin_stdin(nc, i, NULL, NULL, &conf, &one);

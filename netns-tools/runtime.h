@@ -74,9 +74,9 @@ struct rt {
 /* One attachment of a container to a network. */
 struct rt_attach {
 	const char *container_id;
-	const char *netns;    /* path, e.g. /run/netns/x or /proc/<pid>/ns/net; "" on GC DEL */
-	const char *ifname;   /* e.g. eth0 */
-	const char *cni_args; /* "K1=V1;K2=V2" or NULL */
+	const char *netns;	/* path, e.g. /run/netns/x or /proc/<pid>/ns/net; "" on GC DEL */
+	const char *ifname;	/* e.g. eth0 */
+	const char *cni_args;	/* "K1=V1;K2=V2" or NULL */
 	const json_t *cap_args; /* capability args object {"portMappings": [...], ...} or NULL */
 };
 
@@ -116,7 +116,7 @@ int rt_exec_plugin(const struct rt *rt, const char *type, const char *command,
 /* One cached attachment (libcni cachedInfo). */
 struct rt_cached {
 	char *container_id, *ifname, *network, *netns;
-	char *cni_args; /* re-joined "K=V;K=V", or NULL */
+	char *cni_args;				    /* re-joined "K=V;K=V", or NULL */
 	json_t *cap_args, *result, *cni_args_pairs; /* owned, may be NULL */
 	char *config;				    /* decoded conflist bytes */
 	size_t config_len;

@@ -4,18 +4,21 @@
 /* IP= is host-local's (requested address), MAC= the container veth's. */
 static const char *const bridge_known_args[] = {"IP", "MAC", NULL};
 
+/* struct bridge_conf starts with its podnet_conf: the shared verbs take it as it is. */
 static const struct cni_plugin bridge_plugin = {
 	.name = "bridge",
 	.conf_size = sizeof(struct bridge_conf),
 	.known_args = bridge_known_args,
 	.parse = bridge_parse,
 	.conf_free = bridge_conf_free,
-	.add = bridge_add,
-	.del = bridge_del,
-	.check = bridge_check,
-	.status = bridge_status,
-	.gc = bridge_gc,
+	.add = podnet_add,
+	.del = podnet_del,
+	.check = podnet_check,
+	.status = podnet_status,
+	.gc = podnet_gc,
 };
+
+PODNET_LINK_IPAM;
 
 int main(void)
 {

@@ -22,16 +22,40 @@
 #define STR(x)	STR_(x)
 #define ABI	"_v" STR(WEFT_BPF_ABI)
 
-/* bpffs refuses '.' in names, hence the underscores. */
-static const char *const pin_names[EBPF_PIN_N] = {
-	[EBPF_PIN_EPS] = "endpoints" ABI, [EBPF_PIN_STATS] = "stats" ABI,
-	[EBPF_PIN_META] = "meta" ABI,	  [EBPF_PIN_FROM_POD] = "from_pod" ABI,
-	[EBPF_PIN_TO_POD] = "to_pod" ABI,
+/* bpffs refuses '.' in names, hence the underscores. Maps are shared by every plugin build
+ * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v1_<hash
+ * of the embedded object>"), so an upgraded plugin attaches its own program to new pods while
+ * running pods keep theirs, all on the same maps. */
+static const char *const map_names[] = {
+	[EBPF_PIN_EPS] = "endpoints" ABI,
+	[EBPF_PIN_STATS] = "stats" ABI,
+	[EBPF_PIN_META] = "meta" ABI,
 };
+
+static uint32_t object_hash(void)
+{
+	size_t n = 0;
+	const uint8_t *p = cni_ebpf_bpf__elf_bytes(&n);
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
 
 const char *ebpf_pin_name(enum ebpf_pin pin)
 {
-	return pin_names[pin];
+	static char progs[2][32];
+
+	if (pin < EBPF_PIN_FROM_POD)
+		return map_names[pin];
+	if (!progs[0][0]) {
+		uint32_t h = object_hash();
+
+		snprintf(progs[0], sizeof(progs[0]), "from_pod" ABI "_%08x", h);
+		snprintf(progs[1], sizeof(progs[1]), "to_pod" ABI "_%08x", h);
+	}
+	return progs[pin - EBPF_PIN_FROM_POD];
 }
 
 /* The pin root: the configured one, else /sys/fs/bpf/weft/<host netns inode>. */
@@ -65,14 +89,16 @@ void ebpf_dp_close(struct ebpf_dp *dp)
 	}
 }
 
-/* Opens every pin; -ENOENT (err set) when one is missing. */
-static int dp_get(struct ebpf_dp *dp, struct cni_err *err)
+/* Opens the pins: the maps, and the programs when progs is set; -ENOENT (err set) when one is
+ * missing. DEL, GC and stats need the maps only (they work with any build's programs). */
+static int dp_get(struct ebpf_dp *dp, bool progs, struct cni_err *err)
 {
+	size_t n = progs ? EBPF_PIN_N : EBPF_PIN_FROM_POD;
 	char path[PATH_MAX];
 	int r;
 
-	for (size_t i = 0; i < EBPF_PIN_N; i++) {
-		r = bpftc_pin_path(dp->dir, pin_names[i], path, sizeof(path), err);
+	for (size_t i = 0; i < n; i++) {
+		r = bpftc_pin_path(dp->dir, ebpf_pin_name(i), path, sizeof(path), err);
 		if (r < 0)
 			return r;
 		if (dp->fd[i] >= 0)
@@ -96,7 +122,7 @@ static int pin_maps(struct cni_ebpf_bpf *skel, const char *dir, struct cni_err *
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
-		r = bpftc_pin_path(dir, pin_names[pins[i]], path, sizeof(path), err);
+		r = bpftc_pin_path(dir, ebpf_pin_name(pins[i]), path, sizeof(path), err);
 		if (r < 0)
 			return r;
 		/* Reused when pinned already (libbpf checks the layout), else created + pinned. */
@@ -113,7 +139,7 @@ static int pin_prog(struct bpf_program *prog, const char *dir, enum ebpf_pin pin
 	char path[PATH_MAX];
 	int r;
 
-	r = bpftc_pin_path(dir, pin_names[pin], path, sizeof(path), err);
+	r = bpftc_pin_path(dir, ebpf_pin_name(pin), path, sizeof(path), err);
 	if (r < 0)
 		return r;
 	if (access(path, F_OK) == 0)
@@ -134,10 +160,10 @@ static void drop_orphan_progs(const char *dir)
 	bool all = true;
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		all &= bpftc_pin_path(dir, pin_names[maps[i]], path, sizeof(path), NULL) == 0 &&
+		all &= bpftc_pin_path(dir, ebpf_pin_name(maps[i]), path, sizeof(path), NULL) == 0 &&
 		       access(path, F_OK) == 0;
 	for (size_t i = 0; !all && i < ARRAY_SIZE(progs); i++) {
-		if (bpftc_pin_path(dir, pin_names[progs[i]], path, sizeof(path), NULL) == 0 &&
+		if (bpftc_pin_path(dir, ebpf_pin_name(progs[i]), path, sizeof(path), NULL) == 0 &&
 		    unlink(path) == 0)
 			log_warn("dropped %s: its maps were no longer pinned", path);
 	}
@@ -182,9 +208,9 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 	if (r < 0)
 		return r;
 	if (!create)
-		return dp_get(dp, err);
-	/* Fast path: the datapath is there (every ADD but the first). */
-	if (dp_get(dp, NULL) >= 0)
+		return dp_get(dp, false, err);
+	/* Fast path: the datapath is there (every ADD but the first of this build). */
+	if (dp_get(dp, true, NULL) >= 0)
 		return 0;
 	/* The root is the bpffs (mounted there if needed), the network a directory in it. */
 	r = pin_root_get(pin_root, root, sizeof(root), err);
@@ -197,12 +223,12 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 	lock = bpftc_dir_lock(dp->dir, -1, err);
 	if (lock < 0)
 		return lock;
-	if (dp_get(dp, NULL) >= 0)
+	if (dp_get(dp, true, NULL) >= 0)
 		return 0; /* a concurrent ADD loaded it while we waited */
 	r = dp_load(dp->dir, err);
 	if (r < 0)
 		return r;
-	return dp_get(dp, err);
+	return dp_get(dp, true, err);
 }
 
 static int map_put(int fd, const void *key, const void *val, const char *what, struct cni_err *err)
@@ -273,7 +299,7 @@ static int list_map(const struct ebpf_dp *dp, enum ebpf_pin pin, struct ebpf_dp_
 		prev = &key;
 	}
 	if (errno != ENOENT)
-		return cni_err_set(err, CNI_ERR_BPF, errno, "walk the %s map", pin_names[pin]);
+		return cni_err_set(err, CNI_ERR_BPF, errno, "walk the %s map", ebpf_pin_name(pin));
 	return 0;
 }
 
@@ -382,31 +408,56 @@ int ebpf_dp_attach(const struct ebpf_dp *dp, int ifindex, struct cni_err *err)
 	return r;
 }
 
-static int check_one(const struct ebpf_dp *dp, int ifindex, enum bpftc_dir dir, enum ebpf_pin pin,
-		     struct cni_err *err)
+static int map_id(int fd, uint32_t *ret, struct cni_err *err)
 {
-	uint32_t want, have;
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "map info");
+	*ret = info.id;
+	return 0;
+}
+
+/* The filter must run weft's program `name` bound to this network's map `pin` (any build: pods
+ * attached before an upgrade keep their program). */
+static int check_one(const struct ebpf_dp *dp, int ifindex, enum bpftc_dir dir, const char *name,
+		     enum ebpf_pin pin, struct cni_err *err)
+{
+	const char *where = dir == BPFTC_EGRESS ? "egress" : "ingress";
+	_cleanup_close_ int fd = -1;
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info), id = 0, want = 0, maps[8];
 	int r;
 
-	r = bpftc_prog_id(dp->fd[pin], &want, err);
+	r = map_id(dp->fd[pin], &want, err);
 	if (r >= 0)
-		r = bpftc_query(ifindex, dir, &have, err);
+		r = bpftc_query(ifindex, dir, &id, err);
 	if (r < 0)
 		return r;
-	if (have != want)
-		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
-				   "tc %s of ifindex %d runs program %u, not %s (%u)",
-				   dir == BPFTC_EGRESS ? "egress" : "ingress", ifindex, have,
-				   pin_names[pin], want);
-	return 0;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "program %u of tc %s", id, where);
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = ARRAY_SIZE(maps);
+	info.map_ids = (uint64_t)(uintptr_t)maps;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "program %u info", id);
+	for (uint32_t i = 0; strcmp(info.name, name) == 0 && i < info.nr_map_ids; i++)
+		if (i < ARRAY_SIZE(maps) && maps[i] == want)
+			return 0;
+	return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+			   "tc %s of ifindex %d runs program %u \"%s\", not %s of %s", where,
+			   ifindex, id, info.name, name, dp->dir);
 }
 
 int ebpf_dp_check_attached(const struct ebpf_dp *dp, int ifindex, struct cni_err *err)
 {
 	int r;
 
-	r = check_one(dp, ifindex, BPFTC_INGRESS, EBPF_PIN_FROM_POD, err);
+	r = check_one(dp, ifindex, BPFTC_INGRESS, "weft_from_pod", EBPF_PIN_EPS, err);
 	if (r >= 0)
-		r = check_one(dp, ifindex, BPFTC_EGRESS, EBPF_PIN_TO_POD, err);
+		r = check_one(dp, ifindex, BPFTC_EGRESS, "weft_to_pod", EBPF_PIN_STATS, err);
 	return r;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `ebpf stats <network> [--pin-root DIR] [--json]`: the per-endpoint counters of a network's
- * datapath in this host netns, one line (or JSON object) per pod. Run it where the plugin
- * runs (the host netns), e.g. `ip netns exec <host> ebpf stats mynet`. Not a CNI verb: the
- * binary takes this path only when CNI_COMMAND is unset. */
+ * datapath in this host netns, one line (or JSON object) per pod. Run it in the netns and
+ * mount namespace the plugin runs in. Not a CNI verb: the binary takes this path only when
+ * CNI_COMMAND is unset. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>

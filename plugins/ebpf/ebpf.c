@@ -11,6 +11,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "bpf-tc.h"
 #include "cleanup.h"
 #include "conf.h"
 #include "ebpf.h"
@@ -390,8 +391,8 @@ static int ebpf_gc(const struct cni_args *a, void *c, struct cni_err *err)
 	return first;
 }
 
-/* Ready when IPAM is and the datapath can be loaded and pinned here (bpffs, CAP_BPF,
- * verifier): the first ADD would need exactly that. */
+/* Ready when IPAM is, the datapath can be loaded and pinned here (bpffs, CAP_BPF, verifier)
+ * and tc can run it (clsact, cls_bpf; probed in a throwaway netns): what an ADD needs. */
 static int ebpf_status(const struct cni_args *a, void *c, struct cni_err *err)
 {
 	const struct ebpf_conf *conf = c;
@@ -403,6 +404,8 @@ static int ebpf_status(const struct cni_args *a, void *c, struct cni_err *err)
 	if (r < 0)
 		return r;
 	r = ebpf_dp_open(conf->pin_root, a->name, true, &dp, &why);
+	if (r >= 0)
+		r = bpftc_probe(dp.fd[EBPF_PIN_FROM_POD], &why);
 	ebpf_dp_close(&dp);
 	if (r < 0)
 		return cni_err_setd(err, CNI_ERR_UNAVAILABLE, -r, why.details,

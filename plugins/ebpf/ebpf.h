@@ -57,7 +57,7 @@ struct ebpf_dp {
 		.fd = { -1, -1, -1, -1, -1 }                                                       \
 	}
 
-/* Pin file name of one object ("endpoints_v1", ...). */
+/* Pin file name of one object ("endpoints_v1", ..., "from_pod_v1_<8 hex of the object>"). */
 const char *ebpf_pin_name(enum ebpf_pin pin);
 /* "<pin_root or the default>/<network>". */
 int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
@@ -99,7 +99,7 @@ int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_sta
 
 /* tc ingress (from_pod) and egress (to_pod) on the host veth. */
 int ebpf_dp_attach(const struct ebpf_dp *dp, int ifindex, struct cni_err *err);
-/* 0 when both filters run this network's pinned programs. */
+/* 0 when both filters run weft's programs bound to this network's maps. */
 int ebpf_dp_check_attached(const struct ebpf_dp *dp, int ifindex, struct cni_err *err);
 
 /* ---- ebpf-link.c: kernel objects of one attachment ---- */

@@ -56,7 +56,7 @@ static double now_us(void)
 static int run(const struct arm *a, const char *cmd, long i)
 {
 	char c[64], id[128], *envp[] = {c, id, "CNI_IFNAME=eth0", "CNI_NETNS=/run/netns/bench",
-					"CNI_PATH=/nonexistent", getenv("NOFSYNC") ? "NOFSYNC=1" : NULL, NULL};
+					"CNI_PATH=/nonexistent", NULL};
 	char *argv[] = {a->bin, NULL};
 	posix_spawn_file_actions_t fa;
 	int st;
@@ -130,7 +130,8 @@ fill() {
 	"$work/spawntime" "$3" "$1,$2,ADD,-,$4%d,1000000" >/dev/null
 }
 
-fsname=$(stat -f -c %T "$data")
+fsname=$(findmnt -n -o FSTYPE -T "$data" 2>/dev/null | head -n 1)
+fsname=${fsname:-$(stat -f -c %T "$data")}
 echo "host-local benchmark: weft $BIN/host-local vs reference $REF" >&2
 echo "dataDir on $fsname ($data); N=$N ADD samples, K=$K DEL samples per size" >&2
 
@@ -160,13 +161,13 @@ ms() { awk -v a="$1" 'BEGIN { printf "%.2f ms", a / 1000 }'; }
 
 cat <<EOT
 
-| host-local ($fsname dataDir)        | weft       | reference  | weft / reference |
-|-------------------------------------|------------|------------|------------------|
-| ADD median (p10 - p90), N=$N        | $(ms "${add[0]}") | $(ms "${add[3]}") | $(ratio "${add[0]}" "${add[3]}") |
-| ADD p10 / p90 weft                  | $(ms "${add[1]}") / $(ms "${add[2]}") | $(ms "${add[4]}") / $(ms "${add[5]}") | |
-| DEL median at 10 reservations       | $(ms "${del[0]}") | $(ms "${del[6]}") | $(ratio "${del[0]}" "${del[6]}") |
-| DEL median at 1000 reservations     | $(ms "${del[3]}") | $(ms "${del[9]}") | $(ratio "${del[3]}" "${del[9]}") |
-| DEL 1000 / DEL 10                   | $(ratio "${del[3]}" "${del[0]}") | $(ratio "${del[9]}" "${del[6]}") | |
+| host-local, dataDir on $fsname | weft | reference | weft / reference |
+|---|---|---|---|
+| ADD median, N=$N interleaved | $(ms "${add[0]}") | $(ms "${add[3]}") | $(ratio "${add[0]}" "${add[3]}") |
+| ADD p10 / p90 | $(ms "${add[1]}") / $(ms "${add[2]}") | $(ms "${add[4]}") / $(ms "${add[5]}") | |
+| DEL median, 10 reservations | $(ms "${del[0]}") | $(ms "${del[6]}") | $(ratio "${del[0]}" "${del[6]}") |
+| DEL median, 1000 reservations | $(ms "${del[3]}") | $(ms "${del[9]}") | $(ratio "${del[3]}" "${del[9]}") |
+| DEL 1000 / DEL 10 | $(ratio "${del[3]}" "${del[0]}") | $(ratio "${del[9]}" "${del[6]}") | |
 
 Targets: weft ADD median <= 1 ms and <= 0.3x the reference; weft DEL 1000/10 within 1.10.
 EOT

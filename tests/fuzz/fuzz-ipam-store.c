@@ -8,7 +8,8 @@
  * rebuild run on it.
  * Invariants: no crash, leak or UB; a symlink is never followed (the canary file outside the
  * dataDir keeps its content); a FIFO never blocks (-timeout); no fd is leaked; a reservation
- * made for ctr1/eth0 is found, then released. */
+ * made for ctr1/eth0 is found; after a release under an adopting lock (as DEL takes it) no
+ * reservation of ctr1/eth0 remains. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +59,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	fuzz_quiet();
 	setenv("WEFT_LOCK_TIMEOUT_MS", "100", 1);
-	snprintf(base, sizeof(base), "/tmp/weft-fuzz-store.XXXXXX");
+	/* tmpfs when there is one: the store fsyncs every reservation */
+	snprintf(base, sizeof(base), "%s/weft-fuzz-store.XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(base))
 		abort();
 	snprintf(data_dir, sizeof(data_dir), "%s/data", base);
@@ -237,7 +240,8 @@ static void exercise(struct ipam_store *s, unsigned flags)
 		(void)ipam_store_last_get(s, i, &last);
 	if (inet_prefix_parse("10.0.0.0/24", &rg.subnet) == 0 &&
 	    inet_addr_parse("10.0.0.1", &rg.start) == 0 &&
-	    inet_addr_parse("10.0.0.254", &rg.end) == 0 && inet_addr_parse("10.0.0.1", &rg.gateway) == 0)
+	    inet_addr_parse("10.0.0.254", &rg.end) == 0 &&
+	    inet_addr_parse("10.0.0.1", &rg.gateway) == 0)
 		(void)ipam_store_count(s, &set);
 	cni_err_clear(&err);
 	if (inet_addr_parse(flags & 8 ? "10.0.0.2" : "fd00::2", &ip) == 0 &&
@@ -249,7 +253,9 @@ static void exercise(struct ipam_store *s, unsigned flags)
 	}
 	cni_err_clear(&err);
 	(void)ipam_store_release(s, "ctr1", "eth0", &err);
-	FUZZ_ASSERT(ipam_store_scan(s, exact_cb, &exact) >= 0 && exact == 0);
+	/* DEL locks with adopt (a stale index is rebuilt first): then nothing of ctr1/eth0 stays */
+	if (flags & 2)
+		FUZZ_ASSERT(ipam_store_scan(s, exact_cb, &exact) >= 0 && exact == 0);
 	cni_err_clear(&err);
 	if (flags & 32)
 		(void)ipam_store_gc(s, &a, &err);

@@ -75,10 +75,9 @@ static int copy_prev(const struct cni_result *p, struct cni_result *res, struct 
 		r = cni_result_add_iface(res, p->ifaces[i].name, p->ifaces[i].mac,
 					 p->ifaces[i].sandbox, err);
 	for (size_t i = 0; r >= 0 && i < p->n_ips; i++)
-		r = cni_result_add_ip(res, &p->ips[i].address, &p->ips[i].gateway,
-				      p->ips[i].interface < (int)res->n_ifaces ? p->ips[i].interface
-									  : -1,
-				      err);
+		r = cni_result_add_ip(
+			res, &p->ips[i].address, &p->ips[i].gateway,
+			p->ips[i].interface < (int)res->n_ifaces ? p->ips[i].interface : -1, err);
 	for (size_t i = 0; r >= 0 && i < p->n_routes; i++)
 		r = cni_result_add_route(res, &p->routes[i].dst, &p->routes[i].gw, err);
 	if (r >= 0 && p->dns)
@@ -86,8 +85,7 @@ static int copy_prev(const struct cni_result *p, struct cni_result *res, struct 
 	return r;
 }
 
-static int fake_add(const struct cni_args *a, void *c, struct cni_result *res,
-		    struct cni_err *err)
+static int fake_add(const struct cni_args *a, void *c, struct cni_result *res, struct cni_err *err)
 {
 	struct fake_conf *conf = c;
 	struct inet_prefix ip;

@@ -16,13 +16,13 @@
 #include "cni-error.h"
 
 /* A violated invariant is a finding: abort() so libFuzzer saves the input. */
-#define FUZZ_ASSERT(cond)                                                                       \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,    \
-				#cond);                                                         \
-			abort();                                                                \
-		}                                                                               \
+#define FUZZ_ASSERT(cond)                                                                          \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
+				#cond);                                                            \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* Every failure must leave a usable CNI error: a known code and a message. */

@@ -208,7 +208,8 @@ for t in "${targets[@]}"; do
 	fi
 	el=$(($(date +%s) - start))
 	total_runs=$((total_runs + runs))
-	crashes=$(grep -cE 'ERROR: (AddressSanitizer|libFuzzer: deadly signal|libFuzzer: timeout|libFuzzer: out-of-memory)|runtime error:|invariant failed' "$log")
+	# one finding = one sanitizer/libFuzzer report (an invariant failure ends in "deadly signal")
+	crashes=$(grep -cE '==ERROR: (AddressSanitizer|libFuzzer)|^SUMMARY: UndefinedBehaviorSanitizer' "$log")
 	leaks=$(grep -c 'ERROR: LeakSanitizer' "$log")
 	if [ "$ok" -eq 1 ]; then
 		echo "ok $i - $t ($runs runs, ${el}s)"

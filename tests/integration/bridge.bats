@@ -474,6 +474,40 @@ vlan_filtering_supported() {
 	ls "$DATA"/wnet/last_reserved_ip.*
 }
 
+@test "bridge: host veths carry a weft alias; GC deletes only this network's stale ones" {
+	c=$(conf 1.1.0)
+	add_ok "$c" a
+	va=$(json_get "$output" '.interfaces[1].name')
+	add_ok "$c" b "/run/netns/$(ctr_ns p2)"
+	vb=$(json_get "$output" '.interfaces[1].name')
+	[[ "$(ip -n "$HOST" -j link show "$va" | jq -r '.[0].ifalias')" =~ ^weft\ wnet\ [0-9a-f]{16}$ ]]
+	# Foreign veths: no alias, and another network's alias. GC must leave both alone.
+	ip -n "$HOST" link add fgn0 type veth peer name fgn1
+	ip -n "$HOST" link add oth0 type veth peer name oth1
+	ip -n "$HOST" link set oth0 alias "weft othernet 0123456789abcdef"
+	g=$(jq -c '. + {"cni.dev/valid-attachments": [{"containerID": "a", "ifname": "eth0"}]}' <<<"$c")
+	run run_plugin GC bridge "$g" "" "" ""
+	[ "$status" -eq 0 ] || fail "GC: $output"
+	ip -n "$HOST" link show "$va"
+	run ip -n "$HOST" link show "$vb"
+	[ "$status" -ne 0 ]
+	ip -n "$HOST" link show fgn0
+	ip -n "$HOST" link show oth0
+	# CHECK verifies identity: a host veth relabelled as someone else's is not ours.
+	add_ok "$c" a2 "/run/netns/$(ctr_ns p3)"
+	res=$output
+	run run_plugin CHECK bridge "$(with_prev "$c" "$res")" a2 eth0 "/run/netns/$WEFT_PREFIX-p3"
+	[ "$status" -eq 0 ] || fail "CHECK: $output"
+	v2=$(json_get "$res" '.interfaces[1].name')
+	ip -n "$HOST" link set "$v2" alias "weft wnet 0000000000000000"
+	run run_plugin CHECK bridge "$(with_prev "$c" "$res")" a2 eth0 "/run/netns/$WEFT_PREFIX-p3"
+	[ "$status" -ne 0 ]
+	# ... and DEL leaves a veth with a foreign alias alone (the pod end goes by ifname).
+	run run_plugin DEL bridge "$c" a2 eth0 ""
+	[ "$status" -eq 0 ]
+	ip -n "$HOST" link show "$v2"
+}
+
 # ---- real clients ---------------------------------------------------------------------------
 
 @test "bridge: podman-style (VERSION first, 0.4.0, capabilities, hairpin, 64-hex IDs, DEL with prevResult)" {

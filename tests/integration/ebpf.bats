@@ -79,8 +79,8 @@ host_forwarded() {
 	[ "$(ip netns exec "$HOST" sysctl -n net.ipv4.ip_forward)" = 1 ]
 	ip netns exec "$HOST" bpftool net -j | jq -e --arg d "$hv" \
 		'[.[0].tc[] | select(.devname == $d) | .kind] | sort == ["clsact/egress", "clsact/ingress"]'
-	for p in endpoints_v1 stats_v1 meta_v1 from_pod_v1 to_pod_v1; do
-		[ -e "$PIN/$NET/$p" ]
+	for p in endpoints_v1 stats_v1 meta_v1 from_pod_v1_* to_pod_v1_*; do
+		compgen -G "$PIN/$NET/$p" >/dev/null
 	done
 	[ "$(counter c1 ip)" = 10.66.0.2 ]
 }
@@ -137,7 +137,7 @@ host_forwarded() {
 	[ ! -e "$DATA/$NET/10.66.0.2" ]
 	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
 	ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.3'
-	[ -e "$PIN/$NET/from_pod_v1" ] # shared: never removed by a pod's DEL
+	compgen -G "$PIN/$NET/from_pod_v1_*" >/dev/null # shared: never removed by a pod's DEL
 
 	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
@@ -283,8 +283,32 @@ host_forwarded() {
 	done
 	ip netns exec "$HOST" bpftool net -j |
 		jq -e '[.[0].tc[] | select(.kind == "clsact/ingress") | .id] | (length == 6) and (unique | length == 1)'
-	id=$(bpftool prog show pinned "$PIN/$NET/from_pod_v1" -j | jq .id)
+	id=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v1_* -j | jq .id)
 	ip netns exec "$HOST" bpftool net -j | jq -e --argjson id "$id" '.[0].tc[0].id == $id'
+}
+
+@test "ebpf: an upgraded plugin attaches its own programs on the same maps; old pods keep theirs" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	conf=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
+	# Pretend c1's programs came from another build: its pins carry another object hash.
+	for p in from_pod to_pod; do
+		mv "$PIN/$NET/${p}"_v1_* "$PIN/$NET/${p}_v1_00000000"
+	done
+	old=$(bpftool prog show pinned "$PIN/$NET/from_pod_v1_00000000" -j | jq .id)
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	new=$(ip netns exec "$HOST" bpftool net -j |
+		jq --argjson old "$old" '[.[0].tc[] | select(.kind == "clsact/ingress") | .id | select(. != $old)][0]')
+	[ "$new" != null ]
+	[ "$(ls "$PIN/$NET" | grep -c '^from_pod_v1_')" -eq 2 ]
+	# Both programs share the maps: the fast path works both ways, CHECK accepts the old one.
+	ip netns exec "$CTR" ping -c 2 -i 0.2 -W 2 10.66.0.3
+	ip netns exec "$CTR2" ping -c 2 -i 0.2 -W 2 10.66.0.2
+	[ "$(counter c1 fwdPackets)" -ge 4 ]
+	[ "$(counter c2 fwdPackets)" -ge 4 ]
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 0 ]
 }
 
 @test "ebpf: STATUS is ready with a usable pin root and code 50 when BPF is unusable" {
@@ -327,7 +351,7 @@ host_forwarded() {
 @test "ebpf: pinned programs and maps are gone after cleanup" {
 	run add c1 "$CTR"
 	[ "$status" -eq 0 ]
-	prog=$(bpftool prog show pinned "$PIN/$NET/from_pod_v1" -j | jq .id)
+	prog=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v1_* -j | jq .id)
 	map=$(bpftool map show pinned "$PIN/$NET/endpoints_v1" -j | jq .id)
 	run run_plugin DEL ebpf "$CONF" c1
 	[ "$status" -eq 0 ]
@@ -370,7 +394,7 @@ host_forwarded() {
 	rm -rf "$root"
 	[ "$status" -eq 0 ]
 	[ "$fstype" = bpf_fs ]
-	[ "$pinned" = "endpoints_v1 from_pod_v1 meta_v1 stats_v1 to_pod_v1 " ]
+	[[ "$pinned" =~ ^endpoints_v1\ from_pod_v1_[0-9a-f]{8}\ meta_v1\ stats_v1\ to_pod_v1_[0-9a-f]{8}\ $ ]]
 }
 
 @test "ebpf: the default pinRoot never touches the machine's /sys/fs/bpf" {

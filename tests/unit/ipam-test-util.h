@@ -15,8 +15,8 @@
 #include "config.h"
 #include "hostlocal.h"
 
-static char tu_data[256];	/* the dataDir */
-static char tu_net[512];	/* <dataDir>/net */
+static char tu_data[256];   /* the dataDir */
+static char tu_net[512];    /* <dataDir>/net */
 static const char *tu_ipam; /* ipam object (with @D@ for the dataDir) used by tu_req() */
 
 static inline int tu_setup(void **state)
@@ -64,7 +64,7 @@ static inline char *tu_subst(const char *s)
 
 /* A request for (cid, "eth0") on network "net" with tu_ipam; extra = more top-level keys. */
 static inline struct tu_req *tu_req_full(enum cni_cmd cmd, const char *version, const char *cid,
-				  const char *ifname, const char *extra, const char *env_ip)
+					 const char *ifname, const char *extra, const char *env_ip)
 {
 	struct tu_req *q = calloc(1, sizeof(*q));
 	char buf[8192];

@@ -8,13 +8,15 @@
 
 #include <string.h>
 
-/* The parser is part of the plugin executable, not of a library: compile it in. */
-#include "../../plugins/bridge/conf.c"
+/* The bridge config is the shared attachment config (common/podnet-conf.c, in libcommon). */
 #include "cleanup.h"
+#include "podnet-internal.h"
+
+PODNET_LINK_IPAM;
 
 struct fixture {
 	struct cni_args a;
-	struct bridge_conf c;
+	struct podnet_conf c;
 	struct cni_err err;
 	json_t *j;
 	struct cni_kv kv[2];
@@ -44,12 +46,12 @@ static int parse(struct fixture *f, const char *json, enum cni_cmd cmd, const ch
 		f->a.kv = f->kv;
 		f->a.n_kv = 1;
 	}
-	return bridge_parse(&f->a, &f->c, &f->err);
+	return podnet_parse(&f->a, &f->c, &f->err);
 }
 
 static void done(struct fixture *f)
 {
-	bridge_conf_free(&f->c);
+	podnet_conf_free(&f->c);
 	json_decref(f->j);
 }
 
@@ -100,10 +102,10 @@ static void test_all_keys(void **state)
 	assert_true(f.c.hairpin);
 	assert_int_equal(f.c.vlan, 7);
 	assert_true(f.c.has_trunk);
-	assert_true(bridge_trunk_has(&f.c, 5));
-	assert_true(bridge_trunk_has(&f.c, 101));
-	assert_false(bridge_trunk_has(&f.c, 103));
-	assert_true(bridge_vlan_filtering(&f.c));
+	assert_true(podnet_trunk_has(&f.c, 5));
+	assert_true(podnet_trunk_has(&f.c, 101));
+	assert_false(podnet_trunk_has(&f.c, 103));
+	assert_true(podnet_vlan_filtering(&f.c));
 	assert_true(f.c.preserve_default_vlan && f.c.enable_dad && f.c.macspoofchk);
 	assert_true(f.c.port_isolation);
 	assert_non_null(f.c.dns);

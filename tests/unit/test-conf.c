@@ -114,7 +114,8 @@ static void test_long_value_cut(void **state)
 	assert_int_equal(err.code, CNI_ERR_CONFIG);
 	assert_memory_equal(err.msg, prefix, strlen(prefix));
 	assert_string_equal(err.msg + strlen(err.msg) - 4, "x...");
-	assert_int_equal(strlen(err.msg), strlen("invalid \"huge\": expected an integer, got ") + 71);
+	assert_int_equal(strlen(err.msg),
+			 strlen("invalid \"huge\": expected an integer, got ") + 71);
 }
 
 static void test_int(void **state)
@@ -161,8 +162,9 @@ static void test_addr_prefix(void **state)
 	assert_conf_err(conf_prefix(obj, "net33", CONF_REQUIRED, &p, &err),
 			"invalid \"net33\": expected a CIDR (address/prefix-length), got "
 			"\"10.0.0.0/33\"");
-	assert_conf_err(conf_prefix(obj, "gw", CONF_REQUIRED, &p, &err),
-			"invalid \"gw\": expected a CIDR (address/prefix-length), got \"10.1.0.1\"");
+	assert_conf_err(
+		conf_prefix(obj, "gw", CONF_REQUIRED, &p, &err),
+		"invalid \"gw\": expected a CIDR (address/prefix-length), got \"10.1.0.1\"");
 	assert_conf_err(conf_prefix(obj, "nope", CONF_REQUIRED, &p, &err),
 			"missing required key \"nope\"");
 }
@@ -210,9 +212,12 @@ static void test_mac(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bool),	     cmocka_unit_test(test_str),
-		cmocka_unit_test(test_int),	     cmocka_unit_test(test_addr_prefix),
-		cmocka_unit_test(test_object_array), cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_str),
+		cmocka_unit_test(test_int),
+		cmocka_unit_test(test_addr_prefix),
+		cmocka_unit_test(test_object_array),
+		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_long_value_cut),
 	};
 

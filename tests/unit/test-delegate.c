@@ -164,8 +164,7 @@ static void test_add_result_env_and_stdin(void **state)
 	assert_no_new_pipes(fds);
 	assert_int_equal(cni_delegate(&a, "fake-ipam", CNI_CMD_ADD, res, &err), 0);
 	assert_int_equal(res->n_ips, 1);
-	assert_string_equal(inet_prefix_fmt(&res->ips[0].address, buf, sizeof(buf)),
-			    "10.0.0.2/24");
+	assert_string_equal(inet_prefix_fmt(&res->ips[0].address, buf, sizeof(buf)), "10.0.0.2/24");
 	assert_int_equal(res->ips[0].interface, -1);
 }
 
@@ -194,7 +193,8 @@ struct fail_case {
 static const struct fail_case fails[] = {
 	{"err", CNI_CMD_ADD, 11, "busy", "try later"},
 	{"err", CNI_CMD_STATUS, 11, "busy", "try later"},
-	{"exit3", CNI_CMD_DEL, CNI_ERR_DELEGATE, "plugin \"fake-ipam\" DEL failed", "exit status 3"},
+	{"exit3", CNI_CMD_DEL, CNI_ERR_DELEGATE, "plugin \"fake-ipam\" DEL failed",
+	 "exit status 3"},
 	{"text", CNI_CMD_ADD, CNI_ERR_DELEGATE, "plugin \"fake-ipam\" ADD failed",
 	 "exit status 2; stdout: not json"},
 	{"signal", CNI_CMD_CHECK, CNI_ERR_DELEGATE, "plugin \"fake-ipam\" CHECK failed",

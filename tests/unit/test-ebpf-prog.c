@@ -346,6 +346,7 @@ static void test_ipv4_to_stack(void **state)
 static void test_other_frames_to_stack(void **state)
 {
 	struct fixture *f = fixture_or_skip(state);
+	struct arp_frame arp;
 	struct ip_frame in;
 
 	ip_packet(&in, POD_A, POD_B, 64);
@@ -355,8 +356,6 @@ static void test_other_frames_to_stack(void **state)
 	in.ip.ihl = 4; /* malformed */
 	assert_passed_unchanged(f, f->from_pod, &in, sizeof(in));
 	/* Truncated ARP (test runs refuse IPv4 frames shorter than an IP header). */
-	struct arp_frame arp;
-
 	arp_request(&arp, POD_A, ROUTER);
 	assert_passed_unchanged(f, f->from_pod, &arp, sizeof(arp) - 4);
 }

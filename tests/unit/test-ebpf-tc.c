@@ -153,6 +153,26 @@ static void test_attach_query_detach(void **state)
 	assert_int_equal(err.code, CNI_ERR_BPF);
 }
 
+static void test_probe(void **state)
+{
+	struct cni_err err = {0};
+	uint32_t id;
+	int fd;
+
+	(void)state;
+	if (!privileged)
+		skip();
+	fd = trivial_prog();
+	assert_true(fd >= 0);
+	assert_int_equal(bpftc_probe(fd, &err), 0);
+	close(fd);
+	/* Not a program: the probe's attach fails, the caller's lo is untouched. */
+	assert_true(bpftc_probe(0, &err) < 0);
+	assert_int_equal(err.code, CNI_ERR_BPF);
+	assert_non_null(strstr(err.msg, "tc"));
+	assert_int_equal(bpftc_query(1, BPFTC_INGRESS, &id, NULL), -ENOENT);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -168,7 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pin_paths),	    cmocka_unit_test(test_pin_root_default),
 		cmocka_unit_test(test_fs_ensure_mounts),    cmocka_unit_test(test_dir_lock_bounded),
-		cmocka_unit_test(test_attach_query_detach),
+		cmocka_unit_test(test_attach_query_detach), cmocka_unit_test(test_probe),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

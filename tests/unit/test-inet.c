@@ -11,23 +11,23 @@
 
 #include "inet.h"
 
-static struct inet_addr A(const char *s)
-{
+static struct inet_addr A(const char *s) {
 	struct inet_addr a;
 
 	assert_int_equal(inet_addr_parse(s, &a), 0);
 	return a;
 }
 
-static struct inet_prefix P(const char *s)
-{
+static struct inet_prefix
+P(const char *s) {
 	struct inet_prefix p;
 
 	assert_int_equal(inet_prefix_parse(s, &p), 0);
 	return p;
 }
 
-static const char *fa(const struct inet_addr *a)
+static const char *
+fa(const struct inet_addr *a)
 {
 	static char buf[INET6_ADDRSTRLEN];
 
@@ -36,8 +36,9 @@ static const char *fa(const struct inet_addr *a)
 
 static void test_parse_addr(void **state)
 {
-	static const char *const bad[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4/24",
-					  " 1.2.3.4", "::g", "1:2:3:4:5:6:7:8:9", "10.0.0.01x"};
+	static const char *const bad[] = {
+		"",	    "1.2.3", "1.2.3.4.5",	  "256.1.1.1", "1.2.3.4/24",
+		" 1.2.3.4", "::g",   "1:2:3:4:5:6:7:8:9", "10.0.0.01x"};
 	struct inet_addr a;
 
 	(void)state;
@@ -56,8 +57,9 @@ static void test_parse_addr(void **state)
 
 static void test_parse_prefix(void **state)
 {
-	static const char *const bad[] = {"10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/",
-					  "10.0.0.0/+8", "10.0.0.0/8x", "::/129", "/24", "x/8"};
+	static const char *const bad[] = {"10.0.0.0",  "10.0.0.0/33", "10.0.0.0/-1",
+					  "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/8x",
+					  "::/129",    "/24",	      "x/8"};
 	struct inet_prefix p;
 
 	(void)state;
@@ -193,8 +195,8 @@ static void test_distance(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_addr), cmocka_unit_test(test_parse_prefix),
-		cmocka_unit_test(test_format),	   cmocka_unit_test(test_cmp),
+		cmocka_unit_test(test_parse_addr),  cmocka_unit_test(test_parse_prefix),
+		cmocka_unit_test(test_format),	    cmocka_unit_test(test_cmp),
 		cmocka_unit_test(test_prefix_math), cmocka_unit_test(test_add),
 		cmocka_unit_test(test_distance),
 	};

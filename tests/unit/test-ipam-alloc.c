@@ -86,19 +86,20 @@ static void test_requested(void **state)
 	assert_string_equal(tu_add_full(q), "10.0.0.77");
 	tu_req_free(q);
 	assert_string_equal(tu_read("last_reserved_ip.0"), "10.0.0.77");
-	q = tu_req_full(CNI_CMD_ADD, "1.0.0", "b", "eth0", ",\"args\":{\"cni\":{\"ips\":[\"10.0.0.77\"]}}",
-			NULL);
+	q = tu_req_full(CNI_CMD_ADD, "1.0.0", "b", "eth0",
+			",\"args\":{\"cni\":{\"ips\":[\"10.0.0.77\"]}}", NULL);
 	assert_string_equal(tu_add_full(q), "ERR 105 failed to allocate for range 0: requested IP "
 					    "address 10.0.0.77 is not available in range set "
 					    "10.0.0.1-10.0.0.254");
 	tu_req_free(q);
-	q = tu_req_full(CNI_CMD_ADD, "1.0.0", "b", "eth0", ",\"runtimeConfig\":{\"ips\":[\"10.0.0.1/24\"]}",
-			NULL);
+	q = tu_req_full(CNI_CMD_ADD, "1.0.0", "b", "eth0",
+			",\"runtimeConfig\":{\"ips\":[\"10.0.0.1/24\"]}", NULL);
 	assert_string_equal(tu_add_full(q), "ERR 105 failed to allocate for range 0: requested ip "
 					    "10.0.0.1 is subnet's gateway");
 	tu_req_free(q);
 	q = tu_req_full(CNI_CMD_ADD, "1.0.0", "b", "eth0", NULL, "10.9.9.9");
-	assert_string_equal(tu_add_full(q), "ERR 105 failed to allocate all requested IPs: 10.9.9.9");
+	assert_string_equal(tu_add_full(q),
+			    "ERR 105 failed to allocate all requested IPs: 10.9.9.9");
 	tu_req_free(q);
 	/* nothing of b's is left behind by the failures */
 	assert_string_equal(tu_ls(), "10.0.0.77 last_reserved_ip.0 lock");
@@ -109,8 +110,9 @@ static void test_duplicate(void **state)
 	(void)state;
 	tu_ipam = SMALL;
 	assert_string_equal(tu_add("a"), "10.0.0.2");
-	assert_string_equal(tu_add("a"), "ERR 105 failed to allocate for range 0: 10.0.0.2 has been "
-					 "allocated to a, duplicate allocation is not allowed");
+	assert_string_equal(tu_add("a"),
+			    "ERR 105 failed to allocate for range 0: 10.0.0.2 has been "
+			    "allocated to a, duplicate allocation is not allowed");
 	/* another ifname of the same container is another attachment */
 	{
 		struct tu_req *q = tu_req_full(CNI_CMD_ADD, "1.1.0", "a", "eth1", NULL, NULL);
@@ -131,8 +133,9 @@ static void test_rollback_across_sets(void **state)
 		  "\"rangeEnd\":\"fd00::5\"}]]}";
 	assert_string_equal(tu_add("a"), "10.0.0.2");
 	q = tu_req(CNI_CMD_ADD, "b");
-	assert_string_equal(tu_add_full(q), "ERR 104 failed to allocate for range 1: no IP addresses "
-					    "available in range set: fd00::5-fd00::5");
+	assert_string_equal(tu_add_full(q),
+			    "ERR 104 failed to allocate for range 1: no IP addresses "
+			    "available in range set: fd00::5-fd00::5");
 	tu_req_free(q);
 	assert_false(tu_exists("10.0.0.3"));
 	assert_string_equal(tu_ls(), "10.0.0.2 fd00::5 last_reserved_ip.0 last_reserved_ip.1 lock");

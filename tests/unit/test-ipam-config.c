@@ -74,8 +74,9 @@ static const struct bad bad_cases[] = {
 	 "invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap"},
 	{"1.0.0", R("[{\"subnet\":\"10.0.0.0/24\"}],[{\"subnet\":\"10.0.0.0/16\"}]"), "", 7,
 	 "range set 0 overlaps with 1"},
-	{"1.0.0", R("[{\"subnet\":\"fd00::/64\"}],[{\"subnet\":\"10.0.0.0/24\"}],[{\"subnet\":"
-		    "\"fd00::/96\"}]"),
+	{"1.0.0",
+	 R("[{\"subnet\":\"fd00::/64\"}],[{\"subnet\":\"10.0.0.0/24\"}],[{\"subnet\":"
+	   "\"fd00::/96\"}]"),
 	 "", 7, "range set 0 overlaps with 2"},
 	{"0.2.0", R("[{\"subnet\":\"10.0.0.0/24\"}],[{\"subnet\":\"10.1.0.0/24\"}]"), "", 7,
 	 "CNI version 0.2.0 does not support more than 1 address per family"},
@@ -94,14 +95,17 @@ static const struct bad bad_cases[] = {
 	 "ipam.ranges must be a list of range sets (lists of ranges)"},
 	{"1.0.0", "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"dataDir\":7}", "", 7,
 	 "ipam.dataDir must be a string"},
-	{"1.0.0", "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"gw\":"
-		  "\"10.0.0.1\"}]}",
+	{"1.0.0",
+	 "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"gw\":"
+	 "\"10.0.0.1\"}]}",
 	 "", 7, "ipam.routes[0]: \"dst\" (a CIDR string) is required"},
-	{"1.0.0", "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":"
-		  "\"0.0.0.0/0\",\"gw\":\"fd00::1\"}]}",
+	{"1.0.0",
+	 "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":"
+	 "\"0.0.0.0/0\",\"gw\":\"fd00::1\"}]}",
 	 "", 7, "ipam.routes[0].gw: invalid IP address for dst 0.0.0.0/0"},
-	{"1.0.0", R("[{\"subnet\":\"10.0.0.0/24\"}]"), ",\"runtimeConfig\":{\"ipRanges\":[[{"
-						       "\"subnet\":\"10.0.0.0/8\"}]]}",
+	{"1.0.0", R("[{\"subnet\":\"10.0.0.0/24\"}]"),
+	 ",\"runtimeConfig\":{\"ipRanges\":[[{"
+	 "\"subnet\":\"10.0.0.0/8\"}]]}",
 	 7, "range set 0 overlaps with 1"},
 	{"1.0.0", R("[{\"subnet\":\"10.0.0.0/24\"}]"), ",\"args\":{\"cni\":{\"ips\":[\"x\"]}}", 7,
 	 "cannot understand ip: args.cni.ips: \"x\""},
@@ -228,8 +232,7 @@ static void test_routes(void **state)
 	assert_int_equal(c->n_routes, 2);
 	assert_false(inet_addr_is_set(&c->routes[0].gw));
 	assert_int_equal(c->routes[0].mtu, -1);
-	assert_string_equal(inet_prefix_fmt(&c->routes[1].dst, buf, sizeof(buf)),
-			    "192.168.0.0/16");
+	assert_string_equal(inet_prefix_fmt(&c->routes[1].dst, buf, sizeof(buf)), "192.168.0.0/16");
 	assert_string_equal(inet_addr_fmt(&c->routes[1].gw, buf, sizeof(buf)), "10.0.0.254");
 	assert_int_equal(c->routes[1].mtu, 1400);
 	assert_int_equal(c->routes[1].table, 100);

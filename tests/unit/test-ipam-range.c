@@ -11,15 +11,15 @@
 
 #include "range.h"
 
-static struct inet_addr A(const char *s)
-{
+static struct inet_addr A(const char *s) {
 	struct inet_addr a;
 
 	assert_int_equal(inet_addr_parse(s, &a), 0);
 	return a;
 }
 
-static const char *fa(const struct inet_addr *a)
+static const char *
+fa(const struct inet_addr *a)
 {
 	static char buf[8][INET6_ADDRSTRLEN];
 	static int i;
@@ -163,8 +163,7 @@ static void test_iter_gateway_inside(void **state)
 	       "\"10.0.0.14\",\"gateway\":\"10.0.0.12\"}]",
 	       &s);
 	assert_string_equal(walk(&s, NULL, 100), "10.0.0.10 10.0.0.11 10.0.0.13 10.0.0.14");
-	assert_string_equal(walk(&s, "10.0.0.11", 100),
-			    "10.0.0.13 10.0.0.14 10.0.0.10 10.0.0.11");
+	assert_string_equal(walk(&s, "10.0.0.11", 100), "10.0.0.13 10.0.0.14 10.0.0.10 10.0.0.11");
 	ipam_range_set_free(&s);
 }
 

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 
 #include "ipam-test-util.h"
-#include "store.h"
+#include "store-internal.h"
 
 #define NET24 "{\"type\":\"host-local\",\"dataDir\":\"@D@\",\"subnet\":\"10.0.0.0/24\"}"
 
@@ -128,8 +128,9 @@ static void test_symlinks_not_followed(void **state)
 	snprintf(link, sizeof(link), "rm -rf '%s' && ln -s /tmp '%s'", tu_net, tu_net);
 	assert_int_equal(system(link), 0);
 	assert_true(tu_verb(CNI_CMD_DEL, "a", &err) < 0);
-	assert_string_equal(err.msg + strlen(err.msg) - strlen("is not a directory (symlinks are "
-							       "not followed)"),
+	assert_string_equal(err.msg + strlen(err.msg) -
+				    strlen("is not a directory (symlinks are "
+					   "not followed)"),
 			    "is not a directory (symlinks are not followed)");
 }
 
@@ -183,8 +184,9 @@ static void test_no_index_scans(void **state)
 	tu_ipam = NET24;
 	tu_write(".weft", "not a directory");
 	tu_write("10.0.0.9", "z\r\neth0");
-	assert_string_equal(tu_add("z"), "ERR 105 failed to allocate for range 0: 10.0.0.9 has "
-					 "been allocated to z, duplicate allocation is not allowed");
+	assert_string_equal(tu_add("z"),
+			    "ERR 105 failed to allocate for range 0: 10.0.0.9 has "
+			    "been allocated to z, duplicate allocation is not allowed");
 	assert_string_equal(tu_add("a"), "10.0.0.2");
 	assert_int_equal(tu_verb(CNI_CMD_CHECK, "a", NULL), 0);
 	assert_int_equal(tu_verb(CNI_CMD_DEL, "a", NULL), 0);
@@ -220,8 +222,9 @@ static void test_foreign_writes_adopted(void **state)
 	tu_ipam = NET24;
 	assert_string_equal(tu_add("a"), "10.0.0.2");
 	tu_write("10.0.0.40", "q\r\neth0");
-	assert_string_equal(tu_add("q"), "ERR 105 failed to allocate for range 0: 10.0.0.40 has "
-					 "been allocated to q, duplicate allocation is not allowed");
+	assert_string_equal(tu_add("q"),
+			    "ERR 105 failed to allocate for range 0: 10.0.0.40 has "
+			    "been allocated to q, duplicate allocation is not allowed");
 	assert_string_equal(tu_add("b"), "10.0.0.3");
 	assert_int_equal(tu_verb(CNI_CMD_DEL, "q", NULL), 0);
 	assert_false(tu_exists("10.0.0.40"));
@@ -267,7 +270,40 @@ static void test_index_never_matches_reference(void **state)
 		files++;
 	}
 	pclose(p);
-	assert_int_equal(files, 4); /* a, 10.0.0.2, leg, state */
+	assert_true(files >= 2 && files <= 4); /* state + the buckets of a, 10.0.0.2, leg */
+}
+
+/* The fallback for filesystems without O_TMPFILE: a named temp made under the lock, kept
+ * across taken candidates, never left behind. White box: the store is told O_TMPFILE failed. */
+static void test_named_temp_fallback(void **state)
+{
+	struct ipam_store *s = NULL;
+	struct cni_err err = {0};
+	struct inet_addr a;
+
+	(void)state;
+	assert_int_equal(ipam_store_open(tu_data, "net", true, &s, &err), 0);
+	s->no_tmpfile = true;
+	assert_int_equal(ipam_store_prepare(s, "ctr1", "eth0", 2, &err), 0);
+	assert_int_equal(s->n_tmp, 0);
+	tu_write(".weft-tmp", "stale\r\neth0"); /* left by a killed process */
+	tu_write("10.0.0.3", "other\r\neth0");
+	assert_int_equal(ipam_store_lock(s, true, &err), 0);
+	assert_false(tu_exists(".weft-tmp"));
+	assert_int_equal(inet_addr_parse("10.0.0.3", &a), 0);
+	assert_int_equal(ipam_store_reserve(s, &a, &err), 0); /* taken */
+	assert_true(tu_exists(".weft-tmp"));		      /* kept for the next candidate */
+	assert_int_equal(inet_addr_parse("10.0.0.4", &a), 0);
+	assert_int_equal(ipam_store_reserve(s, &a, &err), 1);
+	assert_false(tu_exists(".weft-tmp"));
+	assert_string_equal(tu_read("10.0.0.4"), "ctr1\r\neth0");
+	assert_string_equal(tu_read("10.0.0.3"), "other\r\neth0");
+	assert_int_equal(inet_addr_parse("10.0.0.5", &a), 0);
+	assert_int_equal(ipam_store_reserve(s, &a, &err), 1);
+	assert_int_equal(ipam_store_release_ip(s, &a), 1);
+	ipam_store_unlock(s);
+	ipam_store_close(s);
+	assert_string_equal(tu_ls(), "10.0.0.3 10.0.0.4 lock");
 }
 
 static void test_store_open_missing(void **state)
@@ -299,6 +335,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_tmp_cleaned, tu_setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_index_never_matches_reference, tu_setup,
 						tu_teardown),
+		cmocka_unit_test_setup_teardown(test_named_temp_fallback, tu_setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_store_open_missing, tu_setup, tu_teardown),
 	};
 

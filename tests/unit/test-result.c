@@ -15,7 +15,8 @@
 #include "cni-types.h"
 
 #define DNS_IN                                                                                     \
-	"{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\",\"search\":[\"a.example.com\"]," \
+	"{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\",\"search\":[\"a.example."      \
+	"com\"],"                                                                                  \
 	"\"options\":[\"ndots:2\"]}"
 
 static void add_prefix_ip(struct cni_result *r, const char *cidr, const char *gw, int iface)
@@ -88,12 +89,14 @@ static struct cni_result *model(void)
 	"\"ip6\":{\"ip\":\"2001:db8::5/64\",\"gateway\":\"2001:db8::1\",\"routes\":[{\"dst\":"     \
 	"\"::/0\",\"gw\":\"2001:db8::1\"}]}"
 #define IFACES_040                                                                                 \
-	"\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:00:00:00:00:01\"},{\"name\":\"veth1234\"," \
-	"\"mac\":\"aa:00:00:00:00:02\"},{\"name\":\"eth0\",\"mac\":\"aa:00:00:00:00:03\","        \
+	"\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:00:00:00:00:01\"},{\"name\":"             \
+	"\"veth1234\","                                                                            \
+	"\"mac\":\"aa:00:00:00:00:02\"},{\"name\":\"eth0\",\"mac\":\"aa:00:00:00:00:03\","         \
 	"\"sandbox\":\"/var/run/netns/blue\"}]"
 #define IFACES_110                                                                                 \
-	"\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:00:00:00:00:01\"},{\"name\":\"veth1234\"," \
-	"\"mac\":\"aa:00:00:00:00:02\"},{\"name\":\"eth0\",\"mac\":\"aa:00:00:00:00:03\","        \
+	"\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:00:00:00:00:01\"},{\"name\":"             \
+	"\"veth1234\","                                                                            \
+	"\"mac\":\"aa:00:00:00:00:02\"},{\"name\":\"eth0\",\"mac\":\"aa:00:00:00:00:03\","         \
 	"\"mtu\":1450,\"sandbox\":\"/var/run/netns/blue\",\"socketPath\":\"/run/x.sock\","         \
 	"\"pciID\":\"0000:00:01.0\"}]"
 #define IPS_040                                                                                    \
@@ -254,7 +257,8 @@ static void test_encode_default_and_bad_version(void **state)
 
 	(void)state;
 	add_prefix_ip(r, "10.0.0.2/24", NULL, -1);
-	assert_encodes(r, NULL, "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
+	assert_encodes(r, NULL,
+		       "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
 	strcpy(r->cni_version, "0.3.1");
 	assert_encodes(r, "",
 		       "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":"
@@ -268,10 +272,11 @@ static void test_encode_default_and_bad_version(void **state)
 static void test_decode_ipam_result(void **state)
 {
 	_cleanup_result_ struct cni_result *r = cni_result_new();
-	_cleanup_json_ json_t *j = json_loads(
-		"{\"ips\":[{\"address\":\"10.22.0.2/24\",\"gateway\":\"10.22.0.1\",\"interface\":-1}],"
-		"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":null}],\"dns\":{}}",
-		0, NULL);
+	_cleanup_json_ json_t *j =
+		json_loads("{\"ips\":[{\"address\":\"10.22.0.2/"
+			   "24\",\"gateway\":\"10.22.0.1\",\"interface\":-1}],"
+			   "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":null}],\"dns\":{}}",
+			   0, NULL);
 	struct cni_err err = {0};
 
 	(void)state;

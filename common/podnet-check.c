@@ -4,7 +4,7 @@
 #include <string.h>
 #include <net/if.h>
 
-#include "bridge.h"
+#include "podnet-internal.h"
 #include "cleanup.h"
 #include "conf.h"
 #include "nft.h"
@@ -31,9 +31,9 @@ static const struct cni_iface *find_iface(const struct cni_result *p, const char
 	return NULL;
 }
 
-static int check_bridge(struct bridge_ctx *x, const struct cni_result *p, struct cni_err *err)
+static int check_bridge(struct podnet_ctx *x, const struct cni_result *p, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	const struct cni_iface *br = find_iface(p, c->bridge, NULL);
 	struct nl_link l;
 
@@ -56,7 +56,7 @@ static int check_bridge(struct bridge_ctx *x, const struct cni_result *p, struct
 	return 0;
 }
 
-static int check_veths(struct bridge_ctx *x, const struct cni_result *p, struct cni_err *err)
+static int check_veths(struct podnet_ctx *x, const struct cni_result *p, struct cni_err *err)
 {
 	const char *ifname = x->a->ifname;
 	const struct cni_iface *ci = find_iface(p, ifname, x->a->netns);
@@ -73,14 +73,15 @@ static int check_veths(struct bridge_ctx *x, const struct cni_result *p, struct 
 		return CHECK_FAIL(err, "Interface %s Mac %s doesn't match container Mac", ifname,
 				  ci->mac);
 	if (!hi || nl_link_get(x->host, x->host_veth, &h, NULL) < 0 || h.ifindex != c.link ||
-	    h.link != c.ifindex || h.master != x->br_index || !mac_matches(hi->mac, h.mac))
+	    h.link != c.ifindex || h.master != x->br_index || !mac_matches(hi->mac, h.mac) ||
+	    !podnet_veth_is_ours(x, &h))
 		return CHECK_FAIL(err, "CNI veth created for bridge %s was not found",
 				  x->conf->bridge);
 	x->ctr_index = c.ifindex;
 	return 0;
 }
 
-static int check_addrs(struct bridge_ctx *x, const struct cni_result *p, struct cni_err *err)
+static int check_addrs(struct podnet_ctx *x, const struct cni_result *p, struct cni_err *err)
 {
 	struct nl_addr a[32];
 	char s[INET_PREFIX_STRLEN];
@@ -116,7 +117,7 @@ static bool route_found(const struct nl_route *rt, size_t n, const struct inet_p
 	return false;
 }
 
-static int check_routes(struct bridge_ctx *x, const struct cni_result *p, struct cni_err *err)
+static int check_routes(struct podnet_ctx *x, const struct cni_result *p, struct cni_err *err)
 {
 	_cleanup_free_ struct nl_route *rt = calloc(256, sizeof(*rt));
 	char s[INET_PREFIX_STRLEN];
@@ -144,16 +145,16 @@ static int check_routes(struct bridge_ctx *x, const struct cni_result *p, struct
 	return 0;
 }
 
-int bridge_check(const struct cni_args *a, void *conf, struct cni_err *err)
+int podnet_check(const struct cni_args *a, void *conf, struct cni_err *err)
 {
-	_cleanup_bridge_ctx_ struct bridge_ctx x = {.nsfd = -1, .host_nsfd = -1};
-	struct bridge_conf *c = conf;
+	_cleanup_podnet_ctx_ struct podnet_ctx x = {.nsfd = -1, .host_nsfd = -1};
+	struct podnet_conf *c = conf;
 	const struct cni_result *p = a->prev_result;
 	int r;
 
 	if (!p)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "Required prevResult missing");
-	r = bridge_ctx_open(&x, a, c, true, err);
+	r = podnet_ctx_open(&x, a, c, true, err);
 	if (r >= 0)
 		r = ipam_check(c->ipam, a, err);
 	if (r >= 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The kernel objects of one attachment: the shared bridge (ensured, never removed), the veth
  * pair (created from inside the pod netns, host end born in the host netns under its
- * deterministic name), the bridge port options and the gateway addresses. */
+ * deterministic name and labelled with the attachment's alias), the bridge port options and
+ * the gateway addresses. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "bridge.h"
+#include "podnet-internal.h"
 #include "cleanup.h"
 #include "log.h"
 #include "naming.h"
@@ -17,7 +18,7 @@
 #include "nl-addr.h"
 #include "nl-link.h"
 
-int bridge_random_mac(uint8_t mac[6])
+int podnet_random_mac(uint8_t mac[6])
 {
 	if (getrandom(mac, 6, 0) != 6)
 		return -errno;
@@ -25,7 +26,18 @@ int bridge_random_mac(uint8_t mac[6])
 	return 0;
 }
 
-int bridge_ctx_open(struct bridge_ctx *x, const struct cni_args *a, const struct bridge_conf *c,
+int podnet_alias(const char *network, const char *container_id, const char *ifname, char *buf,
+		 size_t len)
+{
+	char tag[17];
+	int n;
+
+	weft_attachment_tag(network, container_id, ifname, tag);
+	n = snprintf(buf, len, PODNET_ALIAS_PREFIX "%s %s", network, tag);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int podnet_ctx_open(struct podnet_ctx *x, const struct cni_args *a, const struct podnet_conf *c,
 		    bool need_netns, struct cni_err *err)
 {
 	int r;
@@ -35,6 +47,9 @@ int bridge_ctx_open(struct bridge_ctx *x, const struct cni_args *a, const struct
 	x->conf = c;
 	x->nsfd = x->host_nsfd = -1;
 	weft_host_veth_name(a->name, a->container_id, a->ifname, x->host_veth);
+	/* Fits: network names are bounded well below IFALIASZ by the skel. */
+	if (podnet_alias(a->name, a->container_id, a->ifname, x->alias, sizeof(x->alias)) < 0)
+		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "network name too long");
 	r = nl_open(&x->host, NL_NETNS_SELF, err);
 	if (r < 0 || !need_netns)
 		return r;
@@ -44,7 +59,7 @@ int bridge_ctx_open(struct bridge_ctx *x, const struct cni_args *a, const struct
 	return r;
 }
 
-void bridge_ctx_close(struct bridge_ctx *x)
+void podnet_ctx_close(struct podnet_ctx *x)
 {
 	nl_close(x->ctr);
 	nl_close(x->host);
@@ -57,12 +72,12 @@ void bridge_ctx_close(struct bridge_ctx *x)
 }
 
 /* Existing bridge: bring it to what this config needs (never lowering anything). */
-static int bridge_adjust(struct bridge_ctx *x, const struct nl_link *l, struct cni_err *err)
+static int bridge_adjust(struct podnet_ctx *x, const struct nl_link *l, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	int r = 0;
 
-	if (bridge_vlan_filtering(c) && !l->vlan_filtering) {
+	if (podnet_vlan_filtering(c) && !l->vlan_filtering) {
 		r = nl_link_set_vlan_filtering(x->host, l->ifindex, true, err);
 		if (r == -EOPNOTSUPP)
 			cni_err_add_details(err, "vlan/vlanTrunk need a kernel with "
@@ -79,20 +94,20 @@ static int bridge_adjust(struct bridge_ctx *x, const struct nl_link *l, struct c
 	return r;
 }
 
-static int bridge_create(struct bridge_ctx *x, struct cni_err *err)
+static int bridge_create(struct podnet_ctx *x, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	uint8_t mac[6];
 	/* An explicit MAC pins the bridge's address: without it the bridge takes the lowest
 	 * port MAC and changes it as pods come and go. */
 	struct nl_bridge br = {.name = c->bridge,
 			       .mtu = c->mtu,
 			       .mac = mac,
-			       .vlan_filtering = bridge_vlan_filtering(c),
+			       .vlan_filtering = podnet_vlan_filtering(c),
 			       .up = true};
 	int r;
 
-	if (bridge_random_mac(mac) < 0)
+	if (podnet_random_mac(mac) < 0)
 		br.mac = NULL;
 	r = nl_link_add_bridge(x->host, &br, err);
 	if (r == -EOPNOTSUPP && br.vlan_filtering)
@@ -105,7 +120,7 @@ static int bridge_create(struct bridge_ctx *x, struct cni_err *err)
 	return r < 0 ? r : 1;
 }
 
-int bridge_ensure(struct bridge_ctx *x, struct cni_err *err)
+int podnet_bridge_ensure(struct podnet_ctx *x, struct cni_err *err)
 {
 	const char *name = x->conf->bridge;
 	struct nl_link l;
@@ -137,7 +152,7 @@ int bridge_ensure(struct bridge_ctx *x, struct cni_err *err)
 }
 
 /* The veth ADD could not create: say which name was taken. Never take over a foreign link. */
-static int veth_clash(struct bridge_ctx *x, struct cni_err *err)
+static int veth_clash(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_link l;
 
@@ -152,7 +167,7 @@ static int veth_clash(struct bridge_ctx *x, struct cni_err *err)
 	return cni_err_set(err, CNI_ERR_NETLINK, EEXIST, "veth \"%s\": name taken", x->a->ifname);
 }
 
-static int veth_lookup(struct bridge_ctx *x, struct cni_err *err)
+static int veth_lookup(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_link h, c;
 	int r;
@@ -169,9 +184,9 @@ static int veth_lookup(struct bridge_ctx *x, struct cni_err *err)
 	return 0;
 }
 
-int bridge_veth_create(struct bridge_ctx *x, struct cni_err *err)
+int podnet_veth_create(struct podnet_ctx *x, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	struct nl_veth v = {.name = x->a->ifname,
 			    .mac = x->ctr_mac,
 			    .mtu = c->mtu,
@@ -186,9 +201,9 @@ int bridge_veth_create(struct bridge_ctx *x, struct cni_err *err)
 	/* Explicit MACs on both ends: nothing (udev's MACAddressPolicy) rewrites them later. */
 	if (c->has_mac)
 		memcpy(x->ctr_mac, c->mac, 6);
-	else if (bridge_random_mac(x->ctr_mac) < 0)
+	else if (podnet_random_mac(x->ctr_mac) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "random MAC");
-	if (bridge_random_mac(x->host_mac) < 0)
+	if (podnet_random_mac(x->host_mac) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "random MAC");
 	/* Created from inside the pod netns, the host end born in the host netns: nothing
 	 * ever moves between namespaces and the container end cannot leak into the host. */
@@ -201,14 +216,14 @@ int bridge_veth_create(struct bridge_ctx *x, struct cni_err *err)
 }
 
 /* Ranges, up to 32 per message so every request fits in NL_REQ_SIZE. */
-static int trunk_apply(struct bridge_ctx *x, struct cni_err *err)
+static int trunk_apply(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_vlan v[32];
 	size_t n = 0;
 	int r;
 
-	for (int vid = 1; vid <= BRIDGE_VLAN_MAX; vid++) {
-		if (!bridge_trunk_has(x->conf, vid))
+	for (int vid = 1; vid <= PODNET_VLAN_MAX; vid++) {
+		if (!podnet_trunk_has(x->conf, vid))
 			continue;
 		if (n && v[n - 1].vid_end == vid - 1) {
 			v[n - 1].vid_end = (uint16_t)vid;
@@ -225,9 +240,9 @@ static int trunk_apply(struct bridge_ctx *x, struct cni_err *err)
 	return n ? nl_link_vlan_add(x->host, x->host_index, v, n, err) : 0;
 }
 
-static int port_vlans(struct bridge_ctx *x, int ifindex, struct cni_err *err)
+static int port_vlans(struct podnet_ctx *x, int ifindex, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	struct nl_vlan def = {.vid = 1},
 		       acc = {.vid = (uint16_t)c->vlan, .pvid = true, .untagged = true};
 	int r = 0;
@@ -251,17 +266,19 @@ static int port_vlans(struct bridge_ctx *x, int ifindex, struct cni_err *err)
 	return r;
 }
 
-int bridge_port_setup(struct bridge_ctx *x, struct cni_err *err)
+int podnet_port_setup(struct podnet_ctx *x, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	struct nl_brport p = {.hairpin = c->hairpin ? 1 : -1,
 			      .isolated = c->port_isolation ? 1 : -1};
 	int r;
 
-	r = nl_link_enslave(x->host, x->host_index, x->br_index, err);
+	/* The alias rides on the enslave message: no extra round trip. A veth without it (the
+	 * moment between creation and this) is never taken for ours by GC. */
+	r = nl_link_enslave_alias(x->host, x->host_index, x->br_index, x->alias, err);
 	if (r >= 0 && (c->hairpin || c->port_isolation))
 		r = nl_link_set_brport(x->host, x->host_index, &p, err);
-	if (r >= 0 && bridge_vlan_filtering(c))
+	if (r >= 0 && podnet_vlan_filtering(c))
 		r = port_vlans(x, x->host_index, err);
 	if (r < 0)
 		return cni_err_wrap(err, "failed to connect \"%s\" to bridge \"%s\"", x->host_veth,
@@ -269,7 +286,12 @@ int bridge_port_setup(struct bridge_ctx *x, struct cni_err *err)
 	return 0;
 }
 
-int bridge_veth_del(struct bridge_ctx *x, struct cni_err *err)
+bool podnet_veth_is_ours(const struct podnet_ctx *x, const struct nl_link *l)
+{
+	return strcmp(l->kind, "veth") == 0 && (!l->alias[0] || strcmp(l->alias, x->alias) == 0);
+}
+
+int podnet_veth_del(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_link l;
 	int r;
@@ -281,8 +303,9 @@ int bridge_veth_del(struct bridge_ctx *x, struct cni_err *err)
 	}
 	if (r < 0)
 		return r;
-	if (strcmp(l.kind, "veth") != 0) {
-		log_warn("\"%s\" is a %s, not our veth: left alone", x->host_veth, l.kind);
+	if (!podnet_veth_is_ours(x, &l)) {
+		log_warn("\"%s\" (%s, alias \"%s\") is not our veth: left alone", x->host_veth,
+			 l.kind, l.alias);
 		return 0;
 	}
 	r = nl_link_del(x->host, l.ifindex, err);
@@ -296,9 +319,9 @@ int bridge_veth_del(struct bridge_ctx *x, struct cni_err *err)
 /* With isGateway and vlan the gateway lives on "<bridge>.<vlan>", a host-side veth whose peer
  * is a bridge port in that VLAN (the reference's ensureVlanInterface). Shared, never removed;
  * concurrent ADDs race safely (EEXIST is success, the port setup is idempotent). */
-static int vlan_iface_ensure(struct bridge_ctx *x, struct nl_link *ret, struct cni_err *err)
+static int vlan_iface_ensure(struct podnet_ctx *x, struct nl_link *ret, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	char name[32], peer[IFNAMSIZ], vid[8];
 	struct nl_veth v = {
 		.name = name, .mtu = c->mtu, .up = true, .peer = peer, .peer_netns_fd = -1};
@@ -333,7 +356,7 @@ static int vlan_iface_ensure(struct bridge_ctx *x, struct nl_link *ret, struct c
 
 /* The reference's ensureAddr: the same address is fine; another IPv4 address (or an
  * overlapping IPv6 one) is replaced with forceAddress, an error otherwise. */
-static int gw_conflicts(struct bridge_ctx *x, const struct nl_link *l, const struct inet_prefix *gw,
+static int gw_conflicts(struct podnet_ctx *x, const struct nl_link *l, const struct inet_prefix *gw,
 			struct cni_err *err)
 {
 	struct nl_addr addrs[32];
@@ -364,9 +387,9 @@ static int gw_conflicts(struct bridge_ctx *x, const struct nl_link *l, const str
 	return 0;
 }
 
-int bridge_gw_ensure(struct bridge_ctx *x, const struct inet_prefix *gw, struct cni_err *err)
+int podnet_gw_ensure(struct podnet_ctx *x, const struct inet_prefix *gw, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	struct nl_link l;
 	int r;
 

@@ -11,7 +11,7 @@
 #include <linux/if.h>
 #include <linux/if_bridge.h>
 
-#include "bridge.h"
+#include "podnet-internal.h"
 #include "cleanup.h"
 #include "log.h"
 #include "netns.h"
@@ -31,7 +31,7 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static int result_ifaces(struct bridge_ctx *x, struct cni_result *res, struct cni_err *err)
+static int result_ifaces(struct podnet_ctx *x, struct cni_result *res, struct cni_err *err)
 {
 	char m[18];
 	int r;
@@ -50,7 +50,7 @@ static int result_ifaces(struct bridge_ctx *x, struct cni_result *res, struct cn
 /* The reference's calcGateways: every IP belongs to the container veth (index 2); isGateway
  * fills a missing gateway with the network's first address; isDefaultGateway adds a default
  * route per family unless IPAM gave one with a gateway. */
-static int calc_gateways(const struct bridge_conf *c, struct cni_result *res, struct cni_err *err)
+static int calc_gateways(const struct podnet_conf *c, struct cni_result *res, struct cni_err *err)
 {
 	bool have_default[2] = {false, false};
 	struct inet_prefix net;
@@ -116,7 +116,7 @@ static int ctr_sysctl_cb(void *arg, struct cni_err *err)
 }
 
 /* enabledad: wait (bounded) until the addresses leave "tentative", like SettleAddresses. */
-static int dad_settle(struct bridge_ctx *x, struct cni_err *err)
+static int dad_settle(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_addr a[16];
 	size_t n;
@@ -140,7 +140,7 @@ static int dad_settle(struct bridge_ctx *x, struct cni_err *err)
 	return 0;
 }
 
-static int ctr_routes(struct bridge_ctx *x, const struct cni_result *res, struct cni_err *err)
+static int ctr_routes(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
 	struct inet_addr gw[2] = {{0}, {0}};
 	struct nl_route rt;
@@ -172,7 +172,7 @@ static int ctr_routes(struct bridge_ctx *x, const struct cni_result *res, struct
 }
 
 /* The reference's ConfigureIface, in the pod netns through its own socket. */
-static int ctr_configure(struct bridge_ctx *x, const struct cni_result *res, struct cni_err *err)
+static int ctr_configure(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
 	struct ctr_sysctl q = {.ifname = x->a->ifname, .dad = x->conf->enable_dad};
 	int r;
@@ -210,7 +210,7 @@ static bool bridge_mac_pinned(const char *bridge)
 }
 
 /* isGateway: the gateways on the bridge, its MAC pinned, forwarding on. */
-static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct cni_err *err)
+static int gateways_apply(struct podnet_ctx *x, struct cni_result *res, struct cni_err *err)
 {
 	bool fam[2] = {false, false};
 	char m[18];
@@ -222,7 +222,7 @@ static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct c
 
 		if (!inet_addr_is_set(&gw.addr))
 			continue;
-		r = bridge_gw_ensure(x, &gw, err);
+		r = podnet_gw_ensure(x, &gw, err);
 		if (r < 0)
 			return r;
 		fam[gw.addr.family == AF_INET6] = true;
@@ -247,14 +247,16 @@ static int gateways_apply(struct bridge_ctx *x, struct cni_result *res, struct c
 	return 0;
 }
 
-static int masq_apply(struct bridge_ctx *x, const struct cni_result *res, struct cni_err *err)
+static int masq_apply(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
 	struct inet_prefix ips[CNI_MAX_IPS];
 	struct nft_masq_spec s = {.network = x->a->name,
 				  .container_id = x->a->container_id,
 				  .ifname = x->a->ifname,
 				  .ips = ips,
-				  .n_ips = res->n_ips};
+				  .n_ips = res->n_ips,
+				  .exclude = x->conf->masq_exclude,
+				  .n_exclude = x->conf->n_masq_exclude};
 
 	for (size_t i = 0; i < res->n_ips; i++)
 		ips[i] = res->ips[i].address;
@@ -264,7 +266,7 @@ static int masq_apply(struct bridge_ctx *x, const struct cni_result *res, struct
 /* The host end goes UP, and its bridge port to forwarding, when the kernel's linkwatch sees
  * the carrier: normally done by now. Polled (1 ms) with the reference's overall bound instead
  * of its fixed sleeps; forwarding is waited for briefly only (a foreign bridge may run STP). */
-static int port_wait(struct bridge_ctx *x, struct cni_err *err)
+static int port_wait(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_link l;
 
@@ -286,7 +288,7 @@ static int port_wait(struct bridge_ctx *x, struct cni_err *err)
  * NETDEV_CHANGEADDR: with arp_notify=1 the kernel sends a gratuitous ARP per IPv4 address and
  * with ndisc_notify=1 an unsolicited NA. No packet socket: closing one costs an RCU grace
  * period (synchronize_net), ~10-20 ms. */
-static void announce(struct bridge_ctx *x, const struct cni_result *res)
+static void announce(struct podnet_ctx *x, const struct cni_result *res)
 {
 	struct cni_err e = {0};
 
@@ -294,7 +296,7 @@ static void announce(struct bridge_ctx *x, const struct cni_result *res)
 		log_warn("announce addresses of %s: %s (%s)", x->a->ifname, e.msg, e.details);
 }
 
-static int l3_setup(struct bridge_ctx *x, struct cni_result *res, struct cni_err *err)
+static int l3_setup(struct podnet_ctx *x, struct cni_result *res, struct cni_err *err)
 {
 	int r;
 
@@ -309,7 +311,7 @@ static int l3_setup(struct bridge_ctx *x, struct cni_result *res, struct cni_err
 }
 
 /* A bridge without a fixed MAC takes its lowest port's: report the MAC it has now. */
-static int bridge_mac_refresh(struct bridge_ctx *x, struct cni_result *res, struct cni_err *err)
+static int bridge_mac_refresh(struct podnet_ctx *x, struct cni_result *res, struct cni_err *err)
 {
 	struct nl_link l;
 
@@ -319,9 +321,9 @@ static int bridge_mac_refresh(struct bridge_ctx *x, struct cni_result *res, stru
 	return 0;
 }
 
-static int finish(struct bridge_ctx *x, struct cni_result *res, struct cni_err *err)
+static int finish(struct podnet_ctx *x, struct cni_result *res, struct cni_err *err)
 {
-	const struct bridge_conf *c = x->conf;
+	const struct podnet_conf *c = x->conf;
 	int r;
 
 	r = bridge_mac_refresh(x, res, err);
@@ -354,23 +356,23 @@ static void undo(int r, struct cni_err *e, const char *what)
 	cni_err_clear(e);
 }
 
-int bridge_add(const struct cni_args *a, void *conf, struct cni_result *res, struct cni_err *err)
+int podnet_add(const struct cni_args *a, void *conf, struct cni_result *res, struct cni_err *err)
 {
-	_cleanup_bridge_ctx_ struct bridge_ctx x = {.nsfd = -1, .host_nsfd = -1};
-	struct bridge_conf *c = conf;
+	_cleanup_podnet_ctx_ struct podnet_ctx x = {.nsfd = -1, .host_nsfd = -1};
+	struct podnet_conf *c = conf;
 	bool made_veth = false, made_spoof = false, got_ip = false, made_masq = false;
 	struct cni_err e = {0};
 	int r;
 
-	r = bridge_ctx_open(&x, a, c, true, err);
+	r = podnet_ctx_open(&x, a, c, true, err);
 	if (r >= 0)
-		r = bridge_ensure(&x, err); /* shared: never rolled back */
+		r = podnet_bridge_ensure(&x, err); /* shared: never rolled back */
 	if (r >= 0)
-		r = bridge_veth_create(&x, err);
+		r = podnet_veth_create(&x, err);
 	if (r < 0)
 		return r;
 	made_veth = true;
-	r = bridge_port_setup(&x, err);
+	r = podnet_port_setup(&x, err);
 	if (r >= 0)
 		r = result_ifaces(&x, res, err);
 	if (r >= 0 && c->macspoofchk) {
@@ -402,6 +404,6 @@ rollback:
 	if (made_spoof)
 		undo(nft_macspoof_del(a->name, a->container_id, a->ifname, &e), &e, "macspoofchk");
 	if (made_veth)
-		undo(bridge_veth_del(&x, &e), &e, "veth");
+		undo(podnet_veth_del(&x, &e), &e, "veth");
 	return r;
 }

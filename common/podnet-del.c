@@ -3,9 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bridge.h"
+#include "podnet-internal.h"
 #include "cleanup.h"
 #include "log.h"
+#include "naming.h"
 #include "netns.h"
 #include "nft.h"
 #include "nl-addr.h"
@@ -31,7 +32,7 @@ static void keep(int r, struct cni_err *tmp, int *first, struct cni_err *err)
 
 /* The host end is gone but a pod netns is given: delete our veth there by ifname (the reference
  * deletes whatever has that name; a non-veth is left alone). */
-static int ctr_veth_del(struct bridge_ctx *x, struct cni_err *err)
+static int ctr_veth_del(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_link l;
 	int r;
@@ -60,29 +61,29 @@ static int ctr_veth_del(struct bridge_ctx *x, struct cni_err *err)
 	return r;
 }
 
-static int links_del(struct bridge_ctx *x, struct cni_err *err)
+static int links_del(struct podnet_ctx *x, struct cni_err *err)
 {
 	struct nl_link l;
 	int r;
 
 	/* Found by its deterministic name: works without netns and without prevResult. */
 	r = nl_link_get(x->host, x->host_veth, &l, err);
-	if (r >= 0 && strcmp(l.kind, "veth") == 0)
-		return bridge_veth_del(x, err);
+	if (r >= 0 && podnet_veth_is_ours(x, &l))
+		return podnet_veth_del(x, err);
 	if (r < 0 && r != -ENODEV)
 		return r;
 	cni_err_clear(err);
 	return ctr_veth_del(x, err);
 }
 
-int bridge_del(const struct cni_args *a, void *conf, struct cni_err *err)
+int podnet_del(const struct cni_args *a, void *conf, struct cni_err *err)
 {
-	_cleanup_bridge_ctx_ struct bridge_ctx x = {.nsfd = -1, .host_nsfd = -1};
-	struct bridge_conf *c = conf;
+	_cleanup_podnet_ctx_ struct podnet_ctx x = {.nsfd = -1, .host_nsfd = -1};
+	struct podnet_conf *c = conf;
 	struct cni_err tmp = {0};
 	int first = 0;
 
-	keep(bridge_ctx_open(&x, a, c, false, &tmp), &tmp, &first, err);
+	keep(podnet_ctx_open(&x, a, c, false, &tmp), &tmp, &first, err);
 	if (x.host)
 		keep(links_del(&x, &tmp), &tmp, &first, err);
 	keep(ipam_del(c->ipam, a, &tmp), &tmp, &first, err);
@@ -95,16 +96,61 @@ int bridge_del(const struct cni_args *a, void *conf, struct cni_err *err)
 	return first;
 }
 
-int bridge_status(const struct cni_args *a, void *conf, struct cni_err *err)
+int podnet_status(const struct cni_args *a, void *conf, struct cni_err *err)
 {
-	struct bridge_conf *c = conf;
+	struct podnet_conf *c = conf;
 
 	return ipam_status(c->ipam, a, err);
 }
 
-int bridge_gc(const struct cni_args *a, void *conf, struct cni_err *err)
+static bool tag_valid(const struct cni_args *a, const char *tag)
 {
-	struct bridge_conf *c = conf;
+	char t[17];
+
+	for (size_t i = 0; i < a->n_valid_attachments; i++) {
+		weft_attachment_tag(a->name, a->valid_attachments[i].container_id,
+				    a->valid_attachments[i].ifname, t);
+		if (strcmp(t, tag) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Host veths whose alias is "weft <this network> <tag>" with a tag no valid attachment has.
+ * Links without our alias (foreign, or another network's) are never touched. */
+static int veths_gc(const struct cni_args *a, struct cni_err *err)
+{
+	_cleanup_nl_ struct nl *nl = NULL;
+	_cleanup_free_ struct nl_link *l = NULL;
+	struct cni_err tmp = {0};
+	char prefix[256];
+	size_t n = 0, plen;
+	int r, first = 0;
+
+	snprintf(prefix, sizeof(prefix), PODNET_ALIAS_PREFIX "%s ", a->name);
+	plen = strlen(prefix);
+	r = nl_open(&nl, NL_NETNS_SELF, err);
+	if (r >= 0)
+		r = nl_link_list(nl, &l, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const char *tag = l[i].alias + plen;
+
+		if (strcmp(l[i].kind, "veth") != 0 || strncmp(l[i].alias, prefix, plen) != 0 ||
+		    strlen(tag) != 16 || tag_valid(a, tag))
+			continue;
+		r = nl_link_del(nl, l[i].ifindex, &tmp);
+		if (r == -ENODEV) /* its pod netns went away meanwhile */
+			r = 0;
+		keep(r, &tmp, &first, err);
+	}
+	return first;
+}
+
+int podnet_gc(const struct cni_args *a, void *conf, struct cni_err *err)
+{
+	struct podnet_conf *c = conf;
 	struct cni_err tmp = {0};
 	int first = 0;
 
@@ -115,5 +161,6 @@ int bridge_gc(const struct cni_args *a, void *conf, struct cni_err *err)
 	keep(nft_macspoof_gc(a->name, a->valid_attachments, a->n_valid_attachments, &tmp), &tmp,
 	     &first, err);
 	keep(ipam_gc(c->ipam, a, &tmp), &tmp, &first, err);
+	keep(veths_gc(a, &tmp), &tmp, &first, err);
 	return first;
 }

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The reconcile of node-level state (see overlay.h): digest fast path, lock, applied set. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "lock.h"
+#include "log.h"
+#include "overlay.h"
+
+struct applied {
+	struct peers peers, pending;
+	char params[512];
+};
+
+static void applied_free(struct applied *s)
+{
+	peers_free(&s->peers);
+	peers_free(&s->pending);
+}
+
+static int mkdir_p(const char *path, struct cni_err *err)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return cni_err_set(err, CNI_ERR_IO, errno, "create \"%s\"", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return cni_err_set(err, CNI_ERR_IO, errno, "create \"%s\"", buf);
+	return 0;
+}
+
+static void read_digest(const char *dir, char buf[17])
+{
+	char path[PATH_MAX + 8];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/digest", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, 16);
+	buf[n == 16 ? 16 : 0] = '\0';
+}
+
+/* write to .tmp, fsync, rename: readers see the old or the new file, never a torn one. */
+static int write_atomic(const char *dir, const char *name, const char *data,
+			struct cni_err *err)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 48];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(data);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%d", dir, name, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return cni_err_set(err, CNI_ERR_IO, errno, "write \"%s\"", tmp);
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno ? errno : EIO;
+
+		unlink(tmp);
+		return cni_err_set(err, CNI_ERR_IO, e, "write \"%s\"", path);
+	}
+	return 0;
+}
+
+static json_t *peers_json(const struct peers *p)
+{
+	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < p->n; i++)
+		json_array_append_new(
+			a, json_pack("{s:s,s:s,s:s}", "name", p->v[i].name, "nodeIP",
+				     inet_addr_fmt(&p->v[i].node_ip, ip, sizeof(ip)), "podCIDR",
+				     inet_prefix_fmt(&p->v[i].pod_cidr, cidr, sizeof(cidr))));
+	return a;
+}
+
+static int applied_write(const char *dir, const struct peers *done, const struct peers *pending,
+			 const char *params, struct cni_err *err)
+{
+	_cleanup_json_ json_t *j = json_pack("{s:s,s:o}", "params", params, "peers",
+					     peers_json(done));
+	_cleanup_free_ char *s = NULL;
+
+	if (j && pending)
+		json_object_set_new(j, "pending", peers_json(pending));
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!s)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "applied peer set");
+	return write_atomic(dir, "applied.json", s, err);
+}
+
+/* A missing or unreadable file is an empty set: nothing known to remove. */
+static void applied_read(const char *dir, struct applied *s)
+{
+	char path[PATH_MAX + 16];
+	_cleanup_json_ json_t *j = NULL;
+	const char *params;
+
+	snprintf(path, sizeof(path), "%s/applied.json", dir);
+	j = json_load_file(path, 0, NULL);
+	if (!j)
+		return;
+	params = json_string_value(json_object_get(j, "params"));
+	snprintf(s->params, sizeof(s->params), "%s", params ? params : "");
+	if (peers_parse(json_object_get(j, "peers"), path, &s->peers, NULL) < 0)
+		log_warn("%s: unreadable peer list, ignored", path);
+	if (json_object_get(j, "pending"))
+		(void)peers_parse(json_object_get(j, "pending"), path, &s->pending, NULL);
+}
+
+static bool has_exact(const struct peers *set, const struct peer *p)
+{
+	long i = peers_find(set, p->name);
+
+	return i >= 0 && peer_eq(&set->v[i], p);
+}
+
+static int remove_stale(const struct peers *old, const struct peers *want, bool all,
+			const struct overlay_ops *ops, struct cni_err *err)
+{
+	int r;
+
+	for (size_t i = 0; i < old->n; i++) {
+		if (!all && has_exact(want, &old->v[i]))
+			continue;
+		r = ops->peer_del(ops->ctx, &old->v[i], err);
+		if (r < 0)
+			return cni_err_wrap(err, "remove node \"%s\"", old->v[i].name);
+	}
+	return 0;
+}
+
+static int apply(const struct overlay_conf *o, const struct applied *s, const char *params,
+		 const struct overlay_ops *ops, struct cni_err *err)
+{
+	bool all = strcmp(s->params, params) != 0;
+	int r;
+
+	r = ops->prepare ? ops->prepare(ops->ctx, &o->peers, err) : 0;
+	if (r >= 0)
+		r = applied_write(o->state_dir, &s->peers, &o->peers, s->params, err);
+	if (r >= 0)
+		r = remove_stale(&s->peers, &o->peers, all, ops, err);
+	if (r >= 0)
+		r = remove_stale(&s->pending, &o->peers, all, ops, err);
+	for (size_t i = 0; r >= 0 && i < o->peers.n; i++) {
+		if (!all && has_exact(&s->peers, &o->peers.v[i]))
+			continue; /* unchanged: untouched */
+		r = ops->peer_add(ops->ctx, &o->peers.v[i], err);
+		if (r < 0)
+			r = cni_err_wrap(err, "add node \"%s\"", o->peers.v[i].name);
+	}
+	if (r >= 0)
+		r = applied_write(o->state_dir, &o->peers, NULL, params, err);
+	return r;
+}
+
+int overlay_reconcile(const struct overlay_conf *o, const char *params,
+		      const struct overlay_ops *ops, struct cni_err *err)
+{
+	struct applied s = {0};
+	_cleanup_close_ int lock = -1;
+	char want[17], have[17], path[PATH_MAX + 8];
+	int r;
+
+	peers_digest(&o->peers, params, want);
+	read_digest(o->state_dir, have);
+	if (strcmp(want, have) == 0)
+		return 0;
+	r = mkdir_p(o->state_dir, err);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/lock", o->state_dir);
+	lock = lock_acquire(path, -1, err);
+	if (lock < 0)
+		return cni_err_wrap(err, "node state lock");
+	read_digest(o->state_dir, have); /* a concurrent ADD may have done it meanwhile */
+	if (strcmp(want, have) == 0)
+		return 0;
+	applied_read(o->state_dir, &s);
+	r = apply(o, &s, params, ops, err);
+	applied_free(&s);
+	if (r >= 0)
+		r = write_atomic(o->state_dir, "digest", want, err);
+	return r < 0 ? r : 1;
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* verify of the multi-node scenarios: every pod pings every other pod (one process per source
+ * pod, all in parallel, each sending all its echoes at once and re-sending the unanswered
+ * ones), and one iperf3 stream between pods on two nodes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "lab-multinode.h"
+
+#define MESH_MAX     (MN_MAX_NODES * MN_MAX_PODS)
+#define MESH_ROUND   200  /* ms between re-sends of unanswered echoes */
+#define MESH_TIMEOUT 4000 /* ms per source pod */
+
+struct mesh_result {
+	int answered;
+	uint8_t ok[MESH_MAX];
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint16_t csum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		s += (uint32_t)(p[len - 1] << 8);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)~s);
+}
+
+static void send_all(int fd, const struct in_addr *dst, int n, const struct mesh_result *res,
+		     uint16_t id)
+{
+	struct icmphdr h;
+
+	for (int k = 0; k < n; k++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = dst[k]};
+
+		if (res->ok[k] || !dst[k].s_addr)
+			continue;
+		memset(&h, 0, sizeof(h));
+		h.type = ICMP_ECHO;
+		h.un.echo.id = id;
+		h.un.echo.sequence = htons((uint16_t)k);
+		h.checksum = csum(&h, sizeof(h));
+		(void)sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&sa, sizeof(sa));
+	}
+}
+
+static void receive(int fd, const struct in_addr *dst, int n, struct mesh_result *res,
+		    uint16_t id, long long until)
+{
+	uint8_t buf[256];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	long long left;
+
+	while ((left = until - now_ms()) > 0 && poll(&p, 1, (int)left) > 0) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		const struct iphdr *ip = (const void *)buf;
+		const struct icmphdr *ic;
+		int k;
+
+		if (len < (ssize_t)sizeof(*ip) || len < ip->ihl * 4 + (ssize_t)sizeof(*ic))
+			continue;
+		ic = (const void *)(buf + ip->ihl * 4);
+		k = ntohs(ic->un.echo.sequence);
+		if (ic->type != ICMP_ECHOREPLY || ic->un.echo.id != id || k >= n ||
+		    ip->saddr != dst[k].s_addr || res->ok[k])
+			continue;
+		res->ok[k] = 1;
+		res->answered++;
+	}
+}
+
+/* In the child, inside the source pod's netns. */
+static void mesh_from(const struct in_addr *dst, int n, int targets, struct mesh_result *res)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	uint16_t id = htons((uint16_t)getpid());
+	long long end = now_ms() + MESH_TIMEOUT;
+
+	if (fd < 0)
+		return;
+	while (res->answered < targets && now_ms() < end) {
+		send_all(fd, dst, n, res, id);
+		receive(fd, dst, n, res, id, now_ms() + MESH_ROUND);
+	}
+}
+
+static pid_t mesh_spawn(const char *pod, const struct in_addr *dst, int n, int targets, int *ret_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct mesh_result res = {0};
+		char path[PATH_MAX];
+		int ns;
+
+		snprintf(path, sizeof(path), "/run/netns/%s", pod);
+		ns = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns >= 0 && setns(ns, CLONE_NEWNET) == 0)
+			mesh_from(dst, n, targets, &res);
+		_exit(write(p[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+	}
+	close(p[1]);
+	*ret_fd = p[0];
+	return pid;
+}
+
+static int read_result(int fd, struct mesh_result *res)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	memset(res, 0, sizeof(*res));
+	while (got < sizeof(*res) && (k = read(fd, (char *)res + got, sizeof(*res) - got)) > 0)
+		got += (size_t)k;
+	close(fd);
+	return got == sizeof(*res) ? 0 : -EIO;
+}
+
+void mn_verify_mesh(struct lab *lab, const struct mn_lab *m)
+{
+	static struct in_addr dst[MESH_MAX];
+	static pid_t pid[MESH_MAX];
+	static int fds[MESH_MAX];
+	int n = m->nodes * m->pods, total = 0, answered = 0;
+	long long t0 = now_ms();
+
+	for (int k = 0; k < n; k++)
+		if (inet_pton(AF_INET, m->pod_ip[k / m->pods][k % m->pods], &dst[k]) != 1)
+			dst[k].s_addr = 0;
+	for (int k = 0; k < n; k++) {
+		struct in_addr self = dst[k];
+		int targets = 0;
+
+		for (int o = 0; o < n; o++)
+			targets += o != k && dst[o].s_addr;
+		dst[k].s_addr = 0; /* not to itself */
+		pid[k] = mesh_spawn(m->pod[k / m->pods][k % m->pods], dst, n, targets, &fds[k]);
+		dst[k] = self;
+	}
+	for (int i = 0; i < m->nodes; i++) {
+		int node_ok = 0, node_total = 0;
+		char missing[160] = "";
+
+		for (int j = 0; j < m->pods; j++) {
+			int k = i * m->pods + j;
+			struct mesh_result res;
+
+			if (pid[k] <= 0 || read_result(fds[k], &res) < 0)
+				memset(&res, 0, sizeof(res));
+			if (pid[k] > 0)
+				waitpid(pid[k], NULL, 0);
+			for (int o = 0; o < n; o++) {
+				if (o == k)
+					continue;
+				node_total++;
+				node_ok += res.ok[o];
+				if (!res.ok[o] && strlen(missing) < sizeof(missing) - 48)
+					snprintf(missing + strlen(missing),
+						 sizeof(missing) - strlen(missing), " %s->%s",
+						 m->pod[i][j] + strlen(lab->id) + 1,
+						 m->pod[o / m->pods][o % m->pods] + strlen(lab->id) + 1);
+			}
+		}
+		lab_check(lab, node_ok == node_total, "pods of node-%d: %d/%d pings to the other pods answered%s%s",
+			  i + 1, node_ok, node_total, missing[0] ? "; missing:" : "", missing);
+		total += node_total;
+		answered += node_ok;
+	}
+	printf("  mesh: %d/%d pod-to-pod pings answered in %lld ms (%d pods, all sources in "
+	       "parallel)\n",
+	       answered, total, now_ms() - t0, n);
+}
+
+static const char *find_bin(const char *name, char *buf, size_t len)
+{
+	const char *dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(buf, len, "%s/%s", dirs[i], name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+static double iperf_client(const struct lab *lab, const char *pod, const char *ip, const char *secs)
+{
+	char *const argv[] = {"ip", "netns", "exec", (char *)pod, "iperf3", "-c", (char *)ip,
+			      "-t", (char *)secs, "-J", NULL};
+	struct timespec ts = {0, 50 * 1000 * 1000};
+
+	for (int tries = 0; tries < 40; tries++) {
+		_cleanup_free_ char *out = NULL;
+		_cleanup_json_ json_t *j = NULL;
+
+		if (lab_run(lab, argv, &out, true) == 0 && out && (j = json_loads(out, 0, NULL)))
+			return json_number_value(json_object_get(
+				json_object_get(json_object_get(j, "end"), "sum_received"),
+				"bits_per_second"));
+		nanosleep(&ts, NULL); /* the server is not listening yet */
+	}
+	return -1;
+}
+
+void mn_verify_iperf(struct lab *lab, const struct mn_lab *m)
+{
+	const char *secs = getenv("NETLAB_IPERF_SECONDS") ? getenv("NETLAB_IPERF_SECONDS") : "3";
+	char ipb[PATH_MAX], iperf[PATH_MAX];
+	double bps;
+	pid_t pid;
+
+	if (m->nodes < 2) {
+		printf("  iperf3: needs 2 nodes, skipped\n");
+		return;
+	}
+	if (!find_bin("ip", ipb, sizeof(ipb)) || !find_bin("iperf3", iperf, sizeof(iperf))) {
+		lab_check(lab, false, "iperf3 installed (apt-get install iperf3)");
+		return;
+	}
+	{
+		char *const argv[] = {ipb, "netns", "exec", (char *)m->pod[1][0], iperf, "-s", "-1",
+				      NULL};
+
+		pid = lab_spawn(lab, argv, NULL, NULL);
+	}
+	bps = pid > 0 ? iperf_client(lab, m->pod[0][0], m->pod_ip[1][0], secs) : -1;
+	lab_check(lab, bps > 0, "iperf3, one TCP stream %s -> %s (node-1 -> node-2): %.2f Gbit/s",
+		  m->pod[0][0], m->pod_ip[1][0], bps / 1e9);
+	if (pid > 0)
+		waitpid(pid, NULL, WNOHANG);
+}

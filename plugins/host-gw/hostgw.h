@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The host-gw plugin: pods attached locally as the bridge plugin does (common/podnet.h), and
+ * one route per other node, "<podCIDR> via <nodeIP>" on the underlay (common/overlay.h).
+ *   main.c   config and verbs
+ *   node.c   the node-level routes */
+#ifndef WEFT_HOSTGW_H
+#define WEFT_HOSTGW_H
+
+#include "overlay.h"
+#include "podnet.h"
+
+/* rtm_protocol of weft's node routes: `ip route show proto 0x57` lists them. */
+#define HOSTGW_RTPROT 0x57
+
+struct hostgw_conf {
+	struct podnet_conf pod; /* first: the podnet verbs take the whole conf */
+	struct overlay_conf ov;
+};
+
+/* node.c: reconciles the routes to the other nodes (ADD). */
+int hostgw_node_ensure(const struct cni_args *a, struct hostgw_conf *c, struct cni_err *err);
+
+#endif

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The vxlan device of a network: found or created with every parameter explicit, and an
+ * existing one with other parameters refused (code 7 naming the parameter), never silently
+ * reused or recreated under running pods. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "nl-addr.h"
+#include "nl-link.h"
+#include "nl-route.h"
+#include "vxlan.h"
+
+#define NO_UNDERLAY(err, c)                                                                        \
+	cni_err_set(err, CNI_ERR_CONFIG, 0,                                                        \
+		    "vxlan: cannot tell this node's underlay address: list this node (nodeName "   \
+		    "\"%s\") in the peers, or set underlayInterface",                              \
+		    (c)->ov.node_name)
+
+/* The interface holding addr, or 0. */
+static int addr_owner(struct nl *nl, const struct inet_addr *addr, struct cni_err *err)
+{
+	struct nl_addr a[64];
+	size_t n;
+
+	if (nl_addr_list(nl, 0, addr->family, a, ARRAY_SIZE(a), &n, err) < 0)
+		return -EIO;
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(a); i++)
+		if (inet_addr_eq(&a[i].prefix.addr, addr))
+			return a[i].ifindex;
+	return 0;
+}
+
+static int first_addr(struct nl *nl, int ifindex, struct inet_addr *ret, struct cni_err *err)
+{
+	struct nl_addr a[16];
+	size_t n;
+
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		if (nl_addr_list(nl, ifindex, fam, a, ARRAY_SIZE(a), &n, err) < 0)
+			return -EIO;
+		for (size_t i = 0; i < n && i < ARRAY_SIZE(a); i++)
+			if (a[i].scope == 0) { /* RT_SCOPE_UNIVERSE */
+				*ret = a[i].prefix.addr;
+				return 0;
+			}
+	}
+	return -ENOENT;
+}
+
+/* This node's underlay address and interface: its own peer entry, else underlayInterface,
+ * else the route to the first peer. */
+static int underlay(struct nl *nl, const struct vxlan_conf *c, struct vxlan_dev *d, int *ret_link,
+		    struct cni_err *err)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct nl_route rt;
+	struct nl_link l;
+	int r;
+
+	*ret_link = 0;
+	if (c->ov.underlay[0]) {
+		if (nl_link_get(nl, c->ov.underlay, &l, err) < 0)
+			return cni_err_set(err, CNI_ERR_CONFIG, ENODEV,
+					   "underlayInterface \"%s\" does not exist",
+					   c->ov.underlay);
+		*ret_link = l.ifindex;
+	}
+	if (c->ov.has_self) {
+		d->local = c->ov.self.node_ip;
+		r = addr_owner(nl, &d->local, err);
+		if (r == 0)
+			return cni_err_set(err, CNI_ERR_CONFIG, EADDRNOTAVAIL,
+					   "nodeIP %s of this node (\"%s\") is not an address here",
+					   inet_addr_fmt(&d->local, ip, sizeof(ip)),
+					   c->ov.node_name);
+	} else if (*ret_link) {
+		r = first_addr(nl, *ret_link, &d->local, err);
+		if (r == -ENOENT)
+			return NO_UNDERLAY(err, c);
+		r = *ret_link;
+	} else if (c->ov.peers.n) {
+		r = nl_route_get(nl, &c->ov.peers.v[0].node_ip, &rt, err);
+		if (r >= 0 && !inet_addr_is_set(&rt.src))
+			return NO_UNDERLAY(err, c);
+		d->local = rt.src;
+		r = r < 0 ? r : rt.oif;
+	} else {
+		return NO_UNDERLAY(err, c);
+	}
+	if (r >= 0 && !*ret_link)
+		*ret_link = r;
+	return r < 0 ? r : 0;
+}
+
+static int differs(const struct vxlan_conf *c, const char *what, const char *have,
+		   const char *want, struct cni_err *err)
+{
+	return cni_err_set(err, CNI_ERR_CONFIG, EEXIST,
+			   "vxlan device \"%s\" exists with %s %s, the config wants %s: delete it "
+			   "(`ip link del %s`) or change the config",
+			   c->dev, what, have, want, c->dev);
+}
+
+#define CMP_NUM(what, h, w)                                                                        \
+	do {                                                                                       \
+		if ((h) != (w)) {                                                                  \
+			snprintf(hs, sizeof(hs), "%lu", (unsigned long)(h));                       \
+			snprintf(ws, sizeof(ws), "%lu", (unsigned long)(w));                       \
+			return differs(c, what, hs, ws, err);                                      \
+		}                                                                                  \
+	} while (0)
+
+static int verify(const struct vxlan_conf *c, const struct nl_vxlan *want, const struct nl_link *l,
+		  struct cni_err *err)
+{
+	const struct nl_vxlan_info *h = &l->vxlan, *w = &want->info;
+	char hs[INET6_ADDRSTRLEN], ws[INET6_ADDRSTRLEN];
+
+	if (strcmp(l->kind, "vxlan") != 0)
+		return cni_err_set(err, CNI_ERR_CONFIG, EEXIST,
+				   "\"%s\" exists but is not a vxlan device (kind \"%s\")", c->dev,
+				   l->kind);
+	CMP_NUM("vni", h->vni, w->vni);
+	CMP_NUM("port", h->port, w->port);
+	if (!inet_addr_eq(&h->local, &w->local))
+		return differs(c, "local address", inet_addr_fmt(&h->local, hs, sizeof(hs)),
+			       inet_addr_fmt(&w->local, ws, sizeof(ws)), err);
+	CMP_NUM("underlay device (ifindex)", h->link, w->link);
+	CMP_NUM("learning", h->learning, w->learning);
+	CMP_NUM("udpChecksum", h->udp_csum, w->udp_csum);
+	CMP_NUM("mtu", l->mtu, want->mtu);
+	if (memcmp(l->mac, want->mac, 6) != 0)
+		return differs(c, "VTEP MAC", nl_mac_fmt(l->mac, hs, sizeof(hs)),
+			       nl_mac_fmt(want->mac, ws, sizeof(ws)), err);
+	return 0;
+}
+
+static int create_or_get(struct nl *nl, const struct nl_vxlan *vx, struct nl_link *l,
+			 struct cni_err *err)
+{
+	int r = nl_link_get(nl, vx->name, l, err);
+
+	if (r != -ENODEV)
+		return r;
+	cni_err_clear(err);
+	r = nl_link_add_vxlan(nl, vx, err);
+	if (r == -EEXIST) /* a concurrent ADD made it: verify that one */
+		cni_err_clear(err);
+	else if (r < 0)
+		return r;
+	return nl_link_get(nl, vx->name, l, err);
+}
+
+/* The node's own pod-network address as a /32 (/128): the source of host -> remote pod
+ * traffic, without the broadcast routes a wider prefix would bring (flannel does the same). */
+static int own_addr(struct nl *nl, const struct vxlan_conf *c, int ifindex, struct cni_err *err)
+{
+	struct inet_prefix p;
+	int r;
+
+	if (!c->ov.has_self)
+		return 0;
+	p.addr = c->ov.self.pod_cidr.addr;
+	p.len = (uint8_t)inet_addr_bits(&p.addr);
+	r = nl_addr_add(nl, ifindex, &p, p.addr.family == AF_INET6 ? IFA_F_NODAD : 0, err);
+	if (r == -EEXIST) {
+		cni_err_clear(err);
+		r = 0;
+	}
+	return r;
+}
+
+int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf *c,
+		     struct vxlan_dev *ret, struct cni_err *err)
+{
+	struct nl_vxlan vx = {.name = c->dev, .mac = ret->mac, .up = true};
+	struct nl_link ul, l;
+	int r, link;
+
+	r = underlay(nl, c, ret, &link, err);
+	if (r >= 0)
+		r = nl_link_get_by_index(nl, link, &ul, err);
+	if (r < 0)
+		return cni_err_wrap(err, "vxlan underlay");
+	peers_vtep_mac(network, c->ov.node_name, &ret->local, ret->mac);
+	vx.info = (struct nl_vxlan_info){.vni = c->vni,
+					 .link = link,
+					 .local = ret->local,
+					 .port = c->port,
+					 .udp_csum = c->udp_csum};
+	vx.mtu = c->pod.mtu ? c->pod.mtu
+			    : ul.mtu - (ret->local.family == AF_INET6 ? VXLAN_OVERHEAD_V6
+								       : VXLAN_OVERHEAD_V4);
+	r = create_or_get(nl, &vx, &l, err);
+	if (r >= 0)
+		r = verify(c, &vx, &l, err);
+	if (r >= 0 && !(l.flags & IFF_UP))
+		r = nl_link_set_up(nl, l.ifindex, true, err);
+	if (r >= 0)
+		r = own_addr(nl, c, l.ifindex, err);
+	if (r < 0)
+		return cni_err_wrap(err, "vxlan device \"%s\"", c->dev);
+	ret->ifindex = l.ifindex;
+	ret->mtu = vx.mtu;
+	return 0;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+
+#include "cleanup.h"
+#include "conf.h"
+#include "vxlan.h"
+
+static const char *const vxlan_known_args[] = {"IP", "MAC", NULL};
+
+static int parse_vxlan(const json_t *j, struct vxlan_conf *c, struct cni_err *err)
+{
+	int64_t vni = VXLAN_DEFAULT_VNI, port = VXLAN_DEFAULT_PORT;
+	int r;
+
+	r = conf_int(j, "vni", CONF_OPTIONAL, 1, (1 << 24) - 1, &vni, err);
+	if (r >= 0)
+		r = conf_int(j, "port", CONF_OPTIONAL, 1, 65535, &port, err);
+	if (r >= 0)
+		r = conf_bool(j, "udpChecksum", CONF_OPTIONAL, &c->udp_csum, err);
+	if (r < 0)
+		return r;
+	c->vni = (uint32_t)vni;
+	c->port = (uint16_t)port;
+	snprintf(c->dev, sizeof(c->dev), "weft.%u", c->vni);
+	r = conf_str_buf(j, "vxlanDevice", CONF_OPTIONAL, c->dev, sizeof(c->dev), err);
+	if (r >= 0 && !cni_valid_ifname(c->dev))
+		r = cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid \"vxlanDevice\": \"%s\"", c->dev);
+	return r;
+}
+
+static int vxlan_parse(const struct cni_args *a, void *conf, struct cni_err *err)
+{
+	struct vxlan_conf *c = conf;
+	int r = podnet_parse(a, &c->pod, err);
+
+	if (r >= 0)
+		r = overlay_parse(a, &c->ov, &c->pod, err);
+	if (r >= 0)
+		r = parse_vxlan(a->conf, c, err);
+	return r < 0 ? r : 0;
+}
+
+static void vxlan_conf_free(void *conf)
+{
+	struct vxlan_conf *c = conf;
+
+	overlay_conf_free(&c->ov);
+	podnet_conf_free(&c->pod);
+}
+
+/* The device and the peers first: a bad peer set or a foreign device fails the ADD before
+ * the pod is touched; the pods' MTU follows the device's unless "mtu" is given. */
+static int vxlan_add(const struct cni_args *a, void *conf, struct cni_result *res,
+		     struct cni_err *err)
+{
+	struct vxlan_conf *c = conf;
+	_cleanup_nl_ struct nl *nl = NULL;
+	struct vxlan_dev dev;
+	int r;
+
+	r = nl_open(&nl, NL_NETNS_SELF, err);
+	if (r >= 0)
+		r = vxlan_dev_ensure(nl, a->name, c, &dev, err);
+	if (r >= 0)
+		r = vxlan_node_ensure(nl, a->name, c, &dev, err);
+	if (r < 0)
+		return r;
+	if (!c->pod.mtu)
+		c->pod.mtu = dev.mtu;
+	return podnet_add(a, &c->pod, res, err);
+}
+
+/* DEL, CHECK, STATUS and GC are the attachment's: a pod's DEL never touches node state. */
+static const struct cni_plugin vxlan_plugin = {
+	.name = "vxlan",
+	.conf_size = sizeof(struct vxlan_conf),
+	.known_args = vxlan_known_args,
+	.parse = vxlan_parse,
+	.conf_free = vxlan_conf_free,
+	.add = vxlan_add,
+	.del = podnet_del,
+	.check = podnet_check,
+	.status = podnet_status,
+	.gc = podnet_gc,
+};
+
+PODNET_LINK_IPAM;
+
+int main(void)
+{
+	return cni_plugin_main(&vxlan_plugin);
+}

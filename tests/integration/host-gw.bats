@@ -1,0 +1,120 @@
+#!/usr/bin/env bats
+# host-gw between two throwaway "nodes" (netns joined by an underlay veth), each with a pod.
+
+load helpers
+load multinode
+
+setup() {
+	weft_setup
+	mn_setup
+	mn_peers "$DATA/peers.json" a b
+}
+
+teardown() {
+	weft_teardown
+}
+
+add_a() { # add_a CID NETNS [CONF]
+	run run_plugin ADD host-gw "${3:-$(mn_conf host-gw a)}" "$1" eth0 "$2"
+	[ "$status" -eq 0 ] || fail "ADD on a: $output $(plugin_stderr)"
+}
+
+routes() { # routes NS: weft's node routes as "dst via gw dev"
+	ip -n "$1" -j route show proto 0x57 | jq -r '.[] | "\(.dst) via \(.gateway) dev \(.dev)"' | sort
+}
+
+@test "host-gw: one route per peer, cross-node pod ping" {
+	add_a ctr1 "/run/netns/$CTR"
+	ipa=$(pod_ip "$output")
+	[ "$(routes "$HOST")" = "10.244.2.0/24 via $UL_B dev ul0" ]
+	run on_node "$NB" run_plugin ADD host-gw "$(mn_conf host-gw b)" podb eth0 "/run/netns/$PB"
+	[ "$status" -eq 0 ] || fail "ADD on b: $output $(plugin_stderr)"
+	ipb=$(pod_ip "$output")
+	[[ $ipb == 10.244.2.* ]]
+	[ "$(routes "$NB")" = "10.244.1.0/24 via $UL_A dev ul0" ]
+	ip netns exec "$CTR" ping -c1 -W2 "$ipb"
+	ip netns exec "$PB" ping -c1 -W2 "$ipa"
+	# the node itself reaches the remote pod too
+	ip netns exec "$HOST" ping -c1 -W2 "$ipb"
+}
+
+@test "host-gw: reconcile on peer add/remove; unchanged peers untouched; digest skips" {
+	add_a ctr1 "/run/netns/$CTR"
+	[ -s "$DATA/state-a/mnet/digest" ]
+	# Same set: nothing is reconciled (the route removed by hand stays away) ...
+	ip -n "$HOST" route del 10.244.2.0/24
+	add_a ctr2 "/run/netns/$(weft_netns_add p2)"
+	[ -z "$(routes "$HOST")" ]
+	# ... a new peer: its route appears, b's (unchanged) is not touched, so still absent.
+	mn_peers "$DATA/peers.json" a b c
+	add_a ctr3 "/run/netns/$(weft_netns_add p3)"
+	[ "$(routes "$HOST")" = "10.244.3.0/24 via 192.168.77.3 dev ul0" ]
+	# b changes its pod CIDR: removed and added; c vanishes: its route goes.
+	ip -n "$HOST" route add 10.244.2.0/24 via $UL_B proto 0x57
+	jq '.items |= map(select(.metadata.name != "node-c"))
+		| .items[1].spec.podCIDR = "10.244.20.0/24"' "$DATA/peers.json" >"$DATA/p2.json"
+	mv "$DATA/p2.json" "$DATA/peers.json"
+	add_a ctr4 "/run/netns/$(weft_netns_add p4)"
+	[ "$(routes "$HOST")" = "10.244.20.0/24 via $UL_B dev ul0" ]
+	jq -e '.peers | length == 1 and .[0].podCIDR == "10.244.20.0/24"' "$DATA/state-a/mnet/applied.json"
+}
+
+@test "host-gw: a pod's DEL leaves node state; DEL twice succeeds" {
+	add_a ctr1 "/run/netns/$CTR"
+	run run_plugin DEL host-gw "$(mn_conf host-gw a)" ctr1
+	[ "$status" -eq 0 ]
+	run run_plugin DEL host-gw "$(mn_conf host-gw a)" ctr1
+	[ "$status" -eq 0 ]
+	[ "$(routes "$HOST")" = "10.244.2.0/24 via $UL_B dev ul0" ]
+	[ -s "$DATA/state-a/mnet/digest" ]
+	[ "$(ip -n "$HOST" -j link show type veth | jq '[.[] | select(.ifalias // "" | startswith("weft mnet"))] | length')" = 0 ]
+	# DEL needs no peers: it works with the peers file gone
+	rm "$DATA/peers.json"
+	run run_plugin DEL host-gw "$(mn_conf host-gw a)" ctr1
+	[ "$status" -eq 0 ]
+}
+
+no_pod_left() {
+	[ "$(ip -n "$HOST" -j link show type veth | jq '[.[] | select(.ifname | startswith("veth"))] | length')" = 0 ]
+	[ "$(find "$DATA" -path '*ipam-a/mnet/10.*' | wc -l)" = 0 ]
+}
+
+@test "host-gw: bad peers are code 7 naming them, and nothing is left" {
+	# overlapping pod CIDRs
+	jq '.items[1].spec.podCIDR = "10.244.0.0/16"' "$DATA/peers.json" >"$DATA/bad1.json"
+	run run_plugin ADD host-gw "$(mn_conf host-gw a "{\"peersFile\":\"$DATA/bad1.json\"}")"
+	expect_code 7 'overlaps.*node-'
+	# this node's podCIDR does not contain its IPAM range
+	run run_plugin ADD host-gw "$(mn_conf host-gw a '{"ipam":{"subnet":"10.245.0.0/24"}}')"
+	expect_code 7 'does not contain the local range 10.245.0.0/24'
+	# a node IP that is not on-link (reached via a gateway)
+	ip -n "$HOST" route add 10.50.0.0/16 via $UL_B
+	jq '.items[1].status.addresses[1].address = "10.50.0.5"' "$DATA/peers.json" >"$DATA/bad2.json"
+	run run_plugin ADD host-gw "$(mn_conf host-gw a "{\"peersFile\":\"$DATA/bad2.json\"}")"
+	expect_code 7 'node "node-b": nodeIP 10.50.0.5 is not on-link'
+	# unreadable peersFile
+	run run_plugin ADD host-gw "$(mn_conf host-gw a "{\"peersFile\":\"$DATA/nope.json\"}")"
+	expect_code 7 'nope.json'
+	echo '{"items": [' >"$DATA/bad3.json"
+	run run_plugin ADD host-gw "$(mn_conf host-gw a "{\"peersFile\":\"$DATA/bad3.json\"}")"
+	expect_code 7 'bad3.json'
+	# ipMasq needs clusterCIDR
+	run run_plugin ADD host-gw "$(mn_conf host-gw a '{"ipMasq":true}')"
+	expect_code 7 'clusterCIDR'
+	no_pod_left
+	[ -z "$(routes "$HOST")" ]
+}
+
+@test "host-gw: ipMasq with clusterCIDR masquerades off-cluster only; inline peers; CHECK" {
+	c=$(mn_conf host-gw a '{"ipMasq":true,"clusterCIDR":"10.244.0.0/16","peersFile":null}')
+	c=$(jq -c 'del(.peersFile) + {peers: [{name:"node-a",nodeIP:"192.168.77.1",podCIDR:"10.244.1.0/24"},{name:"node-b",nodeIP:"192.168.77.2",podCIDR:"10.244.2.0/24"}]}' <<<"$c")
+	add_a ctr1 "/run/netns/$CTR" "$c"
+	res=$output
+	ip netns exec "$HOST" nft list chain inet weft masq-mnet | grep -q 'ip daddr != 10.244.0.0/16'
+	[ "$(routes "$HOST")" = "10.244.2.0/24 via $UL_B dev ul0" ]
+	run run_plugin CHECK host-gw "$(jq -c --argjson p "$res" '. + {prevResult: $p}' <<<"$c")"
+	[ "$status" -eq 0 ] || fail "CHECK: $output"
+	run run_plugin DEL host-gw "$c"
+	[ "$status" -eq 0 ]
+	[ "$(ip netns exec "$HOST" nft -j list ruleset | jq '[.nftables[] | select(.rule)] | length')" = 0 ]
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# netlab: every scenario's `run` (up, verify, show, down), failing verification, teardown
+# after a crash and after Ctrl-C, pictures, and labs with different prefixes side by side.
+# Every name carries this test's prefix; the teardown removes whatever a failure left.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+	weft_require_root
+	NETLAB=$BIN/netlab
+	P=$WEFT_PREFIX
+	DATA=$(mktemp -d /tmp/weft-test.XXXXXX)
+	weft_track_path "$DATA"
+}
+
+teardown() {
+	local s
+	for s in veth namespaces cgroups container overlay bridge; do
+		"$NETLAB" down "$s" --prefix "$P" >/dev/null 2>&1 || true
+		"$NETLAB" down "$s" --prefix "$P-b" >/dev/null 2>&1 || true
+	done
+	weft_teardown
+}
+
+# Nothing of prefix $1 is left: namespaces, state, nsrun state, cgroups, processes.
+assert_clean() {
+	local p=${1:-$P}
+	! ip netns list 2>/dev/null | grep -q "^$p-"
+	! ls -d /run/weft/netlab/"$p"-* 2>/dev/null | grep -q .
+	! ls -d /run/weft/nsrun/"$p"-* 2>/dev/null | grep -q .
+	! ls -d /sys/fs/cgroup/*/weft/"$p"-* /sys/fs/cgroup/weft/"$p"-* 2>/dev/null | grep -q .
+	! pgrep -f "netlab __overlay /run/weft/netlab/$p-" >/dev/null
+}
+
+run_scenario() {
+	run "$NETLAB" run "$1" --prefix "$P"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"verify $P-$1:"* ]]
+	[[ "$output" =~ [1-9][0-9]*\ checks,\ 0\ failed ]]
+	! [[ "$output" == *FAIL* ]]
+	[[ "$output" == *"netlab: $P-$1 is down"* ]]
+	assert_clean
+}
+
+@test "netlab list names every scenario and its seed section" {
+	run "$NETLAB" list
+	[ "$status" -eq 0 ]
+	for s in veth namespaces cgroups container overlay bridge; do
+		echo "$output" | grep -q "^$s "
+	done
+	[ "$(echo "$output" | grep -c 'seed: container-')" -eq 6 ]
+}
+
+@test "netlab run veth: two namespaces, a veth pair, pings, picture, teardown" {
+	run_scenario veth
+	[[ "$output" == *"ping $P-veth-ns1 -> 10.0.0.2 answered"* ]]
+	[[ "$output" == *"ns1:veth1 ◄── veth ──► ns2:veth2"* ]]
+}
+
+@test "netlab run namespaces: seven namespace types isolated (through nsrun)" {
+	run_scenario namespaces
+	for t in pid net mnt uts ipc user cgroup; do
+		[[ "$output" == *"ok    $t "*"namespace"* ]]
+	done
+	[[ "$output" == *"uid_map '0 100000 65536'"* ]]
+}
+
+@test "netlab run cgroups: OOM kill, CPU quota near 50%, fork bomb stopped" {
+	run_scenario cgroups
+	[[ "$output" == *"memory: touching 96 MiB under a 32 MiB limit was killed"* ]]
+	[[ "$output" == *"pids: the fork bomb stopped after"* ]]
+}
+
+@test "netlab run container: container from scratch via nsrun, checked from inside" {
+	run_scenario container
+	[[ "$output" == *"PID 1 inside is the command 'sleep'"* ]]
+	[[ "$output" == *"memory limit read inside from /sys/fs/cgroup: 104857600"* ]]
+}
+
+@test "netlab run overlay: copy-up, whiteout, opaque directory" {
+	run_scenario overlay
+	[[ "$output" == *"whiteout in upper (char device 0/0)"* ]]
+}
+
+@test "netlab run bridge: containers on the weft bridge plugin, gateway, masquerade" {
+	[ -x "$BIN/bridge" ] || skip "weft bridge plugin not built"
+	run_scenario bridge
+	[[ "$output" == *"ping $P-bridge-c1 -> outside 10.99.0.2"* ]]
+	[[ "$output" == *"CNI CHECK $P-bridge-c3 passes"* ]]
+	[ "$(echo "$output" | grep -c '◄── veth ──►')" -eq 4 ]
+}
+
+@test "netlab verify fails (exit 1) when the lab is broken, and down still cleans up" {
+	run "$NETLAB" up veth --prefix "$P"
+	[ "$status" -eq 0 ]
+	run "$NETLAB" up veth --prefix "$P"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is already up"* ]]
+	ip -n "$P-veth-ns1" link del veth1
+	run "$NETLAB" verify veth --prefix "$P"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"FAIL  ping $P-veth-ns1 -> 10.0.0.2 answered"* ]]
+	run "$NETLAB" down veth --prefix "$P"
+	[ "$status" -eq 0 ]
+	assert_clean
+	run "$NETLAB" verify veth --prefix "$P"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is not up"* ]]
+	run "$NETLAB" down veth --prefix "$P"
+	[ "$status" -eq 0 ]
+}
+
+@test "netlab down tears down from the state file after its processes died (crash)" {
+	run "$NETLAB" up namespaces --prefix "$P"
+	[ "$status" -eq 0 ]
+	state=/run/weft/netlab/$P-namespaces/state.json
+	jq -e '.resources[] | select(.kind == "nsrun")' "$state"
+	# the lab's nsrun is SIGKILLed: nothing of its own cleanup runs
+	kill -9 "$(jq -r '.resources[] | select(.kind == "nsrun") | .pid' "$state")"
+	sleep 0.3
+	[ -e "/run/weft/nsrun/$P-namespaces/state.json" ]
+	run "$NETLAB" down namespaces --prefix "$P"
+	[ "$status" -eq 0 ]
+	assert_clean
+}
+
+@test "netlab run is torn down on Ctrl-C (SIGINT) in the middle" {
+	"$NETLAB" run overlay --prefix "$P" >"$DATA/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -e "/run/weft/netlab/$P-overlay/state.json" ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -INT "$pid"
+	wait "$pid" || true
+	cat "$DATA/out"
+	assert_clean
+}
+
+@test "netlab show: text, --dot, and --svg/--png through graphviz" {
+	run "$NETLAB" up veth --prefix "$P"
+	[ "$status" -eq 0 ]
+	run "$NETLAB" show veth --prefix "$P"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ns1 (netns $P-veth-ns1)"* ]]
+	[[ "$output" == *"veth1  veth  10.0.0.1/24  UP"* ]]
+	run "$NETLAB" show veth --prefix "$P" --dot
+	[ "$status" -eq 0 ]
+	[[ "$output" == "graph netlab {"* ]]
+	[[ "$output" == *"subgraph cluster_0"* && "$output" == *' -- '* ]]
+	if command -v dot >/dev/null; then
+		echo "$output" | dot -Tsvg >/dev/null
+		run "$NETLAB" show veth --prefix "$P" --svg "$DATA/t.svg" --png "$DATA/t.png"
+		[ "$status" -eq 0 ]
+		grep -q '<svg' "$DATA/t.svg"
+		[ "$(head -c 4 "$DATA/t.png" | tail -c 3)" = PNG ]
+	fi
+	"$NETLAB" down veth --prefix "$P"
+	assert_clean
+}
+
+@test "netlab labs with different prefixes run side by side" {
+	"$NETLAB" up veth --prefix "$P" >/dev/null
+	"$NETLAB" up veth --prefix "$P-b" >/dev/null
+	run "$NETLAB" verify veth --prefix "$P"
+	[ "$status" -eq 0 ]
+	run "$NETLAB" verify veth --prefix "$P-b"
+	[ "$status" -eq 0 ]
+	"$NETLAB" down veth --prefix "$P"
+	assert_clean "$P"
+	ip netns list | grep -q "^$P-b-veth-ns1"
+	"$NETLAB" down veth --prefix "$P-b"
+	assert_clean "$P-b"
+}
+
+@test "netlab: usage errors and the ping helper" {
+	run -2 "$NETLAB" run nosuch
+	[[ "$output" == *"unknown scenario 'nosuch'"* ]]
+	run -2 "$NETLAB" frobnicate veth
+	run -1 "$NETLAB" up veth --prefix 'bad/prefix'
+	[[ "$output" == *"invalid --prefix"* ]]
+	run -2 "$NETLAB" up veth --bogus
+	ns=$(weft_netns_add ping)
+	ip -n "$ns" addr add 10.5.5.5/32 dev lo
+	run -0 "$NETLAB" ping "$ns" 10.5.5.5
+	run -1 "$NETLAB" ping "$ns" 10.5.5.6 --timeout 300
+}
