@@ -72,6 +72,22 @@ static int lock_wait(int fd, const char *name, int timeout_ms, struct cni_err *e
 	}
 }
 
+/* A lock opened relative to a directory is named "lock"; say which one, by its full path. */
+static void lock_name_error(int fd, struct cni_err *err)
+{
+	char link[64], path[256];
+	ssize_t n;
+
+	if (!err || err->code != CNI_ERR_TRY_AGAIN)
+		return;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return;
+	path[n] = '\0';
+	cni_err_add_details(err, "lock file %s", path);
+}
+
 int lock_acquire_at(int dirfd, const char *name, int timeout_ms, struct cni_err *err)
 {
 	_cleanup_close_ int fd = -1;
@@ -83,8 +99,10 @@ int lock_acquire_at(int dirfd, const char *name, int timeout_ms, struct cni_err 
 	if (fd < 0)
 		return cni_err_set(err, CNI_ERR_IO, errno, "open lock %s", name);
 	r = lock_wait(fd, name, timeout_ms, err);
-	if (r < 0)
+	if (r < 0) {
+		lock_name_error(fd, err);
 		return r;
+	}
 	return TAKE_FD(fd);
 }
 

@@ -45,8 +45,9 @@ static int load_nets(struct ctr *c, struct cni_err *err)
 			return cni_err_wrap(err, "network '%s'", s->nets[i]);
 		if (s->ifnames[i])
 			snprintf(c->ifnames[i], sizeof(c->ifnames[i]), "%s", s->ifnames[i]);
-		else
-			snprintf(c->ifnames[i], sizeof(c->ifnames[i]), "eth%zu", i);
+		else if (snprintf(c->ifnames[i], sizeof(c->ifnames[i]), "eth%zu", i) >=
+			 (int)sizeof(c->ifnames[i]))
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "too many networks");
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(c->ifnames[k], c->ifnames[i]) == 0)
 				return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,

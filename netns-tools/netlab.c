@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "lab-multinode.h" /* lab_hostgw, lab_vxlan (H8) */
 #include "lab.h"
 #include "log.h"
 
 static const struct scenario *const scenarios[] = {
-	&lab_veth, &lab_namespaces, &lab_cgroups, &lab_container, &lab_overlay, &lab_bridge,
+	&lab_veth,    &lab_namespaces, &lab_cgroups, &lab_container,
+	&lab_overlay, &lab_bridge,     &lab_hostgw,  &lab_vxlan,
 };
 
 static const char usage_text[] =

@@ -134,6 +134,27 @@ else
 	echo
 	awk -v e="$me" -v v="$mv" 'BEGIN { printf "ratio: ebpf/veth %.3f (target >= 0.95); no bridge plugin\n", e / v }'
 fi
+# The program's own cost per run, from the kernel's BPF run-time statistics. They are enabled
+# through BPF_ENABLE_STATS, which lasts only as long as the returned fd (this python process),
+# not through the global kernel.bpf_stats_enabled sysctl.
+if command -v python3 >/dev/null; then
+	cat >"$TMP/cost.sh" <<-EOS
+		ip netns exec $P-ea iperf3 -c $E_SRV -p 5302 -t $SECS >/dev/null
+		bpftool prog show pinned $PIN/wfb-ebpf/from_pod_v1_* -j
+	EOS
+	timeout $((SECS + 20)) ip netns exec "$P-eb" iperf3 -s -1 -p 5302 >/dev/null 2>&1 &
+	sleep 0.5
+	python3 - "$TMP/cost.sh" <<-'EOP' | jq -r '"from_pod program: \(.run_cnt) runs, \(.run_time_ns / .run_cnt | floor) ns per run (both directions: GSO data skbs and ACKs)"' || true
+		import ctypes, os, subprocess, sys
+		attr = (ctypes.c_uint8 * 128)()  # bpf_attr.enable_stats.type = BPF_STATS_RUN_TIME (0)
+		fd = ctypes.CDLL(None, use_errno=True).syscall(321, 32, ctypes.byref(attr), 128)
+		if fd < 0:
+		    sys.exit(1)
+		subprocess.run(["bash", sys.argv[1]])
+		os.close(fd)
+	EOP
+	wait
+fi
 stats=$(ip netns exec "$P-eh" "$BIN/ebpf" stats wfb-ebpf --pin-root "$PIN" --json)
 echo "ebpf counters of the client pod (fast path proof):" \
 	"$(jq -c '.[] | select(.containerID == "a") | {txPackets, fwdPackets, txBytes}' <<<"$stats")"

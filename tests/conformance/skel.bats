@@ -6,7 +6,8 @@
 # Environment and stdin failures happen before a plugin touches anything, so those cases exec
 # the binary directly with exactly the variables they name (env -i). Cases that reach the
 # plugin (a DEL, an ADD, a GC that must succeed) run inside the throwaway netns of weft_setup
-# with a per-plugin minimal config (plugin_conf below); a plugin without one is skipped there.
+# with a per-plugin minimal config (plugin_conf below); a plugin without one is skipped there
+# (it says so in the test's output).
 
 load ../integration/helpers
 
@@ -80,13 +81,24 @@ plugin_conf() {
 		  ipam: $i}' ;;
 	ebpf) jq -cn --arg v "$2" --arg n "$NET" --arg p "$PIN" --argjson i "$ipam" \
 		'{cniVersion: $v, name: $n, type: "ebpf", pinRoot: $p, ipam: $i}' ;;
+	host-gw | vxlan) # a one-node cluster: this node is its only peer (underlay: netns_setup)
+		jq -cn --arg v "$2" --arg n "$NET" --arg t "$1" --arg d "$DATA" --argjson i "$ipam" \
+			'{cniVersion: $v, name: $n, type: $t, bridge: "wskbr0", isGateway: true,
+			  vni: 42, nodeName: "node-a", stateDir: ($d + "/state"),
+			  peers: [{name: "node-a", nodeIP: "192.168.77.1", podCIDR: "10.77.0.0/24"}],
+			  ipam: $i}' ;;
 	*) return 1 ;;
 	esac
 }
 
-# Sets up the throwaway netns (root only) and a private bpffs for ebpf.
+# Sets up the throwaway netns (root only), a private bpffs for ebpf and, in $HOST, the
+# underlay address host-gw and vxlan give as this node's nodeIP.
 netns_setup() {
 	weft_setup
+	ip -n "$HOST" link add wskul0 type veth peer name wskul1
+	ip -n "$HOST" addr add 192.168.77.1/24 dev wskul0
+	ip -n "$HOST" link set wskul0 up
+	ip -n "$HOST" link set wskul1 up
 	if [ -x "$BIN/ebpf" ]; then
 		PIN=$(mktemp -d /tmp/weft-pin.XXXXXX)
 		mount -t bpf bpf "$PIN"

@@ -209,7 +209,7 @@ for t in "${targets[@]}"; do
 	el=$(($(date +%s) - start))
 	total_runs=$((total_runs + runs))
 	# one finding = one sanitizer/libFuzzer report (an invariant failure ends in "deadly signal")
-	crashes=$(grep -cE '==ERROR: (AddressSanitizer|libFuzzer)|^SUMMARY: UndefinedBehaviorSanitizer' "$log")
+	crashes=$(grep -cE 'ERROR: (AddressSanitizer|libFuzzer)|^SUMMARY: UndefinedBehaviorSanitizer' "$log")
 	leaks=$(grep -c 'ERROR: LeakSanitizer' "$log")
 	if [ "$ok" -eq 1 ]; then
 		echo "ok $i - $t ($runs runs, ${el}s)"

@@ -30,6 +30,11 @@ rel_setup() {
 	weft_setup
 	PIN=$(mktemp -d /tmp/weft-relpin.XXXXXX)
 	mount -t bpf bpf "$PIN" 2>/dev/null || true
+	# the underlay of host-gw and vxlan: this node's address
+	ip -n "$HOST" link add wrelul0 type veth peer name wrelul1
+	ip -n "$HOST" addr add 192.0.2.1/24 dev wrelul0
+	ip -n "$HOST" link set wrelul0 up
+	ip -n "$HOST" link set wrelul1 up
 	REL_CONFS=$(mktemp -d /tmp/weft-relconf.XXXXXX)
 	weft_track_path "$REL_CONFS"
 	export PIN REL_CONFS
@@ -53,9 +58,11 @@ rel_conf() {
 		  ipam: {type: "host-local", dataDir: $d, ranges: [[{subnet: $sub}]]}}
 		 + (if $p == "bridge" then {bridge: $br, isGateway: true, ipMasq: true}
 		    elif $p == "ebpf" then {ipMasq: true, pinRoot: $pin}
-		    elif $p == "host-gw" then {bridge: $br, isGateway: true, ipMasq: true, peers: []}
-		    elif $p == "vxlan" then {bridge: $br, isGateway: true, ipMasq: true, vni: 77,
-			peers: []}
+		    elif $p == "host-gw" or $p == "vxlan" then {bridge: $br, isGateway: true,
+			ipMasq: true, clusterCIDR: "10.77.0.0/16", nodeName: "rel-node",
+			stateDir: ($d + "/state"), underlayInterface: "wrelul0",
+			peers: [{name: "rel-node", nodeIP: "192.0.2.1", podCIDR: $sub}]}
+			+ (if $p == "vxlan" then {vni: 77} else {} end)
 		    else {} end)) * $x
 		| if .ipam.dataDir != $d then error("dataDir must stay in the test'"'"'s dir") else . end'
 }

@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# Shared machinery of `make bench` (sourced by tests/bench/run.sh and the part-*.sh files).
+#
+# Samples: every measurement is one line of $BENCH_SAMPLES (TSV):
+#     part  case  impl  verb  rep  metric  value
+# e.g. "inv  bridge-masq  weft  ADD  3  wall_us  2450". A "key" names a series: part/case/impl/verb.
+# Medians, min-max and ratios are computed from that file (awk), so every figure in the report
+# can be traced back to raw samples (kept in the JSON output with JSON=1).
+#
+# Throwaway state: netns made by bench_ns (names $BENCH_P-*), background processes started by
+# bench_bg, mounts made by bench_mount and everything under $BENCH_TMP are removed by
+# bench_cleanup (EXIT trap), whatever happens.
+
+BENCH_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+bench_log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+bench_init() { # bench_init PREFIX
+	BENCH_P=$1$$
+	BENCH_TMP=$(mktemp -d /tmp/weft-bench.XXXXXX)
+	BENCH_SAMPLES=$BENCH_TMP/samples.tsv
+	: >"$BENCH_SAMPLES"
+	: >"$BENCH_TMP/netns"
+	: >"$BENCH_TMP/pids"
+	: >"$BENCH_TMP/mounts"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	WRUN=$BENCH_TMP/wrun
+	cc -O2 -Wall -o "$WRUN" "$BENCH_HERE/wrun.c"
+}
+
+bench_cleanup() {
+	local pid ns m
+	set +e
+	while read -r pid; do
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	done <"$BENCH_TMP/pids"
+	while read -r pid; do
+		[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	done <"$BENCH_TMP/pids"
+	# every netns of this run, pods (made last) first; then anything with our prefix
+	tac "$BENCH_TMP/netns" | while read -r ns; do ip netns del "$ns" 2>/dev/null; done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$BENCH_P-"); do
+		ip netns del "$ns" 2>/dev/null
+	done
+	while read -r m; do umount "$m" 2>/dev/null; done <"$BENCH_TMP/mounts"
+	rm -rf "$BENCH_TMP"
+}
+
+# bench_ns NAME: creates netns $BENCH_P-NAME with lo up; prints the name
+bench_ns() {
+	local n=$BENCH_P-$1
+	ip netns add "$n"
+	echo "$n" >>"$BENCH_TMP/netns"
+	ip -n "$n" link set lo up
+	echo "$n"
+}
+
+# bench_ns_del NAME...: deletes netns made by bench_ns (full names) now
+bench_ns_del() {
+	local n
+	for n in "$@"; do ip netns del "$n" 2>/dev/null || true; done
+}
+
+bench_bg() { echo "$1" >>"$BENCH_TMP/pids"; } # bench_bg PID: killed at cleanup
+
+bench_mount() { echo "$1" >>"$BENCH_TMP/mounts"; } # bench_mount DIR: unmounted at cleanup
+
+# bench_sample PART CASE IMPL VERB REP METRIC VALUE
+bench_sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SAMPLES"; }
+
+# bench_exec PART CASE IMPL VERB REP [WRUN-OPTS...] -- ARGV...
+# Runs ARGV through wrun, records wall_us and cpu_us (or, with -r, rss_kib only: a traced run's
+# time is not the plugin's). Its stdout goes to $BENCH_TMP/last.out (or -O), stderr to
+# $BENCH_TMP/last.err. Returns 1 (and logs stderr) when it failed. Sets BENCH_WALL.
+bench_exec() {
+	local part=$1 case=$2 impl=$3 verb=$4 rep=$5 out wall cpu rss failed trace=0 a
+	shift 5
+	for a in "$@"; do
+		[ "$a" = -- ] && break
+		[ "$a" = -r ] && trace=1
+	done
+	: >"$BENCH_TMP/last.err"
+	out=$("$WRUN" -O "$BENCH_TMP/last.out" -E "$BENCH_TMP/last.err" "$@") || return 1
+	read -r wall cpu rss failed <<<"$out"
+	BENCH_WALL=$wall
+	if [ "$failed" != 0 ]; then
+		bench_log "FAILED: $impl $case $verb (rep $rep): $(head -c 600 "$BENCH_TMP/last.out") $(head -c 600 "$BENCH_TMP/last.err")"
+		return 1
+	fi
+	if [ "$trace" = 1 ]; then
+		bench_sample "$part" "$case" "$impl" "$verb" "$rep" rss_kib "$rss"
+	else
+		bench_sample "$part" "$case" "$impl" "$verb" "$rep" wall_us "$wall"
+		bench_sample "$part" "$case" "$impl" "$verb" "$rep" cpu_us "$cpu"
+	fi
+}
+
+# bench_cni PART CASE IMPL VERB REP BINDIR PLUGIN HOSTNS CID PODNS CONFFILE [WRUN-OPTS...]
+# One CNI invocation, exec'd directly (CNI_* env, config on stdin) inside HOSTNS.
+bench_cni() {
+	local part=$1 case=$2 impl=$3 verb=$4 rep=$5 bin=$6 plugin=$7 host=$8 cid=$9
+	local pod=${10} conf=${11}
+	shift 11
+	CNI_COMMAND=$verb CNI_CONTAINERID=$cid CNI_IFNAME=eth0 CNI_NETNS=$pod CNI_PATH=$bin \
+		CNI_ARGS='' bench_exec "$part" "$case" "$impl" "$verb" "$rep" -N "/run/netns/$host" \
+		-i "$conf" "$@" -- "$bin/$plugin"
+}
+
+# bench_order REP A B: prints "A B" for even REP and "B A" for odd (interleaving, alternating
+# who goes first so neither always runs on a cache warmed by the other)
+bench_order() { if (($1 % 2)); then echo "$3 $2"; else echo "$2 $3"; fi; }
+
+# ---- statistics ------------------------------------------------------------------------------
+
+# bench_stats PART CASE IMPL VERB METRIC [FIRST_REP LAST_REP]: prints "n median min max"
+bench_stats() {
+	awk -F'\t' -v k="$1/$2/$3/$4" -v m="$5" -v lo="${6:-}" -v hi="${7:-}" '
+	$1 "/" $2 "/" $3 "/" $4 == k && $6 == m && (lo == "" || ($5 >= lo + 0 && $5 <= hi + 0)) {
+		v[n++] = $7 + 0 }
+	END {
+		if (!n) { print "0 - - -"; exit }
+		for (i = 1; i < n; i++) { x = v[i]; for (j = i - 1; j >= 0 && v[j] > x; j--)
+			v[j + 1] = v[j]; v[j + 1] = x }
+		med = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+		print n, med, v[0], v[n - 1] }' "$BENCH_SAMPLES"
+}
+
+# bench_ratio KEY_A KEY_B METRIC: A/B paired by rep (each rep's A over the same rep's B, so
+# drift between reps cancels); prints "n median min max" of the per-rep ratios.
+# KEYs are part/case/impl/verb.
+bench_ratio() {
+	awk -F'\t' -v a="$1" -v b="$2" -v m="$3" '
+	$6 != m { next }
+	{ k = $1 "/" $2 "/" $3 "/" $4 }
+	k == a { A[$5] = $7 } k == b { B[$5] = $7 }
+	END {
+		for (r in A) if ((r in B) && B[r] > 0) v[n++] = A[r] / B[r]
+		if (!n) { print "0 - - -"; exit }
+		for (i = 1; i < n; i++) { x = v[i]; for (j = i - 1; j >= 0 && v[j] > x; j--)
+			v[j + 1] = v[j]; v[j + 1] = x }
+		med = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+		printf "%d %.4f %.4f %.4f\n", n, med, v[0], v[n - 1] }' "$BENCH_SAMPLES"
+}
+
+# bench_div A B: A/B with 3 decimals ("-" when either is missing)
+bench_div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-";
+	else printf "%.3f\n", a / b }'; }
+
+# bench_fmt VALUE DIVISOR DECIMALS: VALUE/DIVISOR formatted ("-" stays "-")
+bench_fmt() { awk -v v="$1" -v d="$2" -v p="$3" 'BEGIN { if (v == "-") print "-";
+	else printf "%.*f\n", p, v / d }'; }
+
+# ---- targets ---------------------------------------------------------------------------------
+
+# bench_target NAME VALUE OP LIMIT UNIT: records a target line (met/missed/not measured) in
+# $BENCH_TMP/targets.tsv; OP is "<=" or ">=".
+bench_target() {
+	local verdict
+	if [ "$2" = - ] || [ -z "$2" ]; then
+		verdict="not measured"
+	else
+		verdict=$(awk -v v="$2" -v o="$3" -v l="$4" 'BEGIN {
+			ok = (o == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0); print ok ? "met" : "MISSED" }')
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$verdict" >>"$BENCH_TMP/targets.tsv"
+}
+
+# bench_note TEXT: a line for the report's "notes" (skipped parts, failures, load)
+bench_note() {
+	echo "$*" >>"$BENCH_TMP/notes"
+	bench_log "note: $*"
+}

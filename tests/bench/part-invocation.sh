@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# make bench, part "invocation": the cost of one plugin exec (wall, CPU of the process tree, peak
+# RSS of the plugin's own process) for ADD and DEL, weft against the reference, A/B interleaved,
+# with the kernel floor measured in the same reps. Sourced by run.sh (uses lib.sh).
+#
+# Cases (each weft/ref pair on its own network, bridge and subnet, all in one host netns):
+#   bridge-masq    bridge + host-local, isGateway, ipMasq (weft: nftables batch; reference
+#                  1.1.1: iptables, here iptables-nft)
+#   bridge-nomasq  the same without ipMasq
+#   host-local     the IPAM plugin alone (weft's executable against the reference's)
+# Floor (same reps): "veth-add" = `ip link add <v> type veth peer name eth0 netns <pod>`, "link-del"
+# = `ip link del <v>`, "exec" = /bin/true (process start alone). Each is one exec, like a plugin.
+
+inv_conf() { # inv_conf FILE TYPE NETWORK BRIDGE SUBNET MASQ
+	jq -n --arg t "$2" --arg n "$3" --arg b "$4" --arg s "$5" --argjson m "$6" \
+		--arg d "$BENCH_TMP/inv-data" '
+		if $t == "host-local" then
+			{cniVersion: "1.0.0", name: $n, type: $t, subnet: $s, dataDir: $d}
+		else
+			{cniVersion: "1.0.0", name: $n, type: $t, bridge: $b, isGateway: true,
+			 isDefaultGateway: true, ipMasq: $m,
+			 ipam: {type: "host-local", subnet: $s, dataDir: $d}}
+		end' >"$1"
+}
+
+part_invocation() {
+	local reps=$1 host i w r c impl first second pod verb cid plugin n
+	local -A pods
+	bench_log "invocation: $reps reps"
+	host=$(bench_ns inv-host)
+	inv_conf "$BENCH_TMP/c-weft-bridge-masq" bridge wbm wbm0 10.200.0.0/16 true
+	inv_conf "$BENCH_TMP/c-ref-bridge-masq" bridge rbm rbm0 10.201.0.0/16 true
+	inv_conf "$BENCH_TMP/c-weft-bridge-nomasq" bridge wbn wbn0 10.202.0.0/16 false
+	inv_conf "$BENCH_TMP/c-ref-bridge-nomasq" bridge rbn rbn0 10.203.0.0/16 false
+	inv_conf "$BENCH_TMP/c-weft-host-local" host-local whl - 10.204.0.0/16 false
+	inv_conf "$BENCH_TMP/c-ref-host-local" host-local rhl - 10.205.0.0/16 false
+
+	# Warm-up (untimed): creates the bridges, gateways and masquerade tables, loads the
+	# binaries into the page cache.
+	for impl in weft ref; do
+		for c in bridge-masq bridge-nomasq host-local; do
+			pod=$(bench_ns "inv-warm-$impl-$c")
+			plugin=bridge
+			[ $c = host-local ] && plugin=host-local
+			bench_cni inv warm "$impl" ADD 0 "${BINS[$impl]}" $plugin "$host" warm \
+				"/run/netns/$pod" "$BENCH_TMP/c-$impl-$c" || bench_note "warm-up ADD failed: $impl $c"
+		done
+	done
+
+	# rep 1..reps timed, rep 1001..(1000+rss reps) traced for RSS (wall/CPU not taken there)
+	n=$reps
+	for ((i = 1; i <= n + BENCH_RSS_REPS; i++)); do
+		local tr=() rep=$i
+		if ((i > n)); then tr=(-r); rep=$((1000 + i - n)); fi
+		for c in bridge-masq bridge-nomasq host-local; do
+			for impl in weft ref; do pods[$impl-$c]=$(bench_ns "inv-$i-$impl-$c"); done
+		done
+		pods[floor]=$(bench_ns "inv-$i-floor")
+		for verb in ADD DEL; do
+			for c in bridge-masq bridge-nomasq host-local; do
+				plugin=bridge
+				[ $c = host-local ] && plugin=host-local
+				for impl in $(bench_order "$i" weft ref); do
+					bench_cni inv "$c" "$impl" "$verb" "$rep" "${BINS[$impl]}" "$plugin" \
+						"$host" "c$i" "/run/netns/${pods[$impl-$c]}" \
+						"$BENCH_TMP/c-$impl-$c" "${tr[@]}" || true
+				done
+			done
+			if [ $verb = ADD ]; then
+				bench_exec inv floor kernel veth-add "$rep" -N "/run/netns/$host" "${tr[@]}" \
+					-- ip link add "fl$i" type veth peer name eth0 netns "${pods[floor]}" || true
+			else
+				bench_exec inv floor kernel link-del "$rep" -N "/run/netns/$host" "${tr[@]}" \
+					-- ip link del "fl$i" || true
+			fi
+		done
+		bench_exec inv floor kernel exec "$rep" "${tr[@]}" -- /bin/true || true
+		# shellcheck disable=SC2046
+		bench_ns_del "${pods[@]}"
+	done
+	inv_report "$n"
+}
+
+inv_cell() { # inv_cell CASE IMPL VERB METRIC DIV DEC [LO HI]: "median (min–max)"
+	local s
+	read -r -a s <<<"$(bench_stats inv "$1" "$2" "$3" "$4" "${7:-}" "${8:-}")"
+	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
+	echo "$(bench_fmt "${s[1]}" "$5" "$6") ($(bench_fmt "${s[2]}" "$5" "$6")–$(bench_fmt "${s[3]}" "$5" "$6"))"
+}
+
+inv_ratio() { # inv_ratio KEY_A KEY_B METRIC: "median (min–max)" of paired ratios
+	local s
+	read -r -a s <<<"$(bench_ratio "$1" "$2" "$3")"
+	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
+	printf '%.3f (%.2f–%.2f)' "${s[1]}" "${s[2]}" "${s[3]}"
+}
+
+inv_med_ratio() { # value only (for targets)
+	local s
+	read -r -a s <<<"$(bench_ratio "$1" "$2" "$3")"
+	[ "${s[0]}" = 0 ] && echo - || echo "${s[1]}"
+}
+
+inv_report() {
+	local n=$1 c v md=$BENCH_TMP/md.invocation rss
+	{
+		echo "## Per invocation (one exec, CNI_* env, config on stdin)"
+		echo
+		echo "$n interleaved reps (weft, reference, weft, ... alternating who goes first), then"
+		echo "$BENCH_RSS_REPS traced reps for peak RSS. Median (min–max); ratios are the median of per-rep"
+		echo "ratios (each rep's weft over the same rep's reference), so drift between reps cancels."
+		echo "wall: fork to reap; CPU: user+sys of the plugin and every process it waited for"
+		echo "(the reference's exec'd host-local and iptables included); RSS: VmHWM of the plugin's own"
+		echo "process at its exit (children not counted)."
+		echo
+		echo "| case | verb | weft wall ms | ref wall ms | wall weft/ref | weft CPU ms | ref CPU ms | CPU weft/ref | weft RSS KiB | ref RSS KiB |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		for c in bridge-masq bridge-nomasq host-local; do
+			for v in ADD DEL; do
+				echo "| $c | $v | $(inv_cell "$c" weft $v wall_us 1000 2) | $(inv_cell "$c" ref $v wall_us 1000 2) | $(inv_ratio "inv/$c/weft/$v" "inv/$c/ref/$v" wall_us) | $(inv_cell "$c" weft $v cpu_us 1000 2) | $(inv_cell "$c" ref $v cpu_us 1000 2) | $(inv_ratio "inv/$c/weft/$v" "inv/$c/ref/$v" cpu_us) | $(inv_cell "$c" weft $v rss_kib 1 0) | $(inv_cell "$c" ref $v rss_kib 1 0) |"
+			done
+		done
+		echo
+		echo "Kernel floor, same reps (one \`ip\` exec each, process start included like a plugin's):"
+		echo
+		echo "| floor | wall ms | CPU ms | RSS KiB |"
+		echo "|---|---|---|---|"
+		for v in veth-add link-del exec; do
+			echo "| $v | $(inv_cell floor kernel $v wall_us 1000 2) | $(inv_cell floor kernel $v cpu_us 1000 2) | $(inv_cell floor kernel $v rss_kib 1 0) |"
+		done
+		echo
+		echo "weft DEL over the floor \`ip link del\` (paired per rep): bridge-nomasq $(inv_ratio inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us), bridge-masq $(inv_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)."
+		echo
+	} >"$md"
+	bench_target "bridge ADD wall, ipMasq, weft/ref" "$(inv_med_ratio inv/bridge-masq/weft/ADD inv/bridge-masq/ref/ADD wall_us)" "<=" 0.1 x
+	bench_target "bridge ADD CPU, ipMasq, weft/ref" "$(inv_med_ratio inv/bridge-masq/weft/ADD inv/bridge-masq/ref/ADD cpu_us)" "<=" 0.1 x
+	bench_target "bridge ADD wall, no ipMasq, weft/ref" "$(inv_med_ratio inv/bridge-nomasq/weft/ADD inv/bridge-nomasq/ref/ADD wall_us)" "<=" 0.1 x
+	bench_target "bridge ADD CPU, no ipMasq, weft/ref" "$(inv_med_ratio inv/bridge-nomasq/weft/ADD inv/bridge-nomasq/ref/ADD cpu_us)" "<=" 0.1 x
+	bench_target "bridge DEL wall, no ipMasq, weft/floor(ip link del)" "$(inv_med_ratio inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us)" "<=" 1.2 x
+	bench_target "bridge DEL wall, ipMasq, weft/floor(ip link del)" "$(inv_med_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)" "<=" 1.2 x
+	rss=$(awk -F'\t' '$1 == "inv" && $3 == "weft" && $6 == "rss_kib" && $7 > m { m = $7 } END { if (m) printf "%.2f", m / 1024; else print "-" }' "$BENCH_SAMPLES")
+	bench_target "weft peak RSS, any case (max)" "$rss" "<=" 2 MiB
+	bench_target "host-local ADD wall, weft/ref (issue 2)" "$(inv_med_ratio inv/host-local/weft/ADD inv/host-local/ref/ADD wall_us)" "<=" 0.3 x
+	c=$(bench_stats inv host-local weft ADD wall_us | awk '{ print ($1 ? $2 / 1000 : "-") }')
+	bench_target "host-local ADD wall median (issue 2)" "$c" "<=" 1 ms
+}

@@ -1,0 +1,167 @@
+# shellcheck shell=bash
+# make bench, part "scale": (1) PODS sequential pods on one bridge, weft and reference
+# interleaved pod by pod (each on its own host netns and bridge), plus the kernel floor of a
+# bridge port (`ip link add veth ... netns pod` + `ip link set master br up`) at the same pod
+# count; ADD time per pod against pod count, then every DEL. (2) CONC concurrent ADDs then CONC
+# concurrent DELs (total wall; all succeed, all IPs distinct, nothing left). Sourced by run.sh.
+
+scale_conf() { # scale_conf FILE NETWORK BRIDGE SUBNET
+	jq -n --arg n "$2" --arg b "$3" --arg s "$4" --arg d "$BENCH_TMP/scale-data" \
+		--argjson m "${SCALE_MASQ:-false}" '
+		{cniVersion: "1.0.0", name: $n, type: "bridge", bridge: $b, isGateway: true,
+		 isDefaultGateway: true, ipMasq: $m, ipam: {type: "host-local", subnet: $s, dataDir: $d}}' >"$1"
+}
+
+# scale_left HOSTNS DATADIR NETWORK: prints what an impl left behind ("" = nothing)
+scale_left() {
+	local v f
+	v=$(ip -n "$1" -o link show type veth 2>/dev/null | wc -l)
+	f=$(find "$2/$3" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null | wc -l)
+	[ "$v" = 0 ] && [ "$f" = 0 ] || echo "$v veths, $f reservations"
+}
+
+part_scale() {
+	local pods=$1 conc=$2 creps=$3 i impl hw hr hf verb left
+	bench_log "scale: $pods sequential pods, $conc concurrent x $creps"
+	hw=$(bench_ns sc-weft)
+	hr=$(bench_ns sc-ref)
+	hf=$(bench_ns sc-floor)
+	ip -n "$hf" link add fbr0 type bridge
+	ip -n "$hf" link set fbr0 up
+	scale_conf "$BENCH_TMP/sc-weft" wsc wsc0 10.210.0.0/16
+	scale_conf "$BENCH_TMP/sc-ref" rsc rsc0 10.211.0.0/16
+	local -A host=([weft]=$hw [ref]=$hr)
+	for ((i = 1; i <= pods; i++)); do
+		bench_ns "sc-w$i" >/dev/null
+		bench_ns "sc-r$i" >/dev/null
+		bench_ns "sc-f$i" >/dev/null
+		for impl in $(bench_order "$i" weft ref floor); do
+			scale_one "$impl" ADD "$i" || { bench_note "scale: $impl ADD of pod $i failed; stopped"; break 2; }
+		done
+		((i % 100)) || bench_log "scale: $i pods"
+	done
+	for ((i = 1; i <= pods; i++)); do
+		for impl in $(bench_order "$i" weft ref floor); do
+			scale_one "$impl" DEL "$i" || true
+		done
+	done
+	for impl in weft ref; do
+		left=$(scale_left "${host[$impl]}" "$BENCH_TMP/scale-data" "${impl:0:1}sc")
+		[ -z "$left" ] || bench_note "scale: $impl left $left after $pods DELs"
+	done
+	for ((i = 1; i <= pods; i++)); do bench_ns_del "$BENCH_P-sc-w$i" "$BENCH_P-sc-r$i" "$BENCH_P-sc-f$i"; done
+	scale_conc "$conc" "$creps"
+	scale_report "$pods" "$conc"
+}
+
+scale_one() { # scale_one IMPL VERB I
+	local impl=$1 verb=$2 i=$3 a b
+	case $impl in
+	weft | ref)
+		bench_cni scale seq "$impl" "$verb" "$i" "${BINS[$impl]}" bridge "$BENCH_P-sc-$impl" \
+			"s$i" "/run/netns/$BENCH_P-sc-${impl:0:1}$i" "$BENCH_TMP/sc-$impl" ;;
+	floor)
+		# one bridge port made by hand: two execs, their wall/cpu summed into one sample
+		if [ "$verb" = ADD ]; then
+			a=$("$WRUN" -N "/run/netns/$BENCH_P-sc-floor" -- ip link add "fv$i" type veth \
+				peer name eth0 netns "$BENCH_P-sc-f$i") || return 1
+			b=$("$WRUN" -N "/run/netns/$BENCH_P-sc-floor" -- ip link set "fv$i" master fbr0 up) || return 1
+		else
+			a=$("$WRUN" -N "/run/netns/$BENCH_P-sc-floor" -- ip link del "fv$i") || return 1
+			b="0 0 -1 0"
+		fi
+		read -r -a a <<<"$a"
+		read -r -a b <<<"$b"
+		[ "${a[3]}" = 0 ] && [ "${b[3]}" = 0 ] || return 1
+		bench_sample scale seq kernel "$verb" "$i" wall_us $((a[0] + b[0]))
+		bench_sample scale seq kernel "$verb" "$i" cpu_us $((a[1] + b[1])) ;;
+	esac
+}
+
+# CONC pods at once per impl: ADD all, check, DEL all, check. Repeated creps times, weft and
+# reference interleaved; the pod netns are made once and reused (empty again after DEL).
+scale_conc() {
+	local conc=$1 creps=$2 k impl h out ips left
+	local -A host
+	for impl in weft ref; do
+		host[$impl]=$(bench_ns "cc-$impl")
+		scale_conf "$BENCH_TMP/cc-$impl" "${impl:0:1}cc" "${impl:0:1}cc0" "10.21$([ $impl = weft ] && echo 2 || echo 3).0.0/16"
+		for ((k = 0; k < conc; k++)); do bench_ns "cc-${impl:0:1}$k" >/dev/null; done
+	done
+	for ((k = 1; k <= creps; k++)); do
+		for impl in $(bench_order "$k" weft ref); do
+			h=${host[$impl]}
+			mkdir -p "$BENCH_TMP/cc-out"
+			rm -f "$BENCH_TMP/cc-out/"*
+			for verb in ADD DEL; do
+				CNI_COMMAND=$verb CNI_IFNAME=eth0 CNI_PATH=${BINS[$impl]} CNI_ARGS='' \
+					bench_exec conc "c$conc" "$impl" "$verb" "$k" -N "/run/netns/$h" \
+					-i "$BENCH_TMP/cc-$impl" -P "$conc" -x "CNI_CONTAINERID=cc%d" \
+					-x "CNI_NETNS=/run/netns/$BENCH_P-cc-${impl:0:1}%d" \
+					-O "$BENCH_TMP/cc-out/$verb.%d" -- "${BINS[$impl]}/bridge" ||
+					bench_note "concurrent: $impl $verb round $k: some of the $conc failed"
+				if [ $verb = ADD ]; then
+					ips=$(cat "$BENCH_TMP/cc-out/ADD."* | jq -r '.ips[0].address // empty' 2>/dev/null | sort -u | wc -l)
+					[ "$ips" = "$conc" ] || bench_note "concurrent: $impl round $k: $ips distinct IPs for $conc ADDs"
+					bench_sample conc "c$conc" "$impl" ADD "$k" distinct_ips "$ips"
+				fi
+			done
+			left=$(scale_left "$h" "$BENCH_TMP/scale-data" "${impl:0:1}cc")
+			[ -z "$left" ] || bench_note "concurrent: $impl round $k left $left after DEL"
+		done
+	done
+}
+
+scale_med() { # scale_med IMPL VERB FIRST LAST: median wall ms of pods FIRST..LAST
+	bench_stats scale seq "$1" "$2" wall_us "$3" "$4" | awk '{ print ($1 ? $2 / 1000 : "-") }'
+}
+
+scale_report() {
+	local pods=$1 conc=$2 impl md=$BENCH_TMP/md.scale e l v
+	# per-pod series for the plot: pod  weft_ms  ref_ms  floor_ms (ADD then DEL)
+	for v in ADD DEL; do
+		awk -F'\t' -v v=$v '$1 == "scale" && $4 == v && $6 == "wall_us" {
+			t[$5, $3] = $7 / 1000; if ($5 > n) n = $5 }
+			END { for (i = 1; i <= n; i++) printf "%d %s %s %s\n", i,
+				((i, "weft") in t) ? t[i, "weft"] : "NaN", ((i, "ref") in t) ? t[i, "ref"] : "NaN",
+				((i, "kernel") in t) ? t[i, "kernel"] : "NaN" }' "$BENCH_SAMPLES" >"$BENCH_TMP/scale-$v.dat"
+	done
+	{
+		echo "## Scale: $pods sequential pods on one bridge, then $conc concurrent"
+		echo
+		echo "Config: bridge + host-local, isGateway, ipMasq=${SCALE_MASQ:-false}. Each implementation on its own host"
+		echo "netns and bridge, pod by pod interleaved (weft, reference, floor in rotating order); pod i has its"
+		echo "own netns. Floor = \`ip link add veth peer netns pod\` + \`ip link set master br up\` (two execs)."
+		echo "\"pod 10\" = median of pods 5–15, \"pod $pods\" = median of the last 11."
+		echo
+		echo "| series | pod 10 ADD ms | pod $pods ADD ms | growth | median DEL ms (all) |"
+		echo "|---|---|---|---|---|"
+		for impl in weft ref kernel; do
+			e=$(scale_med $impl ADD 5 15)
+			l=$(scale_med $impl ADD $((pods - 10)) "$pods")
+			echo "| $impl | $e | $l | $(bench_div "$l" "$e")x | $(scale_med $impl DEL 1 "$pods") |"
+		done
+		echo
+		echo "![per-pod ADD time](scale-add.png)"
+		echo
+		echo "Concurrent: $conc ADDs at once, then $conc DELs at once (one round = all $conc), total wall:"
+		echo
+		echo "| verb | weft s | ref s | weft/ref (paired) |"
+		echo "|---|---|---|---|"
+		for v in ADD DEL; do
+			echo "| $v | $(inv_cell_p conc "c$conc" weft $v) | $(inv_cell_p conc "c$conc" ref $v) | $(inv_ratio "conc/c$conc/weft/$v" "conc/c$conc/ref/$v" wall_us) |"
+		done
+		echo
+	} >"$md"
+	e=$(scale_med weft ADD 5 15)
+	l=$(scale_med weft ADD $((pods - 10)) "$pods")
+	bench_target "weft pod-$pods ADD / pod-10 ADD" "$(bench_div "$l" "$e")" "<=" 1.1 x
+	bench_target "$conc concurrent ADDs total wall, weft/ref" "$(inv_med_ratio "conc/c$conc/weft/ADD" "conc/c$conc/ref/ADD" wall_us)" "<=" 0.2 x
+}
+
+inv_cell_p() { # inv_cell_p PART CASE IMPL VERB: seconds "median (min–max)"
+	local s
+	read -r -a s <<<"$(bench_stats "$1" "$2" "$3" "$4" wall_us)"
+	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
+	echo "$(bench_fmt "${s[1]}" 1e6 3) ($(bench_fmt "${s[2]}" 1e6 3)–$(bench_fmt "${s[3]}" 1e6 3))"
+}
