@@ -226,8 +226,13 @@ struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const cha
 /* ---- reply parsing ------------------------------------------------------------------------- */
 
 static const uint16_t link_sizes[IFLA_MAX + 1] = {
-	[IFLA_IFNAME] = NL_ATTR_STR, [IFLA_MTU] = 4,	      [IFLA_MASTER] = 4, [IFLA_LINK] = 4,
-	[IFLA_OPERSTATE] = 1,	     [IFLA_LINK_NETNSID] = 4, [IFLA_IFALIAS] = NL_ATTR_STR,
+	[IFLA_IFNAME] = NL_ATTR_STR,
+	[IFLA_MTU] = 4,
+	[IFLA_MASTER] = 4,
+	[IFLA_LINK] = 4,
+	[IFLA_OPERSTATE] = 1,
+	[IFLA_LINK_NETNSID] = 4,
+	[IFLA_IFALIAS] = NL_ATTR_STR,
 };
 
 static void link_parse_slave(const struct nlattr *data, struct nl_link *l)

@@ -34,9 +34,8 @@ static bool vxlan_put_info(struct nlmsghdr *nlh, size_t len, const struct nl_vxl
 struct nlmsghdr *nl_build_link_add_vxlan(void *buf, size_t len, const struct nl_vxlan *vx)
 {
 	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh =
-		nl_msg_start(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi),
-			     (void **)&ifi);
+	struct nlmsghdr *nlh = nl_msg_start(buf, len, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
+					    sizeof(*ifi), (void **)&ifi);
 	struct nlattr *info, *data;
 
 	ifi->ifi_family = AF_UNSPEC;
@@ -70,7 +69,7 @@ void nl_vxlan_parse_info(const struct nlattr *data, struct nl_link *l)
 {
 	const struct nlattr *tb[IFLA_VXLAN_MAX + 1];
 	static const uint16_t sizes[IFLA_VXLAN_MAX + 1] = {
-		[IFLA_VXLAN_ID] = 4, [IFLA_VXLAN_LINK] = 4,   [IFLA_VXLAN_PORT] = 2,
+		[IFLA_VXLAN_ID] = 4,	[IFLA_VXLAN_LINK] = 4,	  [IFLA_VXLAN_PORT] = 2,
 		[IFLA_VXLAN_LOCAL] = 4, [IFLA_VXLAN_LOCAL6] = 16,
 	};
 	struct nl_vxlan_info *v = &l->vxlan;

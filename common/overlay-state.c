@@ -57,8 +57,7 @@ static void read_digest(const char *dir, char buf[17])
 }
 
 /* write to .tmp, fsync, rename: readers see the old or the new file, never a torn one. */
-static int write_atomic(const char *dir, const char *name, const char *data,
-			struct cni_err *err)
+static int write_atomic(const char *dir, const char *name, const char *data, struct cni_err *err)
 {
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 48];
 	_cleanup_close_ int fd = -1;
@@ -94,8 +93,8 @@ static json_t *peers_json(const struct peers *p)
 static int applied_write(const char *dir, const struct peers *done, const struct peers *pending,
 			 const char *params, struct cni_err *err)
 {
-	_cleanup_json_ json_t *j = json_pack("{s:s,s:o}", "params", params, "peers",
-					     peers_json(done));
+	_cleanup_json_ json_t *j =
+		json_pack("{s:s,s:o}", "params", params, "peers", peers_json(done));
 	_cleanup_free_ char *s = NULL;
 
 	if (j && pending)

@@ -10,8 +10,7 @@
 
 static int parse_node_name(const json_t *j, struct overlay_conf *o, struct cni_err *err)
 {
-	int r = conf_str_buf(j, "nodeName", CONF_OPTIONAL, o->node_name, sizeof(o->node_name),
-			     err);
+	int r = conf_str_buf(j, "nodeName", CONF_OPTIONAL, o->node_name, sizeof(o->node_name), err);
 
 	if (r < 0 || o->node_name[0])
 		return r;
@@ -70,7 +69,8 @@ static int load_peers(const struct cni_args *a, struct overlay_conf *o, struct c
 	if (r < 0)
 		return r;
 	if (inl && file)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "give \"peers\" or \"peersFile\", not both");
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "give \"peers\" or \"peersFile\", not both");
 	if (file)
 		r = peers_load_file(file, &o->peers, err);
 	else if (inl)
@@ -118,8 +118,8 @@ int overlay_parse(const struct cni_args *a, struct overlay_conf *o, struct podne
 		r = conf_str_buf(a->conf, "underlayInterface", CONF_OPTIONAL, o->underlay,
 				 sizeof(o->underlay), err);
 	if (r >= 0 && o->underlay[0] && !cni_valid_ifname(o->underlay))
-		r = cni_err_set(err, CNI_ERR_CONFIG, 0,
-				"invalid \"underlayInterface\": \"%s\"", o->underlay);
+		r = cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid \"underlayInterface\": \"%s\"",
+				o->underlay);
 	if (r >= 0)
 		r = parse_cluster(a, o, pod, err);
 	if (r >= 0 && a->command == CNI_CMD_ADD)

@@ -142,7 +142,8 @@ int peers_parse(const json_t *j, const char *source, struct peers *ret, struct c
 	int r;
 
 	if (!json_is_array(list))
-		return BAD(err, "%s: expected a list of peers or a NodeList with \"items\"", source);
+		return BAD(err, "%s: expected a list of peers or a NodeList with \"items\"",
+			   source);
 	if (n > PEERS_MAX)
 		return BAD(err, "%s: %zu nodes, more than %d", source, n, PEERS_MAX);
 	v = calloc(n ? n : 1, sizeof(*v));
@@ -152,7 +153,8 @@ int peers_parse(const json_t *j, const char *source, struct peers *ret, struct c
 		if (nodelist)
 			r = parse_node(json_array_get(list, i), source, i, &v[p.n], err);
 		else
-			r = parse_entry(json_array_get(list, i), source, i, &v[p.n], err) < 0 ? -1 : 1;
+			r = parse_entry(json_array_get(list, i), source, i, &v[p.n], err) < 0 ? -1
+											      : 1;
 		if (r < 0)
 			return -EINVAL;
 		p.n += (size_t)r;
@@ -271,10 +273,10 @@ static int check_pairs(const struct peer **s, size_t n, struct cni_err *err)
 	qsort(s, n, sizeof(*s), cidr_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (inet_prefix_overlaps(&s[i - 1]->pod_cidr, &s[i]->pod_cidr))
-			return BAD(err, "podCIDR %s of node \"%s\" overlaps podCIDR %s of node \"%s\"",
-				   inet_prefix_fmt(&s[i]->pod_cidr, a, sizeof(a)), s[i]->name,
-				   inet_prefix_fmt(&s[i - 1]->pod_cidr, b, sizeof(b)),
-				   s[i - 1]->name);
+			return BAD(
+				err, "podCIDR %s of node \"%s\" overlaps podCIDR %s of node \"%s\"",
+				inet_prefix_fmt(&s[i]->pod_cidr, a, sizeof(a)), s[i]->name,
+				inet_prefix_fmt(&s[i - 1]->pod_cidr, b, sizeof(b)), s[i - 1]->name);
 	qsort(s, n, sizeof(*s), ip_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (inet_addr_eq(&s[i - 1]->node_ip, &s[i]->node_ip))
@@ -293,9 +295,9 @@ static int check_local(const struct peers *p, const struct peer *self,
 	for (size_t j = 0; j < n_local; j++) {
 		inet_prefix_network(&local[j], &l);
 		inet_prefix_fmt(&l, b, sizeof(b));
-		if (self && (self->pod_cidr.addr.family != l.addr.family ||
-			     l.len < self->pod_cidr.len ||
-			     !inet_prefix_contains(&self->pod_cidr, &l.addr)))
+		if (self &&
+		    (self->pod_cidr.addr.family != l.addr.family || l.len < self->pod_cidr.len ||
+		     !inet_prefix_contains(&self->pod_cidr, &l.addr)))
 			return BAD(err,
 				   "podCIDR %s of this node (\"%s\") does not contain the local "
 				   "range %s",

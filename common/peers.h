@@ -25,8 +25,8 @@
 #include "cni-error.h"
 #include "inet.h"
 
-#define PEERS_MAX     4096	  /* nodes in one list */
-#define PEER_NAME_MAX 253	  /* a Kubernetes node name (DNS subdomain) */
+#define PEERS_MAX      4096	   /* nodes in one list */
+#define PEER_NAME_MAX  253	   /* a Kubernetes node name (DNS subdomain) */
 #define PEERS_FILE_MAX (16u << 20) /* bytes read from a peersFile */
 
 struct peer {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The attachment config (the bridge plugin's, embedded by host-gw and vxlan): every key of the reference bridge with its defaults
- * (shared/reference/cni-spec.md §2.1). Unknown keys are ignored like the reference's plain
- * json.Unmarshal; so are runtimeConfig entries other than "mac". */
+/* The attachment config (the bridge plugin's, embedded by host-gw and vxlan): every key of
+ * the reference bridge with its defaults (shared/reference/cni-spec.md §2.1). Unknown keys are
+ * ignored like the reference's plain json.Unmarshal; so are runtimeConfig entries other than
+ * "mac". */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -127,7 +127,7 @@ static int veths_gc(const struct cni_args *a, struct cni_err *err)
 	size_t n = 0, plen;
 	int r, first = 0;
 
-	snprintf(prefix, sizeof(prefix), PODNET_ALIAS_PREFIX "%s ", a->name);
+	podnet_alias_prefix(a->name, prefix);
 	plen = strlen(prefix);
 	r = nl_open(&nl, NL_NETNS_SELF, err);
 	if (r >= 0)

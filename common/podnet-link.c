@@ -26,15 +26,27 @@ int podnet_random_mac(uint8_t mac[6])
 	return 0;
 }
 
-int podnet_alias(const char *network, const char *container_id, const char *ifname, char *buf,
-		 size_t len)
+void podnet_alias_prefix(const char *network, char buf[256])
+{
+	const char *parts[] = {network};
+
+	if (strlen(network) <= PODNET_ALIAS_NAME_MAX)
+		snprintf(buf, 256, PODNET_ALIAS_PREFIX "%s ", network);
+	else
+		snprintf(buf, 256, PODNET_ALIAS_PREFIX "#%016llx ",
+			 (unsigned long long)weft_hash(parts, 1));
+}
+
+void podnet_alias(const char *network, const char *container_id, const char *ifname, char buf[256])
 {
 	char tag[17];
-	int n;
+	size_t n;
 
+	/* The prefix is at most 5 + PODNET_ALIAS_NAME_MAX + 1 bytes: the tag always fits. */
+	podnet_alias_prefix(network, buf);
 	weft_attachment_tag(network, container_id, ifname, tag);
-	n = snprintf(buf, len, PODNET_ALIAS_PREFIX "%s %s", network, tag);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	n = strlen(buf);
+	memcpy(buf + n, tag, sizeof(tag));
 }
 
 int podnet_ctx_open(struct podnet_ctx *x, const struct cni_args *a, const struct podnet_conf *c,
@@ -47,9 +59,7 @@ int podnet_ctx_open(struct podnet_ctx *x, const struct cni_args *a, const struct
 	x->conf = c;
 	x->nsfd = x->host_nsfd = -1;
 	weft_host_veth_name(a->name, a->container_id, a->ifname, x->host_veth);
-	/* Fits: network names are bounded well below IFALIASZ by the skel. */
-	if (podnet_alias(a->name, a->container_id, a->ifname, x->alias, sizeof(x->alias)) < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "network name too long");
+	podnet_alias(a->name, a->container_id, a->ifname, x->alias);
 	r = nl_open(&x->host, NL_NETNS_SELF, err);
 	if (r < 0 || !need_netns)
 		return r;

@@ -31,7 +31,7 @@
 
 #define PODNET_DEFAULT_BRIDGE "cni0"
 #define PODNET_VLAN_MAX	      4094
-/* IFLA_IFALIAS of every host veth: "weft <network> <16 hex attachment tag>". */
+/* IFLA_IFALIAS of every host veth: "weft <network> <16 hex attachment tag>" (podnet_alias). */
 #define PODNET_ALIAS_PREFIX "weft "
 
 struct podnet_conf {
@@ -69,15 +69,18 @@ int podnet_status(const struct cni_args *a, void *conf, struct cni_err *err);
  * network) of attachments not in valid-attachments. */
 int podnet_gc(const struct cni_args *a, void *conf, struct cni_err *err);
 
-/* "weft <network> <tag>" into buf (IFALIASZ = 256 bytes); -ENAMETOOLONG when it does not fit. */
-int podnet_alias(const char *network, const char *container_id, const char *ifname, char *buf,
-		 size_t len);
+/* The alias of the network's host veths up to the tag: "weft <network> ", or, for a name longer
+ * than PODNET_ALIAS_NAME_MAX, "weft #<16 hex of its hash> " (an alias has at most 255 bytes). */
+#define PODNET_ALIAS_NAME_MAX 200
+void podnet_alias_prefix(const char *network, char buf[256]);
+/* The full alias, "<prefix><16 hex attachment tag>". */
+void podnet_alias(const char *network, const char *container_id, const char *ifname, char buf[256]);
 
 /* The Makefile links libipam.a before libcommon.a, so the IPAM calls podnet makes from
  * libcommon would stay unresolved: every binary using podnet says PODNET_LINK_IPAM; once at
  * file scope (its main.c), which pulls them in. */
 #define PODNET_LINK_IPAM                                                                           \
-	__attribute__((used)) static const void *const podnet_link_ipam_[] = {                    \
+	__attribute__((used)) static const void *const podnet_link_ipam_[] = {                     \
 		(const void *)ipam_open,   (const void *)ipam_close, (const void *)ipam_enabled,   \
 		(const void *)ipam_add,	   (const void *)ipam_del,   (const void *)ipam_check,     \
 		(const void *)ipam_status, (const void *)ipam_gc,                                  \

@@ -248,8 +248,9 @@ void mn_verify_mesh(struct lab *lab, const struct mn_lab *m)
 	for (int k = 0; k < n; k += MESH_PAR) {
 		mesh_wave(m, dst, n, k, n - k < MESH_PAR ? n - k : MESH_PAR, res);
 		for (int i = 0; n > MESH_PAR && i < m->nodes; i++) {
-			char *const argv[] = {"ip",  "-n",    (char *)m->node[i], "-4",
-					      "neigh", "flush", "all",		    NULL};
+			char *const argv[] = {"ip",  "-n",    (char *)m->node[i],
+					      "-4",  "neigh", "flush",
+					      "all", NULL};
 
 			lab_run(NULL, argv, NULL, true);
 		}
@@ -275,11 +276,13 @@ static const char *find_bin(const char *name, char *buf, size_t len)
 
 static double iperf_client(const struct lab *lab, const char *pod, const char *ip, const char *secs)
 {
-	char *const argv[] = {"ip", "netns", "exec", (char *)pod, "iperf3", "-c", (char *)ip,
-			      "-t", (char *)secs, "-J", NULL};
+	char *const argv[] = {
+		"ip", "netns",	    "exec", (char *)pod,	 "iperf3", "-c", (char *)ip,
+		"-t", (char *)secs, "-J",   "--connect-timeout", "1000",   NULL};
 	struct timespec ts = {0, 50 * 1000 * 1000};
+	long long end = now_ms() + 3000;
 
-	for (int tries = 0; tries < 40; tries++) {
+	while (now_ms() < end) {
 		_cleanup_free_ char *out = NULL;
 		_cleanup_json_ json_t *j = NULL;
 
@@ -313,8 +316,8 @@ void mn_verify_iperf(struct lab *lab, const struct mn_lab *m)
 		return;
 	}
 	{
-		char *const argv[] = {ipb, "netns", "exec", (char *)m->pod[1][0], iperf, "-s", "-1",
-				      NULL};
+		char *const argv[] = {ipb,   "netns", "exec", (char *)m->pod[1][0],
+				      iperf, "-s",    "-1",   NULL};
 
 		pid = lab_spawn(lab, argv, NULL, NULL);
 	}

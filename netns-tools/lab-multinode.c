@@ -34,8 +34,8 @@ static void mn_names(const struct lab *lab, struct mn_lab *m)
 	for (int i = 0; i < m->nodes; i++) {
 		snprintf(n, sizeof(n), "n%d", i + 1);
 		lab_name(lab, n, m->node[i], sizeof(m->node[i]));
-		snprintf(m->conflist[i], sizeof(m->conflist[i]), "%s/net.d/n%d.conflist",
-			 lab->dir, i + 1);
+		snprintf(m->conflist[i], sizeof(m->conflist[i]), "%s/net.d/n%d.conflist", lab->dir,
+			 i + 1);
 		for (int j = 0; j < m->pods; j++) {
 			snprintf(n, sizeof(n), "n%dp%d", i + 1, j + 1);
 			lab_name(lab, n, m->pod[i][j], sizeof(m->pod[i][j]));
@@ -92,11 +92,11 @@ static int write_nodes(const struct lab *lab, const struct mn_lab *m)
 		snprintf(ip, sizeof(ip), UNDERLAY_NET ".%d", i + 1);
 		snprintf(cidr, sizeof(cidr), "10.244.%d.0/24", i + 1);
 		json_array_append_new(
-			items, json_pack("{s:{s:s},s:{s:s,s:[s]},s:{s:[{s:s,s:s},{s:s,s:s}]}}",
-					 "metadata", "name", name, "spec", "podCIDR", cidr,
-					 "podCIDRs", cidr, "status", "addresses", "type",
-					 "Hostname", "address", name, "type", "InternalIP",
-					 "address", ip));
+			items,
+			json_pack("{s:{s:s},s:{s:s,s:[s]},s:{s:[{s:s,s:s},{s:s,s:s}]}}", "metadata",
+				  "name", name, "spec", "podCIDR", cidr, "podCIDRs", cidr, "status",
+				  "addresses", "type", "Hostname", "address", name, "type",
+				  "InternalIP", "address", ip));
 	}
 	list = json_pack("{s:s,s:s,s:O}", "apiVersion", "v1", "kind", "NodeList", "items", items);
 	snprintf(path, sizeof(path), "%s/nodes.json", lab->dir);
@@ -116,8 +116,8 @@ static int write_conflist(const struct lab *lab, const struct mn_lab *m, int i)
 	conf = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:{s:s,s:s,s:s}}]}",
 			 "cniVersion", "1.0.0", "name", lab->id, "plugins", "type", m->plugin,
 			 "nodeName", node, "peersFile", nodes, "stateDir", state, "clusterCIDR",
-			 CLUSTER_CIDR, "isDefaultGateway", 1, "ipMasq", 1, "bridge", "cni0",
-			 "ipam", "type", "host-local", "subnet", subnet, "dataDir", ipam);
+			 CLUSTER_CIDR, "isDefaultGateway", 1, "ipMasq", 1, "bridge", "cni0", "ipam",
+			 "type", "host-local", "subnet", subnet, "dataDir", ipam);
 	return conf && json_dump_file(conf, m->conflist[i], JSON_INDENT(2)) == 0 ? 0 : -EIO;
 }
 
@@ -204,10 +204,10 @@ static int pod_add(struct lab *lab, const struct mn_lab *m, int i, int j)
 	snprintf(netns, sizeof(netns), "/run/netns/%s", m->pod[i][j]);
 	if (r >= 0)
 		r = lab_record(lab, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cni",
-					      "hostNetns", m->node[i], "conflist",
-					      m->conflist[i], "cniPath", lab->cni_path, "cacheDir",
-					      m->cache, "containerId", m->pod[i][j], "ifname",
-					      "eth0", "netns", netns));
+					      "hostNetns", m->node[i], "conflist", m->conflist[i],
+					      "cniPath", lab->cni_path, "cacheDir", m->cache,
+					      "containerId", m->pod[i][j], "ifname", "eth0",
+					      "netns", netns));
 	if (r >= 0)
 		r = lab_in_netns(m->node[i], add_in_node, &x);
 	return r;
@@ -250,8 +250,7 @@ static void mn_verify(struct lab *lab)
 {
 	_cleanup_free_ struct mn_lab *m = calloc(1, sizeof(*m));
 
-	if (!m || !lab_check(lab, mn_load(lab, m) >= 0, "lab sizes in %s/multinode.json",
-			     lab->dir))
+	if (!m || !lab_check(lab, mn_load(lab, m) >= 0, "lab sizes in %s/multinode.json", lab->dir))
 		return;
 	for (int i = 0; i < m->nodes; i++) {
 		_cleanup_json_ json_t *rt =
@@ -278,7 +277,8 @@ static void show_node(struct lab *lab, const struct mn_lab *m, struct topo *t, i
 	snprintf(title, sizeof(title), "node-%d (%s)", i + 1, m->node[i]);
 	g = topo_group(t, "netns", "%s", title);
 	ul = topo_node(t, g, "ul0", "%s", lab_addrs(lab, m->node[i], "ul0", addrs, sizeof(addrs)));
-	br = topo_node(t, g, "cni0", "%s", lab_addrs(lab, m->node[i], "cni0", addrs, sizeof(addrs)));
+	br = topo_node(t, g, "cni0", "%s",
+		       lab_addrs(lab, m->node[i], "cni0", addrs, sizeof(addrs)));
 	if (strcmp(m->plugin, "vxlan") == 0)
 		topo_edge(t, br,
 			  topo_node(t, g, "weft.1", "vxlan vni 1 | %s",
@@ -310,8 +310,9 @@ static int mn_show(struct lab *lab, struct topo *t)
 	if (shown < m->nodes)
 		topo_note(t, "%d more nodes not drawn", m->nodes - shown);
 	if (strcmp(m->plugin, "vxlan") == 0)
-		topo_note(t, "overlay: full mesh over UDP 4789, per peer 1 permanent neighbour + 1 "
-			     "FDB entry + 1 onlink route on weft.1 (VTEP MACs derived from the list)");
+		topo_note(t,
+			  "overlay: full mesh over UDP 4789, per peer 1 permanent neighbour + 1 "
+			  "FDB entry + 1 onlink route on weft.1 (VTEP MACs derived from the list)");
 	else
 		topo_note(t, "host-gw: per peer one route <podCIDR> via <nodeIP> dev ul0 (proto "
 			     "0x57)");

@@ -94,8 +94,8 @@ static int underlay(struct nl *nl, const struct vxlan_conf *c, struct vxlan_dev 
 	return r < 0 ? r : 0;
 }
 
-static int differs(const struct vxlan_conf *c, const char *what, const char *have,
-		   const char *want, struct cni_err *err)
+static int differs(const struct vxlan_conf *c, const char *what, const char *have, const char *want,
+		   struct cni_err *err)
 {
 	return cni_err_set(err, CNI_ERR_CONFIG, EEXIST,
 			   "vxlan device \"%s\" exists with %s %s, the config wants %s: delete it "
@@ -192,7 +192,7 @@ int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf
 					 .udp_csum = c->udp_csum};
 	vx.mtu = c->pod.mtu ? c->pod.mtu
 			    : ul.mtu - (ret->local.family == AF_INET6 ? VXLAN_OVERHEAD_V6
-								       : VXLAN_OVERHEAD_V4);
+								      : VXLAN_OVERHEAD_V4);
 	r = create_or_get(nl, &vx, &l, err);
 	if (r >= 0)
 		r = verify(c, &vx, &l, err);

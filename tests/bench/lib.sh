@@ -17,7 +17,7 @@ bench_log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 bench_init() { # bench_init PREFIX
 	BENCH_P=$1$$
-	BENCH_TMP=$(mktemp -d /tmp/weft-bench.XXXXXX)
+	BENCH_TMP=$(mktemp -d /tmp/weft-bench-run.XXXXXX)
 	BENCH_SAMPLES=$BENCH_TMP/samples.tsv
 	: >"$BENCH_SAMPLES"
 	: >"$BENCH_TMP/netns"
@@ -107,9 +107,16 @@ bench_cni() {
 		-i "$conf" "$@" -- "$bin/$plugin"
 }
 
-# bench_order REP A B: prints "A B" for even REP and "B A" for odd (interleaving, alternating
-# who goes first so neither always runs on a cache warmed by the other)
-bench_order() { if (($1 % 2)); then echo "$3 $2"; else echo "$2 $3"; fi; }
+# bench_order REP A B [C...]: the items rotated by REP (A B, B A, A B, ... for two): interleaved,
+# and who goes first alternates so none always runs on a cache warmed by the other
+bench_order() {
+	local r=$1 n k
+	shift
+	n=$#
+	local a=("$@")
+	for ((k = 0; k < n; k++)); do printf '%s ' "${a[$(((k + r) % n))]}"; done
+	echo
+}
 
 # ---- statistics ------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@
 inv_conf() { # inv_conf FILE TYPE NETWORK BRIDGE SUBNET MASQ
 	jq -n --arg t "$2" --arg n "$3" --arg b "$4" --arg s "$5" --argjson m "$6" \
 		--arg d "$BENCH_TMP/inv-data" '
-		if $t == "host-local" then
-			{cniVersion: "1.0.0", name: $n, type: $t, subnet: $s, dataDir: $d}
+		if $t == "host-local" then   # what a main plugin hands its IPAM plugin
+			{cniVersion: "1.0.0", name: $n, type: "bridge",
+			 ipam: {type: "host-local", subnet: $s, dataDir: $d}}
 		else
 			{cniVersion: "1.0.0", name: $n, type: $t, bridge: $b, isGateway: true,
 			 isDefaultGateway: true, ipMasq: $m,

@@ -16,7 +16,8 @@ scale_conf() { # scale_conf FILE NETWORK BRIDGE SUBNET
 scale_left() {
 	local v f
 	v=$(ip -n "$1" -o link show type veth 2>/dev/null | wc -l)
-	f=$(find "$2/$3" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null | wc -l)
+	f=$(find "$2/$3" -maxdepth 1 -type f -regextype posix-extended \
+		-regex '.*/[0-9a-fA-F.:]+' 2>/dev/null | wc -l) # <ip> files only
 	[ "$v" = 0 ] && [ "$f" = 0 ] || echo "$v veths, $f reservations"
 }
 
@@ -113,7 +114,7 @@ scale_conc() {
 }
 
 scale_med() { # scale_med IMPL VERB FIRST LAST: median wall ms of pods FIRST..LAST
-	bench_stats scale seq "$1" "$2" wall_us "$3" "$4" | awk '{ print ($1 ? $2 / 1000 : "-") }'
+	bench_stats scale seq "$1" "$2" wall_us "$3" "$4" | awk '{ if ($1) printf "%.2f\n", $2 / 1000; else print "-" }'
 }
 
 scale_report() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Churn (issue 8): 4 workers ADD and DEL attachments on one network for a bounded time
-# (REL_CHURN_SECONDS, default 15; 5 under valgrind), every call under `timeout`. Afterwards:
+# (REL_CHURN_SECONDS, default 10; 5 under valgrind), every call under `timeout`. Afterwards:
 # reservations = live attachments, nft rules = live attachments x rules per attachment,
 # bpf endpoints and host veths = live attachments, no IP twice, the lock free, no call stuck.
 # And the lock wait is bounded: with the lock held, ADD answers code 11 in time.
@@ -71,7 +71,7 @@ rules_per() {
 churn_run() {
 	local p=$1 cf secs deadline dir=$BATS_TEST_TMPDIR/churn k pids=() live ops rpa w s
 	[ -x "$BIN/$p" ] || skip "$p not built"
-	secs=${REL_CHURN_SECONDS:-15}
+	secs=${REL_CHURN_SECONDS:-10}
 	[ -z "${WEFT_VALGRIND:-}" ] || secs=5
 	cf=$(rel_conf_file "$p")
 	mkdir -p "$dir"

@@ -96,13 +96,20 @@ crash_run() {
 		}
 	done
 
-	# DEL everything (killed or not), then GC with no valid attachment
+	# DEL everything (killed or not), 4 at a time, then GC with no valid attachment
+	local pids=() j
 	for i in $(seq "$n"); do
-		run run_plugin DEL "$p" "$cf" "c$i" eth0 "$(ns_of "$i")"
-		[ "$status" -eq 0 ] || {
-			echo "DEL c$i: $output" >&2
-			return 1
-		}
+		rel_spawn "$out/del-$i" DEL "$p" "$cf" "c$i" eth0 "$(ns_of "$i")"
+		pids+=("$REL_PID:$i")
+		if [ "${#pids[@]}" -eq 4 ] || [ "$i" -eq "$n" ]; then
+			for j in "${pids[@]}"; do
+				wait "${j%%:*}" || {
+					echo "DEL c${j#*:}: $(cat "$out/del-${j#*:}")" >&2
+					return 1
+				}
+			done
+			pids=()
+		fi
 	done
 	rel_gc "$p" "$cf"
 	[ "$status" -eq 0 ] || {

@@ -21,7 +21,7 @@ teardown() {
 run_scenario() { # run_scenario NAME
 	run "$NETLAB" up "$1" --prefix "$P" --cni-path "$BIN"
 	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
-	[ "$(ip netns list | grep -c "^$P-$1-n[0-9]*p[0-9]* ")" = 6 ]
+	[ "$(ip netns list | awk '{print $1}' | grep -c "^$P-$1-n[0-9]*p[0-9]*$")" = 6 ]
 	run "$NETLAB" verify "$1" --prefix "$P"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -147,6 +147,88 @@ static void test_link_change(void **state)
 		1);
 }
 
+static void test_alias(void **state)
+{
+	struct nl_link_change c = {.flags = IFF_UP,
+				   .change = IFF_UP,
+				   .master = 3,
+				   .vlan_filtering = -1,
+				   .alias = "weft net 0123456789abcdef"};
+	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 7, &c);
+
+	(void)state;
+	/* enslave, up and the alias in one message */
+	assert_string_equal(
+		mnl_attr_get_str(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_IFALIAS)),
+		"weft net 0123456789abcdef");
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_MASTER)),
+			 3);
+	c.alias = NULL;
+	nlh = nl_build_link_change(buf, sizeof(buf), 7, &c);
+	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_IFALIAS));
+}
+
+static void test_vxlan(void **state)
+{
+	static const uint8_t mac[6] = {0x0e, 1, 2, 3, 4, 5};
+	struct nl_vxlan vx = {.name = "weft.42", .mtu = 1450, .mac = mac, .up = true};
+	struct nlmsghdr *nlh;
+	const struct nlattr *data;
+	struct nl_link l = {0};
+
+	(void)state;
+	vx.info = (struct nl_vxlan_info){.vni = 42, .link = 5, .port = 4789, .udp_csum = false};
+	inet_addr_parse("192.0.2.1", &vx.info.local);
+	nlh = nl_build_link_add_vxlan(buf, sizeof(buf), &vx);
+	assert_non_null(nlh);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+	data = find_nested(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO), IFLA_INFO_DATA);
+	assert_non_null(data);
+	assert_int_equal(mnl_attr_get_u32(find_nested(data, IFLA_VXLAN_ID)), 42);
+	/* the port always goes out, in network byte order */
+	assert_int_equal(mnl_attr_get_u16(find_nested(data, IFLA_VXLAN_PORT)), htons(4789));
+	assert_int_equal(mnl_attr_get_u8(find_nested(data, IFLA_VXLAN_LEARNING)), 0);
+	assert_non_null(find_nested(data, IFLA_VXLAN_UDP_CSUM)); /* explicit, also when off */
+	assert_int_equal(mnl_attr_get_u8(find_nested(data, IFLA_VXLAN_UDP_CSUM)), 0);
+	assert_int_equal(mnl_attr_get_u32(find_nested(data, IFLA_VXLAN_LINK)), 5);
+	assert_memory_equal(mnl_attr_get_payload(find_nested(data, IFLA_VXLAN_LOCAL)),
+			    vx.info.local.bytes, 4);
+	/* and read back the way nl_link_get does */
+	nl_vxlan_parse_info(data, &l);
+	assert_int_equal(l.vxlan.vni, 42);
+	assert_int_equal(l.vxlan.port, 4789);
+	assert_int_equal(l.vxlan.link, 5);
+	assert_false(l.vxlan.learning);
+	assert_true(inet_addr_eq(&l.vxlan.local, &vx.info.local));
+	/* IPv6 underlay: LOCAL6 and the zero-checksum pair */
+	vx.info.udp_csum = true;
+	inet_addr_parse("2001:db8::1", &vx.info.local);
+	nlh = nl_build_link_add_vxlan(buf, sizeof(buf), &vx);
+	data = find_nested(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO), IFLA_INFO_DATA);
+	assert_non_null(find_nested(data, IFLA_VXLAN_LOCAL6));
+	assert_int_equal(mnl_attr_get_u8(find_nested(data, IFLA_VXLAN_UDP_ZERO_CSUM6_TX)), 0);
+	memset(&l, 0, sizeof(l));
+	nl_vxlan_parse_info(data, &l);
+	assert_true(l.vxlan.udp_csum);
+	assert_int_equal(l.vxlan.local.family, AF_INET6);
+}
+
+static void test_route_get(void **state)
+{
+	struct inet_addr dst;
+	struct nlmsghdr *nlh;
+	const struct rtmsg *rtm;
+
+	(void)state;
+	inet_addr_parse("192.0.2.7", &dst);
+	nlh = nl_build_route_get(buf, sizeof(buf), &dst);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nlh->nlmsg_type, RTM_GETROUTE);
+	assert_int_equal(rtm->rtm_dst_len, 32);
+	assert_memory_equal(mnl_attr_get_payload(find_attr(nlh, sizeof(*rtm), RTA_DST)), dst.bytes,
+			    4);
+}
+
 static void test_brport(void **state)
 {
 	struct nl_brport p = {.hairpin = 1, .isolated = -1};
@@ -323,7 +405,8 @@ int main(void)
 		cmocka_unit_test(test_link_change),	cmocka_unit_test(test_brport),
 		cmocka_unit_test(test_vlans),		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_route),		cmocka_unit_test(test_neigh_fdb),
-		cmocka_unit_test(test_parse_validates),
+		cmocka_unit_test(test_parse_validates), cmocka_unit_test(test_alias),
+		cmocka_unit_test(test_vxlan),		cmocka_unit_test(test_route_get),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

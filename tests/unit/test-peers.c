@@ -36,10 +36,11 @@ static void test_list(void **state)
 	char b[INET_PREFIX_STRLEN];
 
 	(void)state;
-	assert_int_equal(parse_str("[{\"name\":\"n2\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.2.7/24\"},"
-				   "{\"name\":\"n1\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/24\"}]",
-				   &p, &err),
-			 0);
+	assert_int_equal(
+		parse_str("[{\"name\":\"n2\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.2.7/24\"},"
+			  "{\"name\":\"n1\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/24\"}]",
+			  &p, &err),
+		0);
 	assert_int_equal(p.n, 2);
 	assert_string_equal(p.v[0].name, "n1"); /* sorted */
 	assert_string_equal(ip_s(&p.v[1].node_ip, b), "192.0.2.2");
@@ -59,14 +60,18 @@ static void test_nodelist(void **state)
 	char b[INET6_ADDRSTRLEN];
 	const char *nl =
 		"{\"kind\":\"NodeList\",\"items\":["
-		"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"podCIDRs\":[\"fd00:1::/64\",\"10.2.0.0/24\"]},"
+		"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"podCIDRs\":[\"fd00:1::/64\",\"10.2.0.0/"
+		"24\"]},"
 		" \"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"a\"},"
-		"  {\"type\":\"InternalIP\",\"address\":\"192.0.2.1\"},{\"type\":\"InternalIP\",\"address\":\"2001:db8::1\"}]}},"
+		"  "
+		"{\"type\":\"InternalIP\",\"address\":\"192.0.2.1\"},{\"type\":\"InternalIP\","
+		"\"address\":\"2001:db8::1\"}]}},"
 		"{\"metadata\":{\"name\":\"b\"},\"spec\":{\"podCIDR\":\"10.2.1.0/24\"},"
 		" \"status\":{\"addresses\":[{\"type\":\"ExternalIP\",\"address\":\"203.0.113.9\"},"
 		"  {\"type\":\"InternalIP\",\"address\":\"192.0.2.2\"}]}},"
 		"{\"metadata\":{\"name\":\"unassigned\"},\"spec\":{},"
-		" \"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.3\"}]}}]}";
+		" \"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.3\"}]}}"
+		"]}";
 
 	(void)state;
 	assert_int_equal(parse_str(nl, &p, &err), 0);
@@ -145,11 +150,12 @@ static void test_overlap_and_same_ip(void **state)
 	struct cni_err err = {0};
 
 	(void)state;
-	assert_int_equal(parse_str("[{\"name\":\"a\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.0.0/16\"},"
-				   "{\"name\":\"m\",\"nodeIP\":\"192.0.2.5\",\"podCIDR\":\"10.9.0.0/24\"},"
-				   "{\"name\":\"z\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.7.0/24\"}]",
-				   &p, &err),
-			 0);
+	assert_int_equal(
+		parse_str("[{\"name\":\"a\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.0.0/16\"},"
+			  "{\"name\":\"m\",\"nodeIP\":\"192.0.2.5\",\"podCIDR\":\"10.9.0.0/24\"},"
+			  "{\"name\":\"z\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.7.0/24\"}]",
+			  &p, &err),
+		0);
 	assert_true(peers_validate(&p, NULL, NULL, 0, &err) < 0);
 	assert_non_null(strstr(err.msg, "podCIDR 10.1.7.0/24 of node \"z\" overlaps podCIDR "
 					"10.1.0.0/16 of node \"a\""));
@@ -162,10 +168,11 @@ static void test_overlap_and_same_ip(void **state)
 	assert_true(peers_validate(&p, &self, NULL, 0, &err) < 0);
 	assert_non_null(strstr(err.msg, "overlaps"));
 	peers_free(&p);
-	assert_int_equal(parse_str("[{\"name\":\"a\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/24\"},"
-				   "{\"name\":\"b\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.2.0/24\"}]",
-				   &p, &err),
-			 0);
+	assert_int_equal(
+		parse_str("[{\"name\":\"a\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/24\"},"
+			  "{\"name\":\"b\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.2.0/24\"}]",
+			  &p, &err),
+		0);
 	memset(&err, 0, sizeof(err));
 	assert_true(peers_validate(&p, NULL, NULL, 0, &err) < 0);
 	assert_non_null(strstr(err.msg, "the same nodeIP 192.0.2.1"));
@@ -181,11 +188,12 @@ static void test_digest(void **state)
 	(void)state;
 	assert_int_equal(parse_str(three, &p, &err), 0);
 	/* the same set in another order */
-	assert_int_equal(parse_str("[{\"name\":\"c\",\"nodeIP\":\"192.0.2.3\",\"podCIDR\":\"10.1.3.0/24\"},"
-				   "{\"name\":\"a\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/24\"},"
-				   "{\"name\":\"b\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.2.9/24\"}]",
-				   &q, &err),
-			 0);
+	assert_int_equal(
+		parse_str("[{\"name\":\"c\",\"nodeIP\":\"192.0.2.3\",\"podCIDR\":\"10.1.3.0/24\"},"
+			  "{\"name\":\"a\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/24\"},"
+			  "{\"name\":\"b\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.2.9/24\"}]",
+			  &q, &err),
+		0);
 	peers_digest(&p, "x", d1);
 	peers_digest(&q, "x", d2);
 	assert_int_equal(strlen(d1), 16);
@@ -212,7 +220,7 @@ static void test_vtep_mac(void **state)
 	inet_addr_parse("192.0.2.2", &ip2);
 	peers_vtep_mac("net", "node-a", &ip, m1);
 	peers_vtep_mac("net", "node-a", &ip, m2);
-	assert_memory_equal(m1, m2, 6); /* deterministic: survives restarts */
+	assert_memory_equal(m1, m2, 6);	   /* deterministic: survives restarts */
 	assert_int_equal(m1[0] & 0x01, 0); /* unicast */
 	assert_int_equal(m1[0] & 0x02, 2); /* locally administered */
 	peers_vtep_mac("net", "node-b", &ip, m3);
@@ -258,10 +266,14 @@ static void test_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_list),	     cmocka_unit_test(test_nodelist),
-		cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_overlap_and_same_ip), cmocka_unit_test(test_digest),
-		cmocka_unit_test(test_vtep_mac),     cmocka_unit_test(test_file),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_nodelist),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_overlap_and_same_ip),
+		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_vtep_mac),
+		cmocka_unit_test(test_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
