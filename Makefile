@@ -61,6 +61,8 @@ LIBCOMMON := $(OUT)/lib/libcommon.a
 LIBIPAM   := $(OUT)/lib/libipam.a
 LIBNT     := $(OUT)/lib/libnetnstools.a
 LIBS      := $(if $(NT_SRC),$(LIBNT)) $(LIBIPAM) $(LIBCOMMON)
+# common/podnet calls into ipam, ipam into common: link the archives as one group.
+LINK_LIBS := -Wl,--start-group $(LIBS) -Wl,--end-group
 
 BINS := $(addprefix $(OUT)/bin/,$(PLUGINS)) \
 	$(if $(wildcard ipam/host-local.c),$(OUT)/bin/host-local) \
@@ -101,7 +103,7 @@ define plugin_rule
 $(OUT)/bin/$(1): $(call obj,$(wildcard plugins/$(1)/*.c)) $(LIBS)
 	$$(call msg,LD,$$@)
 	$(Q)mkdir -p $$(@D)
-	$(Q)$$(CC) $$(WEFT_LDFLAGS) $$(LDFLAGS) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS) $$(PKG_LIBS) $$(LDLIBS)
+	$(Q)$$(CC) $$(WEFT_LDFLAGS) $$(LDFLAGS) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LINK_LIBS) $$(PKG_LIBS) $$(LDLIBS)
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
@@ -111,7 +113,7 @@ $(OUT)/bin/netlab: $(call obj,netns-tools/netlab.c) $(LIBS)
 $(OUT)/bin/host-local $(OUT)/bin/nsrun $(OUT)/bin/netlab:
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(PKG_LIBS) $(LDLIBS)
 
 # ---- eBPF: clang -target bpf -> object -> bpftool skeleton ------------------------------------
 CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -130,7 +132,7 @@ $(call obj,$(wildcard plugins/ebpf/*.c)): $(SKELS)
 $(OUT)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(PKG_LIBS) -lcmocka $(LDLIBS)
 
 # Unit tests need no root. Each binary is a cmocka group; any failure fails the target.
 unit: $(UNIT_BINS) $(BINS)

@@ -76,14 +76,4 @@ void podnet_alias_prefix(const char *network, char buf[256]);
 /* The full alias, "<prefix><16 hex attachment tag>". */
 void podnet_alias(const char *network, const char *container_id, const char *ifname, char buf[256]);
 
-/* The Makefile links libipam.a before libcommon.a, so the IPAM calls podnet makes from
- * libcommon would stay unresolved: every binary using podnet says PODNET_LINK_IPAM; once at
- * file scope (its main.c), which pulls them in. */
-#define PODNET_LINK_IPAM                                                                           \
-	__attribute__((used)) static const void *const podnet_link_ipam_[] = {                     \
-		(const void *)ipam_open,   (const void *)ipam_close, (const void *)ipam_enabled,   \
-		(const void *)ipam_add,	   (const void *)ipam_del,   (const void *)ipam_check,     \
-		(const void *)ipam_status, (const void *)ipam_gc,                                  \
-	}
-
 #endif

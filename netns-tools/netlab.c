@@ -41,6 +41,8 @@ static const char usage_text[] =
 	"  --dot             show: print Graphviz DOT instead of text\n"
 	"  --svg FILE, --png FILE\n"
 	"                    show/run: also render the picture with graphviz\n"
+	"  --nodes N         host-gw/vxlan: number of node namespaces (default 3, 1..16)\n"
+	"  --pods M          host-gw/vxlan: pods per node (default 2, 1..16)\n"
 	"  --keep            run: leave the lab up (tear down later with down)\n"
 	"  -v, --verbose     print every command netlab runs\n";
 
@@ -235,6 +237,22 @@ static int cmd_ping(int argc, char **argv)
 	return 1;
 }
 
+/* --nodes / --pods: 1..16, handed to the scenario through NETLAB_NODES / NETLAB_PODS. */
+static int count_opt(const char *env, const char *val)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (errno || end == val || *end || v < 1 || v > 16) {
+		fprintf(stderr, "netlab: --%s takes a number from 1 to 16, not '%s'\n",
+			strcmp(env, "NETLAB_NODES") == 0 ? "nodes" : "pods", val);
+		return -EINVAL;
+	}
+	return setenv(env, val, 1);
+}
+
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -244,6 +262,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"svg", required_argument, NULL, 'S'},
 		{"png", required_argument, NULL, 'G'},
 		{"keep", no_argument, NULL, 'K'},
+		{"nodes", required_argument, NULL, 'n'},
+		{"pods", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -270,6 +290,12 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'K':
 			o->keep = true;
+			break;
+		case 'n':
+		case 'p':
+			/* the multi-node scenarios read their size from the environment */
+			if (count_opt(c == 'n' ? "NETLAB_NODES" : "NETLAB_PODS", optarg) < 0)
+				return -EINVAL;
 			break;
 		case 'v':
 			o->verbose = true;

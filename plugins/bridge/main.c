@@ -18,7 +18,6 @@ static const struct cni_plugin bridge_plugin = {
 	.gc = podnet_gc,
 };
 
-PODNET_LINK_IPAM;
 
 int main(void)
 {

@@ -43,7 +43,6 @@ static const struct cni_plugin hostgw_plugin = {
 	.gc = podnet_gc,
 };
 
-PODNET_LINK_IPAM;
 
 int main(void)
 {

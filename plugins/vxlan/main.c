@@ -84,7 +84,6 @@ static const struct cni_plugin vxlan_plugin = {
 	.gc = podnet_gc,
 };
 
-PODNET_LINK_IPAM;
 
 int main(void)
 {

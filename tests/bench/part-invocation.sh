@@ -8,13 +8,18 @@
 #                  1.1.1: iptables, here iptables-nft)
 #   bridge-nomasq  the same without ipMasq
 #   host-local     the IPAM plugin alone (weft's executable against the reference's)
+#   ebpf           weft's ebpf plugin (no reference counterpart: compared with weft's bridge
+#                  without ipMasq, issue 6), when it is built
 # Floor (same reps): "veth-add" = `ip link add <v> type veth peer name eth0 netns <pod>`, "link-del"
 # = `ip link del <v>`, "exec" = /bin/true (process start alone). Each is one exec, like a plugin.
 
 inv_conf() { # inv_conf FILE TYPE NETWORK BRIDGE SUBNET MASQ
 	jq -n --arg t "$2" --arg n "$3" --arg b "$4" --arg s "$5" --argjson m "$6" \
 		--arg d "$BENCH_TMP/inv-data" '
-		if $t == "host-local" then   # what a main plugin hands its IPAM plugin
+		if $t == "ebpf" then
+			{cniVersion: "1.0.0", name: $n, type: $t, pinRoot: $b,
+			 ipam: {type: "host-local", subnet: $s, dataDir: $d}}
+		elif $t == "host-local" then   # what a main plugin hands its IPAM plugin
 			{cniVersion: "1.0.0", name: $n, type: "bridge",
 			 ipam: {type: "host-local", subnet: $s, dataDir: $d}}
 		else
@@ -24,8 +29,11 @@ inv_conf() { # inv_conf FILE TYPE NETWORK BRIDGE SUBNET MASQ
 		end' >"$1"
 }
 
+inv_plugin() { case $1 in bridge-*) echo bridge ;; *) echo "$1" ;; esac; }
+inv_impls() { if [ "$1" = ebpf ]; then echo weft; else echo weft ref; fi; }
+
 part_invocation() {
-	local reps=$1 host i w r c impl first second pod verb cid plugin n
+	local reps=$1 host i c impl pod verb plugin n cases=(bridge-masq bridge-nomasq host-local)
 	local -A pods
 	bench_log "invocation: $reps reps"
 	host=$(bench_ns inv-host)
@@ -35,14 +43,21 @@ part_invocation() {
 	inv_conf "$BENCH_TMP/c-ref-bridge-nomasq" bridge rbn rbn0 10.203.0.0/16 false
 	inv_conf "$BENCH_TMP/c-weft-host-local" host-local whl - 10.204.0.0/16 false
 	inv_conf "$BENCH_TMP/c-ref-host-local" host-local rhl - 10.205.0.0/16 false
+	if [ -x "${BINS[weft]}/ebpf" ]; then
+		mkdir -p "$BENCH_TMP/inv-bpf"
+		mount -t bpf bpf "$BENCH_TMP/inv-bpf" && bench_mount "$BENCH_TMP/inv-bpf"
+		inv_conf "$BENCH_TMP/c-weft-ebpf" ebpf web "$BENCH_TMP/inv-bpf" 10.206.0.0/16 false
+		cases+=(ebpf)
+	else
+		bench_note "invocation: ebpf skipped (no ${BINS[weft]}/ebpf yet)"
+	fi
 
 	# Warm-up (untimed): creates the bridges, gateways and masquerade tables, loads the
 	# binaries into the page cache.
-	for impl in weft ref; do
-		for c in bridge-masq bridge-nomasq host-local; do
+	for c in "${cases[@]}"; do
+		for impl in $(inv_impls "$c"); do
 			pod=$(bench_ns "inv-warm-$impl-$c")
-			plugin=bridge
-			[ $c = host-local ] && plugin=host-local
+			plugin=$(inv_plugin "$c")
 			bench_cni inv warm "$impl" ADD 0 "${BINS[$impl]}" $plugin "$host" warm \
 				"/run/netns/$pod" "$BENCH_TMP/c-$impl-$c" || bench_note "warm-up ADD failed: $impl $c"
 		done
@@ -53,15 +68,15 @@ part_invocation() {
 	for ((i = 1; i <= n + BENCH_RSS_REPS; i++)); do
 		local tr=() rep=$i
 		if ((i > n)); then tr=(-r); rep=$((1000 + i - n)); fi
-		for c in bridge-masq bridge-nomasq host-local; do
-			for impl in weft ref; do pods[$impl-$c]=$(bench_ns "inv-$i-$impl-$c"); done
+		for c in "${cases[@]}"; do
+			for impl in $(inv_impls "$c"); do pods[$impl-$c]=$(bench_ns "inv-$i-$impl-$c"); done
 		done
 		pods[floor]=$(bench_ns "inv-$i-floor")
 		for verb in ADD DEL; do
-			for c in bridge-masq bridge-nomasq host-local; do
-				plugin=bridge
-				[ $c = host-local ] && plugin=host-local
-				for impl in $(bench_order "$i" weft ref); do
+			for c in "${cases[@]}"; do
+				plugin=$(inv_plugin "$c")
+				# shellcheck disable=SC2046
+				for impl in $(bench_order "$i" $(inv_impls "$c")); do
 					bench_cni inv "$c" "$impl" "$verb" "$rep" "${BINS[$impl]}" "$plugin" \
 						"$host" "c$i" "/run/netns/${pods[$impl-$c]}" \
 						"$BENCH_TMP/c-$impl-$c" "${tr[@]}" || true
@@ -116,7 +131,8 @@ inv_report() {
 		echo
 		echo "| case | verb | weft wall ms | ref wall ms | wall weft/ref | weft CPU ms | ref CPU ms | CPU weft/ref | weft RSS KiB | ref RSS KiB |"
 		echo "|---|---|---|---|---|---|---|---|---|---|"
-		for c in bridge-masq bridge-nomasq host-local; do
+		for c in bridge-masq bridge-nomasq host-local ebpf; do
+			[ "$c" != ebpf ] || [ -x "${BINS[weft]}/ebpf" ] || continue
 			for v in ADD DEL; do
 				echo "| $c | $v | $(inv_cell "$c" weft $v wall_us 1000 2) | $(inv_cell "$c" ref $v wall_us 1000 2) | $(inv_ratio "inv/$c/weft/$v" "inv/$c/ref/$v" wall_us) | $(inv_cell "$c" weft $v cpu_us 1000 2) | $(inv_cell "$c" ref $v cpu_us 1000 2) | $(inv_ratio "inv/$c/weft/$v" "inv/$c/ref/$v" cpu_us) | $(inv_cell "$c" weft $v rss_kib 1 0) | $(inv_cell "$c" ref $v rss_kib 1 0) |"
 			done
@@ -130,6 +146,10 @@ inv_report() {
 			echo "| $v | $(inv_cell floor kernel $v wall_us 1000 2) | $(inv_cell floor kernel $v cpu_us 1000 2) | $(inv_cell floor kernel $v rss_kib 1 0) |"
 		done
 		echo
+		if [ -x "${BINS[weft]}/ebpf" ]; then
+			echo "weft ebpf over weft bridge (no ipMasq), paired per rep: ADD wall $(inv_ratio inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us), DEL wall $(inv_ratio inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)."
+			echo
+		fi
 		echo "weft DEL over the floor \`ip link del\` (paired per rep): bridge-nomasq $(inv_ratio inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us), bridge-masq $(inv_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)."
 		echo
 	} >"$md"
@@ -139,9 +159,13 @@ inv_report() {
 	bench_target "bridge ADD CPU, no ipMasq, weft/ref" "$(inv_med_ratio inv/bridge-nomasq/weft/ADD inv/bridge-nomasq/ref/ADD cpu_us)" "<=" 0.1 x
 	bench_target "bridge DEL wall, no ipMasq, weft/floor(ip link del)" "$(inv_med_ratio inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us)" "<=" 1.2 x
 	bench_target "bridge DEL wall, ipMasq, weft/floor(ip link del)" "$(inv_med_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)" "<=" 1.2 x
-	rss=$(awk -F'\t' '$1 == "inv" && $3 == "weft" && $6 == "rss_kib" && $7 > m { m = $7 } END { if (m) printf "%.2f", m / 1024; else print "-" }' "$BENCH_SAMPLES")
-	bench_target "weft peak RSS, any case (max)" "$rss" "<=" 2 MiB
+	rss=$(awk -F'\t' '$1 == "inv" && $2 ~ /^bridge/ && $3 == "weft" && $6 == "rss_kib" && $7 > m { m = $7 } END { if (m) printf "%.2f", m / 1024; else print "-" }' "$BENCH_SAMPLES")
+	bench_target "weft bridge peak RSS (max over ADD/DEL, with and without ipMasq)" "$rss" "<=" 2 MiB
 	bench_target "host-local ADD wall, weft/ref (issue 2)" "$(inv_med_ratio inv/host-local/weft/ADD inv/host-local/ref/ADD wall_us)" "<=" 0.3 x
+	if [ -x "${BINS[weft]}/ebpf" ]; then
+		bench_target "ebpf ADD wall / weft bridge ADD (issue 6)" "$(inv_med_ratio inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us)" "<=" 1.5 x
+		bench_target "ebpf DEL wall / weft bridge DEL (issue 6)" "$(inv_med_ratio inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)" "<=" 1.5 x
+	fi
 	c=$(bench_stats inv host-local weft ADD wall_us | awk '{ print ($1 ? $2 / 1000 : "-") }')
 	bench_target "host-local ADD wall median (issue 2)" "$c" "<=" 1 ms
 }

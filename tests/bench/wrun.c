@@ -34,6 +34,9 @@
 
 #define MAX_X 8
 
+/* -O and -x take printf formats from the command line (the harness's own, never a plugin's). */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
 static const char *in_path = "/dev/null", *out_path = "/dev/null", *err_path;
 static const char *xs[MAX_X];
 static int nx;
@@ -164,18 +167,31 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "+N:i:O:E:rP:x:")) != -1) {
 		switch (opt) {
-		case 'N': netns = optarg; break;
-		case 'i': in_path = optarg; break;
-		case 'O': out_path = optarg; break;
-		case 'E': err_path = optarg; break;
-		case 'r': trace = 1; break;
-		case 'P': copies = atoi(optarg); break;
+		case 'N':
+			netns = optarg;
+			break;
+		case 'i':
+			in_path = optarg;
+			break;
+		case 'O':
+			out_path = optarg;
+			break;
+		case 'E':
+			err_path = optarg;
+			break;
+		case 'r':
+			trace = 1;
+			break;
+		case 'P':
+			copies = atoi(optarg);
+			break;
 		case 'x':
 			if (nx == MAX_X || !strchr(optarg, '='))
 				return fprintf(stderr, "wrun: bad -x\n"), 2;
 			xs[nx++] = optarg;
 			break;
-		default: return 2;
+		default:
+			return 2;
 		}
 	}
 	if (optind >= argc || copies < 1 || (trace && copies != 1))

@@ -92,7 +92,9 @@ static int count_fds(void)
 
 static void put_file(int dfd, const char *name, const char *content, size_t len)
 {
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* O_NONBLOCK: the name may be a FIFO an earlier record planted */
+	int fd = openat(dfd, name,
+			O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return;

@@ -12,7 +12,6 @@
 #include "cleanup.h"
 #include "podnet-internal.h"
 
-PODNET_LINK_IPAM;
 
 struct fixture {
 	struct cni_args a;
