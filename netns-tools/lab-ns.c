@@ -129,11 +129,17 @@ static const char *report(const char *rep, const char *key, char *buf, size_t le
 	return buf;
 }
 
+/* Line by line: /proc/<pid>/mountinfo on a busy node is far larger than read_small's buffer. */
 static bool file_has(const char *path, const char *needle)
 {
-	_cleanup_free_ char *s = read_small(path);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
 
-	return s && strstr(s, needle);
+	while (f && getline(&line, &cap, f) >= 0)
+		if (strstr(line, needle))
+			return true;
+	return false;
 }
 
 static void ns_link(pid_t pid, const char *type, char *buf, size_t len)

@@ -18,7 +18,6 @@ static const struct cni_plugin bridge_plugin = {
 	.gc = podnet_gc,
 };
 
-
 int main(void)
 {
 	return cni_plugin_main(&bridge_plugin);

@@ -43,7 +43,6 @@ static const struct cni_plugin hostgw_plugin = {
 	.gc = podnet_gc,
 };
 
-
 int main(void)
 {
 	return cni_plugin_main(&hostgw_plugin);

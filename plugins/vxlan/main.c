@@ -84,7 +84,6 @@ static const struct cni_plugin vxlan_plugin = {
 	.gc = podnet_gc,
 };
 
-
 int main(void)
 {
 	return cni_plugin_main(&vxlan_plugin);

@@ -150,6 +150,10 @@ inv_report() {
 			echo "weft ebpf over weft bridge (no ipMasq), paired per rep: ADD wall $(inv_ratio inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us), DEL wall $(inv_ratio inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)."
 			echo
 		fi
+		echo "The floor bounds what any plugin that makes a veth can reach: floor veth-add / reference ADD" \
+			"(paired per rep) = $(inv_ratio inv/floor/kernel/veth-add inv/bridge-nomasq/ref/ADD wall_us) without ipMasq," \
+			"$(inv_ratio inv/floor/kernel/veth-add inv/bridge-masq/ref/ADD wall_us) with ipMasq (wall)."
+		echo
 		echo "weft DEL over the floor \`ip link del\` (paired per rep): bridge-nomasq $(inv_ratio inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us), bridge-masq $(inv_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)."
 		echo
 	} >"$md"

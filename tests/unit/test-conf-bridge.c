@@ -12,7 +12,6 @@
 #include "cleanup.h"
 #include "podnet-internal.h"
 
-
 struct fixture {
 	struct cni_args a;
 	struct podnet_conf c;
