@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "cni-error.h"
+#include "utf8.h"
 
 static int err_ret(int sys_errno)
 {
@@ -99,6 +100,29 @@ void cni_err_clear(struct cni_err *err)
 		memset(err, 0, sizeof(*err));
 }
 
+/* A JSON string of text that may hold invalid UTF-8 (hostile input echoed, or a multibyte
+ * character cut by a precision or the buffer size): each bad byte becomes '?'. */
+static json_t *json_string_lossy(const char *text)
+{
+	char buf[1024];
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p && o + 5 < sizeof(buf);) {
+		size_t n = utf8_seq_len(p);
+
+		if (n == 0) {
+			buf[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(buf + o, p, n);
+		o += n;
+		p += n;
+	}
+	buf[o] = '\0';
+	return json_string(buf);
+}
+
 int cni_err_write_json(const struct cni_err *err, const char *cni_version, FILE *out)
 {
 	_cleanup_json_ json_t *o = json_object();
@@ -109,9 +133,9 @@ int cni_err_write_json(const struct cni_err *err, const char *cni_version, FILE 
 	if (cni_version && *cni_version)
 		json_object_set_new(o, "cniVersion", json_string(cni_version));
 	json_object_set_new(o, "code", json_integer(err->code ? err->code : CNI_ERR_INTERNAL));
-	json_object_set_new(o, "msg", json_string(err->msg[0] ? err->msg : "unknown error"));
+	json_object_set_new(o, "msg", json_string_lossy(err->msg[0] ? err->msg : "unknown error"));
 	if (err->details[0])
-		json_object_set_new(o, "details", json_string(err->details));
+		json_object_set_new(o, "details", json_string_lossy(err->details));
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (!s)
 		return -ENOMEM;

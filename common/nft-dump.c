@@ -35,7 +35,7 @@ static int gen_reply(const struct nlmsghdr *nlh, uint32_t *ret_gen)
 
 int nft_gen_get(struct nft_sock *s, uint32_t *ret_gen, struct cni_err *err)
 {
-	char req[256];
+	char req[256] = {0};
 	uint32_t seq = s->seq++;
 	struct nlmsghdr *nlh =
 		nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, seq);
@@ -72,7 +72,7 @@ int nft_gen_get(struct nft_sock *s, uint32_t *ret_gen, struct cni_err *err)
 
 static int dump_request(struct nft_sock *s, const struct nft_chain_spec *c, uint32_t seq)
 {
-	char req[1024];
+	char req[1024] = {0}; /* attribute padding goes to the kernel too */
 	struct nlmsghdr *nlh =
 		nftnl_nlmsg_build_hdr(req, NFT_MSG_GETRULE, c->family, NLM_F_DUMP, seq);
 	struct nftnl_rule *r = nftnl_rule_alloc();

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "skel-internal.h"
+#include "utf8.h"
 
 static const char *const cmd_names[] = {
 	[CNI_CMD_ADD] = "ADD",	     [CNI_CMD_DEL] = "DEL", [CNI_CMD_CHECK] = "CHECK",
@@ -144,9 +145,13 @@ int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *), st
 			err, CNI_ERR_ENV, 0, "must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
 			"invalid characters in CNI_CONTAINERID \"%.128s\"", q->a.container_id);
 	why = ifname_problem(q->a.ifname);
+	/* The kernel takes any bytes, but ADD must echo the name in its result JSON: refuse it
+	 * before anything is made. DEL still runs, so a runtime's cleanup never loops. */
+	if (!why && q->a.command != CNI_CMD_DEL && !utf8_valid(q->a.ifname))
+		why = "interface name is not valid UTF-8";
 	if (why)
 		return cni_err_setd(err, CNI_ERR_ENV, 0,
-				    "1 to 15 characters, not . or .., no / or : or whitespace",
+				    "1 to 15 characters, not . or .., no / or : or whitespace, UTF-8",
 				    "invalid CNI_IFNAME \"%.32s\": %s", q->a.ifname, why);
 	return 0;
 }

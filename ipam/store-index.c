@@ -33,6 +33,16 @@ static size_t verify(struct ipam_store *s, struct inet_addr *ips, size_t n, cons
 
 /* ---- directory scan -------------------------------------------------------------------------- */
 
+/* Reservations are named by the canonical text of their address (as the reference's
+ * ip.String()); anything else ("0::5", "010.1.2.3") was made by hand: not ours to touch. */
+static bool canonical_ip_name(const char *name, struct inet_addr *ret)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	return inet_addr_parse(name, ret) == 0 &&
+	       strcmp(inet_addr_fmt(ret, buf, sizeof(buf)), name) == 0;
+}
+
 int ipam_store_scan(struct ipam_store *s, ipam_store_scan_cb cb, void *data)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -51,7 +61,7 @@ int ipam_store_scan(struct ipam_store *s, ipam_store_scan_cb cb, void *data)
 		char buf[STORE_CONTENT_MAX];
 		struct inet_addr ip;
 
-		if (de->d_name[0] == '.' || inet_addr_parse(de->d_name, &ip) < 0)
+		if (de->d_name[0] == '.' || !canonical_ip_name(de->d_name, &ip))
 			continue;
 		if (ipam_store_read_at(s->dirfd, de->d_name, buf, sizeof(buf)) < 0)
 			continue; /* gone, a symlink, a FIFO, huge: not a reservation we touch */

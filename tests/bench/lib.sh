@@ -72,7 +72,7 @@ bench_sample() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SAMPLES"; 
 # bench_exec PART CASE IMPL VERB REP [WRUN-OPTS...] -- ARGV...
 # Runs ARGV through wrun, records wall_us and cpu_us (or, with -r, rss_kib only: a traced run's
 # time is not the plugin's). Its stdout goes to $BENCH_TMP/last.out (or -O), stderr to
-# $BENCH_TMP/last.err. Returns 1 (and logs stderr) when it failed. Sets BENCH_WALL.
+# $BENCH_TMP/last.err. Returns 1 (and logs stderr) when it failed.
 bench_exec() {
 	local part=$1 case=$2 impl=$3 verb=$4 rep=$5 out wall cpu rss failed trace=0 a
 	shift 5
@@ -83,7 +83,6 @@ bench_exec() {
 	: >"$BENCH_TMP/last.err"
 	out=$("$WRUN" -O "$BENCH_TMP/last.out" -E "$BENCH_TMP/last.err" "$@") || return 1
 	read -r wall cpu rss failed <<<"$out"
-	BENCH_WALL=$wall
 	if [ "$failed" != 0 ]; then
 		bench_log "FAILED: $impl $case $verb (rep $rep): $(head -c 600 "$BENCH_TMP/last.out") $(head -c 600 "$BENCH_TMP/last.err")"
 		return 1

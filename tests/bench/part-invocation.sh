@@ -58,7 +58,7 @@ part_invocation() {
 		for impl in $(inv_impls "$c"); do
 			pod=$(bench_ns "inv-warm-$impl-$c")
 			plugin=$(inv_plugin "$c")
-			bench_cni inv warm "$impl" ADD 0 "${BINS[$impl]}" $plugin "$host" warm \
+			bench_cni inv warm "$impl" ADD 0 "${BINS[$impl]}" "$plugin" "$host" warm \
 				"/run/netns/$pod" "$BENCH_TMP/c-$impl-$c" || bench_note "warm-up ADD failed: $impl $c"
 		done
 	done

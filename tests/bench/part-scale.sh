@@ -82,7 +82,7 @@ scale_one() { # scale_one IMPL VERB I
 # CONC pods at once per impl: ADD all, check, DEL all, check. Repeated creps times, weft and
 # reference interleaved; the pod netns are made once and reused (empty again after DEL).
 scale_conc() {
-	local conc=$1 creps=$2 k impl h out ips left
+	local conc=$1 creps=$2 k impl h ips left
 	local -A host
 	for impl in weft ref; do
 		host[$impl]=$(bench_ns "cc-$impl")

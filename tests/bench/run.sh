@@ -50,9 +50,9 @@ bench_init wb
 : >"$BENCH_TMP/targets.tsv"
 : >"$BENCH_TMP/notes"
 
-host=$(hostname -s)
+node=$(hostname -s)
 stamp=$(date +%Y-%m-%d)
-prefix=$OUT_DIR/$host-$stamp
+res=$OUT_DIR/$node-$stamp
 mkdir -p "$OUT_DIR"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
@@ -82,15 +82,15 @@ pl_dp=0
 [ -s "$BENCH_TMP/dp.dat" ] && pl_dp=1
 term=pngcairo
 echo 'set terminal' | gnuplot 2>&1 | grep -qw pngcairo || term=png
-gnuplot -e "dir='$BENCH_TMP'; out='$prefix'; pods=$pl_pods; dp=$pl_dp; term='$term'" "$here/plot.gp" ||
+gnuplot -e "dir='$BENCH_TMP'; out='$res'; pods=$pl_pods; dp=$pl_dp; term='$term'" "$here/plot.gp" ||
 	bench_note "gnuplot failed: no plots"
 
 # ---- report ---------------------------------------------------------------------------------
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed=$(($(date +%s) - t0))
-base=$(basename "$prefix")
+base=$(basename "$res")
 {
-	echo "# weft benchmark: $host, $(date '+%Y-%m-%d %H:%M %Z')"
+	echo "# weft benchmark: $node, $(date '+%Y-%m-%d %H:%M %Z')"
 	echo
 	echo "Produced by \`make bench\` (tests/bench/run.sh; ONLY=$ONLY REPS=$REPS PODS=$PODS CONC=$CONC SECS=$SECS)."
 	echo "Method and reading guide: docs/benchmarks.md."
@@ -122,10 +122,10 @@ base=$(basename "$prefix")
 		sed 's/^/- /' "$BENCH_TMP/notes"
 		echo
 	fi
-} >"$prefix.md"
+} >"$res.md"
 
 if [ "${JSON:-0}" = 1 ]; then
-	jq -n --arg host "$host" --arg date "$(date -Iseconds)" --arg kernel "$(uname -r)" \
+	jq -cn --arg host "$node" --arg date "$(date -Iseconds)" --arg kernel "$(uname -r)" \
 		--arg only "$ONLY" --argjson reps "$REPS" --arg load0 "$load0" --arg load1 "$load1" \
 		--rawfile targets "$BENCH_TMP/targets.tsv" --rawfile samples "$BENCH_SAMPLES" \
 		--rawfile notes "$BENCH_TMP/notes" '
@@ -136,7 +136,7 @@ if [ "${JSON:-0}" = 1 ]; then
 			limit: (.[3] | tonumber), unit: .[4], verdict: .[5]}],
 		 notes: ($notes | split("\n") | map(select(length > 0))),
 		 samples: [rows($samples)[] | {part: .[0], case: .[1], impl: .[2], verb: .[3],
-			rep: (.[4] | tonumber), metric: .[5], value: (.[6] | tonumber)}]}' >"$prefix.json"
+			rep: (.[4] | tonumber), metric: .[5], value: (.[6] | tonumber)}]}' >"$res.json"
 fi
-bench_log "wrote $prefix.md$([ "${JSON:-0}" = 1 ] && echo " $prefix.json") and plots"
-cat "$prefix.md"
+bench_log "wrote $res.md$([ "${JSON:-0}" = 1 ] && echo " $res.json") and plots"
+cat "$res.md"

@@ -59,9 +59,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	fuzz_quiet();
 	setenv("WEFT_LOCK_TIMEOUT_MS", "100", 1);
-	/* tmpfs when there is one: the store fsyncs every reservation */
-	snprintf(base, sizeof(base), "%s/weft-fuzz-store.XXXXXX",
-		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	/* WEFT_FUZZ_TMP (run.sh removes it, even after an abort skipped atexit), else tmpfs when
+	 * there is one: the store fsyncs every reservation */
+	const char *tmp = getenv("WEFT_FUZZ_TMP");
+
+	if (!tmp || !*tmp)
+		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(base, sizeof(base), "%.40s/weft-fuzz-store.XXXXXX", tmp);
 	if (!mkdtemp(base))
 		abort();
 	snprintf(data_dir, sizeof(data_dir), "%s/data", base);

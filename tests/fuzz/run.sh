@@ -153,6 +153,11 @@ full) per=$secs ;;
 replay) per=0 ;;
 esac
 
+# scratch space for targets that build directories (fuzz-ipam-store), removed at exit
+WEFT_FUZZ_TMP=$(mktemp -d "$([ -w /dev/shm ] && echo /dev/shm || echo /tmp)/weft-fuzz.XXXXXX")
+export WEFT_FUZZ_TMP
+trap 'rm -rf "$WEFT_FUZZ_TMP"' EXIT
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export WEFT_LOG_LEVEL=error
@@ -196,8 +201,8 @@ for t in "${targets[@]}"; do
 		fi
 		runs=${#inputs[@]}
 	fi
-	# 2. fuzzing
-	if [ "$ok" -eq 1 ] && [ "$per" -gt 0 ]; then
+	# 2. fuzzing (also after a failed replay: a known bug must not hide new ones)
+	if [ "$per" -gt 0 ]; then
 		dirs=("$work")
 		[ -d "$seed" ] && dirs+=("$seed")
 		timeout $((per + 60)) "$B/bin/$t" -max_total_time="$per" -max_len="$maxlen" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Churn (issue 8): 4 workers ADD and DEL attachments on one network for a bounded time
-# (REL_CHURN_SECONDS, default 10; 5 under valgrind), every call under `timeout`. Afterwards:
+# (REL_CHURN_SECONDS, default 10; 20 under valgrind), every call under `timeout`. Afterwards:
 # reservations = live attachments, nft rules = live attachments x rules per attachment,
 # bpf endpoints and host veths = live attachments, no IP twice, the lock free, no call stuck.
 # And the lock wait is bounded: with the lock held, ADD answers code 11 in time.
@@ -23,7 +23,8 @@ teardown() {
 # ADDed when empty and DELeted when live. Writes "$dir/W.live" (cid ns ip) and "$dir/W.err".
 worker() {
 	local p=$1 cf=$2 w=$3 deadline=$4 dir=$BATS_TEST_TMPDIR/churn k=0 s ns out rc
-	local -a live=()
+	local -a live=() pre=()
+	[ -z "${WEFT_VALGRIND:-}" ] || pre=("${REL_VALGRIND[@]}")
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		s=$((k % SLOTS))
 		ns=/run/netns/$WEFT_PREFIX-w$w-$s
@@ -32,14 +33,14 @@ worker() {
 			rc=0
 			out=$(timeout 30 ip netns exec "$HOST" env CNI_COMMAND=DEL \
 				CNI_CONTAINERID="${live[$s]}" CNI_IFNAME=eth0 CNI_NETNS="$ns" \
-				CNI_PATH="$BIN" "$BIN/$p" <"$cf" 2>>"$dir/$w.stderr") || rc=$?
+				CNI_PATH="$BIN" "${pre[@]}" "$BIN/$p" <"$cf" 2>>"$dir/$w.stderr") || rc=$?
 			[ "$rc" -eq 0 ] || echo "DEL ${live[$s]}: rc $rc $out" >>"$dir/$w.err"
 			live[$s]=
 		else
 			rc=0
 			out=$(timeout 30 ip netns exec "$HOST" env CNI_COMMAND=ADD \
 				CNI_CONTAINERID="w$w-k$k" CNI_IFNAME=eth0 CNI_NETNS="$ns" \
-				CNI_PATH="$BIN" "$BIN/$p" <"$cf" 2>>"$dir/$w.stderr") || rc=$?
+				CNI_PATH="$BIN" "${pre[@]}" "$BIN/$p" <"$cf" 2>>"$dir/$w.stderr") || rc=$?
 			if [ "$rc" -eq 0 ]; then
 				live[$s]=w$w-k$k
 				echo "w$w-k$k $(jq -r '.ips[0].address | split("/")[0]' <<<"$out")" \
@@ -72,13 +73,13 @@ churn_run() {
 	local p=$1 cf secs deadline dir=$BATS_TEST_TMPDIR/churn k pids=() live ops rpa w s
 	[ -x "$BIN/$p" ] || skip "$p not built"
 	secs=${REL_CHURN_SECONDS:-10}
-	[ -z "${WEFT_VALGRIND:-}" ] || secs=5
+	[ -z "${WEFT_VALGRIND:-}" ] || secs=20 # ~2 s per call under valgrind
 	cf=$(rel_conf_file "$p")
 	mkdir -p "$dir"
 	rpa=$(rules_per "$p" "$cf") || return 1
 	for w in $(seq "$WORKERS"); do
 		for s in $(seq 0 $((SLOTS - 1))); do
-			ip netns add "$WEFT_PREFIX-w$w-$s" && _weft_netns+=("$WEFT_PREFIX-w$w-$s")
+			weft_netns_add "w$w-$s" >/dev/null || return 1
 		done
 	done
 	deadline=$(($(date +%s) + secs))

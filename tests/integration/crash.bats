@@ -34,7 +34,7 @@ crash_run() {
 	mkdir -p "$out"
 	if rel_kernel_plugin "$p"; then
 		for i in $(seq "$n"); do
-			ip netns add "$WEFT_PREFIX-$p-$i" && _weft_netns+=("$WEFT_PREFIX-$p-$i")
+			weft_netns_add "$p-$i" >/dev/null || return 1
 		done
 	fi
 	ns_of() { rel_kernel_plugin "$p" && echo "/run/netns/$WEFT_PREFIX-$p-$1" || echo /x; }

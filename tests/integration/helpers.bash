@@ -80,7 +80,8 @@ run_plugin() {
 	local cmd=$1 plugin=$2 conf=$3 cid=${4-ctr1} ifname=${5-eth0}
 	local netns=${6-/run/netns/$CTR}
 	local pre=()
-	[ -n "${WEFT_VALGRIND:-}" ] && pre=(valgrind -q --error-exitcode=99 --leak-check=full)
+	[ -n "${WEFT_VALGRIND:-}" ] && pre=(valgrind -q --error-exitcode=99 --leak-check=full
+		--suppressions="$WEFT_ROOT/tests/integration/valgrind.supp")
 	conf_with_data "$conf" | ip netns exec "$HOST" env CNI_COMMAND="$cmd" \
 		CNI_CONTAINERID="$cid" CNI_IFNAME="$ifname" CNI_NETNS="$netns" \
 		CNI_PATH="${CNI_PATH_OVERRIDE:-$BIN}" CNI_ARGS="${CNI_ARGS:-}" \

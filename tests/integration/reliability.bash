@@ -28,6 +28,7 @@ rel_kernel_plugin() {
 # rel_setup: weft_setup plus a private bpffs for the ebpf plugin's pins ($PIN).
 rel_setup() {
 	weft_setup
+	export VALGRIND_OPTS="--suppressions=$WEFT_ROOT/tests/integration/valgrind.supp"
 	PIN=$(mktemp -d /tmp/weft-relpin.XXXXXX)
 	mount -t bpf bpf "$PIN" 2>/dev/null || true
 	# the underlay of host-gw and vxlan: this node's address
@@ -75,13 +76,17 @@ rel_conf_file() {
 	echo "$f"
 }
 
+# valgrind as helpers.bash runs it; the suppressions (libbpf's bpf() attr false positives)
+# reach run_plugin's valgrind too through VALGRIND_OPTS (see rel_setup)
+REL_VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full)
+
 # rel_spawn OUT CMD PLUGIN CONFFILE CID IFNAME NETNS: runs the plugin in the background in
 # $HOST (stdout to OUT); REL_PID is the plugin's own pid (ip netns exec and env exec, they do
 # not fork), so kill -9 $REL_PID kills the plugin and nothing else.
 rel_spawn() {
 	local out=$1 cmd=$2 p=$3 conf=$4 cid=$5 ifname=$6 netns=$7
 	local pre=()
-	[ -n "${WEFT_VALGRIND:-}" ] && pre=(valgrind -q --error-exitcode=99 --leak-check=full)
+	[ -n "${WEFT_VALGRIND:-}" ] && pre=("${REL_VALGRIND[@]}")
 	ip netns exec "$HOST" env CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_IFNAME="$ifname" \
 		CNI_NETNS="$netns" CNI_PATH="$BIN" CNI_ARGS="" WEFT_LOCK_TIMEOUT_MS="${REL_LOCK_MS:-}" \
 		"${pre[@]}" "$BIN/$p" <"$conf" >"$out" 2>>"${BATS_TEST_TMPDIR:-/tmp}/plugin.stderr" &
