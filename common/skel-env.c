@@ -150,9 +150,10 @@ int skel_env_load(struct skel_req *q, const char *(*getenv_fn)(const char *), st
 	if (!why && q->a.command != CNI_CMD_DEL && !utf8_valid(q->a.ifname))
 		why = "interface name is not valid UTF-8";
 	if (why)
-		return cni_err_setd(err, CNI_ERR_ENV, 0,
-				    "1 to 15 characters, not . or .., no / or : or whitespace, UTF-8",
-				    "invalid CNI_IFNAME \"%.32s\": %s", q->a.ifname, why);
+		return cni_err_setd(
+			err, CNI_ERR_ENV, 0,
+			"1 to 15 characters, not . or .., no / or : or whitespace, UTF-8",
+			"invalid CNI_IFNAME \"%.32s\": %s", q->a.ifname, why);
 	return 0;
 }
 
