@@ -33,49 +33,6 @@ struct add_state {
 	bool made_veth, got_ip, made_ep, made_masq;
 };
 
-static int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
-{
-	struct ebpf_conf *conf = c;
-	int64_t mtu = 0;
-	int r;
-
-	r = inet_addr_parse(EBPF_ROUTER_DEFAULT, &conf->router);
-	if (r >= 0)
-		r = conf_bool(a->conf, "ipMasq", CONF_OPTIONAL, &conf->ip_masq, err);
-	if (r >= 0)
-		r = conf_int(a->conf, "mtu", CONF_OPTIONAL, 0, 65535, &mtu, err);
-	if (r >= 0)
-		r = conf_str_buf(a->conf, "pinRoot", CONF_OPTIONAL, conf->pin_root,
-				 sizeof(conf->pin_root) - 64, err);
-	if (r >= 0)
-		r = conf_addr(a->conf, "routerAddress", CONF_OPTIONAL, &conf->router, err);
-	if (r < 0)
-		return r;
-	conf->mtu = (uint32_t)mtu;
-	if (conf->mtu && conf->mtu < 68)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "mtu %u is below 68", conf->mtu);
-	if (conf->pin_root[0] && conf->pin_root[0] != '/')
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "pinRoot \"%s\" is not absolute",
-				   conf->pin_root);
-	if (conf->router.family != AF_INET)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "routerAddress must be IPv4");
-	r = ipam_open(a, &conf->ipam, err);
-	if (r < 0)
-		return r;
-	if (!ipam_enabled(conf->ipam))
-		return cni_err_set(
-			err, CNI_ERR_CONFIG, EINVAL,
-			"ebpf needs an \"ipam\" with a type: pods are routed, not bridged");
-	return 0;
-}
-
-static void ebpf_conf_free(void *c)
-{
-	struct ebpf_conf *conf = c;
-
-	ipam_close(conf->ipam);
-}
-
 static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
 {
 	weft_host_veth_name(a->name, a->container_id, a->ifname, pod->host_veth);

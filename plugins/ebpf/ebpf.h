@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The ebpf plugin's internal interfaces: ebpf.c (CNI verbs), ebpf-dp.c (pinned programs and
- * maps), ebpf-link.c (veth, addresses, routes), ebpf-stats.c (the `ebpf stats` command). */
+ * maps), ebpf-link.c (veth, addresses, routes), ebpf-stats.c (the `ebpf stats` command),
+ * ebpf-conf.c (the config). */
 #ifndef WEFT_PLUGIN_EBPF_H
 #define WEFT_PLUGIN_EBPF_H
 
@@ -27,6 +28,13 @@ struct ebpf_conf {
 	uint32_t mtu; /* 0 = kernel default */
 	struct ipam *ipam;
 };
+
+struct cni_args;
+
+/* ---- ebpf-conf.c: the plugin's parse and conf_free (struct cni_plugin, skel.h) ---- */
+/* Fills the struct ebpf_conf c from the config and opens its IPAM (required). No side effects. */
+int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err);
+void ebpf_conf_free(void *c);
 
 /* One attachment: what ADD creates and DEL, CHECK, GC look up. */
 struct ebpf_pod {

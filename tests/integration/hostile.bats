@@ -15,6 +15,11 @@ setup() {
 }
 
 teardown() {
+	local pid
+	# the netns sleepers of the vanish test, by pid (only those still sleeping)
+	for pid in ${SLEEPERS:-}; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] && kill -9 "$pid" 2>/dev/null
+	done
 	rel_teardown
 }
 
@@ -287,6 +292,132 @@ netns_case() {
 
 @test "hostile: CNI_NETNS that is a regular file, a directory, missing, or not a netns" {
 	every_plugin netns_case
+}
+
+# ---- a CNI_NETNS that vanishes mid-ADD -----------------------------------------------------------
+
+# now_ms
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# sleeper_start: a `sleep` alone in a new netns (unshare execs it: $! is its pid). SLEEPER is
+# its pid once it has left our netns: before that, /proc/PID/ns/net would be this machine's.
+sleeper_start() {
+	local own i
+	own=$(readlink /proc/self/ns/net)
+	unshare --net sleep 30 &
+	SLEEPER=$!
+	SLEEPERS="${SLEEPERS:-} $SLEEPER"
+	for i in $(seq 200); do
+		if [ "$(cat "/proc/$SLEEPER/comm" 2>/dev/null)" = sleep ] &&
+			[ "$(readlink "/proc/$SLEEPER/ns/net")" != "$own" ]; then
+			return 0
+		fi
+		sleep 0.01
+	done
+	echo "sleeper $SLEEPER never left our netns" >&2
+	return 1
+}
+
+# sleeper_stop: kill -9 the sleeper (by pid) and reap it; its netns goes with its last user.
+sleeper_stop() {
+	kill -9 "$SLEEPER" 2>/dev/null || true
+	wait "$SLEEPER" 2>/dev/null || true
+}
+
+# vanish_add P CONFFILE CID OUT: ADD into the sleeper's netns under `timeout 20`, in the
+# background; VANISH_PID is the pid of the timeout.
+vanish_add() {
+	local pre=()
+	[ -n "${WEFT_VALGRIND:-}" ] && pre=("${REL_VALGRIND[@]}")
+	timeout 20 ip netns exec "$HOST" env CNI_COMMAND=ADD CNI_CONTAINERID="$3" CNI_IFNAME=eth0 \
+		CNI_NETNS="/proc/$SLEEPER/ns/net" CNI_PATH="$BIN" CNI_ARGS="" "${pre[@]}" "$BIN/$1" \
+		<"$2" >"$4" 2>>"$BATS_TEST_TMPDIR/plugin.stderr" &
+	VANISH_PID=$!
+}
+
+@test "hostile: CNI_NETNS of another process that vanishes mid-ADD: result or CNI error, DEL leaves nothing" {
+	[ -x "$BIN/bridge" ] || skip "no bridge in $BIN"
+	local p=bridge cf out i n t0 per delay rc okc=0 failc=0 per_rules
+	n=${REL_VANISH_N:-10}
+	cf=$(rel_conf_file "$p")
+	out=$BATS_TEST_TMPDIR/vanish
+	mkdir -p "$out"
+	# a FIFO we hold open for writing is never readable: `read -t` on it waits without a fork
+	mkfifo "$out/sleep.fifo"
+	exec {fd}<>"$out/sleep.fifo"
+
+	# calibrate: one ADD into a live sleeper, and the nft rules one attachment adds
+	sleeper_start
+	t0=$(now_ms)
+	vanish_add "$p" "$cf" cal "$out/cal"
+	wait "$VANISH_PID" || {
+		echo "calibration ADD failed: $(cat "$out/cal")" >&2
+		return 1
+	}
+	per=$(($(now_ms) - t0 + 1))
+	per_rules=$(rel_rules)
+	sleeper_stop
+	run run_plugin DEL "$p" "$cf" cal eth0 "/proc/$SLEEPER/ns/net"
+	[ "$status" -eq 0 ]
+	rel_assert_clean "calibration"
+	[ "$per_rules" -gt 0 ]
+
+	for i in $(seq "$n"); do
+		sleeper_start
+		vanish_add "$p" "$cf" "v$i" "$out/$i"
+		# uniform over 1.5 times an ADD (the netns goes before, during or after the ADD), or,
+		# every other time, over its first third (mostly before the plugin holds the netns)
+		delay=$((RANDOM % (i % 2 ? per / 3 + 1 : per * 3 / 2 + 1)))
+		[ "$delay" -eq 0 ] || read -r -t "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))" \
+			-u "$fd" || true
+		sleeper_stop
+		rc=0
+		wait "$VANISH_PID" || rc=$?
+		case $rc in
+		0)
+			jq -e '.cniVersion and (.ips | length == 1)' "$out/$i" >/dev/null || {
+				echo "ADD v$i: success without a result: $(cat "$out/$i")" >&2
+				return 1
+			}
+			okc=$((okc + 1))
+			;;
+		124 | 137)
+			echo "ADD v$i hung (killed by timeout)" >&2
+			return 1
+			;;
+		*)
+			jq -e '(.code | type == "number") and .code > 0 and (.msg | length > 0)' \
+				"$out/$i" >/dev/null || {
+				echo "ADD v$i: exit $rc, not a CNI error: $(cat "$out/$i")" >&2
+				return 1
+			}
+			failc=$((failc + 1))
+			;;
+		esac
+		# a refused ADD undid itself; an answered one holds one address and its rules
+		[ "$(rel_reservations)" -eq "$okc" ] || {
+			echo "after v$i: $(rel_reservations) reservations for $okc answered ADDs" >&2
+			return 1
+		}
+		[ "$(rel_rules)" -eq $((okc * per_rules)) ] || {
+			echo "after v$i: $(rel_rules) rules for $okc answered ADDs" >&2
+			return 1
+		}
+	done
+	echo "# vanish: $n ADDs, $okc answered, $failc refused (kill within ${per}ms x1.5)" >&3
+
+	for i in $(seq "$n"); do
+		run run_plugin DEL "$p" "$cf" "v$i" eth0 "/proc/$SLEEPER/ns/net"
+		[ "$status" -eq 0 ] || {
+			echo "DEL v$i: $output" >&2
+			return 1
+		}
+	done
+	exec {fd}<&-
+	rel_assert_clean "after DEL"
+	rel_lock_free
 }
 
 # ---- foreign objects ---------------------------------------------------------------------------
