@@ -104,7 +104,7 @@ int cgroup_layout_parse(const char *mountinfo, struct cg_layout *ret)
 	return r;
 }
 
-static int read_text(const char *path, char *buf, size_t len)
+int cg_read_text(const char *path, char *buf, size_t len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -130,7 +130,7 @@ int cgroup_layout_read(const char *mountinfo, struct cg_layout *ret, struct cni_
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "mountinfo");
 	if (!mountinfo)
 		mountinfo = "/proc/self/mountinfo";
-	r = read_text(mountinfo, text, 1 << 20);
+	r = cg_read_text(mountinfo, text, 1 << 20);
 	if (r < 0)
 		return cni_err_set(err, CNI_ERR_IO, -r, "read %s", mountinfo);
 	r = cgroup_layout_parse(text, ret);
@@ -140,7 +140,7 @@ int cgroup_layout_read(const char *mountinfo, struct cg_layout *ret, struct cni_
 		struct cg_mount *u = &ret->m[ret->unified];
 
 		snprintf(path, sizeof(path), "%s/cgroup.controllers", u->path);
-		if (read_text(path, u->ctrls, sizeof(u->ctrls)) < 0)
+		if (cg_read_text(path, u->ctrls, sizeof(u->ctrls)) < 0)
 			u->ctrls[0] = '\0';
 	}
 	return 0;

@@ -17,22 +17,6 @@
 /* The controllers nsrun limits (and accounts, when no limit is asked for). */
 static const char *const cg_ctrls[] = {"memory", "cpu", "pids"};
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return (int)n;
-}
-
 static int write_text(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX * 2];
@@ -334,7 +318,7 @@ int cgroup_read(const struct cgroup *cg, int version, const char *file, char *bu
 		if (version && cg->dirs[i].version != version)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cg->dirs[i].path, file);
-		if (read_text(path, buf, len) >= 0)
+		if (cg_read_text(path, buf, len) >= 0)
 			return 0;
 	}
 	return -ENOENT;

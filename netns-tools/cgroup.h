@@ -43,6 +43,9 @@ bool cgroup_token_in(const char *list, const char *tok);
 int cgroup_layout_parse(const char *mountinfo, struct cg_layout *ret);
 /* Reads /proc/self/mountinfo (or `mountinfo` when not NULL) and the v2 root's controllers. */
 int cgroup_layout_read(const char *mountinfo, struct cg_layout *ret, struct cni_err *err);
+/* Reads a small text file (cgroup and /proc files) into buf, trailing newlines and spaces
+ * stripped. Returns the length or -errno. */
+int cg_read_text(const char *path, char *buf, size_t len);
 /* Index of the mount a controller ("memory", "cpu", "pids") is used on in mode, -1 if none. */
 int cgroup_layout_find(const struct cg_layout *l, const char *ctrl, enum cg_mode mode);
 /* "hybrid (v1 + v2 at /sys/fs/cgroup/unified)", "v2", "v1" or "none". */
