@@ -30,6 +30,9 @@ struct vxlan_conf {
 	char dev[IFNAMSIZ]; /* vxlanDevice, default "weft.<vni>" */
 };
 
+/* conf.c: vni, port, udpChecksum, vxlanDevice of the config object j. Code 7 when bad. */
+int vxlan_parse_keys(const json_t *j, struct vxlan_conf *c, struct cni_err *err);
+
 /* What dev.c found or made. */
 struct vxlan_dev {
 	int ifindex;

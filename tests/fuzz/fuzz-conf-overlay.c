@@ -2,22 +2,19 @@
 /* The config of host-gw and vxlan as far as common/ parses it: podnet_parse (every bridge key
  * and IPAM) then overlay_parse (nodeName, stateDir, underlayInterface, clusterCIDR, and on ADD
  * the peers, validated against the local IPAM ranges), as plugins/host-gw/main.c chains them.
- * The first input byte's high bit names the plugin (host-gw or vxlan); vxlan's own keys (vni,
- * port, ...) are parsed in plugins/vxlan/main.c beside main() and are not reached here.
+ * The first input byte's high bit names the plugin (host-gw or vxlan); for vxlan its own keys
+ * (vni, port, udpChecksum, vxlanDevice) follow, as plugins/vxlan/main.c chains them.
+ * fuzz-sources: plugins/vxlan/conf.c
  * A "peersFile" is redirected to a fixed valid peer list (fuzz-peers covers peers_parse): a
  * path chosen by the fuzzer could name a FIFO and block. See fuzz-conf.h. */
 #include <unistd.h>
 
+#include "../../plugins/vxlan/vxlan.h"
 #include "fuzz-conf.h"
 #include "overlay.h"
 #include "podnet.h"
 
 /* fuzz-max-len: 16384 */
-
-struct overlay_fuzz_conf {
-	struct podnet_conf pod;
-	struct overlay_conf ov;
-};
 
 static char peers_file[PATH_MAX];
 
@@ -31,7 +28,7 @@ static void peers_file_remove(void)
 	unlink(peers_file);
 }
 
-static int parse_both(const struct cni_args *a, struct overlay_fuzz_conf *c, struct cni_err *err)
+static int parse_both(const struct cni_args *a, struct vxlan_conf *c, struct cni_err *err)
 {
 	int r = podnet_parse(a, &c->pod, err);
 
@@ -53,9 +50,16 @@ static int overlay_fuzz_parse(const struct cni_args *a, void *conf, struct cni_e
 	return parse_both(&b, conf, err);
 }
 
+static int vxlan_fuzz_parse(const struct cni_args *a, void *conf, struct cni_err *err)
+{
+	int r = overlay_fuzz_parse(a, conf, err);
+
+	return r < 0 ? r : vxlan_parse_keys(a->conf, conf, err);
+}
+
 static void overlay_fuzz_conf_free(void *conf)
 {
-	struct overlay_fuzz_conf *c = conf;
+	struct vxlan_conf *c = conf;
 
 	overlay_conf_free(&c->ov);
 	podnet_conf_free(&c->pod);
@@ -66,16 +70,16 @@ static const char *const known[] = {"IP", "MAC", NULL};
 static const struct cni_plugin plugins[] = {
 	{
 		.name = "host-gw",
-		.conf_size = sizeof(struct overlay_fuzz_conf),
+		.conf_size = sizeof(struct vxlan_conf),
 		.known_args = known,
 		.parse = overlay_fuzz_parse,
 		.conf_free = overlay_fuzz_conf_free,
 	},
 	{
 		.name = "vxlan",
-		.conf_size = sizeof(struct overlay_fuzz_conf),
+		.conf_size = sizeof(struct vxlan_conf),
 		.known_args = known,
-		.parse = overlay_fuzz_parse,
+		.parse = vxlan_fuzz_parse,
 		.conf_free = overlay_fuzz_conf_free,
 	},
 };
