@@ -12,6 +12,20 @@
 #include "nl-internal.h"
 #include "nl-link.h"
 
+/* IPv4 BIG TCP (Linux 6.3): absent from older uapi headers. Older kernels ignore them. */
+#ifndef IFLA_GSO_IPV4_MAX_SIZE
+#define IFLA_GSO_IPV4_MAX_SIZE 63
+#define IFLA_GRO_IPV4_MAX_SIZE 64
+#endif
+#define LINK_ATTR_MAX (IFLA_MAX > IFLA_GRO_IPV4_MAX_SIZE ? IFLA_MAX : IFLA_GRO_IPV4_MAX_SIZE)
+
+/* IPv4 BIG TCP on one end: the IPv4 GSO and GRO size limits. */
+static bool put_gso_ipv4_max(struct nlmsghdr *nlh, size_t len, uint32_t size)
+{
+	return !size || (mnl_attr_put_u32_check(nlh, len, IFLA_GSO_IPV4_MAX_SIZE, size) &&
+			 mnl_attr_put_u32_check(nlh, len, IFLA_GRO_IPV4_MAX_SIZE, size));
+}
+
 /* ---- builders ------------------------------------------------------------------------------ */
 
 static struct nlmsghdr *link_start(void *buf, size_t len, uint16_t type, uint16_t flags, int family,
@@ -86,6 +100,8 @@ static bool veth_put_peer(struct nlmsghdr *nlh, size_t len, const struct nl_veth
 		return false;
 	if (v->mtu && !mnl_attr_put_u32_check(nlh, len, IFLA_MTU, v->mtu))
 		return false;
+	if (!put_gso_ipv4_max(nlh, len, v->gso_ipv4_max))
+		return false;
 	if (v->peer_netns_fd >= 0 &&
 	    !mnl_attr_put_u32_check(nlh, len, IFLA_NET_NS_FD, (uint32_t)v->peer_netns_fd))
 		return false;
@@ -109,6 +125,8 @@ struct nlmsghdr *nl_build_link_add_veth(void *buf, size_t len, const struct nl_v
 	if (v->mac && !mnl_attr_put_check(nlh, len, IFLA_ADDRESS, 6, v->mac))
 		return NULL;
 	if (v->mtu && !mnl_attr_put_u32_check(nlh, len, IFLA_MTU, v->mtu))
+		return NULL;
+	if (!put_gso_ipv4_max(nlh, len, v->gso_ipv4_max))
 		return NULL;
 	info = mnl_attr_nest_start_check(nlh, len, IFLA_LINKINFO);
 	if (!info || !mnl_attr_put_strz_check(nlh, len, IFLA_INFO_KIND, "veth"))
@@ -225,8 +243,12 @@ struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const cha
 
 /* ---- reply parsing ------------------------------------------------------------------------- */
 
-static const uint16_t link_sizes[IFLA_MAX + 1] = {
+static const uint16_t link_sizes[LINK_ATTR_MAX + 1] = {
 	[IFLA_IFNAME] = NL_ATTR_STR,
+	[IFLA_GSO_MAX_SIZE] = 4,
+	[IFLA_GRO_MAX_SIZE] = 4,
+	[IFLA_GSO_IPV4_MAX_SIZE] = 4,
+	[IFLA_GRO_IPV4_MAX_SIZE] = 4,
 	[IFLA_MTU] = 4,
 	[IFLA_MASTER] = 4,
 	[IFLA_LINK] = 4,
@@ -279,10 +301,10 @@ static void link_parse_info(const struct nlattr *info, struct nl_link *l)
 static int link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *tb[IFLA_MAX + 1];
+	const struct nlattr *tb[LINK_ATTR_MAX + 1];
 
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    nl_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, link_sizes) < 0)
+	    nl_parse(nlh, sizeof(*ifi), tb, LINK_ATTR_MAX, link_sizes) < 0)
 		return MNL_CB_ERROR;
 	memset(l, 0, sizeof(*l));
 	l->ifindex = ifi->ifi_index;
@@ -307,6 +329,14 @@ static int link_parse(const struct nlmsghdr *nlh, struct nl_link *l)
 		l->operstate = mnl_attr_get_u8(tb[IFLA_OPERSTATE]);
 	if (tb[IFLA_IFALIAS])
 		snprintf(l->alias, sizeof(l->alias), "%s", mnl_attr_get_str(tb[IFLA_IFALIAS]));
+	if (tb[IFLA_GSO_MAX_SIZE])
+		l->gso_max[NL_GSO] = mnl_attr_get_u32(tb[IFLA_GSO_MAX_SIZE]);
+	if (tb[IFLA_GRO_MAX_SIZE])
+		l->gso_max[NL_GRO] = mnl_attr_get_u32(tb[IFLA_GRO_MAX_SIZE]);
+	if (tb[IFLA_GSO_IPV4_MAX_SIZE])
+		l->gso_max[NL_GSO_IPV4] = mnl_attr_get_u32(tb[IFLA_GSO_IPV4_MAX_SIZE]);
+	if (tb[IFLA_GRO_IPV4_MAX_SIZE])
+		l->gso_max[NL_GRO_IPV4] = mnl_attr_get_u32(tb[IFLA_GRO_IPV4_MAX_SIZE]);
 	if (tb[IFLA_LINKINFO])
 		link_parse_info(tb[IFLA_LINKINFO], l);
 	return MNL_CB_OK;

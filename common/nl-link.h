@@ -22,6 +22,10 @@ struct nl_vxlan_info {
 	bool udp_csum; /* IPv4: IFLA_VXLAN_UDP_CSUM; IPv6: !IFLA_VXLAN_UDP_ZERO_CSUM6_TX */
 };
 
+/* Indexes of struct nl_link's gso_max: IFLA_GSO_MAX_SIZE, IFLA_GRO_MAX_SIZE (IPv6 and
+ * non-IP), IFLA_GSO_IPV4_MAX_SIZE, IFLA_GRO_IPV4_MAX_SIZE (Linux >= 6.3). */
+enum { NL_GSO, NL_GRO, NL_GSO_IPV4, NL_GRO_IPV4, NL_GSO_N };
+
 struct nl_link {
 	int ifindex;
 	char name[IFNAMSIZ];
@@ -40,6 +44,7 @@ struct nl_link {
 	bool isolated;	     /* bridge port: IFLA_BRPORT_ISOLATED */
 	int brport_state;    /* bridge port: BR_STATE_*, -1 = not a bridge port */
 	char alias[256];     /* IFLA_IFALIAS, "" = none */
+	uint32_t gso_max[NL_GSO_N]; /* 0 = not reported by this kernel */
 	struct nl_vxlan_info vxlan; /* kind "vxlan" only */
 };
 
@@ -58,9 +63,11 @@ struct nl_bridge {
 int nl_link_add_bridge(struct nl *nl, const struct nl_bridge *br, struct cni_err *err);
 
 struct nl_veth {
-	const char *name;   /* created in the socket's netns */
-	const uint8_t *mac; /* NULL = kernel's choice */
-	uint32_t mtu;	    /* 0 = default */
+	const char *name;      /* created in the socket's netns */
+	const uint8_t *mac;    /* NULL = kernel's choice */
+	uint32_t mtu;	       /* 0 = default */
+	uint32_t gso_ipv4_max; /* 0 = default; else IPv4 GSO and GRO max sizes of both ends
+				* (IPv4 BIG TCP, Linux >= 6.3; older kernels ignore it) */
 	bool up;
 	const char *peer;	 /* the other end ... */
 	const uint8_t *peer_mac; /* NULL = kernel's choice */

@@ -155,7 +155,7 @@ static int bridge_up(struct lab *lab)
 
 		snprintf(netns, sizeof(netns), "/run/netns/%s", b.ctr[i]);
 		r = lab_record(lab,
-			       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cni",
+			       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cni",
 					 "hostNetns", b.host, "conflist", b.conflist, "cniPath",
 					 lab->cni_path, "cacheDir", b.cache, "containerId",
 					 b.ctr[i], "ifname", "eth0", "netns", netns));

@@ -18,11 +18,13 @@
 
 #define OUT_MAX (4u << 20)
 
-static void echo_argv(const struct lab *lab, char *const argv[])
+static void echo_argv(const struct lab *lab, const char *netns, char *const argv[])
 {
 	if (!lab || !lab->verbose)
 		return;
 	fputs("+", stderr);
+	if (netns)
+		fprintf(stderr, " (netns %s)", netns);
 	for (size_t i = 0; argv[i]; i++)
 		fprintf(stderr, " %s", argv[i]);
 	fputc('\n', stderr);
@@ -79,35 +81,74 @@ static void child_stdio(int out_w, bool quiet)
 		dup2(null, STDERR_FILENO);
 }
 
-int lab_run(const struct lab *lab, char *const argv[], char **out, bool quiet)
+static void pipe_close(int p[2])
 {
-	int p[2] = {-1, -1}, st;
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+/* The parent's side of a forked child writing to pipe p (p[0] < 0: no output wanted): read
+ * its output into *out, close both ends, reap it. Returns its exit status. */
+static int collect_child(pid_t pid, int p[2], char **out)
+{
+	if (p[1] >= 0)
+		close(p[1]);
+	if (p[0] >= 0) {
+		if (read_all(p[0], out) < 0)
+			*out = NULL;
+		close(p[0]);
+	}
+	return wait_status(pid);
+}
+
+/* In a child: join the network namespace /run/netns/<netns>. */
+static int join_netns(const char *netns)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int lab_run_in(const struct lab *lab, const char *netns, char *const argv[], char **out, bool quiet)
+{
+	int p[2] = {-1, -1};
 	pid_t pid;
 
-	echo_argv(lab, argv);
+	echo_argv(lab, netns, argv);
 	if (out && pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int r = -errno;
+
+		pipe_close(p);
+		return r;
+	}
 	if (pid == 0) {
 		sigset_t none;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (netns && join_netns(netns) < 0)
+			_exit(125);
 		child_stdio(out ? p[1] : (quiet ? -1 : STDERR_FILENO), quiet);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (out) {
-		close(p[1]);
-		if (read_all(p[0], out) < 0)
-			*out = NULL;
-		close(p[0]);
-	}
-	st = wait_status(pid);
-	return st;
+	return collect_child(pid, p, out);
+}
+
+int lab_run(const struct lab *lab, char *const argv[], char **out, bool quiet)
+{
+	return lab_run_in(lab, NULL, argv, out, quiet);
 }
 
 int lab_cmd(const struct lab *lab, const char *arg0, ...)
@@ -156,6 +197,18 @@ json_t *lab_ip_json(const struct lab *lab, const char *ns, const char *arg0, ...
 	return json_loads(out, 0, NULL);
 }
 
+const char *lab_find_bin(const char *name, char *buf, size_t len)
+{
+	const char *dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(buf, len, "%s/%s", dirs[i], name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
 bool lab_proc_alive(const json_t *res)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(res, "pid"));
@@ -171,13 +224,17 @@ pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char
 	pid_t pid;
 	char go;
 
-	echo_argv(lab, argv);
+	echo_argv(lab, NULL, argv);
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int r = -errno;
+
+		pipe_close(sync);
+		return r;
+	}
 	if (pid == 0) {
 		int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			      0644);
@@ -244,8 +301,12 @@ int lab_enter_run(pid_t pid, bool with_user, char *const argv[], char **out)
 		return -errno;
 	fflush(NULL);
 	child = fork();
-	if (child < 0)
-		return -errno;
+	if (child < 0) {
+		int r = -errno;
+
+		pipe_close(p);
+		return r;
+	}
 	if (child == 0) {
 		pid_t inner;
 
@@ -261,11 +322,7 @@ int lab_enter_run(pid_t pid, bool with_user, char *const argv[], char **out)
 		}
 		_exit(inner < 0 ? 125 : wait_status(inner));
 	}
-	close(p[1]);
-	if (read_all(p[0], out) < 0)
-		*out = NULL;
-	close(p[0]);
-	return wait_status(child);
+	return collect_child(child, p, out);
 }
 
 int lab_in_mntns(pid_t pid, int (*fn)(void *arg), void *arg)

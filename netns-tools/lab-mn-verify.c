@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* verify of the multi-node scenarios: every pod pings every other pod (one process per source
  * pod, all in parallel, each sending all its echoes at once and re-sending the unanswered
- * ones), and one iperf3 stream between pods on two nodes. */
+ * ones), and one iperf3 stream between pods on two nodes (lab_iperf). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -262,68 +262,20 @@ void mn_verify_mesh(struct lab *lab, const struct mn_lab *m)
 	       answered, total, now_ms() - t0, n, MESH_PAR, MESH_WINDOW);
 }
 
-static const char *find_bin(const char *name, char *buf, size_t len)
-{
-	const char *dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(buf, len, "%s/%s", dirs[i], name);
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return NULL;
-}
-
-static double iperf_client(const struct lab *lab, const char *pod, const char *ip, const char *secs)
-{
-	char *const argv[] = {
-		"ip", "netns",	    "exec", (char *)pod,	 "iperf3", "-c", (char *)ip,
-		"-t", (char *)secs, "-J",   "--connect-timeout", "1000",   NULL};
-	struct timespec ts = {0, 50 * 1000 * 1000};
-	long long end = now_ms() + 3000;
-
-	while (now_ms() < end) {
-		_cleanup_free_ char *out = NULL;
-		_cleanup_json_ json_t *j = NULL;
-
-		double bps = 0;
-
-		/* iperf3 -J may exit 0 with {"error": ...} when it could not connect */
-		if (lab_run(lab, argv, &out, true) == 0 && out && (j = json_loads(out, 0, NULL)))
-			bps = json_number_value(json_object_get(
-				json_object_get(json_object_get(j, "end"), "sum_received"),
-				"bits_per_second"));
-		if (bps > 0)
-			return bps;
-		nanosleep(&ts, NULL); /* the server is not listening yet */
-	}
-	return -1;
-}
-
 void mn_verify_iperf(struct lab *lab, const struct mn_lab *m)
 {
-	const char *secs = getenv("NETLAB_IPERF_SECONDS") ? getenv("NETLAB_IPERF_SECONDS") : "3";
-	char ipb[PATH_MAX], iperf[PATH_MAX];
 	double bps;
-	pid_t pid;
+	int r;
 
 	if (m->nodes < 2) {
 		printf("  iperf3: needs 2 nodes, skipped\n");
 		return;
 	}
-	if (!find_bin("ip", ipb, sizeof(ipb)) || !find_bin("iperf3", iperf, sizeof(iperf))) {
+	r = lab_iperf(lab, m->pod[1][0], m->pod[0][0], m->pod_ip[1][0], -1, &bps);
+	if (r == -ENOENT) {
 		lab_check(lab, false, "iperf3 installed (apt-get install iperf3)");
 		return;
 	}
-	{
-		char *const argv[] = {ipb,   "netns", "exec", (char *)m->pod[1][0],
-				      iperf, "-s",    "-1",   NULL};
-
-		pid = lab_spawn(lab, argv, NULL, NULL);
-	}
-	bps = pid > 0 ? iperf_client(lab, m->pod[0][0], m->pod_ip[1][0], secs) : -1;
-	lab_check(lab, bps > 0, "iperf3, one TCP stream %s -> %s (node-1 -> node-2): %.2f Gbit/s",
+	lab_check(lab, r >= 0, "iperf3, one TCP stream %s -> %s (node-1 -> node-2): %.2f Gbit/s",
 		  m->pod[0][0], m->pod_ip[1][0], bps / 1e9);
-	if (pid > 0)
-		waitpid(pid, NULL, WNOHANG);
 }

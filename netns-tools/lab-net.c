@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Network helpers for netlab: namespaces, an ICMP echo of our own (no ping binary needed),
- * and live interface/address views parsed from `ip -j`. */
+ * one iperf3 stream, and live interface/address views parsed from `ip -j`. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,75 @@ bool lab_ping(const char *netns, const char *addr, int timeout_ms)
 		if (errno != EINTR)
 			return false;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* bits/s received, from iperf3 -J output; 0 when it did not run (iperf3 -J may exit 0 with
+ * {"error": ...} when it could not connect). */
+static double iperf_bps(const char *out)
+{
+	_cleanup_json_ json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+
+	return json_number_value(json_object_get(
+		json_object_get(json_object_get(j, "end"), "sum_received"), "bits_per_second"));
+}
+
+/* The client, retried for up to 3 s while the server is not listening yet. */
+static double iperf_client(const struct lab *lab, const char *netns, char *const argv[])
+{
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	long long end = mono_ms() + 3000;
+
+	while (mono_ms() < end) {
+		_cleanup_free_ char *out = NULL;
+		double bps = 0;
+
+		if (lab_run_in(lab, netns, argv, &out, true) == 0)
+			bps = iperf_bps(out);
+		if (bps > 0)
+			return bps;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* The one-off server is our child: reaped when it ends after the test, killed when it does
+ * not (no client ever came). */
+static void iperf_reap(pid_t pid)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int lab_iperf(struct lab *lab, const char *server, const char *client, const char *addr, int cpu,
+	      double *ret_bps)
+{
+	const char *secs = getenv("NETLAB_IPERF_SECONDS") ? getenv("NETLAB_IPERF_SECONDS") : "3";
+	char ipb[PATH_MAX], iperf[PATH_MAX], aff[32];
+	const char *sv[] = {ipb, "netns", "exec", server, iperf, "-s", "-1", NULL};
+	const char *cl[12] = {iperf, "-c", addr, "-t", secs, "-J", "--connect-timeout", "1000"};
+	pid_t pid;
+
+	*ret_bps = -1;
+	if (!lab_find_bin("ip", ipb, sizeof(ipb)) || !lab_find_bin("iperf3", iperf, sizeof(iperf)))
+		return -ENOENT;
+	if (cpu >= 0) {
+		snprintf(aff, sizeof(aff), "%d,%d", cpu, cpu);
+		cl[8] = "-A";
+		cl[9] = aff;
+	}
+	pid = lab_spawn(lab, (char *const *)sv, NULL, NULL);
+	if (pid < 0)
+		return pid;
+	*ret_bps = iperf_client(lab, client, (char *const *)cl);
+	iperf_reap(pid);
+	return *ret_bps > 0 ? 0 : -EIO;
 }
 
 const char *lab_addrs(const struct lab *lab, const char *ns, const char *ifname, char *buf,

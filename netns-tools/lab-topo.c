@@ -245,8 +245,13 @@ int topo_render(const struct topo *t, const char *format, const char *path)
 		return -errno;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
 	if (pid == 0) {
 		dup2(p[0], STDIN_FILENO);
 		execlp("dot", "dot", fmt, "-o", path, (char *)NULL);

@@ -49,7 +49,7 @@ struct lab {
 };
 
 extern const struct scenario lab_veth, lab_namespaces, lab_cgroups, lab_container, lab_overlay,
-	lab_bridge;
+	lab_bridge, lab_ebpf;
 
 /* ---- state and teardown (lab.c) ----------------------------------------------------------- */
 int lab_open(struct lab *lab, const struct scenario *sc, const char *prefix, bool create);
@@ -74,6 +74,10 @@ void lab_step(const struct lab *lab, const char *fmt, ...) __attribute__((format
  * NUL-terminated); stderr passes through unless quiet. Returns the exit status (128+sig when
  * killed), or -errno when it could not run. */
 int lab_run(const struct lab *lab, char *const argv[], char **out, bool quiet);
+/* lab_run with the child in network namespace /run/netns/<netns> first (NULL = ours); status
+ * 125 when it cannot join it. */
+int lab_run_in(const struct lab *lab, const char *netns, char *const argv[], char **out,
+	       bool quiet);
 /* lab_run of NULL-terminated string arguments; fails the up step when status != 0. */
 int lab_cmd(const struct lab *lab, const char *arg0, ...) __attribute__((sentinel));
 /* `ip -j <args>` inside netns ns ("" = ours), parsed. NULL on failure. */
@@ -87,6 +91,8 @@ pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char
 int lab_enter_run(pid_t pid, bool with_user, char *const argv[], char **out);
 /* Runs fn(arg) in a forked child that joined the mount namespace of pid (and its root). */
 int lab_in_mntns(pid_t pid, int (*fn)(void *arg), void *arg);
+/* The executable name in the usual system dirs (sbin first) into buf, or NULL. */
+const char *lab_find_bin(const char *name, char *buf, size_t len);
 /* Is pid alive and the same process (start time) as recorded in res? */
 bool lab_proc_alive(const json_t *res);
 
@@ -97,6 +103,12 @@ int lab_netns_add(struct lab *lab, const char *name);
 bool lab_ping(const char *netns, const char *addr, int timeout_ms);
 /* Runs fn(arg) with the calling thread in netns (by name), then returns to our own. */
 int lab_in_netns(const char *netns, int (*fn)(void *arg), void *arg);
+/* One iperf3 TCP stream of $NETLAB_IPERF_SECONDS (default 3) seconds from netns client to
+ * addr, served by a one-off `iperf3 -s -1` in netns server (recorded like every process).
+ * cpu >= 0 pins both ends to that CPU (-A cpu,cpu). Returns 0 and the bits/s received,
+ * -ENOENT when ip or iperf3 is not installed, another -errno when the stream did not run. */
+int lab_iperf(struct lab *lab, const char *server, const char *client, const char *addr, int cpu,
+	      double *ret_bps);
 /* Addresses ("10.0.0.1/24") of ifname in ns, comma-separated into buf; "" when none. */
 const char *lab_addrs(const struct lab *lab, const char *ns, const char *ifname, char *buf,
 		      size_t len);

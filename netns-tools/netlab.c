@@ -16,8 +16,8 @@
 #include "log.h"
 
 static const struct scenario *const scenarios[] = {
-	&lab_veth,    &lab_namespaces, &lab_cgroups, &lab_container,
-	&lab_overlay, &lab_bridge,     &lab_hostgw,  &lab_vxlan,
+	&lab_veth,   &lab_namespaces, &lab_cgroups, &lab_container, &lab_overlay,
+	&lab_bridge, &lab_hostgw,     &lab_vxlan,   &lab_ebpf,
 };
 
 static const char usage_text[] =
@@ -37,7 +37,7 @@ static const char usage_text[] =
 	"  --prefix P        name prefix (default nl): namespaces are P-<scenario>-<node>, so "
 	"labs\n"
 	"                    with different prefixes run side by side\n"
-	"  --cni-path PATH   CNI plugin dirs for the bridge scenario (default: netlab's own dir)\n"
+	"  --cni-path PATH   CNI plugin dirs for the plugin scenarios (default: netlab's own dir)\n"
 	"  --dot             show: print Graphviz DOT instead of text\n"
 	"  --svg FILE, --png FILE\n"
 	"                    show/run: also render the picture with graphviz\n"

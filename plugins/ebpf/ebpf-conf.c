@@ -8,6 +8,20 @@
 #include "ipam.h"
 #include "skel.h"
 
+/* "peers" / "peersFile" make the network multi-node, with host-gw's keys (common/overlay.h):
+ * clusterCIDR (required with ipMasq, never masqueraded), nodeName, stateDir,
+ * underlayInterface. */
+static int multinode_parse(const struct cni_args *a, struct ebpf_conf *conf, struct cni_err *err)
+{
+	struct podnet_conf pod = {.ip_masq = conf->ip_masq};
+
+	conf->multinode =
+		json_object_get(a->conf, "peers") || json_object_get(a->conf, "peersFile");
+	if (!conf->multinode)
+		return 0;
+	return overlay_parse(a, &conf->ov, &pod, err);
+}
+
 int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 {
 	struct ebpf_conf *conf = c;
@@ -16,7 +30,11 @@ int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 
 	r = inet_addr_parse(EBPF_ROUTER_DEFAULT, &conf->router);
 	if (r >= 0)
+		r = inet_addr_parse(EBPF_ROUTER6_DEFAULT, &conf->router6);
+	if (r >= 0)
 		r = conf_bool(a->conf, "ipMasq", CONF_OPTIONAL, &conf->ip_masq, err);
+	if (r >= 0)
+		r = conf_bool(a->conf, "bigTCP", CONF_OPTIONAL, &conf->big_tcp, err);
 	if (r >= 0)
 		r = conf_int(a->conf, "mtu", CONF_OPTIONAL, 0, 65535, &mtu, err);
 	if (r >= 0)
@@ -24,6 +42,8 @@ int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 				 sizeof(conf->pin_root) - 64, err);
 	if (r >= 0)
 		r = conf_addr(a->conf, "routerAddress", CONF_OPTIONAL, &conf->router, err);
+	if (r >= 0)
+		r = conf_addr(a->conf, "routerAddress6", CONF_OPTIONAL, &conf->router6, err);
 	if (r < 0)
 		return r;
 	conf->mtu = (uint32_t)mtu;
@@ -34,6 +54,11 @@ int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 				   conf->pin_root);
 	if (conf->router.family != AF_INET)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "routerAddress must be IPv4");
+	if (conf->router6.family != AF_INET6)
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "routerAddress6 must be IPv6");
+	r = multinode_parse(a, conf, err);
+	if (r < 0)
+		return r;
 	r = ipam_open(a, &conf->ipam, err);
 	if (r < 0)
 		return r;
@@ -48,5 +73,6 @@ void ebpf_conf_free(void *c)
 {
 	struct ebpf_conf *conf = c;
 
+	overlay_conf_free(&conf->ov);
 	ipam_close(conf->ipam);
 }

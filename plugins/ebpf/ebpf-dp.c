@@ -2,6 +2,7 @@
 /* The shared datapath of one network in one host netns: programs and maps pinned under
  * <pinRoot>/<network>/. The first ADD loads and pins them under the directory's lock; every
  * later invocation only opens the pins (no ELF parsing, no verifier run). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,9 @@
  * of the embedded object>"), so an upgraded plugin attaches its own program to new pods while
  * running pods keep theirs, all on the same maps. */
 static const char *const map_names[] = {
-	[EBPF_PIN_EPS] = "endpoints" ABI,
-	[EBPF_PIN_STATS] = "stats" ABI,
-	[EBPF_PIN_META] = "meta" ABI,
+	[EBPF_PIN_EPS] = "endpoints" ABI, [EBPF_PIN_LINKS] = "links" ABI,
+	[EBPF_PIN_STATS] = "stats" ABI,	  [EBPF_PIN_META] = "meta" ABI,
+	[EBPF_PIN_REMOTE] = "remote" ABI,
 };
 
 static uint32_t object_hash(void)
@@ -116,13 +117,16 @@ static int dp_get(struct ebpf_dp *dp, bool progs, struct cni_err *err)
 
 static int pin_maps(struct cni_ebpf_bpf *skel, const char *dir, struct cni_err *err)
 {
-	struct bpf_map *maps[] = {skel->maps.weft_eps, skel->maps.weft_stats, skel->maps.weft_meta};
-	const enum ebpf_pin pins[] = {EBPF_PIN_EPS, EBPF_PIN_STATS, EBPF_PIN_META};
+	struct bpf_map *maps[EBPF_PIN_FROM_POD] = {[EBPF_PIN_EPS] = skel->maps.weft_eps,
+						   [EBPF_PIN_LINKS] = skel->maps.weft_links,
+						   [EBPF_PIN_STATS] = skel->maps.weft_stats,
+						   [EBPF_PIN_META] = skel->maps.weft_meta,
+						   [EBPF_PIN_REMOTE] = skel->maps.weft_remote};
 	char path[PATH_MAX];
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
-		r = bpftc_pin_path(dir, ebpf_pin_name(pins[i]), path, sizeof(path), err);
+		r = bpftc_pin_path(dir, ebpf_pin_name(i), path, sizeof(path), err);
 		if (r < 0)
 			return r;
 		/* Reused when pinned already (libbpf checks the layout), else created + pinned. */
@@ -154,13 +158,12 @@ static int pin_prog(struct bpf_program *prog, const char *dir, enum ebpf_pin pin
  * else sees: drop them so the programs loaded next, bound to the new maps, get pinned. */
 static void drop_orphan_progs(const char *dir)
 {
-	const enum ebpf_pin maps[] = {EBPF_PIN_EPS, EBPF_PIN_STATS, EBPF_PIN_META};
 	const enum ebpf_pin progs[] = {EBPF_PIN_FROM_POD, EBPF_PIN_TO_POD};
 	char path[PATH_MAX];
 	bool all = true;
 
-	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
-		all &= bpftc_pin_path(dir, ebpf_pin_name(maps[i]), path, sizeof(path), NULL) == 0 &&
+	for (size_t i = 0; i < EBPF_PIN_FROM_POD; i++)
+		all &= bpftc_pin_path(dir, ebpf_pin_name(i), path, sizeof(path), NULL) == 0 &&
 		       access(path, F_OK) == 0;
 	for (size_t i = 0; !all && i < ARRAY_SIZE(progs); i++) {
 		if (bpftc_pin_path(dir, ebpf_pin_name(progs[i]), path, sizeof(path), NULL) == 0 &&
@@ -238,32 +241,70 @@ static int map_put(int fd, const void *key, const void *val, const char *what, s
 	return 0;
 }
 
-int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
-		   const char *ifname, struct cni_err *err)
+void ebpf_key_of(const struct inet_addr *a, struct weft_ep_key *key)
 {
-	struct weft_ep_key key = {.ip4 = pod->ip.addr.v4.s_addr};
-	struct weft_ep ep = {.ifindex = (uint32_t)pod->host_ifindex, .tag = pod->tag};
-	struct weft_ep_meta meta = {.tag = pod->tag};
+	memset(key, 0, sizeof(*key));
+	if (a->family == AF_INET6) {
+		memcpy(key->addr, a->bytes, 16);
+		return;
+	}
+	key->addr[2] = htonl(WEFT_V4_MAPPED);
+	key->addr[3] = a->v4.s_addr;
+}
+
+void ebpf_key_addr(const struct weft_ep_key *key, struct inet_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!key->addr[0] && !key->addr[1] && key->addr[2] == htonl(WEFT_V4_MAPPED)) {
+		a->family = AF_INET;
+		a->v4.s_addr = key->addr[3];
+		return;
+	}
+	a->family = AF_INET6;
+	memcpy(a->bytes, key->addr, 16);
+}
+
+static int stats_zero(const struct ebpf_dp *dp, uint32_t ifindex, struct cni_err *err)
+{
 	_cleanup_free_ struct weft_ep_stats *zero = NULL;
-	uint32_t ifindex = (uint32_t)pod->host_ifindex;
-	int ncpu = libbpf_num_possible_cpus(), r;
+	int ncpu = libbpf_num_possible_cpus();
 
 	if (ncpu <= 0)
 		return cni_err_set(err, CNI_ERR_BPF, ncpu ? -ncpu : EINVAL, "count possible CPUs");
 	zero = calloc((size_t)ncpu, sizeof(*zero));
 	if (!zero)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "allocate counters");
+	return map_put(dp->fd[EBPF_PIN_STATS], &ifindex, zero, "stats", err);
+}
+
+int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
+		   const char *ifname, struct cni_err *err)
+{
+	struct weft_ep ep = {.ifindex = (uint32_t)pod->host_ifindex, .tag = pod->tag};
+	struct weft_link link = {.tag = pod->tag};
+	struct weft_ep_meta meta = {.tag = pod->tag};
+	struct weft_ep_key keys[ARRAY_SIZE(pod->ips)];
+	uint32_t ifindex = (uint32_t)pod->host_ifindex;
+	int r = 0;
+
 	memcpy(ep.mac, pod->pod_mac, 6);
 	memcpy(ep.host_mac, pod->host_mac, 6);
+	memcpy(link.mac, pod->pod_mac, 6);
+	memcpy(link.host_mac, pod->host_mac, 6);
 	snprintf(meta.container_id, sizeof(meta.container_id), "%s", container_id);
 	snprintf(meta.ifname, sizeof(meta.ifname), "%s", ifname);
 	snprintf(meta.host_veth, sizeof(meta.host_veth), "%s", pod->host_veth);
+	for (size_t i = 0; i < pod->n_ips; i++)
+		ebpf_key_of(&pod->ips[i].addr, &keys[i]);
 
-	r = map_put(dp->fd[EBPF_PIN_META], &key, &meta, "meta", err);
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
+		r = map_put(dp->fd[EBPF_PIN_META], &keys[i], &meta, "meta", err);
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
+		r = map_put(dp->fd[EBPF_PIN_EPS], &keys[i], &ep, "endpoint", err);
 	if (r >= 0)
-		r = map_put(dp->fd[EBPF_PIN_EPS], &key, &ep, "endpoint", err);
+		r = map_put(dp->fd[EBPF_PIN_LINKS], &ifindex, &link, "links", err);
 	if (r >= 0)
-		r = map_put(dp->fd[EBPF_PIN_STATS], &ifindex, zero, "stats", err);
+		r = stats_zero(dp, ifindex, err);
 	return r;
 }
 
@@ -343,6 +384,8 @@ int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, s
 	if (e->has_ep)
 		r = map_del(dp->fd[EBPF_PIN_EPS], &e->key, "endpoint", err);
 	if (r >= 0 && e->has_ep)
+		r = map_del(dp->fd[EBPF_PIN_LINKS], &e->ep.ifindex, "links", err);
+	if (r >= 0 && e->has_ep)
 		r = map_del(dp->fd[EBPF_PIN_STATS], &e->ep.ifindex, "stats", err);
 	if (r >= 0)
 		r = map_del(dp->fd[EBPF_PIN_META], &e->key, "meta", err);
@@ -392,6 +435,9 @@ int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_sta
 		ret->rx_packets += cpu[i].rx_packets;
 		ret->rx_bytes += cpu[i].rx_bytes;
 		ret->arp_replies += cpu[i].arp_replies;
+		ret->nd_replies += cpu[i].nd_replies;
+		ret->remote_packets += cpu[i].remote_packets;
+		ret->remote_bytes += cpu[i].remote_bytes;
 	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Kernel objects of one attachment: the veth pair, the host side (rp_filter, forwarding,
- * podIP/32 route, permanent neighbour) and the pod side (podIP/32, default route via the
- * link-local router whose ARP the program answers). */
+ * podIP/32 and /128 routes, permanent neighbours) and the pod side (podIP/32 and /128, default
+ * routes via the link-local routers whose ARP and NDP the program answers). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,8 +47,17 @@ static int veth_clash(struct nl *host, struct nl *ctr, const char *ifname,
 	return cni_err_set(err, CNI_ERR_NETLINK, EEXIST, "add veth \"%s\"", ifname);
 }
 
-int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname, uint32_t mtu,
-		  struct ebpf_pod *pod, struct cni_err *err)
+/* What the kernel made of bigTCP: a kernel before 6.3 silently has no IPv4 BIG TCP. */
+static void gso_report(const struct nl_link *l, uint32_t want)
+{
+	if (want && l->gso_max[NL_GSO_IPV4] != want)
+		log_warn("%s: IPv4 BIG TCP unavailable (gso_ipv4_max_size %u, want %u; Linux >= "
+			 "6.3)",
+			 l->name, l->gso_max[NL_GSO_IPV4], want);
+}
+
+int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
+		  const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err)
 {
 	_cleanup_close_ int host_ns = -1;
 	struct nl_link l;
@@ -64,7 +73,8 @@ int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname, uint32_t 
 	 * pair can never sit in the host netns under the pod's interface name. */
 	struct nl_veth v = {.name = ifname,
 			    .mac = pod->pod_mac,
-			    .mtu = mtu,
+			    .mtu = o->mtu,
+			    .gso_ipv4_max = o->gso_ipv4_max,
 			    .peer = pod->host_veth,
 			    .peer_mac = pod->host_mac,
 			    .peer_netns_fd = host_ns};
@@ -77,6 +87,7 @@ int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname, uint32_t 
 	if (r < 0)
 		return r;
 	pod->pod_ifindex = l.ifindex;
+	gso_report(&l, o->gso_ipv4_max);
 	r = nl_link_get(host, pod->host_veth, &l, err);
 	if (r < 0)
 		return r;
@@ -85,11 +96,28 @@ int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname, uint32_t 
 	return nl_link_set_up(host, pod->host_ifindex, true, err);
 }
 
-static int host_sysctls(const char *veth, struct cni_err *err)
+static bool has_family(const struct ebpf_pod *pod, int family)
 {
-	char key[128], all[8];
-	int r;
+	for (size_t i = 0; i < pod->n_ips; i++)
+		if (pod->ips[i].addr.family == family)
+			return true;
+	return false;
+}
 
+static int host_sysctls(const struct ebpf_pod *pod, struct cni_err *err)
+{
+	const char *veth = pod->host_veth;
+	char key[128], all[8];
+	int r = 0;
+
+	if (has_family(pod, AF_INET6)) {
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", veth);
+		r = netns_sysctl_set(-1, key, "0", err);
+		if (r >= 0)
+			r = netns_sysctl_set(-1, "net/ipv6/conf/all/forwarding", "1", err);
+	}
+	if (r < 0 || !has_family(pod, AF_INET))
+		return r;
 	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", veth);
 	r = netns_sysctl_set(-1, key, "0", err);
 	if (r >= 0)
@@ -106,28 +134,41 @@ static int host_sysctls(const char *veth, struct cni_err *err)
 	return 0;
 }
 
-int ebpf_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
+static uint8_t host_len(int family)
 {
-	struct nl_neigh n = {.ifindex = pod->host_ifindex, .ip = pod->ip.addr};
+	return family == AF_INET6 ? 128 : 32;
+}
+
+/* podIP/32 (/128) dev <veth>, and the pod's MAC as a permanent neighbour: the host veth has
+ * no address to ask from, so the host never resolves the pod. */
+static int host_ip_setup(struct nl *host, const struct ebpf_pod *pod, const struct inet_addr *ip,
+			 struct cni_err *err)
+{
+	struct nl_neigh n = {.ifindex = pod->host_ifindex, .ip = *ip};
 	struct nl_route rt;
 	int r;
 
-	r = host_sysctls(pod->host_veth, err);
-	if (r < 0)
-		return r;
-	nl_route_init(&rt, AF_INET);
-	rt.dst.addr = pod->ip.addr;
-	rt.dst.len = 32;
+	nl_route_init(&rt, ip->family);
+	rt.dst.addr = *ip;
+	rt.dst.len = host_len(ip->family);
 	rt.oif = pod->host_ifindex;
 	r = nl_route_replace(host, &rt, err);
 	if (r < 0)
 		return cni_err_wrap(err, "host route to the pod");
-	/* No ARP from the host towards the pod: the host veth has no address to ask from. */
 	memcpy(n.mac, pod->pod_mac, 6);
 	r = nl_neigh_replace(host, &n, err);
 	if (r < 0)
 		return cni_err_wrap(err, "host neighbour of the pod");
 	return 0;
+}
+
+int ebpf_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
+{
+	int r = host_sysctls(pod, err);
+
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
+		r = host_ip_setup(host, pod, &pod->ips[i].addr, err);
+	return r;
 }
 
 static int route_via_router(struct nl *ctr, int ifindex, const struct inet_prefix *dst,
@@ -136,7 +177,7 @@ static int route_via_router(struct nl *ctr, int ifindex, const struct inet_prefi
 	struct nl_route rt;
 	int r;
 
-	nl_route_init(&rt, AF_INET);
+	nl_route_init(&rt, router->family);
 	rt.dst = *dst;
 	rt.gw = *router;
 	rt.oif = ifindex;
@@ -149,22 +190,60 @@ static int route_via_router(struct nl *ctr, int ifindex, const struct inet_prefi
 	return r;
 }
 
-int ebpf_pod_setup(struct nl *ctr, const struct ebpf_pod *pod, const struct inet_addr *router,
-		   const struct cni_result *res, struct cni_err *err)
+const struct inet_addr *ebpf_router(const struct ebpf_conf *conf, int family)
 {
-	struct inet_prefix addr = {.addr = pod->ip.addr, .len = 32};
-	struct inet_prefix dflt = {.addr = {.family = AF_INET}, .len = 0};
+	return family == AF_INET6 ? &conf->router6 : &conf->router;
+}
+
+/* IPv6 may be disabled in a fresh pod netns (default/disable_ipv6=1 on some hosts). */
+static int pod_ipv6_on(int nsfd, const char *ifname, struct cni_err *err)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
+	if (netns_sysctl_set(nsfd, key, "0", err) < 0)
+		return cni_err_wrap(err, "enable IPv6 on %s", ifname);
+	return 0;
+}
+
+/* podIP/32 or /128 (no DAD: the IPAM made it unique, and nothing answers a DAD probe), and
+ * the default route via the family's router. */
+static int pod_ip_setup(struct nl *ctr, const struct ebpf_pod *pod, const struct inet_prefix *ip,
+			const struct ebpf_conf *conf, struct cni_err *err)
+{
+	int family = ip->addr.family;
+	struct inet_prefix addr = {.addr = ip->addr, .len = host_len(family)};
+	struct inet_prefix dflt = {.addr = {.family = family}, .len = 0};
 	int r;
 
-	r = nl_addr_add(ctr, pod->pod_ifindex, &addr, 0, err);
+	r = nl_addr_add(ctr, pod->pod_ifindex, &addr, family == AF_INET6 ? IFA_F_NODAD : 0, err);
+	if (r >= 0)
+		r = route_via_router(ctr, pod->pod_ifindex, &dflt, ebpf_router(conf, family), err);
+	return r;
+}
+
+int ebpf_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
+		   const struct ebpf_conf *conf, const struct cni_result *res, struct cni_err *err)
+{
+	struct nl_link l;
+	int r = 0;
+
+	if (has_family(pod, AF_INET6)) {
+		r = nl_link_get_by_index(ctr, pod->pod_ifindex, &l, err);
+		if (r >= 0)
+			r = pod_ipv6_on(nsfd, l.name, err);
+	}
 	if (r >= 0)
 		r = nl_link_set_up(ctr, pod->pod_ifindex, true, err);
-	if (r >= 0)
-		r = route_via_router(ctr, pod->pod_ifindex, &dflt, router, err);
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
+		r = pod_ip_setup(ctr, pod, &pod->ips[i], conf, err);
 	for (size_t i = 0; r >= 0 && i < res->n_routes; i++) {
-		if (res->routes[i].dst.addr.family != AF_INET || res->routes[i].dst.len == 0)
+		const struct inet_prefix *dst = &res->routes[i].dst;
+
+		if (dst->len == 0 || !has_family(pod, dst->addr.family))
 			continue;
-		r = route_via_router(ctr, pod->pod_ifindex, &res->routes[i].dst, router, err);
+		r = route_via_router(ctr, pod->pod_ifindex, dst,
+				     ebpf_router(conf, dst->addr.family), err);
 	}
 	if (r < 0)
 		return cni_err_wrap(err, "configure the pod interface");
@@ -207,7 +286,7 @@ static int route_check(struct nl *nl, const struct inet_prefix *dst, const struc
 
 	if (!rts)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "allocate routes");
-	r = nl_route_list(nl, AF_INET, 0, rts, ROUTES_MAX, &n, err);
+	r = nl_route_list(nl, dst->addr.family, 0, rts, ROUTES_MAX, &n, err);
 	if (r < 0)
 		return r;
 	if (!has_route(rts, n < ROUTES_MAX ? n : ROUTES_MAX, dst, gw, oif))
@@ -216,10 +295,22 @@ static int route_check(struct nl *nl, const struct inet_prefix *dst, const struc
 	return 0;
 }
 
+static int rp_filter_check(const char *veth, struct cni_err *err)
+{
+	char key[128], val[8];
+	int r;
+
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", veth);
+	r = netns_sysctl_get(-1, key, val, sizeof(val), err);
+	if (r < 0)
+		return r;
+	if (val[0] != '0')
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "%s is %s, want 0", key, val);
+	return 0;
+}
+
 int ebpf_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
 {
-	struct inet_prefix dst = {.addr = pod->ip.addr, .len = 32};
-	char key[128], val[8];
 	struct nl_link l;
 	int r;
 
@@ -231,13 +322,15 @@ int ebpf_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err 
 		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
 				   "host veth \"%s\" is not the endpoint's (kind, ifindex or MAC)",
 				   pod->host_veth);
-	snprintf(key, sizeof(key), "net/ipv4/conf/%s/rp_filter", pod->host_veth);
-	r = netns_sysctl_get(-1, key, val, sizeof(val), err);
-	if (r < 0)
-		return r;
-	if (val[0] != '0')
-		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "%s is %s, want 0", key, val);
-	return route_check(host, &dst, NULL, pod->host_ifindex, "host", err);
+	if (has_family(pod, AF_INET))
+		r = rp_filter_check(pod->host_veth, err);
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++) {
+		const struct inet_addr *ip = &pod->ips[i].addr;
+		struct inet_prefix dst = {.addr = *ip, .len = host_len(ip->family)};
+
+		r = route_check(host, &dst, NULL, pod->host_ifindex, "host", err);
+	}
+	return r;
 }
 
 static int addr_check(struct nl *ctr, int ifindex, const struct inet_addr *ip, struct cni_err *err)
@@ -247,20 +340,32 @@ static int addr_check(struct nl *ctr, int ifindex, const struct inet_addr *ip, s
 	size_t n = 0;
 	int r;
 
-	r = nl_addr_list(ctr, ifindex, AF_INET, addrs, ARRAY_SIZE(addrs), &n, err);
+	r = nl_addr_list(ctr, ifindex, ip->family, addrs, ARRAY_SIZE(addrs), &n, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && i < ARRAY_SIZE(addrs); i++)
-		if (addrs[i].prefix.len == 32 && inet_addr_eq(&addrs[i].prefix.addr, ip))
+		if (addrs[i].prefix.len == host_len(ip->family) &&
+		    inet_addr_eq(&addrs[i].prefix.addr, ip))
 			return 0;
-	return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "pod address %s/32 missing",
-			   inet_addr_fmt(ip, buf, sizeof(buf)));
+	return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "pod address %s/%u missing",
+			   inet_addr_fmt(ip, buf, sizeof(buf)), host_len(ip->family));
+}
+
+/* With bigTCP, the IPv4 GSO size set at ADD must still be there (kernels that report it). */
+static int gso_check(const struct nl_link *l, const struct ebpf_conf *conf, struct cni_err *err)
+{
+	uint32_t got = l->gso_max[NL_GSO_IPV4];
+
+	if (!conf->big_tcp || !got || got == EBPF_BIG_TCP_SIZE)
+		return 0;
+	return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+			   "\"%s\": gso_ipv4_max_size %u, want %u (bigTCP)", l->name, got,
+			   EBPF_BIG_TCP_SIZE);
 }
 
 int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
-		   const struct inet_addr *router, struct cni_err *err)
+		   const struct ebpf_conf *conf, struct cni_err *err)
 {
-	struct inet_prefix dflt = {.addr = {.family = AF_INET}, .len = 0};
 	struct nl_link l;
 	int r;
 
@@ -273,8 +378,15 @@ int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *po
 				   ifname);
 	if (!(l.flags & IFF_UP))
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENETDOWN, "\"%s\" is down", ifname);
-	r = addr_check(ctr, l.ifindex, &pod->ip.addr, err);
-	if (r >= 0)
-		r = route_check(ctr, &dflt, router, l.ifindex, "pod", err);
+	r = gso_check(&l, conf, err);
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++) {
+		const struct inet_addr *ip = &pod->ips[i].addr;
+		struct inet_prefix dflt = {.addr = {.family = ip->family}, .len = 0};
+
+		r = addr_check(ctr, l.ifindex, ip, err);
+		if (r >= 0)
+			r = route_check(ctr, &dflt, ebpf_router(conf, ip->family), l.ifindex, "pod",
+					err);
+	}
 	return r;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -29,6 +30,7 @@ struct add_state {
 	const struct ebpf_conf *conf;
 	struct ebpf_dp dp;
 	struct nl *host, *ctr;
+	int nsfd;
 	struct ebpf_pod pod;
 	bool made_veth, got_ip, made_ep, made_masq;
 };
@@ -39,33 +41,57 @@ static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
 	pod->tag = weft_attachment_hash(a->name, a->container_id, a->ifname);
 }
 
-/* The single IPv4 the IPAM gave (IPv6 has no NDP responder in the program yet). */
-static int pod_ip_pick(const struct cni_result *res, struct inet_prefix *ret, struct cni_err *err)
+/* The IPAM's addresses: at least one, at most one per family. */
+static int pod_ips_pick(const struct cni_result *res, struct ebpf_pod *pod, struct cni_err *err)
 {
 	char buf[INET_PREFIX_STRLEN];
-	size_t n4 = 0;
+	bool seen4 = false, seen6 = false;
 
+	pod->n_ips = 0;
 	for (size_t i = 0; i < res->n_ips; i++) {
-		if (res->ips[i].address.addr.family != AF_INET)
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-					   "ebpf supports IPv4 only; ipam returned %s",
-					   inet_prefix_fmt(&res->ips[i].address, buf, sizeof(buf)));
-		*ret = res->ips[i].address;
-		n4++;
+		const struct inet_prefix *p = &res->ips[i].address;
+		bool *seen = p->addr.family == AF_INET6 ? &seen6 : &seen4;
+
+		if (*seen)
+			return cni_err_set(
+				err, CNI_ERR_CONFIG, EINVAL,
+				"ebpf takes one address per family; ipam also returned %s",
+				inet_prefix_fmt(p, buf, sizeof(buf)));
+		*seen = true;
+		pod->ips[pod->n_ips++] = *p;
 	}
-	if (n4 != 1)
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-				   "ebpf needs exactly one IPv4 address from ipam, got %zu", n4);
+	if (pod->n_ips == 0)
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "ipam returned no address");
 	return 0;
 }
 
-/* interfaces = [host veth, pod iface]; ips = podIP/32 via router; routes via router. */
+/* ips[] become /32 and /128 via the family's router; routes go via the router. */
+static void result_ips_routes(const struct ebpf_conf *conf, struct cni_result *res, int iface)
+{
+	for (size_t i = 0; i < res->n_ips; i++) {
+		int family = res->ips[i].address.addr.family;
+
+		res->ips[i].address.len = family == AF_INET6 ? 128 : 32;
+		res->ips[i].gateway = *ebpf_router(conf, family);
+		res->ips[i].interface = iface;
+	}
+	for (size_t i = 0; i < res->n_routes; i++)
+		res->routes[i].gw = *ebpf_router(conf, res->routes[i].dst.addr.family);
+}
+
+static bool has_default(const struct cni_result *res, int family)
+{
+	for (size_t i = 0; i < res->n_routes; i++)
+		if (res->routes[i].dst.len == 0 && res->routes[i].dst.addr.family == family)
+			return true;
+	return false;
+}
+
+/* interfaces = [host veth, pod iface]; a default route per family the pod has. */
 static int result_fill(struct add_state *s, struct cni_result *res, struct cni_err *err)
 {
 	const struct ebpf_pod *pod = &s->pod;
-	struct inet_prefix dflt = {.addr = {.family = AF_INET}, .len = 0};
 	char mac[18];
-	bool has_default = false;
 	int r;
 
 	r = cni_result_add_iface(res, pod->host_veth, nl_mac_fmt(pod->host_mac, mac, sizeof(mac)),
@@ -76,26 +102,31 @@ static int result_fill(struct add_state *s, struct cni_result *res, struct cni_e
 					 err);
 	if (r < 0)
 		return r;
-	res->ips[0].address.len = 32;
-	res->ips[0].gateway = s->conf->router;
-	res->ips[0].interface = r;
-	for (size_t i = 0; i < res->n_routes; i++) {
-		res->routes[i].gw = s->conf->router;
-		has_default |= res->routes[i].dst.len == 0;
+	result_ips_routes(s->conf, res, r);
+	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++) {
+		int family = pod->ips[i].addr.family;
+		struct inet_prefix dflt = {.addr = {.family = family}, .len = 0};
+
+		if (!has_default(res, family))
+			r = cni_result_add_route(res, &dflt, ebpf_router(s->conf, family), err);
 	}
-	if (!has_default)
-		r = cni_result_add_route(res, &dflt, &s->conf->router, err);
 	return r < 0 ? r : 0;
 }
 
 static int masq_add(struct add_state *s, struct cni_err *err)
 {
+	const struct overlay_conf *ov = &s->conf->ov;
+	struct inet_prefix cluster = {0};
 	struct nft_masq_spec spec = {.network = s->a->name,
 				     .container_id = s->a->container_id,
 				     .ifname = s->a->ifname,
-				     .ips = &s->pod.ip,
-				     .n_ips = 1};
+				     .ips = s->pod.ips,
+				     .n_ips = s->pod.n_ips,
+				     .exclude = &cluster,
+				     .n_exclude = s->conf->multinode && ov->has_cluster};
 
+	if (spec.n_exclude)
+		inet_prefix_network(&ov->cluster_cidr, &cluster); /* pod to pod keeps its source */
 	return nft_masq_add(&spec, err);
 }
 
@@ -113,9 +144,11 @@ static void add_rollback(struct add_state *s)
 
 static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err *err)
 {
+	struct ebpf_veth_opts o = {.mtu = s->conf->mtu,
+				   .gso_ipv4_max = s->conf->big_tcp ? EBPF_BIG_TCP_SIZE : 0};
 	int r;
 
-	r = ebpf_veth_add(s->host, s->ctr, s->a->ifname, s->conf->mtu, &s->pod, err);
+	r = ebpf_veth_add(s->host, s->ctr, s->a->ifname, &o, &s->pod, err);
 	/* -EEXIST: a name is taken (maybe by this very attachment): not ours to delete. */
 	s->made_veth = r != -EEXIST;
 	if (r < 0)
@@ -124,7 +157,7 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 	if (r < 0)
 		return r;
 	s->got_ip = true;
-	r = pod_ip_pick(res, &s->pod.ip, err);
+	r = pod_ips_pick(res, &s->pod, err);
 	if (r >= 0)
 		r = ebpf_host_setup(s->host, &s->pod, err);
 	if (r < 0)
@@ -135,7 +168,7 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 	if (r >= 0)
 		r = ebpf_dp_attach(&s->dp, s->pod.host_ifindex, err);
 	if (r >= 0)
-		r = ebpf_pod_setup(s->ctr, &s->pod, &s->conf->router, res, err);
+		r = ebpf_pod_setup(s->ctr, s->nsfd, &s->pod, s->conf, res, err);
 	if (r < 0 || !s->conf->ip_masq)
 		return r;
 	s->made_masq = true;
@@ -144,18 +177,20 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 
 static int ebpf_add(const struct cni_args *a, void *c, struct cni_result *res, struct cni_err *err)
 {
-	struct add_state s = {.a = a, .conf = c, .dp = EBPF_DP_INIT};
-	_cleanup_close_ int nsfd = -1;
+	struct add_state s = {.a = a, .conf = c, .dp = EBPF_DP_INIT, .nsfd = -1};
 	int r;
 
 	pod_names(a, &s.pod);
-	r = netns_open(a->netns, &nsfd, err);
+	r = netns_open(a->netns, &s.nsfd, err);
 	if (r >= 0)
 		r = nl_open(&s.host, NL_NETNS_SELF, err);
 	if (r >= 0)
-		r = nl_open(&s.ctr, nsfd, err);
+		r = nl_open(&s.ctr, s.nsfd, err);
 	if (r >= 0)
 		r = ebpf_dp_open(s.conf->pin_root, a->name, true, &s.dp, err); /* shared */
+	/* Node level first: a bad peer set fails the ADD before the pod is touched. */
+	if (r >= 0 && s.conf->multinode)
+		r = ebpf_node_ensure(s.conf, &s.dp, err);
 	if (r >= 0) {
 		r = add_steps(&s, res, err);
 		if (r >= 0)
@@ -166,6 +201,8 @@ static int ebpf_add(const struct cni_args *a, void *c, struct cni_result *res, s
 	ebpf_dp_close(&s.dp);
 	nl_close(s.ctr);
 	nl_close(s.host);
+	if (s.nsfd >= 0)
+		close(s.nsfd);
 	return r;
 }
 
@@ -216,7 +253,7 @@ static int ebpf_del(const struct cni_args *a, void *c, struct cni_err *err)
 	return first;
 }
 
-/* The endpoint of this attachment, from the map (found by its tag). */
+/* The endpoints of this attachment, from the map (found by their tag). */
 static int pod_from_map(const struct ebpf_dp *dp, struct ebpf_pod *pod, struct cni_err *err)
 {
 	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
@@ -226,19 +263,31 @@ static int pod_from_map(const struct ebpf_dp *dp, struct ebpf_pod *pod, struct c
 	r = ebpf_dp_list(dp, &list, &n, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
+	pod->n_ips = 0;
+	for (size_t i = 0; i < n && pod->n_ips < ARRAY_SIZE(pod->ips); i++) {
+		struct inet_prefix *ip = &pod->ips[pod->n_ips];
+
 		if (!list[i].has_ep || list[i].ep.tag != pod->tag)
 			continue;
-		pod->ip.addr.family = AF_INET;
-		pod->ip.addr.v4.s_addr = list[i].key.ip4;
-		pod->ip.len = 32;
+		ebpf_key_addr(&list[i].key, &ip->addr);
+		ip->len = ip->addr.family == AF_INET6 ? 128 : 32;
 		pod->host_ifindex = (int)list[i].ep.ifindex;
 		memcpy(pod->pod_mac, list[i].ep.mac, 6);
 		memcpy(pod->host_mac, list[i].ep.host_mac, 6);
-		return 0;
+		pod->n_ips++;
 	}
+	if (pod->n_ips)
+		return 0;
 	return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "no endpoint of this attachment in %s",
 			   dp->dir);
+}
+
+static bool pod_has_ip(const struct ebpf_pod *pod, const struct inet_addr *ip)
+{
+	for (size_t i = 0; i < pod->n_ips; i++)
+		if (inet_addr_eq(&pod->ips[i].addr, ip))
+			return true;
+	return false;
 }
 
 static int prev_result_check(const struct cni_args *a, const struct ebpf_pod *pod,
@@ -249,7 +298,7 @@ static int prev_result_check(const struct cni_args *a, const struct ebpf_pod *po
 	if (!a->prev_result)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "Required prevResult missing");
 	for (size_t i = 0; i < a->prev_result->n_ips; i++)
-		if (!inet_addr_eq(&a->prev_result->ips[i].address.addr, &pod->ip.addr))
+		if (!pod_has_ip(pod, &a->prev_result->ips[i].address.addr))
 			return cni_err_set(
 				err, CNI_ERR_INTERNAL, EINVAL,
 				"prevResult address %s is not the endpoint's",
@@ -285,7 +334,7 @@ static int ebpf_check(const struct cni_args *a, void *c, struct cni_err *err)
 	if (r >= 0)
 		r = nl_open(&ctr, nsfd, err);
 	if (r >= 0)
-		r = ebpf_pod_check(ctr, a->ifname, &pod, &conf->router, err);
+		r = ebpf_pod_check(ctr, a->ifname, &pod, conf, err);
 	if (r >= 0 && conf->ip_masq)
 		r = nft_masq_check(a->name, a->container_id, a->ifname, err);
 	return r < 0 ? cni_err_wrap(err, "ebpf CHECK") : 0;

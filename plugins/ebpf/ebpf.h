@@ -16,17 +16,26 @@
 #include "cni-types.h"
 #include "inet.h"
 #include "nl.h"
+#include "overlay.h"
 
-#define EBPF_ROUTER_DEFAULT "169.254.1.1"
+#define EBPF_ROUTER_DEFAULT  "169.254.1.1"
+#define EBPF_ROUTER6_DEFAULT "fe80::1"
+#define EBPF_BIG_TCP_SIZE    196608 /* IPv4 gso/gro max sizes with bigTCP (Cilium's default) */
 
 struct ipam;
 
 struct ebpf_conf {
-	char pin_root[PATH_MAX]; /* "" = default: /sys/fs/bpf/weft/<host netns inode> */
-	struct inet_addr router; /* the pods' default gateway (link-local, answered by ARP) */
+	char pin_root[PATH_MAX];  /* "" = default: /sys/fs/bpf/weft/<host netns inode> */
+	struct inet_addr router;  /* IPv4 pods' default gateway (link-local, answered by ARP) */
+	struct inet_addr router6; /* IPv6 pods' default gateway (link-local, answered by NDP) */
 	bool ip_masq;
+	bool big_tcp; /* IPv4 gso/gro max sizes EBPF_BIG_TCP_SIZE on both veth ends */
 	uint32_t mtu; /* 0 = kernel default */
 	struct ipam *ipam;
+	/* Multi-node (a "peers" or "peersFile" key): the other nodes' pod CIDRs are routed via
+	 * their node IPs and sent there by the program with bpf_redirect_neigh. */
+	bool multinode;
+	struct overlay_conf ov;
 };
 
 struct cni_args;
@@ -42,16 +51,22 @@ struct ebpf_pod {
 	int host_ifindex;	  /* in the host netns */
 	int pod_ifindex;	  /* in the pod netns */
 	uint8_t host_mac[6], pod_mac[6];
-	struct inet_prefix ip; /* the pod's IPv4 with its IPAM subnet's prefix length */
-	uint64_t tag;	       /* weft_attachment_hash(network, containerID, ifname) */
+	struct inet_prefix ips[2]; /* at most one IPv4 and one IPv6, as /32 and /128 */
+	size_t n_ips;
+	uint64_t tag; /* weft_attachment_hash(network, containerID, ifname) */
 };
+
+/* The pod's router for an address of family. */
+const struct inet_addr *ebpf_router(const struct ebpf_conf *conf, int family);
 
 /* ---- ebpf-dp.c: programs and maps pinned under <pinRoot>/<network>/ ---- */
 enum ebpf_pin {
 	EBPF_PIN_EPS,
+	EBPF_PIN_LINKS,
 	EBPF_PIN_STATS,
 	EBPF_PIN_META,
-	EBPF_PIN_FROM_POD,
+	EBPF_PIN_REMOTE,   /* node level (multi-node): other nodes' pod CIDRs */
+	EBPF_PIN_FROM_POD, /* programs from here on */
 	EBPF_PIN_TO_POD,
 	EBPF_PIN_N,
 };
@@ -62,10 +77,10 @@ struct ebpf_dp {
 };
 #define EBPF_DP_INIT                                                                               \
 	{                                                                                          \
-		.fd = { -1, -1, -1, -1, -1 }                                                       \
+		.fd = { -1, -1, -1, -1, -1, -1, -1 }                                               \
 	}
 
-/* Pin file name of one object ("endpoints_v1", ..., "from_pod_v1_<8 hex of the object>"). */
+/* Pin file name of one object ("endpoints_v2", ..., "from_pod_v2_<8 hex of the object>"). */
 const char *ebpf_pin_name(enum ebpf_pin pin);
 /* "<pin_root or the default>/<network>". */
 int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
@@ -81,7 +96,12 @@ static inline void ebpf_dp_closep(struct ebpf_dp *dp)
 	ebpf_dp_close(dp);
 }
 
-/* Meta, endpoint and zeroed counters, in that order (so a kill leaves nothing DEL misses). */
+/* Map key of an address (IPv4 mapped into ::ffff:0:0/96) and back. */
+void ebpf_key_of(const struct inet_addr *a, struct weft_ep_key *key);
+void ebpf_key_addr(const struct weft_ep_key *key, struct inet_addr *a);
+
+/* Metas, endpoints, the link and zeroed counters, in that order (so a kill leaves nothing
+ * DEL misses: every later entry is found from an earlier one). */
 int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
 		   const char *ifname, struct cni_err *err);
 
@@ -97,7 +117,7 @@ int ebpf_dp_list(const struct ebpf_dp *dp, struct ebpf_dp_entry **ret, size_t *r
 		 struct cni_err *err);
 /* Tag of an entry (from the endpoint, else from the meta). */
 uint64_t ebpf_dp_entry_tag(const struct ebpf_dp_entry *e);
-/* Removes the endpoint, its counters and its meta; absent parts are fine. */
+/* Removes the endpoint, its link and counters, and its meta; absent parts are fine. */
 int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, struct cni_err *err);
 /* Removes every entry of the attachment tag; returns how many. */
 int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *err);
@@ -113,21 +133,30 @@ int ebpf_dp_check_attached(const struct ebpf_dp *dp, int ifindex, struct cni_err
 /* ---- ebpf-link.c: kernel objects of one attachment ---- */
 /* veth ifname (pod netns) <-> pod->host_veth (born in the host netns), random MACs. Fills
  * the MACs and ifindexes of pod. -EEXIST when either name is taken (never a takeover). */
-int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname, uint32_t mtu,
-		  struct ebpf_pod *pod, struct cni_err *err);
-/* Host side: rp_filter 0 on the veth, forwarding on, podIP/32 route and a permanent
- * neighbour on the veth. */
+struct ebpf_veth_opts {
+	uint32_t mtu;	       /* 0 = kernel default */
+	uint32_t gso_ipv4_max; /* 0 = kernel default; else IPv4 GSO/GRO max sizes (BIG TCP) */
+};
+int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
+		  const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err);
+/* Host side: rp_filter 0 on the veth, forwarding on (per family), podIP/32 (/128) routes and
+ * permanent neighbours on the veth. */
 int ebpf_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
-/* Pod side: podIP/32, link up, router/32 scope link, default via router, IPAM routes via
- * router. */
-int ebpf_pod_setup(struct nl *ctr, const struct ebpf_pod *pod, const struct inet_addr *router,
-		   const struct cni_result *res, struct cni_err *err);
+/* Pod side: IPv6 enabled when needed, podIP/32 and /128 (no DAD), link up, default routes via
+ * the family's router (onlink), IPAM routes via the router of their family. */
+int ebpf_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
+		   const struct ebpf_conf *conf, const struct cni_result *res, struct cni_err *err);
 /* Deletes the host veth (and with it the pod end); an absent one is success. */
 int ebpf_veth_del(struct nl *host, const char *host_veth, struct cni_err *err);
 /* CHECK of the kernel objects above. */
 int ebpf_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
 int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
-		   const struct inet_addr *router, struct cni_err *err);
+		   const struct ebpf_conf *conf, struct cni_err *err);
+
+/* ---- ebpf-node.c: node level of a multi-node network ---- */
+/* Reconciles, against the peer set (common/overlay.h), one route "<podCIDR> via <nodeIP>"
+ * per other node (common/overlay-routes.h) and its entry in the remote map. */
+int ebpf_node_ensure(const struct ebpf_conf *conf, const struct ebpf_dp *dp, struct cni_err *err);
 
 /* ---- ebpf-stats.c ---- */
 /* `ebpf stats <network> [--pin-root DIR] [--json]`: counters per pod on stdout. */

@@ -2,15 +2,12 @@
 /* The host-gw plugin: pods attached locally as the bridge plugin does (common/podnet.h), and
  * one route per other node, "<podCIDR> via <nodeIP>" on the underlay (common/overlay.h).
  *   main.c   config and verbs
- *   node.c   the node-level routes */
+ *   node.c   the node-level routes (common/overlay-routes.c, shared with ebpf) */
 #ifndef WEFT_HOSTGW_H
 #define WEFT_HOSTGW_H
 
 #include "overlay.h"
 #include "podnet.h"
-
-/* rtm_protocol of weft's node routes: `ip route show proto 0x57` lists them. */
-#define HOSTGW_RTPROT 0x57
 
 struct hostgw_conf {
 	struct podnet_conf pod; /* first: the podnet verbs take the whole conf */

@@ -1,11 +1,22 @@
 # shellcheck shell=bash
 # make bench, part "datapath": one iperf3 TCP stream and a UDP ping-pong latency (sockperf,
 # median half round trip) from pod A to pod B for every path, all built once in throwaway netns,
-# then measured in rounds that rotate the order of the paths (interleaved, drift spreads evenly):
+# then measured in rounds that rotate the order of the paths (interleaved, drift spreads evenly).
+# Both ends of every measurement run on one CPU, $DP_CPU (default the last online one): iperf3
+# -A N,N (the client pins itself and, for that test, the server; iperf3 3.12 resets the server's
+# affinity after each test) and taskset for sockperf. On one core, client + server + softirq,
+# throughput = 1 / CPU cost per byte of the whole path, stable between rounds; unpinned, the
+# scheduler's placement over 2 cores moves one stream by 0.7-1.2x between rounds. The unpinned
+# stream is still measured in the same rounds (verb "tcp-free", its own column); verb "tcp" (pinned)
+# is what the ratios and targets use.
 #   veth          a direct veth pair between two netns (the limit)
 #   hand-bridge   A - veth - br0 - veth - B in a "host" netns, built with ip
 #   weft-bridge   the same wired by weft's bridge plugin;  ref-bridge: by the reference plugin
-#   weft-ebpf     two pods of weft's ebpf plugin (tc programs, bpf_redirect_peer)
+#   weft-ebpf     two pods of weft's ebpf plugin (tc programs, bpf_redirect_peer), default config
+#   weft-ebpf-bigtcp   the same with "bigTCP": true (IPv4 gso/gro max sizes 196608 on both ends);
+#                 reported, not used by the targets
+#   weft-ebpf-mn  pod A on node 1, pod B on node 2 (as host-gw below) with weft's ebpf plugin and
+#                 `peers`: the sender's program hands the packet to the underlay (bpf_redirect_neigh)
 #   hand-hostgw / weft-hostgw   pod A on node 1, pod B on node 2, nodes joined by an underlay
 #                 veth; routes podCIDR via nodeIP (by hand / by weft's host-gw plugin)
 #   hand-vxlan / weft-vxlan     the same over a vxlan overlay (flannel's neigh + fdb + onlink
@@ -15,6 +26,7 @@
 
 DP_PATHS=()
 declare -A DP_CLIENT DP_SERVER DP_IP
+DP_BIGTCP="" # what the bigtcp path's pod eth0 got (for the report)
 
 # dp_add_path NAME CLIENT-NS SERVER-NS SERVER-IP: measured only if A pings B
 dp_add_path() {
@@ -97,18 +109,60 @@ dp_build_single() {
 	done
 
 	if [ -x "${BINS[weft]}/ebpf" ]; then
-		h=$(bench_ns de-h); a=$(bench_ns de-a); b=$(bench_ns de-b)
 		mkdir -p "$BENCH_TMP/bpf"
 		mount -t bpf bpf "$BENCH_TMP/bpf" && bench_mount "$BENCH_TMP/bpf"
-		c=$(dp_conf ebpf wdpe 10.254.0.0/24 "{\"pinRoot\": \"$BENCH_TMP/bpf\"}")
-		if dp_plugin_pod weft ebpf "$h" "$a" "$c" && dp_plugin_pod weft ebpf "$h" "$b" "$c"; then
-			dp_add_path weft-ebpf "$a" "$b" "$(dp_ipof "$b")"
-		else
-			bench_note "datapath: weft-ebpf skipped (plugin ADD failed)"
-		fi
+		dp_build_ebpf weft-ebpf de wdpe 10.254.0.0/24 '{}'
+		dp_build_ebpf weft-ebpf-bigtcp deg wdpg 10.255.0.0/24 '{"bigTCP": true}'
 	else
-		bench_note "datapath: weft-ebpf skipped (no ${BINS[weft]}/ebpf yet)"
+		bench_note "datapath: weft-ebpf, weft-ebpf-bigtcp skipped (no ${BINS[weft]}/ebpf yet)"
 	fi
+}
+
+# dp_build_ebpf PATH TAG NETWORK SUBNET JQ-OBJECT: two pods of weft's ebpf plugin in their own
+# host netns; the programs and maps pinned under $BENCH_TMP/bpf/NETWORK
+dp_build_ebpf() {
+	local h a b c
+	h=$(bench_ns "$2-h"); a=$(bench_ns "$2-a"); b=$(bench_ns "$2-b")
+	c=$(dp_conf ebpf "$3" "$4" "$(jq -cn --arg r "$BENCH_TMP/bpf" --argjson x "$5" '{pinRoot: $r} * $x')")
+	if dp_plugin_pod weft ebpf "$h" "$a" "$c" && dp_plugin_pod weft ebpf "$h" "$b" "$c"; then
+		dp_add_path "$1" "$a" "$b" "$(dp_ipof "$b")"
+	else
+		bench_note "datapath: $1 skipped (plugin ADD failed)"
+		return 0
+	fi
+	[ "$1" = weft-ebpf-bigtcp ] || return 0
+	local ga gb
+	ga=$(dp_gso_ipv4 "$a"); gb=$(dp_gso_ipv4 "$b")
+	if [ "$ga" = 196608 ] && [ "$gb" = 196608 ]; then
+		DP_BIGTCP="pods' eth0 gso_ipv4_max_size $ga: IPv4 BIG TCP on"
+	elif [ -z "$ga$gb" ]; then
+		DP_BIGTCP="pods' eth0 gso_ipv4_max_size unreadable (no python3, or Linux < 6.3): BIG TCP unverified"
+		bench_note "datapath: weft-ebpf-bigtcp: $DP_BIGTCP"
+	else
+		DP_BIGTCP="pods' eth0 gso_ipv4_max_size ${ga:-?}/${gb:-?}: no IPv4 BIG TCP, so this is the default config again"
+		bench_note "datapath: weft-ebpf-bigtcp: $DP_BIGTCP"
+	fi
+}
+
+# dp_gso_ipv4 NETNS: eth0's IFLA_GSO_IPV4_MAX_SIZE (Linux 6.3; iproute2 6.1 does not show it),
+# read with one RTM_GETLINK; empty when it cannot be read (no python3, older kernel)
+dp_gso_ipv4() {
+	command -v python3 >/dev/null || return 0
+	ip netns exec "$1" python3 - eth0 2>/dev/null <<-'EOF' || true
+	import socket, struct, sys
+	s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+	s.send(struct.pack("=IHHII", 32, 18, 1, 1, 0)  # RTM_GETLINK, NLM_F_REQUEST
+	       + struct.pack("=BxHiII", 0, 0, socket.if_nametoindex(sys.argv[1]), 0, 0))
+	d = s.recv(65536)
+	n, off = struct.unpack_from("=I", d)[0], 32
+	while off + 4 <= n:
+	    alen, atype = struct.unpack_from("=HH", d, off)
+	    if alen < 4:
+	        break
+	    if atype & 0x3fff == 63:  # IFLA_GSO_IPV4_MAX_SIZE
+	        print(struct.unpack_from("=I", d, off + 4)[0])
+	    off += (alen + 3) & ~3
+	EOF
 }
 
 # hand-built multi-node: TYPE hostgw|vxlan
@@ -148,9 +202,10 @@ dp_build_hand_mn() {
 	dp_add_path "hand-$t" "$a" "$b" 10.244.2.2
 }
 
-dp_build_weft_mn() { # TYPE hostgw|vxlan (plugin host-gw|vxlan)
+dp_build_weft_mn() { # TYPE hostgw|vxlan|ebpf-mn (plugin host-gw|vxlan|ebpf)
 	local t=$1 plugin=$1 peers x a b c ok=1
 	[ "$t" = hostgw ] && plugin=host-gw
+	[ "$t" = ebpf-mn ] && plugin=ebpf
 	if [ ! -x "${BINS[weft]}/$plugin" ]; then
 		bench_note "datapath: weft-$t skipped (no ${BINS[weft]}/$plugin yet)"
 		return 0
@@ -162,7 +217,12 @@ dp_build_weft_mn() { # TYPE hostgw|vxlan (plugin host-gw|vxlan)
 	for x in 1 2; do
 		c=$(dp_conf "$plugin" wmn "10.244.$x.0/24" "$(jq -cn --argjson p "$peers" --arg s "$BENCH_TMP/dp-state-$t-$x" \
 			--arg n "node-$x" '{peers: $p, nodeName: $n, stateDir: $s, vni: 42}')")
-		[ "$t" = hostgw ] && c=$(jq -c 'del(.vni)' <<<"$c")
+		[ "$t" = vxlan ] || c=$(jq -c 'del(.vni)' <<<"$c")
+		if [ "$t" = ebpf-mn ]; then # its own bpffs per node, as on two machines
+			mkdir -p "$BENCH_TMP/bpf-mn-$x"
+			mount -t bpf bpf "$BENCH_TMP/bpf-mn-$x" && bench_mount "$BENCH_TMP/bpf-mn-$x"
+			c=$(jq -c --arg p "$BENCH_TMP/bpf-mn-$x" '.pinRoot = $p' <<<"$c")
+		fi
 		local pod=$a
 		[ $x = 2 ] && pod=$b
 		dp_plugin_pod weft "$plugin" "$BENCH_P-dw$t-n$x" "$pod" "$c" || ok=0
@@ -174,32 +234,51 @@ dp_build_weft_mn() { # TYPE hostgw|vxlan (plugin host-gw|vxlan)
 	fi
 }
 
+# iperf3 servers unpinned: a client's -A N,N pins the server for that test only (iperf3 3.12 resets
+# the affinity to all CPUs after each test), so the tcp-free tests run free at both ends.
+# sockperf servers: pinned to $DP_CPU for good.
 dp_servers() {
 	local p
 	for p in "${DP_PATHS[@]}"; do
 		ip netns exec "${DP_SERVER[$p]}" iperf3 -s -p 5201 >/dev/null 2>&1 &
 		bench_bg $!
-		ip netns exec "${DP_SERVER[$p]}" sockperf sr -i "${DP_IP[$p]}" -p 11111 >/dev/null 2>&1 &
+		ip netns exec "${DP_SERVER[$p]}" taskset -c "$DP_CPU" \
+			sockperf sr -i "${DP_IP[$p]}" -p 11111 >/dev/null 2>&1 &
 		bench_bg $!
 	done
 	sleep 1
 }
 
-# dp_measure PATH ROUND SECS: one iperf3 stream + one sockperf ping-pong
-dp_measure() {
-	local p=$1 r=$2 secs=$3 bps lat k
+# dp_tcp PATH ROUND SECS VERB [IPERF3-OPTS...]: one iperf3 stream, sample "VERB gbps"
+dp_tcp() {
+	local p=$1 r=$2 secs=$3 verb=$4 bps k
+	shift 4
 	for k in 1 2 3; do
-		bps=$(ip netns exec "${DP_CLIENT[$p]}" iperf3 -c "${DP_IP[$p]}" -p 5201 -t "$secs" -J 2>/dev/null |
+		bps=$(ip netns exec "${DP_CLIENT[$p]}" iperf3 -c "${DP_IP[$p]}" -p 5201 -t "$secs" -J "$@" 2>/dev/null |
 			jq -r '.end.sum_received.bits_per_second // empty' 2>/dev/null) && [ -n "$bps" ] && break
 		sleep 0.5
 	done
 	if [ -n "$bps" ]; then
-		bench_sample dp "$p" path tcp "$r" gbps "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
+		bench_sample dp "$p" path "$verb" "$r" gbps "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
 	else
-		bench_note "datapath: $p round $r: iperf3 failed"
+		bench_note "datapath: $p round $r: iperf3 ($verb) failed"
+	fi
+}
+
+# dp_measure PATH ROUND SECS: one iperf3 stream pinned to $DP_CPU (tcp) and one unpinned
+# (tcp-free), which goes first alternating by round; then one sockperf ping-pong, pinned
+dp_measure() {
+	local p=$1 r=$2 secs=$3 lat
+	if ((r % 2)); then
+		dp_tcp "$p" "$r" "$secs" tcp -A "$DP_CPU,$DP_CPU"
+		dp_tcp "$p" "$r" "$secs" tcp-free
+	else
+		dp_tcp "$p" "$r" "$secs" tcp-free
+		dp_tcp "$p" "$r" "$secs" tcp -A "$DP_CPU,$DP_CPU"
 	fi
 	if command -v sockperf >/dev/null; then
-		lat=$(ip netns exec "${DP_CLIENT[$p]}" sockperf pp -i "${DP_IP[$p]}" -p 11111 -t 2 2>&1 |
+		lat=$(ip netns exec "${DP_CLIENT[$p]}" taskset -c "$DP_CPU" \
+			sockperf pp -i "${DP_IP[$p]}" -p 11111 -t 2 2>&1 |
 			awk '/percentile 50.000/ { print $NF }') || true
 		[ -z "$lat" ] || bench_sample dp "$p" path udp-pp "$r" lat_us "$lat"
 	fi
@@ -211,11 +290,12 @@ part_datapath() {
 	dp_build_single
 	dp_build_hand_mn hostgw
 	dp_build_weft_mn hostgw
+	dp_build_weft_mn ebpf-mn
 	dp_build_hand_mn vxlan
 	dp_build_weft_mn vxlan
 	dp_servers
 	n=${#DP_PATHS[@]}
-	bench_log "datapath: ${DP_PATHS[*]}; $rounds rounds of ${secs}s"
+	bench_log "datapath: ${DP_PATHS[*]}; $rounds rounds of ${secs}s pinned to CPU $DP_CPU + ${secs}s unpinned"
 	for ((r = 1; r <= rounds; r++)); do
 		for ((k = 0; k < n; k++)); do
 			p=${DP_PATHS[$(((k + r) % n))]}
@@ -240,19 +320,29 @@ dp_report() {
 		echo
 		echo "One iperf3 TCP stream (${secs} s) and sockperf UDP ping-pong (2 s, median half round trip)"
 		echo "per path and round; $rounds rounds, the order of the paths rotated every round. MTU 1500"
-		echo "(vxlan: 1450 inside). Ratios: median of per-round ratios."
+		echo "(vxlan: 1450 inside). Both ends of each measurement run on CPU $DP_CPU (iperf3 -A $DP_CPU,$DP_CPU; taskset"
+		echo "for sockperf): client, server and the softirq work share one core, so the throughput is"
+		echo "1 / the CPU cost per byte of the whole path, stable between rounds. Unpinned, where the"
+		echo "scheduler places them on the $(nproc) CPUs moves one stream by 0.7–1.2x between rounds; that stream,"
+		echo "measured in the same rounds, is the \"unpinned\" column. Ratios (pinned, as are the targets):"
+		echo "median of per-round ratios. weft-ebpf-bigtcp is weft-ebpf with \"bigTCP\": true"
+		echo "(${DP_BIGTCP:-not built})."
 		echo
-		echo "| path | TCP Gbit/s | ÷ veth | latency µs (p50) |"
-		echo "|---|---|---|---|"
+		echo "| path | TCP Gbit/s (pinned) | ÷ veth | TCP Gbit/s (unpinned) | latency µs (p50) |"
+		echo "|---|---|---|---|---|"
 		for p in "${DP_PATHS[@]}"; do
-			echo "| $p | $(dp_cell "$p" gbps tcp) | $(inv_ratio "dp/$p/path/tcp" dp/veth/path/tcp gbps) | $(dp_cell "$p" lat_us udp-pp) |"
+			echo "| $p | $(dp_cell "$p" gbps tcp) | $(inv_ratio "dp/$p/path/tcp" dp/veth/path/tcp gbps) |" \
+				"$(dp_cell "$p" gbps tcp-free) | $(dp_cell "$p" lat_us udp-pp) |"
 			bench_stats dp "$p" path tcp gbps | awk -v p="$p" '$1 { print p, $2, $3, $4 }' >>"$BENCH_TMP/dp.dat"
 		done
 		echo
 		echo "Pairs: weft-ebpf/weft-bridge $(inv_ratio dp/weft-ebpf/path/tcp dp/weft-bridge/path/tcp gbps);" \
+			"weft-ebpf-bigtcp/veth $(inv_ratio dp/weft-ebpf-bigtcp/path/tcp dp/veth/path/tcp gbps);" \
+			"weft-ebpf-bigtcp/weft-ebpf $(inv_ratio dp/weft-ebpf-bigtcp/path/tcp dp/weft-ebpf/path/tcp gbps);" \
 			"weft-bridge/ref-bridge $(inv_ratio dp/weft-bridge/path/tcp dp/ref-bridge/path/tcp gbps);" \
 			"weft-bridge/hand-bridge $(inv_ratio dp/weft-bridge/path/tcp dp/hand-bridge/path/tcp gbps);" \
 			"weft-hostgw/hand-hostgw $(inv_ratio dp/weft-hostgw/path/tcp dp/hand-hostgw/path/tcp gbps);" \
+			"weft-ebpf-mn/hand-hostgw $(inv_ratio dp/weft-ebpf-mn/path/tcp dp/hand-hostgw/path/tcp gbps);" \
 			"weft-vxlan/hand-vxlan $(inv_ratio dp/weft-vxlan/path/tcp dp/hand-vxlan/path/tcp gbps)."
 		echo
 		echo "![throughput per path](datapath.png)"

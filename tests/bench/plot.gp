@@ -28,7 +28,7 @@ if (exists("pods") && pods > 0) {
 
 if (exists("dp") && dp > 0) {
 	set output out . '-datapath.png'
-	set title 'pod A to pod B, one iperf3 TCP stream: median and min-max over the rounds'
+	set title 'pod A to pod B, one iperf3 TCP stream, both ends on one CPU: median and min-max over the rounds'
 	set xlabel ''
 	set ylabel 'Gbit/s'
 	set yrange [0:*]

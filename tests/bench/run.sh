@@ -10,6 +10,8 @@
 #                       concurrent rounds = min(REPS, 3)
 #         PODS=n        sequential pods on one bridge (default 1000);  CONC=n (default 100)
 #         SECS=n        iperf3 seconds per measurement (default 5)
+#         DP_CPU=n      the CPU both ends of a datapath measurement are pinned to (default the
+#                       last one, nproc - 1)
 #         SCALE_MASQ=true|false   ipMasq in the scale part (default false)
 #         JSON=1        also write bench/results/<host>-<date>.json (every raw sample included)
 #         REF_BIN=dir   the reference plugins (default /usr/lib/cni)
@@ -26,6 +28,7 @@ REPS=${REPS:-30}
 PODS=${PODS:-1000}
 CONC=${CONC:-100}
 SECS=${SECS:-5}
+DP_CPU=${DP_CPU:-$(($(nproc) - 1))}
 OUT_DIR=${OUT_DIR:-$repo/bench/results}
 BENCH_RSS_REPS=$((REPS < 3 ? REPS : 3))
 
@@ -39,10 +42,14 @@ BENCH_RSS_REPS=$((REPS < 3 ? REPS : 3))
 . "$here/part-datapath.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
-for t in ip jq cc iperf3 gnuplot; do
+for t in ip jq cc iperf3 gnuplot taskset; do
 	command -v $t >/dev/null || { echo "bench: $t missing (make bench installs it)" >&2; exit 1; }
 done
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: REPS must be a positive integer" >&2; exit 1; }
+if ! [[ "$DP_CPU" =~ ^[0-9]+$ ]] || ! taskset -c "$DP_CPU" true 2>/dev/null; then
+	echo "bench: DP_CPU=$DP_CPU is not a CPU this process may run on" >&2
+	exit 1
+fi
 want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 declare -A BINS=([weft]=$WEFT_BIN [ref]=$REF_BIN)
@@ -92,7 +99,7 @@ base=$(basename "$res")
 {
 	echo "# weft benchmark: $node, $(date '+%Y-%m-%d %H:%M %Z')"
 	echo
-	echo "Produced by \`make bench\` (tests/bench/run.sh; ONLY=$ONLY REPS=$REPS PODS=$PODS CONC=$CONC SECS=$SECS)."
+	echo "Produced by \`make bench\` (tests/bench/run.sh; ONLY=$ONLY REPS=$REPS PODS=$PODS CONC=$CONC SECS=$SECS DP_CPU=$DP_CPU)."
 	echo "Method and reading guide: docs/benchmarks.md."
 	echo
 	echo "## Setup"

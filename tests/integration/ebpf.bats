@@ -79,7 +79,7 @@ host_forwarded() {
 	[ "$(ip netns exec "$HOST" sysctl -n net.ipv4.ip_forward)" = 1 ]
 	ip netns exec "$HOST" bpftool net -j | jq -e --arg d "$hv" \
 		'[.[0].tc[] | select(.devname == $d) | .kind] | sort == ["clsact/egress", "clsact/ingress"]'
-	for p in endpoints_v1 stats_v1 meta_v1 from_pod_v1_* to_pod_v1_*; do
+	for p in endpoints_v2 links_v2 stats_v2 meta_v2 remote_v2 from_pod_v2_* to_pod_v2_*; do
 		compgen -G "$PIN/$NET/$p" >/dev/null
 	done
 	[ "$(counter c1 ip)" = 10.66.0.2 ]
@@ -137,7 +137,7 @@ host_forwarded() {
 	[ ! -e "$DATA/$NET/10.66.0.2" ]
 	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.2'
 	ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q '10.66.0.3'
-	compgen -G "$PIN/$NET/from_pod_v1_*" >/dev/null # shared: never removed by a pod's DEL
+	compgen -G "$PIN/$NET/from_pod_v2_*" >/dev/null # shared: never removed by a pod's DEL
 
 	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
@@ -190,7 +190,7 @@ host_forwarded() {
 	[ "$status" -eq 1 ]
 	json_get "$output" '.msg' | grep -q 'ingress'
 
-	bpftool map delete pinned "$PIN/$NET/endpoints_v1" key 10 66 0 3
+	bpftool map delete pinned "$PIN/$NET/endpoints_v2" key 0 0 0 0 0 0 0 0 0 0 255 255 10 66 0 3
 	run run_plugin CHECK ebpf "$conf2" c2 eth0 "/run/netns/$CTR2"
 	[ "$status" -eq 1 ]
 	json_get "$output" '.msg' | grep -q 'no endpoint'
@@ -283,7 +283,7 @@ host_forwarded() {
 	done
 	ip netns exec "$HOST" bpftool net -j |
 		jq -e '[.[0].tc[] | select(.kind == "clsact/ingress") | .id] | (length == 6) and (unique | length == 1)'
-	id=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v1_* -j | jq .id)
+	id=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v2_* -j | jq .id)
 	ip netns exec "$HOST" bpftool net -j | jq -e --argjson id "$id" '.[0].tc[0].id == $id'
 }
 
@@ -293,15 +293,15 @@ host_forwarded() {
 	conf=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
 	# Pretend c1's programs came from another build: its pins carry another object hash.
 	for p in from_pod to_pod; do
-		mv "$PIN/$NET/${p}"_v1_* "$PIN/$NET/${p}_v1_00000000"
+		mv "$PIN/$NET/${p}"_v2_* "$PIN/$NET/${p}_v2_00000000"
 	done
-	old=$(bpftool prog show pinned "$PIN/$NET/from_pod_v1_00000000" -j | jq .id)
+	old=$(bpftool prog show pinned "$PIN/$NET/from_pod_v2_00000000" -j | jq .id)
 	run add c2 "$CTR2"
 	[ "$status" -eq 0 ]
 	new=$(ip netns exec "$HOST" bpftool net -j |
 		jq --argjson old "$old" '[.[0].tc[] | select(.kind == "clsact/ingress") | .id | select(. != $old)][0]')
 	[ "$new" != null ]
-	[ "$(ls "$PIN/$NET" | grep -c '^from_pod_v1_')" -eq 2 ]
+	[ "$(ls "$PIN/$NET" | grep -c '^from_pod_v2_')" -eq 2 ]
 	# Both programs share the maps: the fast path works both ways, CHECK accepts the old one.
 	ip netns exec "$CTR" ping -c 2 -i 0.2 -W 2 10.66.0.3
 	ip netns exec "$CTR2" ping -c 2 -i 0.2 -W 2 10.66.0.2
@@ -339,20 +339,123 @@ host_forwarded() {
 	[ "$(stats_json | jq length)" -eq 0 ]
 }
 
-@test "ebpf: IPv6 from IPAM is refused and rolled back" {
+dual_conf() {
+	ebpf_conf '.ipam.ranges = [[{subnet: "10.66.0.0/24"}], [{subnet: "fd00:66::/64"}]]'
+}
+
+@test "ebpf: dual-stack pods: /128 behind fe80::1, NDP answered by the program, IPv6 on the fast path" {
+	CONF=$(dual_conf)
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hmac=$(json_get "$output" '.interfaces[0].mac')
+	json_get "$output" '[.ips[] | .address + " " + .gateway] | join(",")' |
+		grep -qx '10.66.0.2/32 169.254.1.1,fd00:66::2/128 fe80::1'
+	json_get "$output" '[.routes[] | .dst + " " + .gw] | sort | join(",")' |
+		grep -qx '0.0.0.0/0 169.254.1.1,::/0 fe80::1'
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	ip -n "$CTR" -j -6 addr show eth0 | jq -e '.[0].addr_info[] | select(.local == "fd00:66::2" and .prefixlen == 128)'
+	ip -n "$CTR" -j -6 route show default | jq -e '.[0].gateway == "fe80::1"'
+	ip -n "$HOST" -j -6 route show fd00:66::2 | jq -e '.[0].dev | startswith("veth")'
+	[ "$(ip netns exec "$HOST" sysctl -n net.ipv6.conf.all.forwarding)" = 1 ]
+	stats_json | jq -e '.[] | select(.containerID == "c1") | .ips == ["10.66.0.2", "fd00:66::2"]'
+	fwd_before=$(ip netns exec "$HOST" awk '$1 == "Ip6OutForwDatagrams" { print $2 }' /proc/net/snmp6)
+
+	out=$(ip netns exec "$CTR" ping -6 -c 3 -i 0.2 -W 2 fd00:66::3)
+	[ "$(grep -c 'ttl=63' <<<"$out")" -eq 3 ] # hop limit decremented once, like a router
+	# The router's NDP was answered by the program with the host veth's MAC (no proxy_ndp).
+	ip -n "$CTR" -j -6 neigh show fe80::1 dev eth0 |
+		jq -e --arg m "$hmac" '.[0].lladdr == $m and (.[0] | has("router"))'
+	[ "$(counter c1 ndReplies)" -ge 1 ]
+	[ "$(counter c1 fwdPackets)" -ge 3 ]
+	[ "$(counter c2 fwdPackets)" -ge 3 ]
+	[ "$(ip netns exec "$HOST" sysctl -n net.ipv6.conf.all.proxy_ndp)" = 0 ]
+	fwd_after=$(ip netns exec "$HOST" awk '$1 == "Ip6OutForwDatagrams" { print $2 }' /proc/net/snmp6)
+	[ "$fwd_after" -eq "$fwd_before" ] # bpf_redirect_peer: the host stack forwarded none
+	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3 # IPv4 alongside
+
+	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+	[ -z "$(counter c1 ip)" ]
+	[ ! -e "$DATA/$NET/fd00:66::2" ]
+	[ ! -e "$DATA/$NET/10.66.0.2" ]
+	! ip -n "$HOST" -6 route show | grep -q 'fd00:66::2'
+	! ip netns exec "$HOST" nft list chain inet weft "masq-$NET" | grep -q 'fd00:66::2'
+	! ip netns exec "$CTR2" ping -6 -c 1 -W 1 fd00:66::2
+}
+
+@test "ebpf: CHECK of a dual-stack pod checks both families" {
+	CONF=$(dual_conf)
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	conf=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 0 ]
+	ip -n "$CTR" -6 route del default
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 1 ]
+	json_get "$output" '.msg' | grep -q 'route to ::/0 missing'
+}
+
+@test "ebpf: IPv6 masquerade to an outside netns that only knows the host" {
+	extra_ns out
+	OUT=$REPLY
+	ip link add wo0 netns "$HOST" type veth peer name eth0 netns "$OUT"
+	ip -n "$HOST" addr add 2001:db8:77::1/64 dev wo0 nodad
+	ip -n "$HOST" link set wo0 up
+	ip -n "$OUT" addr add 2001:db8:77::2/64 dev eth0 nodad
+	ip -n "$OUT" link set eth0 up
 	CONF=$(ebpf_conf '.ipam.ranges = [[{subnet: "fd00:66::/64"}]]')
 	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	ip netns exec "$CTR" ping -6 -c 2 -i 0.2 -W 2 2001:db8:77::2
+	ip netns exec "$HOST" nft -j list chain inet weft "masq-$NET" |
+		jq -e '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.) | .packets] | add >= 1'
+	[ "$(counter c1 rxPackets)" -ge 2 ]
+}
+
+@test "ebpf: two addresses of one family from IPAM are refused and rolled back" {
+	CONF=$(ebpf_conf '.ipam.ranges = [[{subnet: "10.66.0.0/24"}], [{subnet: "10.67.0.0/24"}]]')
+	run add c1 "$CTR"
 	[ "$status" -eq 1 ]
-	json_get "$output" '.msg' | grep -q 'IPv4 only'
+	json_get "$output" '.code' | grep -qx 7
+	json_get "$output" '.msg' | grep -q 'one address per family'
 	[ "$(ip -n "$HOST" -j link show type veth | jq length)" -eq 0 ]
-	[ "$(ls "$DATA/$NET" 2>/dev/null | grep -c ':')" -eq 0 ]
+	[ "$(ls "$DATA/$NET" 2>/dev/null | grep -c '^10\.')" -eq 0 ]
+	[ "$(stats_json | jq length)" -eq 0 ]
+}
+
+@test "ebpf: bigTCP raises the IPv4 GSO size of both veth ends; CHECK notices when it is lowered" {
+	CONF=$(ebpf_conf '.bigTCP = true')
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hv=$(json_get "$output" '.interfaces[0].name')
+	conf=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 0 ]
+	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3
+	# iproute2 6.1 cannot show or set gso_ipv4_max_size, but lowering the legacy size below
+	# 64 KiB caps the IPv4 one too (kernel rule): CHECK reads it over netlink and notices.
+	ip -n "$CTR" link set eth0 gso_max_size 32768
+	run run_plugin CHECK ebpf "$conf" c1
+	[ "$status" -eq 1 ]
+	json_get "$output" '.msg' | grep -q 'gso_ipv4_max_size 32768, want 196608'
+	# Without bigTCP the default sizes are kept and CHECK does not look at them.
+	CONF=$(ebpf_conf)
+	extra_ns c3
+	run add c3 "$REPLY"
+	[ "$status" -eq 0 ]
+	ip -n "$REPLY" -d -j link show eth0 | jq -e '.[0].gso_max_size == 65536'
+	ip -n "$HOST" -d -j link show "$hv" | jq -e '.[0].gso_max_size == 65536' # IPv6 left alone
 }
 
 @test "ebpf: pinned programs and maps are gone after cleanup" {
 	run add c1 "$CTR"
 	[ "$status" -eq 0 ]
-	prog=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v1_* -j | jq .id)
-	map=$(bpftool map show pinned "$PIN/$NET/endpoints_v1" -j | jq .id)
+	prog=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v2_* -j | jq .id)
+	map=$(bpftool map show pinned "$PIN/$NET/endpoints_v2" -j | jq .id)
 	run run_plugin DEL ebpf "$CONF" c1
 	[ "$status" -eq 0 ]
 	umount "$PIN"
@@ -394,7 +497,7 @@ host_forwarded() {
 	rm -rf "$root"
 	[ "$status" -eq 0 ]
 	[ "$fstype" = bpf_fs ]
-	[[ "$pinned" =~ ^endpoints_v1\ from_pod_v1_[0-9a-f]{8}\ meta_v1\ stats_v1\ to_pod_v1_[0-9a-f]{8}\ $ ]]
+	[[ "$pinned" =~ ^endpoints_v2\ from_pod_v2_[0-9a-f]{8}\ links_v2\ meta_v2\ remote_v2\ stats_v2\ to_pod_v2_[0-9a-f]{8}\ $ ]]
 }
 
 @test "ebpf: the default pinRoot never touches the machine's /sys/fs/bpf" {

@@ -14,23 +14,35 @@ setup() {
 	weft_track_path "$DATA"
 }
 
+# The scenarios this file runs (their labs are taken down after every test).
+SCENARIOS=(veth namespaces cgroups container overlay bridge ebpf)
+
 teardown() {
 	local s
-	for s in veth namespaces cgroups container overlay bridge; do
+	for s in "${SCENARIOS[@]}"; do
 		"$NETLAB" down "$s" --prefix "$P" >/dev/null 2>&1 || true
 		"$NETLAB" down "$s" --prefix "$P-b" >/dev/null 2>&1 || true
 	done
 	weft_teardown
 }
 
-# Nothing of prefix $1 is left: namespaces, state, nsrun state, cgroups, processes.
+# Nothing of prefix $1 is left: namespaces, state, mounts in the state dir, nsrun state,
+# cgroups, processes. Names are <prefix>-<scenario>-..., matched with the scenario so that
+# prefix P does not match the labs of prefix P-b. (`! cmd` alone fails a bats test only as its
+# last command: set -e ignores negated commands, hence the `|| return 1`.)
 assert_clean() {
-	local p=${1:-$P}
-	! ip netns list 2>/dev/null | grep -q "^$p-"
-	! ls -d /run/weft/netlab/"$p"-* 2>/dev/null | grep -q .
-	! ls -d /run/weft/nsrun/"$p"-* 2>/dev/null | grep -q .
-	! ls -d /sys/fs/cgroup/*/weft/"$p"-* /sys/fs/cgroup/weft/"$p"-* 2>/dev/null | grep -q .
-	! pgrep -f "netlab __overlay /run/weft/netlab/$p-" >/dev/null
+	local p=${1:-$P} re
+	re="$p-($(
+		IFS='|'
+		echo "${SCENARIOS[*]}"
+	))"
+	! ip netns list 2>/dev/null | grep -Eq "^$re-" || return 1
+	! ls -d /run/weft/netlab/* 2>/dev/null | grep -Eq "/$re\$" || return 1
+	! grep -Eq " /run/weft/netlab/$re/" /proc/mounts || return 1
+	! ls -d /run/weft/nsrun/* 2>/dev/null | grep -Eq "/$re" || return 1
+	! ls -d /sys/fs/cgroup/*/weft/* /sys/fs/cgroup/weft/* 2>/dev/null | grep -Eq "/weft/$re" ||
+		return 1
+	! pgrep -f "netlab __overlay /run/weft/netlab/$p-overlay" >/dev/null
 }
 
 run_scenario() {
@@ -47,10 +59,12 @@ run_scenario() {
 @test "netlab list names every scenario and its seed section" {
 	run "$NETLAB" list
 	[ "$status" -eq 0 ]
-	for s in veth namespaces cgroups container overlay bridge; do
+	for s in veth namespaces cgroups container overlay bridge host-gw vxlan ebpf; do
 		echo "$output" | grep -q "^$s "
 	done
+	# the six seed exercises of container-*.md, and the ebpf datapath's design sections
 	[ "$(echo "$output" | grep -c 'seed: container-')" -eq 6 ]
+	echo "$output" | grep -q 'seed: DESIGN §5; datapath.md §2 (Cilium eBPF fast path)'
 }
 
 @test "netlab run veth: two namespaces, a veth pair, pings, picture, teardown" {
@@ -92,6 +106,33 @@ run_scenario() {
 	[ "$(echo "$output" | grep -c '◄── veth ──►')" -eq 4 ]
 }
 
+@test "netlab run ebpf: pods on the weft ebpf plugin, ARP by the program, counters, iperf3 vs bridge and veth" {
+	[ -x "$BIN/ebpf" ] && [ -x "$BIN/bridge" ] || skip "weft ebpf/bridge plugins not built"
+	command -v iperf3 >/dev/null || skip "iperf3 is required (apt-get install iperf3)"
+	run_scenario ebpf
+	[[ "$output" == *"$P-ebpf-c1 eth0 has 10.23.0.2/32 alone"* ]]
+	[[ "$output" == *"$P-ebpf-c2 default route via 169.254.1.1"* ]]
+	[[ "$output" == *"ok    ping $P-ebpf-c1 -> 10.23.0.3 ($P-ebpf-c2)"* ]]
+	[[ "$output" == *"ok    ping $P-ebpf-c3 -> 10.23.0.2 ($P-ebpf-c1)"* ]]
+	[[ "$output" == *"ok    ping $P-ebpf-c2 -> outside 10.98.0.2"* ]]
+	[[ "$output" == *"ok    $P-ebpf-host has no bridge device (found 0)"* ]]
+	grep -Eq "ok +$P-ebpf-c1: neighbour 169\.254\.1\.1 is ([0-9a-f]{2}:){5}[0-9a-f]{2}, the MAC of host veth veth[0-9a-f]{11} " <<<"$output"
+	for c in c1 c2 c3; do
+		grep -Eq "ok +counters of $P-ebpf-$c: fwd [1-9][0-9]* packets delivered" <<<"$output"
+	done
+	# the stats table itself, one row per pod
+	[ "$(grep -cE '^ +10\.23\.0\.[2-4] +' <<<"$output")" -eq 3 ]
+	for path in ebpf veth bridge; do
+		grep -Eq "ok +iperf3 ran over the $path path: .*, [0-9.]+ Gbit/s" <<<"$output"
+	done
+	grep -Eq 'the ebpf stream: .*-c1 fwdPackets \+[1-9][0-9]*' <<<"$output"
+	grep -Eq '^  throughput \(one TCP stream, [0-9]+ s, both ends on CPU [0-9]+\): ebpf [0-9.]+ Gbit/s = [0-9.]+x veth, [0-9.]+x bridge; veth [0-9.]+; bridge [0-9.]+$' <<<"$output"
+	[[ "$output" == *"pinned (bpffs /run/weft/netlab/$P-ebpf/bpf/$P-ebpf)"* ]]
+	[ "$(echo "$output" | grep -c '◄── veth ──►')" -eq 7 ]
+	# the lab's bpffs (and with it every pin) is gone
+	[ "$(grep -c "$P-ebpf" /proc/mounts)" -eq 0 ]
+}
+
 @test "netlab verify fails (exit 1) when the lab is broken, and down still cleans up" {
 	run "$NETLAB" up veth --prefix "$P"
 	[ "$status" -eq 0 ]
@@ -127,17 +168,23 @@ run_scenario() {
 }
 
 @test "netlab run is torn down on Ctrl-C (SIGINT) in the middle" {
-	"$NETLAB" run overlay --prefix "$P" >"$DATA/out" 2>&1 &
+	# A background job of a non-interactive shell starts with SIGINT ignored: restore it.
+	# The ebpf lab runs for seconds (three iperf3 streams), so the signal lands mid-run.
+	env --default-signal=INT "$NETLAB" run ebpf --prefix "$P" >"$DATA/out" 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
-		[ -e "/run/weft/netlab/$P-overlay/state.json" ] && break
+	for _ in $(seq 200); do
+		[ -e "/run/weft/netlab/$P-ebpf/state.json" ] && break
 		sleep 0.05
 	done
-	sleep 0.2
+	sleep 1
 	kill -INT "$pid"
-	wait "$pid" || true
+	st=0
+	wait "$pid" || st=$?
 	cat "$DATA/out"
+	[ "$st" -eq 130 ] # 128 + SIGINT: interrupted, not finished
+	grep -q "netlab: $P-ebpf is down" "$DATA/out"
 	assert_clean
+	! grep -q "$P-ebpf" /proc/mounts
 }
 
 @test "netlab show: text, --dot, and --svg/--png through graphviz" {

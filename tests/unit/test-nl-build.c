@@ -119,6 +119,40 @@ static void test_veth(void **state)
 
 	/* Too small a buffer: NULL, never a truncated message. */
 	assert_null(nl_build_link_add_veth(buf, 64, &v));
+	/* No BIG TCP asked: no size attributes (63, 64: IFLA_GSO/GRO_IPV4_MAX_SIZE). */
+	nlh = nl_build_link_add_veth(buf, sizeof(buf), &v);
+	assert_null(find_attr(nlh, sizeof(*ifi), 63));
+	assert_null(find_attr(nlh, sizeof(*ifi), 64));
+}
+
+/* IPv4 BIG TCP: IPv4 GSO and GRO max sizes on both ends, nothing for IPv6. */
+static void test_veth_big_tcp(void **state)
+{
+	struct nl_veth v = {
+		.name = "eth0", .peer = "veth0", .gso_ipv4_max = 196608, .peer_netns_fd = -1};
+	struct nlmsghdr *nlh = nl_build_link_add_veth(buf, sizeof(buf), &v);
+	const struct nlattr *peer, *a;
+	const struct ifinfomsg *pifi;
+	size_t plen, n = 0;
+
+	(void)state;
+	assert_non_null(nlh);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(struct ifinfomsg), 63)), 196608);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(struct ifinfomsg), 64)), 196608);
+	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_GSO_MAX_SIZE));
+	peer = find_nested(find_nested(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_LINKINFO),
+				       IFLA_INFO_DATA),
+			   VETH_INFO_PEER);
+	pifi = mnl_attr_get_payload(peer);
+	plen = mnl_attr_get_payload_len(peer) - MNL_ALIGN(sizeof(*pifi));
+	a = (const struct nlattr *)((const char *)pifi + MNL_ALIGN(sizeof(*pifi)));
+	for (; mnl_attr_ok(a, (int)plen); plen -= MNL_ALIGN(a->nla_len), a = mnl_attr_next(a)) {
+		if (mnl_attr_get_type(a) != 63 && mnl_attr_get_type(a) != 64)
+			continue;
+		assert_int_equal(mnl_attr_get_u32(a), 196608);
+		n++;
+	}
+	assert_int_equal(n, 2);
 }
 
 static void test_link_change(void **state)
@@ -401,12 +435,13 @@ static void test_parse_validates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bridge),		cmocka_unit_test(test_veth),
-		cmocka_unit_test(test_link_change),	cmocka_unit_test(test_brport),
-		cmocka_unit_test(test_vlans),		cmocka_unit_test(test_addr),
-		cmocka_unit_test(test_route),		cmocka_unit_test(test_neigh_fdb),
-		cmocka_unit_test(test_parse_validates), cmocka_unit_test(test_alias),
-		cmocka_unit_test(test_vxlan),		cmocka_unit_test(test_route_get),
+		cmocka_unit_test(test_bridge),	     cmocka_unit_test(test_veth),
+		cmocka_unit_test(test_veth_big_tcp), cmocka_unit_test(test_link_change),
+		cmocka_unit_test(test_brport),	     cmocka_unit_test(test_vlans),
+		cmocka_unit_test(test_addr),	     cmocka_unit_test(test_route),
+		cmocka_unit_test(test_neigh_fdb),    cmocka_unit_test(test_parse_validates),
+		cmocka_unit_test(test_alias),	     cmocka_unit_test(test_vxlan),
+		cmocka_unit_test(test_route_get),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Node routes of a routed multi-node network (see overlay-routes.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nl-link.h"
+#include "nl-route.h"
+#include "overlay-routes.h"
+
+int overlay_routes_open(struct overlay_routes *n, const char *underlay, const char *plugin,
+			struct cni_err *err)
+{
+	struct nl_link l;
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	n->underlay_name = underlay;
+	n->plugin = plugin;
+	r = nl_open(&n->nl, NL_NETNS_SELF, err);
+	if (r < 0 || !underlay[0])
+		return r;
+	r = nl_link_get(n->nl, underlay, &l, err);
+	if (r < 0) {
+		cni_err_clear(err);
+		overlay_routes_close(n);
+		return cni_err_set(err, CNI_ERR_CONFIG, -r,
+				   "underlayInterface \"%s\" does not exist", underlay);
+	}
+	n->underlay = l.ifindex;
+	return 0;
+}
+
+void overlay_routes_close(struct overlay_routes *n)
+{
+	nl_close(n->nl);
+	n->nl = NULL;
+}
+
+int overlay_routes_oif(struct overlay_routes *n, const struct peer *p, struct cni_err *err)
+{
+	char ip[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];
+	struct nl_route rt;
+
+	inet_addr_fmt(&p->node_ip, ip, sizeof(ip));
+	if (p->node_ip.family != p->pod_cidr.addr.family)
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "node \"%s\": nodeIP %s and podCIDR are of different families",
+				   p->name, ip);
+	if (nl_route_get(n->nl, &p->node_ip, &rt, err) < 0) {
+		cni_err_clear(err);
+		return cni_err_set(err, CNI_ERR_CONFIG, ENETUNREACH,
+				   "node \"%s\": nodeIP %s is unreachable", p->name, ip);
+	}
+	if (inet_addr_is_set(&rt.gw))
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "node \"%s\": nodeIP %s is not on-link (the route to it goes "
+				   "via %s); %s needs the nodes on one L2 segment",
+				   p->name, ip, inet_addr_fmt(&rt.gw, gw, sizeof(gw)), n->plugin);
+	if (n->underlay && rt.oif != n->underlay)
+		return cni_err_set(err, CNI_ERR_CONFIG, 0,
+				   "node \"%s\": nodeIP %s is not on-link on underlayInterface "
+				   "\"%s\"",
+				   p->name, ip, n->underlay_name);
+	return rt.oif;
+}
+
+int overlay_routes_prepare(void *ctx, const struct peers *p, struct cni_err *err)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		int r = overlay_routes_oif(ctx, &p->v[i], err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void peer_route(const struct peer *p, struct nl_route *rt)
+{
+	nl_route_init(rt, p->pod_cidr.addr.family);
+	rt->dst = p->pod_cidr;
+	rt->gw = p->node_ip;
+	rt->protocol = OVERLAY_RTPROT;
+}
+
+int overlay_routes_add(void *ctx, const struct peer *p, struct cni_err *err)
+{
+	struct overlay_routes *n = ctx;
+	struct nl_route rt;
+	int oif = overlay_routes_oif(n, p, err);
+
+	if (oif < 0)
+		return oif;
+	peer_route(p, &rt);
+	rt.oif = oif;
+	return nl_route_replace(n->nl, &rt, err);
+}
+
+int overlay_routes_del(void *ctx, const struct peer *p, struct cni_err *err)
+{
+	struct overlay_routes *n = ctx;
+	struct nl_route rt;
+	int r;
+
+	peer_route(p, &rt);
+	r = nl_route_del(n->nl, &rt, err);
+	if (r == -ESRCH || r == -ENODEV || r == -ENETUNREACH) {
+		cni_err_clear(err);
+		return 0;
+	}
+	return r;
+}

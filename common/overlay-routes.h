@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Node routes of a routed multi-node network (host-gw, ebpf): per other node one route
+ * "<podCIDR> via <nodeIP> dev <underlay> proto 0x57", refused when the node IP is not on-link
+ * (flannel's host-gw rule: the nodes share one L2 segment; a gateway in between would drop
+ * the pod addresses). The callbacks fit struct overlay_ops (common/overlay.h). */
+#ifndef WEFT_OVERLAY_ROUTES_H
+#define WEFT_OVERLAY_ROUTES_H
+
+#include "cni-error.h"
+#include "nl.h"
+#include "peers.h"
+
+/* rtm_protocol of weft's node routes: `ip route show proto 0x57` lists them. */
+#define OVERLAY_RTPROT 0x57
+
+struct overlay_routes {
+	struct nl *nl;
+	int underlay; /* ifindex of underlayInterface, 0 = from the route to each node */
+	const char *underlay_name;
+	const char *plugin; /* named in "<plugin> needs the nodes on one L2 segment" */
+};
+
+/* Opens the host netns' rtnetlink socket and resolves underlay ("" = none; a missing one is
+ * code 7). Close with overlay_routes_close. */
+int overlay_routes_open(struct overlay_routes *n, const char *underlay, const char *plugin,
+			struct cni_err *err);
+void overlay_routes_close(struct overlay_routes *n);
+
+/* The interface the node is on-link through (> 0), or a code 7 error naming the node. */
+int overlay_routes_oif(struct overlay_routes *n, const struct peer *p, struct cni_err *err);
+
+/* struct overlay_ops callbacks; ctx is the struct overlay_routes. */
+int overlay_routes_prepare(void *ctx, const struct peers *p, struct cni_err *err);
+int overlay_routes_add(void *ctx, const struct peer *p, struct cni_err *err);
+int overlay_routes_del(void *ctx, const struct peer *p, struct cni_err *err);
+
+#endif
