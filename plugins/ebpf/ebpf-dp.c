@@ -474,7 +474,7 @@ static int check_one(const struct ebpf_dp *dp, int ifindex, enum bpftc_dir dir, 
 	const char *where = dir == BPFTC_EGRESS ? "egress" : "ingress";
 	_cleanup_close_ int fd = -1;
 	struct bpf_prog_info info;
-	uint32_t len = sizeof(info), id = 0, want = 0, maps[8];
+	uint32_t len = sizeof(info), id = 0, want = 0, maps[8] = {0}; /* valgrind: kernel-filled */
 	int r;
 
 	r = map_id(dp->fd[pin], &want, err);
