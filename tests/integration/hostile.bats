@@ -337,9 +337,10 @@ vanish_add() {
 	VANISH_PID=$!
 }
 
-@test "hostile: CNI_NETNS of another process that vanishes mid-ADD: result or CNI error, DEL leaves nothing" {
-	[ -x "$BIN/bridge" ] || skip "no bridge in $BIN"
-	local p=bridge cf out i n t0 per delay rc okc=0 failc=0 per_rules
+# vanish_run P: the vanishing-netns race for plugin P (the tests below).
+vanish_run() {
+	[ -x "$BIN/$1" ] || skip "no $1 in $BIN"
+	local p=$1 cf out i n t0 per delay rc okc=0 failc=0 per_rules
 	n=${REL_VANISH_N:-10}
 	cf=$(rel_conf_file "$p")
 	out=$BATS_TEST_TMPDIR/vanish
@@ -418,6 +419,22 @@ vanish_add() {
 	exec {fd}<&-
 	rel_assert_clean "after DEL"
 	rel_lock_free
+}
+
+@test "hostile: CNI_NETNS of another process that vanishes mid-ADD (bridge): result or CNI error, DEL leaves nothing" {
+	vanish_run bridge
+}
+
+@test "hostile: CNI_NETNS that vanishes mid-ADD (ebpf): result or CNI error, DEL leaves no endpoint" {
+	vanish_run ebpf
+}
+
+@test "hostile: CNI_NETNS that vanishes mid-ADD (host-gw): result or CNI error, DEL leaves nothing" {
+	vanish_run host-gw
+}
+
+@test "hostile: CNI_NETNS that vanishes mid-ADD (vxlan): result or CNI error, DEL leaves nothing" {
+	vanish_run vxlan
 }
 
 # ---- foreign objects ---------------------------------------------------------------------------
