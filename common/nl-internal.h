@@ -23,6 +23,7 @@ struct nl_link_change {
 	int master;		/* -1 = leave, 0 = release, > 0 = enslave */
 	int vlan_filtering;	/* -1 = leave, else 0/1 (bridge only) */
 	const char *alias;	/* NULL = leave */
+	struct nl_link_af af;	/* IFLA_AF_SPEC; all false = none */
 };
 
 struct nlmsghdr *nl_build_link_get(void *buf, size_t len, int ifindex, const char *name);
@@ -41,6 +42,12 @@ struct nlmsghdr *nl_build_link_dump(void *buf, size_t len);
 void nl_vxlan_parse_info(const struct nlattr *data, struct nl_link *l);
 struct nlmsghdr *nl_build_link_del(void *buf, size_t len, int ifindex, const char *name);
 
+/* RTM_GETNETCONF of one ifindex (or NETCONFA_IFINDEX_ALL / _DEFAULT) in family. */
+struct nlmsghdr *nl_build_netconf_get(void *buf, size_t len, int family, int ifindex);
+/* NETCONFA_FORWARDING of an RTM_NEWNETCONF into *ret: 0, -ENODATA without it, -EINVAL when
+ * the message is not a valid RTM_NEWNETCONF. */
+int nl_netconf_parse_forwarding(const struct nlmsghdr *nlh, int *ret);
+
 /* type RTM_NEWADDR / RTM_DELADDR. */
 struct nlmsghdr *nl_build_addr(void *buf, size_t len, uint16_t type, uint16_t flags, int ifindex,
 			       const struct inet_prefix *p, uint32_t ifa_flags);
@@ -57,5 +64,9 @@ struct nlmsghdr *nl_build_neigh(void *buf, size_t len, uint16_t type, uint16_t f
 				const struct nl_neigh *n);
 struct nlmsghdr *nl_build_fdb(void *buf, size_t len, uint16_t type, uint16_t flags,
 			      const struct nl_fdb *f);
+/* An RTM_NEWNEIGH of a dump back into a struct: ARP / NDP (nl_neigh_parse) or AF_BRIDGE FDB
+ * (nl_fdb_parse). -EINVAL when malformed or of another family. */
+int nl_neigh_parse(const struct nlmsghdr *nlh, struct nl_neigh *ret);
+int nl_fdb_parse(const struct nlmsghdr *nlh, struct nl_fdb *ret);
 
 #endif

@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -154,6 +155,36 @@ static bool put_bridge_opts(struct nlmsghdr *nlh, size_t len, int vlan_filtering
 	return true;
 }
 
+/* IFLA_AF_SPEC: AF_INET holds IFLA_INET_CONF, one u32 attribute per IPV4_DEVCONF_* id (the
+ * id itself, not the id - 1 of the array the kernel reports); AF_INET6 the generation mode. */
+static bool put_af_spec(struct nlmsghdr *nlh, size_t len, const struct nl_link_af *af)
+{
+	struct nlattr *spec, *fam, *conf;
+
+	if (!af->arp_notify && !af->addr_gen_none)
+		return true;
+	spec = mnl_attr_nest_start_check(nlh, len, IFLA_AF_SPEC);
+	if (!spec)
+		return false;
+	if (af->arp_notify) {
+		fam = mnl_attr_nest_start_check(nlh, len, AF_INET);
+		conf = fam ? mnl_attr_nest_start_check(nlh, len, IFLA_INET_CONF) : NULL;
+		if (!conf || !mnl_attr_put_u32_check(nlh, len, IPV4_DEVCONF_ARP_NOTIFY, 1))
+			return false;
+		mnl_attr_nest_end(nlh, conf);
+		mnl_attr_nest_end(nlh, fam);
+	}
+	if (af->addr_gen_none) {
+		fam = mnl_attr_nest_start_check(nlh, len, AF_INET6);
+		if (!fam || !mnl_attr_put_u8_check(nlh, len, IFLA_INET6_ADDR_GEN_MODE,
+						   IN6_ADDR_GEN_MODE_NONE))
+			return false;
+		mnl_attr_nest_end(nlh, fam);
+	}
+	mnl_attr_nest_end(nlh, spec);
+	return true;
+}
+
 struct nlmsghdr *nl_build_link_change(void *buf, size_t len, int ifindex,
 				      const struct nl_link_change *c)
 {
@@ -171,6 +202,8 @@ struct nlmsghdr *nl_build_link_change(void *buf, size_t len, int ifindex,
 	if (c->vlan_filtering >= 0 && !put_bridge_opts(nlh, len, c->vlan_filtering))
 		return NULL;
 	if (c->alias && !mnl_attr_put_strz_check(nlh, len, IFLA_IFALIAS, c->alias))
+		return NULL;
+	if (!put_af_spec(nlh, len, &c->af))
 		return NULL;
 	return nlh;
 }
@@ -513,6 +546,27 @@ int nl_link_enslave_alias(struct nl *nl, int ifindex, int master, const char *al
 				   .master = master,
 				   .vlan_filtering = -1,
 				   .alias = alias};
+
+	return link_change(nl, ifindex, &c, "set master", err);
+}
+
+int nl_link_set_up_af(struct nl *nl, int ifindex, const struct nl_link_af *af, struct cni_err *err)
+{
+	struct nl_link_change c = {
+		.flags = IFF_UP, .change = IFF_UP, .master = -1, .vlan_filtering = -1, .af = *af};
+
+	return link_change(nl, ifindex, &c, "set up", err);
+}
+
+int nl_link_enslave_alias_af(struct nl *nl, int ifindex, int master, const char *alias,
+			     const struct nl_link_af *af, struct cni_err *err)
+{
+	struct nl_link_change c = {.flags = IFF_UP,
+				   .change = IFF_UP,
+				   .master = master,
+				   .vlan_filtering = -1,
+				   .alias = alias,
+				   .af = *af};
 
 	return link_change(nl, ifindex, &c, "set master", err);
 }

@@ -88,6 +88,22 @@ int nl_link_enslave(struct nl *nl, int ifindex, int master, struct cni_err *err)
 int nl_link_enslave_alias(struct nl *nl, int ifindex, int master, const char *alias,
 			  struct cni_err *err);
 int nl_link_set_alias(struct nl *nl, int ifindex, const char *alias, struct cni_err *err);
+
+/* Per-device IP settings carried in IFLA_AF_SPEC of a link change (false = leave). The kernel
+ * applies them after the flags and the master of the same message; it refuses them on a link
+ * being created (EAFNOSUPPORT), and refuses the whole message, changing nothing, when the link
+ * has no IPv4 / IPv6 state (-EAFNOSUPPORT: IPv6 off in the kernel, an MTU below 1280) or the
+ * kernel does not know the setting (-EINVAL). IPv6 conf values (accept_dad, ndisc_notify, ...)
+ * cannot be set this way (IFLA_INET6_CONF is read-only): /proc/sys only. */
+struct nl_link_af {
+	bool arp_notify;    /* IPv4 conf arp_notify = 1 (IFLA_INET_CONF) */
+	bool addr_gen_none; /* IPv6 addr_gen_mode none: no link-local address is made */
+};
+/* nl_link_set_up(nl, ifindex, true) with af in the same message. */
+int nl_link_set_up_af(struct nl *nl, int ifindex, const struct nl_link_af *af, struct cni_err *err);
+/* nl_link_enslave_alias with af in the same message. */
+int nl_link_enslave_alias_af(struct nl *nl, int ifindex, int master, const char *alias,
+			     const struct nl_link_af *af, struct cni_err *err);
 /* Bridge option on an existing bridge. */
 int nl_link_set_vlan_filtering(struct nl *nl, int ifindex, bool on, struct cni_err *err);
 

@@ -16,6 +16,9 @@ struct nl_neigh {
 	uint8_t mac[6];
 	uint16_t state; /* NUD_*, 0 = NUD_PERMANENT */
 };
+/* Neighbours (ARP and NDP) on ifindex (0 = every link): *ret is malloc'd (free it). */
+int nl_neigh_list(struct nl *nl, int ifindex, struct nl_neigh **ret, size_t *ret_n,
+		  struct cni_err *err);
 /* NLM_F_CREATE|NLM_F_REPLACE: idempotent. */
 int nl_neigh_replace(struct nl *nl, const struct nl_neigh *n, struct cni_err *err);
 /* -ENOENT when absent. */
@@ -27,7 +30,12 @@ struct nl_fdb {
 	struct inet_addr dst; /* vxlan remote (NDA_DST), family 0 = none */
 	uint16_t vlan;	      /* NDA_VLAN, 0 = none */
 	bool master;	      /* NTF_MASTER (the bridge's table) instead of NTF_SELF */
+	uint16_t state;	      /* listed entries: NUD_* (added ones are always permanent) */
 };
+/* FDB entries (AF_BRIDGE) on ifindex (0 = every link), the device's own (NTF_SELF) and its
+ * bridge's; one per remote of a vxlan MAC. *ret is malloc'd (free it). */
+int nl_fdb_list(struct nl *nl, int ifindex, struct nl_fdb **ret, size_t *ret_n,
+		struct cni_err *err);
 /* Permanent entry; NLM_F_CREATE|NLM_F_REPLACE, or NLM_F_APPEND when append is set (several
  * remotes for the same MAC, as `bridge fdb append`). */
 int nl_fdb_add(struct nl *nl, const struct nl_fdb *f, bool append, struct cni_err *err);

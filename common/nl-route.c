@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/rtnetlink.h>
 
+#include "cleanup.h"
 #include "nl-internal.h"
 #include "nl-route.h"
 
@@ -45,6 +47,7 @@ static void route_fill_hdr(struct rtmsg *rtm, uint16_t type, const struct nl_rou
 	rtm->rtm_type = RTN_UNICAST;
 	if (type == RTM_DELROUTE) {
 		rtm->rtm_scope = RT_SCOPE_NOWHERE; /* "any scope" for deletes */
+		rtm->rtm_protocol = r->protocol;   /* 0: any; else only a route of that protocol */
 		return;
 	}
 	rtm->rtm_protocol = r->protocol ? r->protocol : RTPROT_BOOT;
@@ -245,5 +248,30 @@ int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route *re
 	if (nl_dump(nl, nlh, route_cb, route_reset, &l, err) < 0)
 		return cni_err_wrap(err, "list routes");
 	*ret_n = l.n;
+	return 0;
+}
+
+int nl_route_dump(struct nl *nl, int family, uint32_t table, struct nl_route **ret, size_t *ret_n,
+		  struct cni_err *err)
+{
+	_cleanup_free_ struct nl_route *v = NULL;
+	size_t max = 64, n = 0;
+	int r;
+
+	for (;;) {
+		struct nl_route *grown = realloc(v, max * sizeof(*v));
+
+		if (!grown)
+			return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "list routes");
+		v = grown;
+		r = nl_route_list(nl, family, table, v, max, &n, err);
+		if (r < 0)
+			return r;
+		if (n <= max)
+			break;
+		max = n + 64; /* more than fitted: again, with room for some added meanwhile */
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
 	return 0;
 }

@@ -32,7 +32,7 @@ void nl_route_init(struct nl_route *r, int family);
 int nl_route_add(struct nl *nl, const struct nl_route *r, struct cni_err *err);
 /* NLM_F_CREATE|NLM_F_REPLACE. */
 int nl_route_replace(struct nl *nl, const struct nl_route *r, struct cni_err *err);
-/* -ESRCH when absent. */
+/* -ESRCH when absent. With protocol set, only a route of that protocol matches. */
 int nl_route_del(struct nl *nl, const struct nl_route *r, struct cni_err *err);
 /* The kernel's route lookup for dst (`ip route get`): the result has oif, gw (unset when dst
  * is on-link), src (the preferred source) and dst = dst/32 or /128. */
@@ -42,5 +42,8 @@ int nl_route_get(struct nl *nl, const struct inet_addr *dst, struct nl_route *re
  * *ret_n is the number found. */
 int nl_route_list(struct nl *nl, int family, uint32_t table, struct nl_route *ret, size_t max,
 		  size_t *ret_n, struct cni_err *err);
+/* The same, all of them: *ret is malloc'd (free it), *ret_n entries. */
+int nl_route_dump(struct nl *nl, int family, uint32_t table, struct nl_route **ret, size_t *ret_n,
+		  struct cni_err *err);
 
 #endif

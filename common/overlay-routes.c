@@ -2,6 +2,7 @@
 /* Node routes of a routed multi-node network (see overlay-routes.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nl-link.h"
@@ -35,6 +36,7 @@ void overlay_routes_close(struct overlay_routes *n)
 {
 	nl_close(n->nl);
 	n->nl = NULL;
+	overlay_rtab_free(&n->rtab);
 }
 
 int overlay_routes_oif(struct overlay_routes *n, const struct peer *p, struct cni_err *err)
@@ -110,4 +112,53 @@ int overlay_routes_del(void *ctx, const struct peer *p, struct cni_err *err)
 		return 0;
 	}
 	return r;
+}
+
+int overlay_rtab_load(struct nl *nl, struct overlay_rtab *t, struct cni_err *err)
+{
+	int r = t->loaded ? 0 : nl_route_dump(nl, AF_UNSPEC, 0, &t->v, &t->n, err);
+
+	t->loaded = r >= 0;
+	return r;
+}
+
+int overlay_rtab_has(struct nl *nl, struct overlay_rtab *t, const struct nl_route *want,
+		     struct cni_err *err)
+{
+	int r = overlay_rtab_load(nl, t, err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct nl_route *h = &t->v[i];
+
+		if (h->dst.addr.family == want->dst.addr.family && h->dst.len == want->dst.len &&
+		    inet_addr_eq(&h->dst.addr, &want->dst.addr) &&
+		    inet_addr_eq(&h->gw, &want->gw) && h->protocol == want->protocol &&
+		    (!want->oif || h->oif == want->oif))
+			return 1;
+	}
+	return 0;
+}
+
+void overlay_rtab_free(struct overlay_rtab *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+int overlay_routes_check(void *ctx, const struct peer *p, struct cni_err *err)
+{
+	struct overlay_routes *n = ctx;
+	char dst[INET_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+	struct nl_route rt;
+	int r;
+
+	peer_route(p, &rt);
+	r = overlay_rtab_has(n->nl, &n->rtab, &rt, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return cni_err_set(err, CNI_ERR_INTERNAL, 0, "route %s via %s proto 0x%x is missing",
+			   inet_prefix_fmt(&p->pod_cidr, dst, sizeof(dst)),
+			   inet_addr_fmt(&p->node_ip, gw, sizeof(gw)), OVERLAY_RTPROT);
 }

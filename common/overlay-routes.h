@@ -7,17 +7,34 @@
 #define WEFT_OVERLAY_ROUTES_H
 
 #include "cni-error.h"
+#include "nl-route.h"
 #include "nl.h"
 #include "peers.h"
 
 /* rtm_protocol of weft's node routes: `ip route show proto 0x57` lists them. */
 #define OVERLAY_RTPROT 0x57
 
+/* The unicast routes of the main table, dumped on first use (CHECK): looking each peer's
+ * route up in one dump, not one dump per peer. */
+struct overlay_rtab {
+	struct nl_route *v;
+	size_t n;
+	bool loaded;
+};
+/* Dumps the table unless it is loaded. */
+int overlay_rtab_load(struct nl *nl, struct overlay_rtab *t, struct cni_err *err);
+/* 1 when the table (loaded first) has a route to want->dst via want->gw with want->protocol (and
+ * want->oif when set), 0 when not. */
+int overlay_rtab_has(struct nl *nl, struct overlay_rtab *t, const struct nl_route *want,
+		     struct cni_err *err);
+void overlay_rtab_free(struct overlay_rtab *t);
+
 struct overlay_routes {
 	struct nl *nl;
 	int underlay; /* ifindex of underlayInterface, 0 = from the route to each node */
 	const char *underlay_name;
 	const char *plugin; /* named in "<plugin> needs the nodes on one L2 segment" */
+	struct overlay_rtab rtab;
 };
 
 /* Opens the host netns' rtnetlink socket and resolves underlay ("" = none; a missing one is
@@ -33,5 +50,7 @@ int overlay_routes_oif(struct overlay_routes *n, const struct peer *p, struct cn
 int overlay_routes_prepare(void *ctx, const struct peers *p, struct cni_err *err);
 int overlay_routes_add(void *ctx, const struct peer *p, struct cni_err *err);
 int overlay_routes_del(void *ctx, const struct peer *p, struct cni_err *err);
+/* CHECK: the peer's route is there, else code 100 naming it. */
+int overlay_routes_check(void *ctx, const struct peer *p, struct cni_err *err);
 
 #endif

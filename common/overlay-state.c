@@ -14,6 +14,7 @@
 
 struct applied {
 	struct peers peers, pending;
+	bool has_pending; /* a reconcile was left half done */
 	char params[512];
 };
 
@@ -105,23 +106,27 @@ static int applied_write(const char *dir, const struct peers *done, const struct
 	return write_atomic(dir, "applied.json", s, err);
 }
 
-/* A missing or unreadable file is an empty set: nothing known to remove. */
-static void applied_read(const char *dir, struct applied *s)
+/* 1: read; 0: no file; -EINVAL: unreadable (s is then an empty set: nothing known). */
+static int applied_read(const char *dir, struct applied *s)
 {
 	char path[PATH_MAX + 16];
 	_cleanup_json_ json_t *j = NULL;
 	const char *params;
 
 	snprintf(path, sizeof(path), "%s/applied.json", dir);
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
 	j = json_load_file(path, 0, NULL);
-	if (!j)
-		return;
 	params = json_string_value(json_object_get(j, "params"));
-	snprintf(s->params, sizeof(s->params), "%s", params ? params : "");
-	if (peers_parse(json_object_get(j, "peers"), path, &s->peers, NULL) < 0)
-		log_warn("%s: unreadable peer list, ignored", path);
-	if (json_object_get(j, "pending"))
+	if (!params || peers_parse(json_object_get(j, "peers"), path, &s->peers, NULL) < 0) {
+		log_warn("%s: unreadable, ignored", path);
+		return -EINVAL;
+	}
+	snprintf(s->params, sizeof(s->params), "%s", params);
+	s->has_pending = json_object_get(j, "pending") != NULL;
+	if (s->has_pending)
 		(void)peers_parse(json_object_get(j, "pending"), path, &s->pending, NULL);
+	return 1;
 }
 
 static bool has_exact(const struct peers *set, const struct peer *p)
@@ -146,8 +151,10 @@ static int remove_stale(const struct peers *old, const struct peers *want, bool 
 	return 0;
 }
 
-static int apply(const struct overlay_conf *o, const struct applied *s, const char *params,
-		 const struct overlay_ops *ops, struct cni_err *err)
+/* known: applied.json was read; without it, what an earlier reconcile made is unknown and
+ * ops->sweep (when there is one) removes what it safely can. */
+static int apply(const struct overlay_conf *o, const struct applied *s, bool known,
+		 const char *params, const struct overlay_ops *ops, struct cni_err *err)
 {
 	bool all = strcmp(s->params, params) != 0;
 	int r;
@@ -159,6 +166,8 @@ static int apply(const struct overlay_conf *o, const struct applied *s, const ch
 		r = remove_stale(&s->peers, &o->peers, all, ops, err);
 	if (r >= 0)
 		r = remove_stale(&s->pending, &o->peers, all, ops, err);
+	if (r >= 0 && !known && ops->sweep)
+		r = ops->sweep(ops->ctx, &o->peers, err);
 	for (size_t i = 0; r >= 0 && i < o->peers.n; i++) {
 		if (!all && has_exact(&s->peers, &o->peers.v[i]))
 			continue; /* unchanged: untouched */
@@ -193,10 +202,52 @@ int overlay_reconcile(const struct overlay_conf *o, const char *params,
 	read_digest(o->state_dir, have); /* a concurrent ADD may have done it meanwhile */
 	if (strcmp(want, have) == 0)
 		return 0;
-	applied_read(o->state_dir, &s);
-	r = apply(o, &s, params, ops, err);
+	r = applied_read(o->state_dir, &s);
+	r = apply(o, &s, r > 0, params, ops, err);
 	applied_free(&s);
 	if (r >= 0)
 		r = write_atomic(o->state_dir, "digest", want, err);
 	return r < 0 ? r : 1;
+}
+
+static int check_applied(const struct applied *s, const char *params, const struct overlay_ops *ops,
+			 struct cni_err *err)
+{
+	int r;
+
+	if (s->has_pending)
+		return cni_err_set(err, CNI_ERR_INTERNAL, 0,
+				   "node state: a reconcile of the peers was left half done; the "
+				   "next ADD completes it");
+	if (params && strcmp(s->params, params) != 0)
+		return cni_err_set(
+			err, CNI_ERR_INTERNAL, 0,
+			"node state: the peers were applied with \"%s\", the node now has "
+			"\"%s\"",
+			s->params, params);
+	for (size_t i = 0; i < s->peers.n; i++) {
+		r = ops->peer_check(ops->ctx, &s->peers.v[i], err);
+		if (r < 0)
+			return cni_err_wrap(err, "node \"%s\"", s->peers.v[i].name);
+	}
+	return 0;
+}
+
+int overlay_check(const struct overlay_conf *o, const char *params, const struct overlay_ops *ops,
+		  struct cni_err *err)
+{
+	struct applied s = {0};
+	int r = applied_read(o->state_dir, &s);
+
+	if (r == 0)
+		log_warn("%s/applied.json is missing (never reconciled, or lost): node state not "
+			 "checked",
+			 o->state_dir);
+	if (r < 0)
+		r = cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
+				"node state: \"%s/applied.json\" is unreadable", o->state_dir);
+	if (r > 0)
+		r = check_applied(&s, params, ops, err);
+	applied_free(&s);
+	return r < 0 ? r : 0;
 }

@@ -54,11 +54,23 @@ struct overlay_ops {
 	int (*prepare)(void *ctx, const struct peers *p, struct cni_err *err);
 	int (*peer_add)(void *ctx, const struct peer *p, struct cni_err *err);
 	int (*peer_del)(void *ctx, const struct peer *p, struct cni_err *err);
+	/* CHECK: the entries of p are there; else code 100 naming the missing object. */
+	int (*peer_check)(void *ctx, const struct peer *p, struct cni_err *err);
+	/* Optional: applied.json was missing (lost) at a reconcile, so whatever an earlier one
+	 * made is unknown: remove the entries not of a peer in want, where that is safe. */
+	int (*sweep)(void *ctx, const struct peers *want, struct cni_err *err);
 };
 
 /* params: the node-level parameters (device, ifindex, ...); when they change, every entry is
  * removed and made again. Returns 1 when it reconciled, 0 when the digest matched. */
 int overlay_reconcile(const struct overlay_conf *o, const char *params,
 		      const struct overlay_ops *ops, struct cni_err *err);
+
+/* CHECK of node-level state: ops->peer_check on every peer of applied.json (neither the peers
+ * nor the peers file are needed). Code 100 when a reconcile was left half done, or when the
+ * node-level parameters differ from params (NULL: not compared). No applied.json (never
+ * reconciled, or lost): nothing checked, a warning logged, 0. */
+int overlay_check(const struct overlay_conf *o, const char *params, const struct overlay_ops *ops,
+		  struct cni_err *err);
 
 #endif

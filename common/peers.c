@@ -300,8 +300,11 @@ static int check_local(const struct peers *p, const struct peer *self,
 		     !inet_prefix_contains(&self->pod_cidr, &l.addr)))
 			return BAD(err,
 				   "podCIDR %s of this node (\"%s\") does not contain the local "
-				   "range %s",
-				   inet_prefix_fmt(&self->pod_cidr, a, sizeof(a)), self->name, b);
+				   "range %s%s",
+				   inet_prefix_fmt(&self->pod_cidr, a, sizeof(a)), self->name, b,
+				   self->pod_cidr.addr.family != l.addr.family
+					   ? " (one pod CIDR per node: dual-stack is not supported)"
+					   : "");
 		for (size_t i = 0; i < p->n; i++)
 			if (inet_prefix_overlaps(&p->v[i].pod_cidr, &l))
 				return BAD(err,

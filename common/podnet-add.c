@@ -18,6 +18,7 @@
 #include "nft.h"
 #include "nl-addr.h"
 #include "nl-link.h"
+#include "nl-netconf.h"
 #include "nl-route.h"
 
 #define PORT_WAIT_MS	 2500 /* the reference's total (0+50+500+1000+1000 ms), but polled */
@@ -87,6 +88,10 @@ struct ctr_sysctl {
 	bool dad, v6;
 };
 
+/* The pod's IPv6 settings, before eth0 goes up. IPv6 conf values cannot be set over netlink
+ * (arp_notify can: ctr_set_up()). accept_dad is written for IPv4 pods too, as the reference
+ * does: without it their link-local address would send a DAD probe, flooded to every port of
+ * the bridge (~1.8 ms of softirq at 300 ports, see docs/benchmarks.md), later, from a timer. */
 static int ctr_sysctl_cb(void *arg, struct cni_err *err)
 {
 	const struct ctr_sysctl *q = arg;
@@ -99,8 +104,6 @@ static int ctr_sysctl_cb(void *arg, struct cni_err *err)
 		snprintf(k, sizeof(k), "net/ipv6/conf/%s/enhanced_dad", q->ifname);
 		(void)netns_sysctl_set(-1, k, "1", NULL);
 	}
-	snprintf(k, sizeof(k), "net/ipv4/conf/%s/arp_notify", q->ifname);
-	(void)netns_sysctl_set(-1, k, "1", NULL);
 	if (!q->v6)
 		return 0;
 	if (netns_sysctl_set(-1, "net/ipv6/conf/lo/disable_ipv6", "0", err) < 0)
@@ -113,6 +116,35 @@ static int ctr_sysctl_cb(void *arg, struct cni_err *err)
 	snprintf(k, sizeof(k), "net/ipv6/conf/%s/ndisc_notify", q->ifname); /* see announce() */
 	(void)netns_sysctl_set(-1, k, "1", NULL);
 	return 0;
+}
+
+static int ctr_arp_notify_cb(void *arg, struct cni_err *err)
+{
+	char k[96];
+
+	(void)err;
+	snprintf(k, sizeof(k), "net/ipv4/conf/%s/arp_notify", (const char *)arg);
+	(void)netns_sysctl_set(-1, k, "1", NULL);
+	return 0;
+}
+
+/* eth0 up, and arp_notify on in the same message (IFLA_AF_SPEC, no /proc/sys). The kernel applies
+ * IFLA_AF_SPEC after the flags, so going up sends no gratuitous ARP: it would be lost anyway,
+ * the host end's bridge port stays disabled until linkwatch has seen the new carrier. announce()
+ * sends the one that reaches the other ports. */
+static int ctr_set_up(struct podnet_ctx *x, struct cni_err *err)
+{
+	static const struct nl_link_af af = {.arp_notify = true};
+	int r = nl_link_set_up_af(x->ctr, x->ctr_index, &af, err);
+
+	if (r != -EAFNOSUPPORT && r != -EOPNOTSUPP)
+		return r;
+	/* A kernel that cannot: up as before, arp_notify through /proc/sys (best effort). */
+	cni_err_clear(err);
+	r = nl_link_set_up(x->ctr, x->ctr_index, true, err);
+	if (r >= 0)
+		(void)netns_exec(x->nsfd, ctr_arp_notify_cb, (void *)x->a->ifname, NULL);
+	return r;
 }
 
 /* enabledad: wait (bounded) until the addresses leave "tentative", like SettleAddresses. */
@@ -188,7 +220,7 @@ static int ctr_configure(struct podnet_ctx *x, const struct cni_result *res, str
 		r = nl_addr_add(x->ctr, x->ctr_index, p, f, err);
 	}
 	if (r >= 0)
-		r = nl_link_set_up(x->ctr, x->ctr_index, true, err);
+		r = ctr_set_up(x, err);
 	if (r >= 0 && q.v6 && q.dad)
 		r = dad_settle(x, err);
 	if (r < 0)
@@ -207,6 +239,20 @@ static bool bridge_mac_pinned(const char *bridge)
 	snprintf(path, sizeof(path), "/sys/class/net/%s/addr_assign_type", bridge);
 	f = fopen(path, "re");
 	return f && fgets(buf, sizeof(buf), f) && atoi(buf) == 3; /* NET_ADDR_SET */
+}
+
+/* net.ipv4.ip_forward / net.ipv6.conf.all.forwarding on. Read over netlink (RTM_GETNETCONF);
+ * /proc/sys is opened only to turn it on, or when the kernel does not answer. */
+static int forwarding_ensure(struct podnet_ctx *x, int family, struct cni_err *err)
+{
+	const char *key =
+		family == AF_INET ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding";
+
+	if (nl_netconf_get_forwarding(x->host, family, NL_NETCONF_ALL, NULL) == 1)
+		return 0;
+	if (netns_sysctl_set(-1, key, "1", err) < 0)
+		return cni_err_wrap(err, "failed to enable forwarding");
+	return 0;
 }
 
 /* isGateway: the gateways on the bridge, its MAC pinned, forwarding on. */
@@ -240,11 +286,12 @@ static int gateways_apply(struct podnet_ctx *x, struct cni_result *res, struct c
 		 * its MAC now, with our port in it. */
 		return cni_err_wrap(err, "could not set bridge's mac");
 	}
-	if (fam[0] && netns_sysctl_set(-1, "net/ipv4/ip_forward", "1", err) < 0)
-		return cni_err_wrap(err, "failed to enable forwarding");
-	if (fam[1] && netns_sysctl_set(-1, "net/ipv6/conf/all/forwarding", "1", err) < 0)
-		return cni_err_wrap(err, "failed to enable forwarding");
-	return 0;
+	r = 0;
+	if (fam[0])
+		r = forwarding_ensure(x, AF_INET, err);
+	if (r >= 0 && fam[1])
+		r = forwarding_ensure(x, AF_INET6, err);
+	return r;
 }
 
 static int masq_apply(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
@@ -287,7 +334,9 @@ static int port_wait(struct podnet_ctx *x, struct cni_err *err)
  * neighbour entry does not blackhole the pod (plugins#858). Setting the MAC to itself raises
  * NETDEV_CHANGEADDR: with arp_notify=1 the kernel sends a gratuitous ARP per IPv4 address and
  * with ndisc_notify=1 an unsolicited NA. No packet socket: closing one costs an RCU grace
- * period (synchronize_net), ~10-20 ms. */
+ * period (synchronize_net), ~10-20 ms. This is the IPv4 pod's only announcement, and it must
+ * come after port_wait(): one sent while eth0 goes up is dropped by the still disabled port
+ * (ctr_set_up() does not ask for that one). */
 static void announce(struct podnet_ctx *x, const struct cni_result *res)
 {
 	struct cni_err e = {0};

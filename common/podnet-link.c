@@ -276,6 +276,24 @@ static int port_vlans(struct podnet_ctx *x, int ifindex, struct cni_err *err)
 	return r;
 }
 
+/* Bridge port, up, alias, and no IPv6 link-local address, in one message. The host end is a
+ * bridge port: it needs no address of its own, and one would cost an IPv6 route, DAD, MLD and
+ * router solicitations per pod. Set before the port has a carrier (the pod end is still down),
+ * so no address is ever made. The pod end keeps the kernel's defaults. */
+static int port_enslave(struct podnet_ctx *x, struct cni_err *err)
+{
+	static const struct nl_link_af af = {.addr_gen_none = true};
+	int r;
+
+	r = nl_link_enslave_alias_af(x->host, x->host_index, x->br_index, x->alias, &af, err);
+	if (r != -EAFNOSUPPORT && r != -EOPNOTSUPP && r != -EINVAL)
+		return r;
+	/* No IPv6 on the link (IPv6 off, MTU < 1280) or a kernel without addr_gen_mode: the
+	 * kernel refused the whole message, nothing changed. */
+	cni_err_clear(err);
+	return nl_link_enslave_alias(x->host, x->host_index, x->br_index, x->alias, err);
+}
+
 int podnet_port_setup(struct podnet_ctx *x, struct cni_err *err)
 {
 	const struct podnet_conf *c = x->conf;
@@ -285,7 +303,7 @@ int podnet_port_setup(struct podnet_ctx *x, struct cni_err *err)
 
 	/* The alias rides on the enslave message: no extra round trip. A veth without it (the
 	 * moment between creation and this) is never taken for ours by GC. */
-	r = nl_link_enslave_alias(x->host, x->host_index, x->br_index, x->alias, err);
+	r = port_enslave(x, err);
 	if (r >= 0 && (c->hairpin || c->port_isolation))
 		r = nl_link_set_brport(x->host, x->host_index, &p, err);
 	if (r >= 0 && podnet_vlan_filtering(c))

@@ -2,7 +2,7 @@
 /* The host-gw plugin: pods attached locally as the bridge plugin does (common/podnet.h), and
  * one route per other node, "<podCIDR> via <nodeIP>" on the underlay (common/overlay.h).
  *   main.c   config and verbs
- *   node.c   the node-level routes (common/overlay-routes.c, shared with ebpf) */
+ *   node.c   the node-level routes (common/overlay-routes.c, shared with ebpf): ADD, CHECK */
 #ifndef WEFT_HOSTGW_H
 #define WEFT_HOSTGW_H
 
@@ -16,5 +16,8 @@ struct hostgw_conf {
 
 /* node.c: reconciles the routes to the other nodes (ADD). */
 int hostgw_node_ensure(const struct cni_args *a, struct hostgw_conf *c, struct cni_err *err);
+/* node.c: CHECK: the routes recorded in applied.json are there (code 100 naming one that is
+ * not). */
+int hostgw_node_check(const struct hostgw_conf *c, struct cni_err *err);
 
 #endif

@@ -29,7 +29,17 @@ static int hostgw_add(const struct cni_args *a, void *conf, struct cni_result *r
 	return r < 0 ? r : podnet_add(a, &c->pod, res, err);
 }
 
-/* DEL, CHECK, STATUS and GC are the attachment's: a pod's DEL never touches node state. */
+/* The pod, then the node routes applied.json records (not the peers: the peers file may not
+ * be readable now, and the node routes were made from what it said then). */
+static int hostgw_check(const struct cni_args *a, void *conf, struct cni_err *err)
+{
+	struct hostgw_conf *c = conf;
+	int r = podnet_check(a, &c->pod, err);
+
+	return r < 0 ? r : hostgw_node_check(c, err);
+}
+
+/* DEL, STATUS and GC are the attachment's: a pod's DEL never touches node state. */
 static const struct cni_plugin hostgw_plugin = {
 	.name = "host-gw",
 	.conf_size = sizeof(struct hostgw_conf),
@@ -38,7 +48,7 @@ static const struct cni_plugin hostgw_plugin = {
 	.conf_free = hostgw_conf_free,
 	.add = hostgw_add,
 	.del = podnet_del,
-	.check = podnet_check,
+	.check = hostgw_check,
 	.status = podnet_status,
 	.gc = podnet_gc,
 };

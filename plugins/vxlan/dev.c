@@ -32,13 +32,18 @@ static int addr_owner(struct nl *nl, const struct inet_addr *addr, struct cni_er
 	return 0;
 }
 
-static int first_addr(struct nl *nl, int ifindex, struct inet_addr *ret, struct cni_err *err)
+/* The first global address of ifindex, of the peers' family (the other nodes' VTEPs must be
+ * reachable from it), else IPv4 first. */
+static int first_addr(struct nl *nl, int ifindex, const struct peers *peers, struct inet_addr *ret,
+		      struct cni_err *err)
 {
+	bool v6 = peers->n && peers->v[0].node_ip.family == AF_INET6;
+	const int fams[2] = {v6 ? AF_INET6 : AF_INET, v6 ? AF_INET : AF_INET6};
 	struct nl_addr a[16];
 	size_t n;
 
-	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
-		if (nl_addr_list(nl, ifindex, fam, a, ARRAY_SIZE(a), &n, err) < 0)
+	for (int f = 0; f < 2; f++) {
+		if (nl_addr_list(nl, ifindex, fams[f], a, ARRAY_SIZE(a), &n, err) < 0)
 			return -EIO;
 		for (size_t i = 0; i < n && i < ARRAY_SIZE(a); i++)
 			if (a[i].scope == 0) { /* RT_SCOPE_UNIVERSE */
@@ -76,7 +81,7 @@ static int underlay(struct nl *nl, const struct vxlan_conf *c, struct vxlan_dev 
 					   inet_addr_fmt(&d->local, ip, sizeof(ip)),
 					   c->ov.node_name);
 	} else if (*ret_link) {
-		r = first_addr(nl, *ret_link, &d->local, err);
+		r = first_addr(nl, *ret_link, &c->ov.peers, &d->local, err);
 		if (r == -ENOENT)
 			return NO_UNDERLAY(err, c);
 		r = *ret_link;
@@ -94,10 +99,11 @@ static int underlay(struct nl *nl, const struct vxlan_conf *c, struct vxlan_dev 
 	return r < 0 ? r : 0;
 }
 
-static int differs(const struct vxlan_conf *c, const char *what, const char *have, const char *want,
-		   struct cni_err *err)
+/* code: 7 on ADD (the config does not fit the node), 100 on CHECK (the node changed). */
+static int differs(const struct vxlan_conf *c, enum cni_code code, const char *what,
+		   const char *have, const char *want, struct cni_err *err)
 {
-	return cni_err_set(err, CNI_ERR_CONFIG, EEXIST,
+	return cni_err_set(err, code, EEXIST,
 			   "vxlan device \"%s\" exists with %s %s, the config wants %s: delete it "
 			   "(`ip link del %s`) or change the config",
 			   c->dev, what, have, want, c->dev);
@@ -108,31 +114,31 @@ static int differs(const struct vxlan_conf *c, const char *what, const char *hav
 		if ((h) != (w)) {                                                                  \
 			snprintf(hs, sizeof(hs), "%lu", (unsigned long)(h));                       \
 			snprintf(ws, sizeof(ws), "%lu", (unsigned long)(w));                       \
-			return differs(c, what, hs, ws, err);                                      \
+			return differs(c, code, what, hs, ws, err);                                \
 		}                                                                                  \
 	} while (0)
 
 static int verify(const struct vxlan_conf *c, const struct nl_vxlan *want, const struct nl_link *l,
-		  struct cni_err *err)
+		  enum cni_code code, struct cni_err *err)
 {
 	const struct nl_vxlan_info *h = &l->vxlan, *w = &want->info;
 	char hs[INET6_ADDRSTRLEN], ws[INET6_ADDRSTRLEN];
 
 	if (strcmp(l->kind, "vxlan") != 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, EEXIST,
+		return cni_err_set(err, code, EEXIST,
 				   "\"%s\" exists but is not a vxlan device (kind \"%s\")", c->dev,
 				   l->kind);
 	CMP_NUM("vni", h->vni, w->vni);
 	CMP_NUM("port", h->port, w->port);
 	if (!inet_addr_eq(&h->local, &w->local))
-		return differs(c, "local address", inet_addr_fmt(&h->local, hs, sizeof(hs)),
+		return differs(c, code, "local address", inet_addr_fmt(&h->local, hs, sizeof(hs)),
 			       inet_addr_fmt(&w->local, ws, sizeof(ws)), err);
 	CMP_NUM("underlay device (ifindex)", h->link, w->link);
 	CMP_NUM("learning", h->learning, w->learning);
 	CMP_NUM("udpChecksum", h->udp_csum, w->udp_csum);
 	CMP_NUM("mtu", l->mtu, want->mtu);
 	if (memcmp(l->mac, want->mac, 6) != 0)
-		return differs(c, "VTEP MAC", nl_mac_fmt(l->mac, hs, sizeof(hs)),
+		return differs(c, code, "VTEP MAC", nl_mac_fmt(l->mac, hs, sizeof(hs)),
 			       nl_mac_fmt(want->mac, ws, sizeof(ws)), err);
 	return 0;
 }
@@ -172,6 +178,15 @@ static int own_addr(struct nl *nl, const struct vxlan_conf *c, int ifindex, stru
 	return r;
 }
 
+/* "mtu", else the underlay's minus the encapsulation. */
+static uint32_t want_mtu(const struct vxlan_conf *c, const struct nl_link *ul,
+			 const struct inet_addr *local)
+{
+	if (c->pod.mtu)
+		return c->pod.mtu;
+	return ul->mtu - (local->family == AF_INET6 ? VXLAN_OVERHEAD_V6 : VXLAN_OVERHEAD_V4);
+}
+
 int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf *c,
 		     struct vxlan_dev *ret, struct cni_err *err)
 {
@@ -190,12 +205,10 @@ int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf
 					 .local = ret->local,
 					 .port = c->port,
 					 .udp_csum = c->udp_csum};
-	vx.mtu = c->pod.mtu ? c->pod.mtu
-			    : ul.mtu - (ret->local.family == AF_INET6 ? VXLAN_OVERHEAD_V6
-								      : VXLAN_OVERHEAD_V4);
+	vx.mtu = want_mtu(c, &ul, &ret->local);
 	r = create_or_get(nl, &vx, &l, err);
 	if (r >= 0)
-		r = verify(c, &vx, &l, err);
+		r = verify(c, &vx, &l, CNI_ERR_CONFIG, err);
 	if (r >= 0 && !(l.flags & IFF_UP))
 		r = nl_link_set_up(nl, l.ifindex, true, err);
 	if (r >= 0)
@@ -204,5 +217,41 @@ int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf
 		return cni_err_wrap(err, "vxlan device \"%s\"", c->dev);
 	ret->ifindex = l.ifindex;
 	ret->mtu = vx.mtu;
+	return 0;
+}
+
+int vxlan_dev_check(struct nl *nl, const char *network, const struct vxlan_conf *c,
+		    struct vxlan_dev *ret, struct cni_err *err)
+{
+	struct nl_vxlan vx = {.name = c->dev, .mac = ret->mac};
+	struct nl_link l, ul;
+	int r = nl_link_get(nl, c->dev, &l, err);
+
+	if (r == -ENODEV) {
+		cni_err_clear(err);
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENODEV, "vxlan device \"%s\" is missing",
+				   c->dev);
+	}
+	if (r < 0)
+		return r;
+	/* What ADD would want of it, given the local address and underlay it has. */
+	ret->local = l.vxlan.local;
+	peers_vtep_mac(network, c->ov.node_name, &ret->local, ret->mac);
+	vx.info = (struct nl_vxlan_info){.vni = c->vni,
+					 .link = l.vxlan.link,
+					 .local = ret->local,
+					 .port = c->port,
+					 .udp_csum = c->udp_csum};
+	vx.mtu = c->pod.mtu ? c->pod.mtu : l.mtu; /* no underlay left: nothing to compare with */
+	if (l.vxlan.link && nl_link_get_by_index(nl, l.vxlan.link, &ul, NULL) >= 0)
+		vx.mtu = want_mtu(c, &ul, &ret->local);
+	r = verify(c, &vx, &l, CNI_ERR_INTERNAL, err);
+	if (r >= 0 && !(l.flags & IFF_UP))
+		r = cni_err_set(err, CNI_ERR_INTERNAL, ENETDOWN, "vxlan device \"%s\" is down",
+				c->dev);
+	if (r < 0)
+		return r;
+	ret->ifindex = l.ifindex;
+	ret->mtu = l.mtu;
 	return 0;
 }

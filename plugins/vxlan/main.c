@@ -49,7 +49,26 @@ static int vxlan_add(const struct cni_args *a, void *conf, struct cni_result *re
 	return podnet_add(a, &c->pod, res, err);
 }
 
-/* DEL, CHECK, STATUS and GC are the attachment's: a pod's DEL never touches node state. */
+/* The pod, then the device and the entries applied.json records (not the peers: the peers
+ * file may not be readable now, and the entries were made from what it said then). */
+static int vxlan_check(const struct cni_args *a, void *conf, struct cni_err *err)
+{
+	struct vxlan_conf *c = conf;
+	_cleanup_nl_ struct nl *nl = NULL;
+	struct vxlan_dev dev;
+	int r;
+
+	r = podnet_check(a, &c->pod, err);
+	if (r >= 0)
+		r = nl_open(&nl, NL_NETNS_SELF, err);
+	if (r >= 0)
+		r = vxlan_dev_check(nl, a->name, c, &dev, err);
+	if (r >= 0)
+		r = vxlan_node_check(nl, a->name, c, &dev, err);
+	return r < 0 ? r : 0;
+}
+
+/* DEL, STATUS and GC are the attachment's: a pod's DEL never touches node state. */
 static const struct cni_plugin vxlan_plugin = {
 	.name = "vxlan",
 	.conf_size = sizeof(struct vxlan_conf),
@@ -58,7 +77,7 @@ static const struct cni_plugin vxlan_plugin = {
 	.conf_free = vxlan_conf_free,
 	.add = vxlan_add,
 	.del = podnet_del,
-	.check = podnet_check,
+	.check = vxlan_check,
 	.status = podnet_status,
 	.gc = podnet_gc,
 };

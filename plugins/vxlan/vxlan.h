@@ -45,5 +45,13 @@ int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf
 		     struct vxlan_dev *ret, struct cni_err *err);
 int vxlan_node_ensure(struct nl *nl, const char *network, const struct vxlan_conf *c,
 		      const struct vxlan_dev *dev, struct cni_err *err);
+/* CHECK: the device has the parameters ADD gives it (code 100 naming the one that differs;
+ * *ret as vxlan_dev_ensure fills it) ... */
+int vxlan_dev_check(struct nl *nl, const char *network, const struct vxlan_conf *c,
+		    struct vxlan_dev *ret, struct cni_err *err);
+/* ... and the entries of every peer applied.json records are on it (code 100 naming the peer
+ * and the missing entry). */
+int vxlan_node_check(struct nl *nl, const char *network, const struct vxlan_conf *c,
+		     const struct vxlan_dev *dev, struct cni_err *err);
 
 #endif

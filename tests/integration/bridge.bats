@@ -99,10 +99,15 @@ expect_code() { # expect_code N
 }
 
 @test "bridge 19: isDefaultGateway adds the default route" {
+	# forwarding is read over netlink (RTM_GETNETCONF) and turned on when it is off
+	ip netns exec "$HOST" sysctl -qw net.ipv4.ip_forward=0
 	add_ok "$(conf 1.0.0 '{"isDefaultGateway":true}')"
 	json_get "$output" '.routes[] | select(.dst == "0.0.0.0/0") | .gw' | grep -qx 10.99.0.1
 	ip -n "$CTR" -j route show default | jq -e '.[0].gateway == "10.99.0.1" and .[0].dev == "eth0"'
 	ip -n "$HOST" -j addr show dev wbr0 | jq -e '[.[0].addr_info[] | select(.local == "10.99.0.1" and .prefixlen == 24)] | length == 1'
+	[ "$(ip netns exec "$HOST" cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+	# already on: left on
+	add_ok "$(conf 1.0.0 '{"isDefaultGateway":true}')" ctr2 "/run/netns/$(ctr_ns p2)"
 	[ "$(ip netns exec "$HOST" cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
 }
 
@@ -213,13 +218,18 @@ expect_code() { # expect_code N
 	add_ok "$c" keeper "/run/netns/$(ctr_ns keeper)"
 	ip netns exec "$HOST" ping -c1 -W2 10.99.0.2
 	ip -n "$HOST" neigh show 10.99.0.2 | grep -q "$mac1"
+	# ... and so does another pod, on another port of the bridge
+	ip netns exec "$WEFT_PREFIX-keeper" ping -c1 -W2 10.99.0.2
+	ip -n "$WEFT_PREFIX-keeper" neigh show 10.99.0.2 | grep -q "$mac1"
 	run run_plugin DEL bridge "$c"
 	[ "$status" -eq 0 ]
 	CNI_ARGS="IP=10.99.0.2" add_ok "$c" ctr2 "/run/netns/$(ctr_ns p2)"
 	mac2=$(json_get "$output" '.interfaces[2].mac')
 	[ "$mac1" != "$mac2" ]
-	# No traffic to the pod since: only its announcement can have updated the entry.
+	# No traffic to the pod since: only its announcement can have updated the entries. It is
+	# sent once the new port forwards (one sent while eth0 goes up would be dropped there).
 	ip -n "$HOST" neigh show 10.99.0.2 | grep -q "$mac2"
+	ip -n "$WEFT_PREFIX-keeper" neigh show 10.99.0.2 | grep -q "$mac2"
 }
 
 @test "bridge 30: masquerade proven by effect; pod-to-pod and multicast not masqueraded" {
@@ -259,6 +269,11 @@ expect_code() { # expect_code N
 		and .[0].linkinfo.info_slave_data.isolated == true'
 	[ "$(ip netns exec "$CTR" cat /proc/sys/net/ipv4/conf/eth0/arp_notify)" = 1 ]
 	[ "$(ip netns exec "$CTR" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" = 0 ]
+	# The host end, a bridge port, gets no IPv6 link-local address; the pod end keeps its own.
+	ip -n "$HOST" -d -j link show dev "$host" | jq -e '.[0].inet6_addr_gen_mode == "none"'
+	ip -n "$HOST" -6 -j addr show dev "$host" | jq -e '[.[].addr_info[]] == []'
+	ip -n "$CTR" -d -j link show dev eth0 | jq -e '.[0].inet6_addr_gen_mode == "eui64"'
+	ip -n "$CTR" -6 -j addr show dev eth0 scope link | jq -e '[.[].addr_info[] | .local | startswith("fe80:")] == [true]'
 	for i in 2 3 4; do add_ok "$c" "c$i" "/run/netns/$(ctr_ns "p$i")"; done
 	run run_plugin DEL bridge "$c" c2
 	[ "$status" -eq 0 ]
@@ -329,6 +344,7 @@ vlan_filtering_supported() {
 @test "bridge: dual stack, IPv6 usable at once (no DAD wait)" {
 	c=$(conf 1.0.0 '{"isDefaultGateway":true}' | jq -c --arg d "$DATA" '.ipam = {type:"host-local",dataDir:$d,
 		ranges:[[{subnet:"10.99.0.0/24"}],[{subnet:"fd99::/64"}]]}')
+	ip netns exec "$HOST" sysctl -qw net.ipv6.conf.all.forwarding=0
 	add_ok "$c"
 	json_get "$output" '.ips[].address' | grep -qx 'fd99::2/64'
 	json_get "$output" '.routes[].dst' | grep -qx '::/0'
@@ -336,6 +352,12 @@ vlan_filtering_supported() {
 	ip -n "$CTR" -6 -j route show default | jq -e '.[0].gateway == "fd99::1"'
 	ip netns exec "$CTR" ping -6 -c1 -W2 fd99::1
 	[ "$(ip netns exec "$HOST" cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1 ]
+	for k in ipv4/conf/eth0/arp_notify ipv6/conf/eth0/ndisc_notify ipv6/conf/eth0/keep_addr_on_down; do
+		[ "$(ip netns exec "$CTR" cat "/proc/sys/net/$k")" = 1 ]
+	done
+	[ "$(ip netns exec "$CTR" cat /proc/sys/net/ipv6/conf/eth0/accept_dad)" = 0 ]
+	# IPv6 on the pod's host veth too: still no address of its own (the bridge has the gateway).
+	ip -n "$HOST" -6 -j addr show dev "$(json_get "$output" '.interfaces[1].name')" | jq -e '[.[].addr_info[]] == []'
 	run run_plugin DEL bridge "$c"
 	[ "$status" -eq 0 ]
 	[ "$(ip_files)" = 0 ]

@@ -118,3 +118,40 @@ no_pod_left() {
 	[ "$status" -eq 0 ]
 	[ "$(ip netns exec "$HOST" nft -j list ruleset | jq '[.nftables[] | select(.rule)] | length')" = 0 ]
 }
+
+with_prev() { # with_prev CONF RESULT: CONF with prevResult, for CHECK
+	jq -c --argjson p "$2" '. + {prevResult: $p}' <<<"$1"
+}
+
+@test "host-gw: CHECK verifies the node routes applied.json records, without the peers file" {
+	c=$(mn_conf host-gw a)
+	add_a ctr1 "/run/netns/$CTR" "$c"
+	cc=$(with_prev "$c" "$output")
+	run run_plugin CHECK host-gw "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK: $output"
+	# the peers file is not needed (applied.json is what was made)
+	rm "$DATA/peers.json"
+	run run_plugin CHECK host-gw "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK without peers file: $output"
+	# a peer's route gone: code 100 naming the peer and the route
+	ip -n "$HOST" route del 10.244.2.0/24
+	run run_plugin CHECK host-gw "$cc"
+	expect_code 100 'node "node-b": route 10.244.2.0/24 via 192.168.77.2 proto 0x57 is missing'
+	# the same route of another protocol is not weft's
+	ip -n "$HOST" route add 10.244.2.0/24 via $UL_B proto static
+	run run_plugin CHECK host-gw "$cc"
+	expect_code 100 'node "node-b": route 10.244.2.0/24'
+	ip -n "$HOST" route replace 10.244.2.0/24 via $UL_B proto 0x57
+	run run_plugin CHECK host-gw "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK after repair: $output"
+	# a reconcile left half done fails CHECK; no applied.json at all is not checked (a log line)
+	st=$DATA/state-a/mnet
+	jq -c '. + {pending: .peers}' "$st/applied.json" >"$st/a.json" && mv "$st/a.json" "$st/applied.json"
+	run run_plugin CHECK host-gw "$cc"
+	expect_code 100 'reconcile of the peers was left half done'
+	rm "$st/applied.json"
+	ip -n "$HOST" route del 10.244.2.0/24
+	run run_plugin CHECK host-gw "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK without applied.json: $output"
+	plugin_stderr | grep -q 'applied.json is missing (never reconciled, or lost): node state not checked'
+}

@@ -62,3 +62,54 @@ fail() {
 pod_ip() { # pod_ip ADD-RESULT
 	json_get "$1" '.ips[0].address' | cut -d/ -f1
 }
+
+# IPv6 variants: the underlay carries fd77::<n>/64 (nodad), node x's pod CIDR is
+# fd00:244:<n>::/64, its IPAM range that /64 (gateway fd00:244:<n>::1 on the bridge).
+UL6_A=fd77::1
+UL6_B=fd77::2
+
+mn_setup6() {
+	NB=$(weft_netns_add nodeb)
+	PB=$(weft_netns_add podb)
+	ip -n "$HOST" link add ul0 type veth peer name ul0 netns "$NB"
+	# A node's NIC has been up for long: no tentative link-local on it (see mn_wait_dad).
+	ip netns exec "$HOST" sysctl -qw net.ipv6.conf.ul0.accept_dad=0
+	ip netns exec "$NB" sysctl -qw net.ipv6.conf.ul0.accept_dad=0
+	ip -n "$HOST" addr add $UL6_A/64 dev ul0 nodad
+	ip -n "$NB" addr add $UL6_B/64 dev ul0 nodad
+	ip -n "$HOST" link set ul0 up
+	ip -n "$NB" link set ul0 up
+	export NB PB
+}
+
+# mn_peers6 FILE LETTER...: a NodeList as mn_peers, IPv6: fd77::<n>, fd00:244:<n>::/64.
+mn_peers6() {
+	local f=$1 items="" l n
+	shift
+	for l in "$@"; do
+		n=$(($(printf '%d' "'$l") - 96))
+		items+="${items:+,}{\"metadata\":{\"name\":\"node-$l\"},\"spec\":{\"podCIDR\":\"fd00:244:$n::/64\",\"podCIDRs\":[\"fd00:244:$n::/64\"]},\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"node-$l\"},{\"type\":\"InternalIP\",\"address\":\"fd77::$n\"}]}}"
+	done
+	echo "{\"apiVersion\":\"v1\",\"kind\":\"NodeList\",\"items\":[$items]}" >"$f.tmp" && mv "$f.tmp" "$f"
+}
+
+# mn_conf6 PLUGIN LETTER [JQ-OBJECT]: mn_conf with the node's IPv6 range instead of the IPv4 one.
+mn_conf6() {
+	local n=$(($(printf '%d' "'$2") - 96))
+	mn_conf "$1" "$2" | jq -c --arg s "fd00:244:$n::/64" --argjson x "${3:-{\}}" \
+		'.ipam |= (del(.subnet) + {ranges: [[{subnet: $s}]]}) | . * $x'
+}
+
+# mn_wait_dad NS...: until no address is tentative (at most 5 s). The kernel sends no
+# neighbour solicitation for a forwarded packet out of an interface whose link-local address
+# is still tentative (ndisc_send_ns), so a freshly made bridge drops the first forwarded IPv6
+# packets towards its pods for the 1-2 s of DAD (docs/notes.md).
+mn_wait_dad() {
+	local ns i
+	for ns in "$@"; do
+		for i in $(seq 50); do
+			[ -z "$(ip -n "$ns" -6 addr show tentative)" ] && break
+			sleep 0.1
+		done
+	done
+}

@@ -121,3 +121,81 @@ peer_entries() {
 	run run_plugin ADD vxlan "$(conf a '{"udpChecksum":false,"vxlanDevice":"wx0","port":4790}')" ctr2 eth0 "/run/netns/$(weft_netns_add p2)"
 	expect_code 7 'udpChecksum'
 }
+
+with_prev() { # with_prev CONF RESULT: CONF with prevResult, for CHECK
+	jq -c --argjson p "$2" '. + {prevResult: $p}' <<<"$1"
+}
+
+@test "vxlan: CHECK verifies the device and each applied peer's neigh, fdb and route" {
+	add_on "$HOST" a ctr1 "/run/netns/$CTR"
+	cc=$(with_prev "$(conf a)" "$output")
+	run run_plugin CHECK vxlan "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK: $output $(plugin_stderr)"
+	rm "$DATA/peers.json" # not needed: applied.json is what was made
+	run run_plugin CHECK vxlan "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK without peers file: $output"
+	mac=$(ip -n "$HOST" -j neigh show dev weft.42 | jq -r '.[0].lladdr')
+	# an FDB entry gone: code 100 naming the peer and the entry
+	bridge -n "$HOST" fdb del "$mac" dev weft.42 dst $UL_B self
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 "node \"node-b\": fdb entry $mac dst $UL_B on weft.42 is missing"
+	bridge -n "$HOST" fdb append "$mac" dev weft.42 dst 192.168.77.9 self permanent
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 "fdb entry $mac dst $UL_B"
+	bridge -n "$HOST" fdb replace "$mac" dev weft.42 dst $UL_B self permanent
+	run run_plugin CHECK vxlan "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK after repair: $output"
+	# the route, then the neighbour
+	ip -n "$HOST" route del 10.244.2.0/24 dev weft.42
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 'node "node-b": route 10.244.2.0/24 dev weft.42 proto 0x57 is missing'
+	ip -n "$HOST" neigh del 10.244.2.0 dev weft.42
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 "node \"node-b\": neighbour 10.244.2.0 lladdr $mac permanent on weft.42 is missing"
+}
+
+@test "vxlan: CHECK names a device that changed or vanished; no applied.json checks the device only" {
+	add_on "$HOST" a ctr1 "/run/netns/$CTR"
+	cc=$(with_prev "$(conf a)" "$output")
+	ip -n "$HOST" link set weft.42 mtu 1400
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 'vxlan device "weft.42" exists with mtu 1400, the config wants 1450'
+	ip -n "$HOST" link set weft.42 mtu 1450 down
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 'vxlan device "weft.42" is down'
+	ip -n "$HOST" link set weft.42 up
+	ip -n "$HOST" link set weft.42 address 02:00:00:00:00:01
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 'exists with VTEP MAC 02:00:00:00:00:01'
+	ip -n "$HOST" link del weft.42
+	run run_plugin CHECK vxlan "$cc"
+	expect_code 100 'vxlan device "weft.42" is missing'
+	# recreated by the next ADD (new ifindex, new entries): CHECK passes again
+	add_on "$HOST" a ctr2 "/run/netns/$(weft_netns_add p2)"
+	run run_plugin CHECK vxlan "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK after rebuild: $output"
+	# applied.json lost: the entries are not checked (a log line), the device still is
+	rm "$DATA/state-a/mnet/applied.json"
+	ip -n "$HOST" route del 10.244.2.0/24 dev weft.42
+	run run_plugin CHECK vxlan "$cc"
+	[ "$status" -eq 0 ] || fail "CHECK without applied.json: $output"
+	plugin_stderr | grep -q 'applied.json is missing (never reconciled, or lost)'
+}
+
+@test "vxlan: applied.json lost: the next reconcile sweeps the entries of vanished peers only" {
+	mn_peers "$DATA/peers.json" a b c
+	add_on "$HOST" a ctr1 "/run/netns/$CTR"
+	[ "$(peer_entries "$HOST" 192.168.77.3)" = "2 1 2" ]
+	# something not on weft's device is never swept
+	ip -n "$HOST" neigh add 192.168.77.50 lladdr 02:00:00:00:00:50 dev ul0 nud permanent
+	ip -n "$HOST" route add 10.99.0.0/16 via $UL_B proto 0x57
+	# state lost, and node c leaves meanwhile
+	rm -rf "$DATA/state-a"
+	mn_peers "$DATA/peers.json" a b
+	add_on "$HOST" a ctr2 "/run/netns/$(weft_netns_add p2)"
+	[ "$(peer_entries "$HOST" 192.168.77.3)" = "1 0 1" ]
+	[ "$(peer_entries "$HOST" $UL_B)" = "1 1 1" ]
+	ip -n "$HOST" -j route show dev weft.42 proto 0x57 | jq -e '.[0].dst == "10.244.2.0/24"'
+	ip -n "$HOST" -j neigh show dev ul0 | jq -e 'any(.[]; .dst == "192.168.77.50")'
+	ip -n "$HOST" -j route show 10.99.0.0/16 | jq -e 'length == 1'
+}

@@ -12,7 +12,9 @@
 #include <net/if.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -202,6 +204,108 @@ static void test_alias(void **state)
 	assert_null(find_attr(nlh, sizeof(struct ifinfomsg), IFLA_IFALIAS));
 }
 
+/* IFLA_AF_SPEC on a link change: AF_INET / IFLA_INET_CONF / IPV4_DEVCONF_ARP_NOTIFY (the id,
+ * not id - 1) and AF_INET6 / IFLA_INET6_ADDR_GEN_MODE, after the flags of the same message. */
+static void test_link_change_af(void **state)
+{
+	struct nl_link_change c = {.flags = IFF_UP,
+				   .change = IFF_UP,
+				   .master = -1,
+				   .vlan_filtering = -1,
+				   .af = {.arp_notify = true}};
+	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 4, &c);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *spec, *inet, *conf, *a;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(nlh);
+	assert_int_equal(ifi->ifi_flags, IFF_UP);
+	spec = find_attr(nlh, sizeof(*ifi), IFLA_AF_SPEC);
+	assert_non_null(spec);
+	inet = find_nested(spec, AF_INET);
+	assert_non_null(inet);
+	assert_null(find_nested(spec, AF_INET6));
+	conf = find_nested(inet, IFLA_INET_CONF);
+	assert_non_null(conf);
+	mnl_attr_for_each_nested(a, conf)
+	{
+		assert_int_equal(mnl_attr_get_type(a), IPV4_DEVCONF_ARP_NOTIFY);
+		assert_int_equal(mnl_attr_get_payload_len(a), 4);
+		assert_int_equal(mnl_attr_get_u32(a), 1);
+		n++;
+	}
+	assert_int_equal(n, 1);
+
+	/* The host end: enslave, up, alias and no IPv6 link-local address in one message. */
+	c = (struct nl_link_change){.flags = IFF_UP,
+				    .change = IFF_UP,
+				    .master = 3,
+				    .vlan_filtering = -1,
+				    .alias = "weft n 0123456789abcdef",
+				    .af = {.addr_gen_none = true}};
+	nlh = nl_build_link_change(buf, sizeof(buf), 8, &c);
+	assert_non_null(nlh);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*ifi), IFLA_MASTER)), 3);
+	spec = find_attr(nlh, sizeof(*ifi), IFLA_AF_SPEC);
+	assert_null(find_nested(spec, AF_INET));
+	a = find_nested(find_nested(spec, AF_INET6), IFLA_INET6_ADDR_GEN_MODE);
+	assert_non_null(a);
+	assert_int_equal(mnl_attr_get_payload_len(a), 1);
+	assert_int_equal(mnl_attr_get_u8(a), IN6_ADDR_GEN_MODE_NONE);
+	/* Nothing asked: no IFLA_AF_SPEC at all (the kernel would refuse an empty one). */
+	c.af = (struct nl_link_af){0};
+	nlh = nl_build_link_change(buf, sizeof(buf), 8, &c);
+	assert_null(find_attr(nlh, sizeof(*ifi), IFLA_AF_SPEC));
+	/* Too small a buffer for the nest: NULL, never a truncated message. */
+	c.af.arp_notify = c.af.addr_gen_none = true;
+	nlh = nl_build_link_change(buf, sizeof(buf), 8, &c);
+	assert_null(nl_build_link_change(buf, nlh->nlmsg_len - 4, 8, &c));
+}
+
+/* RTM_GETNETCONF of conf/all; the reply's NETCONFA_FORWARDING read back. */
+static void test_netconf(void **state)
+{
+	struct nlmsghdr *nlh =
+		nl_build_netconf_get(buf, sizeof(buf), AF_INET, NETCONFA_IFINDEX_ALL);
+	const struct netconfmsg *ncm = mnl_nlmsg_get_payload(nlh);
+	struct netconfmsg *rep;
+	int v = -1;
+
+	(void)state;
+	assert_non_null(nlh);
+	assert_int_equal(nlh->nlmsg_type, RTM_GETNETCONF);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST); /* a get, not a dump */
+	assert_int_equal(ncm->ncm_family, AF_INET);
+	/* the family header is padded to 4 bytes, then the only attribute a strict kernel takes */
+	assert_int_equal((int32_t)mnl_attr_get_u32(find_attr(nlh, sizeof(*ncm), NETCONFA_IFINDEX)),
+			 NETCONFA_IFINDEX_ALL);
+	assert_int_equal(nlh->nlmsg_len, MNL_ALIGN(sizeof(struct nlmsghdr)) + 4 + 8);
+	nlh = nl_build_netconf_get(buf, sizeof(buf), AF_INET6, 7);
+	ncm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(ncm->ncm_family, AF_INET6);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*ncm), NETCONFA_IFINDEX)), 7);
+
+	/* a reply as the kernel builds it (inet_netconf_fill_devconf) */
+	nlh = nl_msg_start(buf, sizeof(buf), RTM_NEWNETCONF, 0, sizeof(*rep), (void **)&rep);
+	rep->ncm_family = AF_INET;
+	mnl_attr_put_u32(nlh, NETCONFA_IFINDEX, (uint32_t)NETCONFA_IFINDEX_ALL);
+	mnl_attr_put_u32(nlh, NETCONFA_FORWARDING, 1);
+	mnl_attr_put_u32(nlh, NETCONFA_RP_FILTER, 2);
+	assert_int_equal(nl_netconf_parse_forwarding(nlh, &v), 0);
+	assert_int_equal(v, 1);
+	/* without the attribute: no answer; a short one or another message type: malformed */
+	nlh = nl_msg_start(buf, sizeof(buf), RTM_NEWNETCONF, 0, sizeof(*rep), NULL);
+	mnl_attr_put_u32(nlh, NETCONFA_RP_FILTER, 0);
+	assert_int_equal(nl_netconf_parse_forwarding(nlh, &v), -ENODATA);
+	nlh = nl_msg_start(buf, sizeof(buf), RTM_NEWNETCONF, 0, sizeof(*rep), NULL);
+	mnl_attr_put_u16(nlh, NETCONFA_FORWARDING, 1);
+	assert_int_equal(nl_netconf_parse_forwarding(nlh, &v), -EINVAL);
+	nlh = nl_msg_start(buf, sizeof(buf), RTM_NEWLINK, 0, sizeof(*rep), NULL);
+	mnl_attr_put_u32(nlh, NETCONFA_FORWARDING, 1);
+	assert_int_equal(nl_netconf_parse_forwarding(nlh, &v), -EINVAL);
+}
+
 static void test_vxlan(void **state)
 {
 	static const uint8_t mac[6] = {0x0e, 1, 2, 3, 4, 5};
@@ -384,6 +488,11 @@ static void test_route(void **state)
 	nlh = nl_build_route(buf, sizeof(buf), RTM_DELROUTE, 0, &r);
 	rtm = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(rtm->rtm_scope, RT_SCOPE_NOWHERE);
+	assert_int_equal(rtm->rtm_protocol, 0); /* any */
+	r.protocol = 0x57;
+	nlh = nl_build_route(buf, sizeof(buf), RTM_DELROUTE, 0, &r);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(rtm->rtm_protocol, 0x57); /* only weft's */
 }
 
 static void test_neigh_fdb(void **state)
@@ -411,6 +520,37 @@ static void test_neigh_fdb(void **state)
 	assert_null(find_attr(nlh, sizeof(*nd), NDA_VLAN));
 }
 
+/* What the builders make, the dump parsers read back (a dump entry has the same layout). */
+static void test_neigh_fdb_parse(void **state)
+{
+	struct nl_neigh n = {.ifindex = 7, .mac = {0x02, 1, 2, 3, 4, 5}}, rn;
+	struct nl_fdb f = {.ifindex = 8, .mac = {0x02, 9, 9, 9, 9, 9}}, rf;
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	assert_int_equal(inet_addr_parse("fd00:244:2::", &n.ip), 0);
+	nlh = nl_build_neigh(buf, sizeof(buf), RTM_NEWNEIGH, 0, &n);
+	assert_int_equal(nl_neigh_parse(nlh, &rn), 0);
+	assert_int_equal(rn.ifindex, 7);
+	assert_int_equal(rn.state, NUD_PERMANENT);
+	assert_true(inet_addr_eq(&rn.ip, &n.ip));
+	assert_memory_equal(rn.mac, n.mac, 6);
+	assert_int_equal(nl_fdb_parse(nlh, &rf), -EINVAL); /* not AF_BRIDGE */
+
+	assert_int_equal(inet_addr_parse("fd77::2", &f.dst), 0);
+	nlh = nl_build_fdb(buf, sizeof(buf), RTM_NEWNEIGH, 0, &f);
+	assert_int_equal(nl_fdb_parse(nlh, &rf), 0);
+	assert_int_equal(rf.ifindex, 8);
+	assert_true(rf.state & NUD_PERMANENT);
+	assert_false(rf.master);
+	assert_true(inet_addr_eq(&rf.dst, &f.dst));
+	assert_memory_equal(rf.mac, f.mac, 6);
+	assert_int_equal(nl_neigh_parse(nlh, &rn), -EINVAL);
+
+	nlh = nl_build_neigh(buf, sizeof(buf), RTM_DELNEIGH, 0, &n); /* not RTM_NEWNEIGH */
+	assert_int_equal(nl_neigh_parse(nlh, &rn), -EINVAL);
+}
+
 /* nl_parse keeps only attributes of the right size, and rejects a too-short one. */
 static void test_parse_validates(void **state)
 {
@@ -435,13 +575,22 @@ static void test_parse_validates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bridge),	     cmocka_unit_test(test_veth),
-		cmocka_unit_test(test_veth_big_tcp), cmocka_unit_test(test_link_change),
-		cmocka_unit_test(test_brport),	     cmocka_unit_test(test_vlans),
-		cmocka_unit_test(test_addr),	     cmocka_unit_test(test_route),
-		cmocka_unit_test(test_neigh_fdb),    cmocka_unit_test(test_parse_validates),
-		cmocka_unit_test(test_alias),	     cmocka_unit_test(test_vxlan),
+		cmocka_unit_test(test_bridge),
+		cmocka_unit_test(test_veth),
+		cmocka_unit_test(test_veth_big_tcp),
+		cmocka_unit_test(test_link_change),
+		cmocka_unit_test(test_brport),
+		cmocka_unit_test(test_vlans),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_route),
+		cmocka_unit_test(test_neigh_fdb),
+		cmocka_unit_test(test_neigh_fdb_parse),
+		cmocka_unit_test(test_parse_validates),
+		cmocka_unit_test(test_alias),
+		cmocka_unit_test(test_vxlan),
 		cmocka_unit_test(test_route_get),
+		cmocka_unit_test(test_link_change_af),
+		cmocka_unit_test(test_netconf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,6 +135,13 @@ static void test_validate(void **state)
 	inet_prefix_parse("10.1.9.0/24", &local);
 	assert_true(peers_validate(&p, &self, &local, 1, &err) < 0);
 	assert_non_null(strstr(err.msg, "of this node (\"b\") does not contain the local range"));
+	assert_null(strstr(err.msg, "dual-stack"));
+	/* an IPv6 range beside this node's IPv4 pod CIDR: one pod CIDR per node, said so */
+	memset(&err, 0, sizeof(err));
+	inet_prefix_parse("fd00:1:2::/64", &local);
+	assert_true(peers_validate(&p, &self, &local, 1, &err) < 0);
+	assert_non_null(strstr(err.msg, "the local range fd00:1:2::/64 (one pod CIDR per node: "
+					"dual-stack is not supported)"));
 	/* without self: a peer's pod CIDR overlapping the local range */
 	memset(&err, 0, sizeof(err));
 	inet_prefix_parse("10.1.0.0/16", &local);
