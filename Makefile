@@ -32,7 +32,7 @@ CFLAGS	?= -O2 -g
 WEFT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes \
 	-Werror=implicit-function-declaration -fstack-protector-strong -fno-strict-aliasing \
-	-Icommon -Iipam -Inetns-tools -Ibpf/include -I$(OUT)/bpf -MMD -MP
+	-I. -I$(OUT)/bpf -MMD -MP
 LDFLAGS	?=
 WEFT_LDFLAGS := -Wl,--as-needed -Wl,-z,relro -Wl,-z,now
 
@@ -50,27 +50,33 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 endif
 
 # ---- sources (discovered: adding a file never needs a Makefile edit) -------------------------
-COMMON_SRC := $(wildcard common/*.c)
-IPAM_SRC   := $(filter-out ipam/host-local.c,$(wildcard ipam/*.c))
-NT_MAINS   := $(wildcard netns-tools/nsrun.c netns-tools/netlab.c)
-NT_SRC     := $(filter-out $(NT_MAINS),$(wildcard netns-tools/*.c))
-PLUGINS    := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))))
+# One archive per layer, bottom to top (docs/design.md §1). No file includes a header of a later
+# layer (tests/lint-layers.sh checks it), so the archives link in one pass, highest layer first.
+LAYERS := base cni nl nft bpftc ipam podnet runtime nsrun netlab
+SRC_base    := $(wildcard common/*.c)
+SRC_cni     := $(wildcard common/cni/*.c)
+SRC_nl      := $(wildcard common/nl/*.c)
+SRC_nft     := $(wildcard common/nft/*.c)
+SRC_bpftc   := $(wildcard common/bpf/*.c)
+SRC_ipam    := $(filter-out ipam/main.c,$(wildcard ipam/*.c))
+SRC_podnet  := $(wildcard plugins/lib/*.c)
+SRC_runtime := $(wildcard netns-tools/runtime/*.c)
+SRC_nsrun   := $(filter-out netns-tools/nsrun/nsrun.c,$(wildcard netns-tools/nsrun/*.c))
+SRC_netlab  := $(filter-out netns-tools/netlab/netlab.c,$(wildcard netns-tools/netlab/*.c))
+PLUGINS    := $(sort $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))))
 BPF_SRC    := $(wildcard bpf/*.bpf.c)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz-*.c)
 
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
+lib = $(OUT)/lib/lib$(1).a
 
-LIBCOMMON := $(OUT)/lib/libcommon.a
-LIBIPAM   := $(OUT)/lib/libipam.a
-LIBNT     := $(OUT)/lib/libnetnstools.a
-LIBS      := $(if $(NT_SRC),$(LIBNT)) $(LIBIPAM) $(LIBCOMMON)
-# common/podnet calls into ipam, ipam into common: link the archives as one group.
-LINK_LIBS := -Wl,--start-group $(LIBS) -Wl,--end-group
+# What each program links, highest layer first.
+LIBS_PLUGIN := $(foreach l,podnet ipam bpftc nft nl cni base,$(call lib,$(l)))
+LIBS_TOOLS  := $(foreach l,netlab nsrun runtime,$(call lib,$(l))) $(LIBS_PLUGIN)
+LIBS        := $(LIBS_TOOLS)
 
-BINS := $(addprefix $(OUT)/bin/,$(PLUGINS)) \
-	$(if $(wildcard ipam/host-local.c),$(OUT)/bin/host-local) \
-	$(patsubst netns-tools/%.c,$(OUT)/bin/%,$(NT_MAINS))
+BINS := $(addprefix $(OUT)/bin/,$(PLUGINS)) $(OUT)/bin/host-local $(OUT)/bin/nsrun $(OUT)/bin/netlab
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRC))
 
@@ -83,7 +89,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRC))
 all: deps
 	$(Q)$(MAKE) build
 
-build: $(LIBCOMMON) $(LIBIPAM) $(BINS)
+build: $(BINS)
 
 # ---- dependencies -----------------------------------------------------------------------------
 deps:
@@ -95,38 +101,36 @@ $(OUT)/obj/%.o: %.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(WEFT_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(LIBCOMMON): $(call obj,$(COMMON_SRC))
-$(LIBIPAM): $(call obj,$(IPAM_SRC))
-$(LIBNT): $(call obj,$(NT_SRC))
+$(foreach l,$(LAYERS),$(eval $(call lib,$(l)): $(call obj,$(SRC_$(l)))))
 $(OUT)/lib/%.a:
 	$(call msg,AR,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 define plugin_rule
-$(OUT)/bin/$(1): $(call obj,$(wildcard plugins/$(1)/*.c)) $(LIBS)
+$(OUT)/bin/$(1): $(call obj,$(wildcard plugins/$(1)/*.c)) $(LIBS_PLUGIN)
 	$$(call msg,LD,$$@)
 	$(Q)mkdir -p $$(@D)
-	$(Q)$$(CC) $$(WEFT_LDFLAGS) $$(LDFLAGS) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LINK_LIBS) $$(PKG_LIBS) $$(LDLIBS)
+	$(Q)$$(CC) $$(WEFT_LDFLAGS) $$(LDFLAGS) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LIBS_PLUGIN) $$(PKG_LIBS) $$(LDLIBS)
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(OUT)/bin/nsrun: $(call obj,netns-tools/nsrun.c) $(LIBS)
-$(OUT)/bin/netlab: $(call obj,netns-tools/netlab.c) $(LIBS)
+$(OUT)/bin/nsrun: $(call obj,netns-tools/nsrun/nsrun.c) $(LIBS_TOOLS)
+$(OUT)/bin/netlab: $(call obj,netns-tools/netlab/netlab.c) $(LIBS_TOOLS)
 $(OUT)/bin/nsrun $(OUT)/bin/netlab:
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(PKG_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS_TOOLS) $(PKG_LIBS) $(LDLIBS)
 
 # host-local runs once per IPAM call of another plugin: process start-up is most of its time.
 # Static PIE (glibc + libjansson.a, nothing that needs NSS or dlopen; ASLR kept) when the
 # archive is there.
 HL_STATIC := $(if $(filter 1,$(STATIC)),$(wildcard /usr/lib/$(shell $(CC) -dumpmachine)/libjansson.a))
-$(OUT)/bin/host-local: $(call obj,ipam/host-local.c) $(LIBS)
+$(OUT)/bin/host-local: $(call obj,ipam/main.c) $(LIBS_PLUGIN)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) $(if $(HL_STATIC),-static-pie) -o $@ \
-		$(filter %.o,$^) $(LINK_LIBS) $(if $(HL_STATIC),-ljansson,$(PKG_LIBS)) $(LDLIBS)
+		$(filter %.o,$^) $(LIBS_PLUGIN) $(if $(HL_STATIC),-ljansson,$(PKG_LIBS)) $(LDLIBS)
 
 # ---- eBPF: clang -target bpf -> object -> bpftool skeleton ------------------------------------
 CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -134,18 +138,18 @@ CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/include/*.h)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ibpf/include \
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I. \
 		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
-$(call obj,$(wildcard plugins/ebpf/*.c)): $(SKELS)
+$(call obj,$(wildcard plugins/ebpf/*.c) tests/unit/test-ebpf-prog.c): $(SKELS)
 
 # ---- tests ------------------------------------------------------------------------------------
 $(OUT)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(PKG_LIBS) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) -lcmocka $(LDLIBS)
 
 # Unit tests need no root. Each binary is a cmocka group; any failure fails the target.
 unit: $(UNIT_BINS) $(BINS)
@@ -164,6 +168,8 @@ LINT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null
 lint:
 	$(call msg,LINT,clang-format)
 	$(Q)clang-format --dry-run --Werror $(LINT_FILES)
+	$(call msg,LINT,layers)
+	$(Q)./tests/lint-layers.sh
 format:
 	$(Q)clang-format -i $(LINT_FILES)
 
@@ -173,7 +179,7 @@ fuzz fuzz-smoke:
 	$(Q)./tests/fuzz/run.sh $(if $(filter fuzz-smoke,$@),smoke,full) $(FUZZ_SECONDS)
 
 check: deps
-	$(Q)./tests/deps.sh test
+	$(Q)OUT=$(OUT) ./tests/deps.sh test
 	$(Q)OUT=$(OUT) ./tests/check.sh
 
 # Dynamic binaries: valgrind cannot replace malloc in a static one.

@@ -1,5 +1,5 @@
-/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
-/* weft's eBPF datapath (shared/DESIGN.md §5), attached to every host-side veth of a network:
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* weft's eBPF datapath (docs/design.md §5), attached to every host-side veth of a network:
  *
  *   from_pod (tc ingress = packets the pod sends):
  *     ARP request for anything but the sender's own address -> answered here with the host
@@ -26,8 +26,9 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "cni-bpf.h"
+#include "bpf/include/cni-bpf.h"
 
+/* The kernel's name for the SPDX line above (GPL-compatible: GPL-only helpers allowed). */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {

@@ -5,9 +5,9 @@
 
 #include <jansson.h>
 
-#include "cleanup.h"
-#include "cni-error.h"
-#include "utf8.h"
+#include "common/cleanup.h"
+#include "common/cni-error.h"
+#include "common/utf8.h"
 
 static int err_ret(int sys_errno)
 {

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-#include "inet.h"
+#include "common/inet.h"
 
 static int addr_len(const struct inet_addr *a)
 {
@@ -239,4 +240,12 @@ int64_t inet_addr_distance(const struct inet_addr *a, const struct inet_addr *b)
 	if (v > (uint64_t)INT64_MAX)
 		return neg ? INT64_MIN : INT64_MAX;
 	return neg ? -(int64_t)v : (int64_t)v;
+}
+
+int inet_mac_random(uint8_t mac[6])
+{
+	if (getrandom(mac, 6, 0) != 6)
+		return -errno;
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+	return 0;
 }

@@ -67,6 +67,8 @@ static inline int inet_addr_prev(const struct inet_addr *a, struct inet_addr *re
 {
 	return inet_addr_add(a, -1, ret);
 }
+/* A random MAC: unicast, locally administered. -errno when the kernel has no randomness. */
+int inet_mac_random(uint8_t mac[6]);
 /* b - a, saturated to INT64_MAX. */
 int64_t inet_addr_distance(const struct inet_addr *a, const struct inet_addr *b);
 

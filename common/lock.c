@@ -8,8 +8,8 @@
 #include <sys/file.h>
 #include <time.h>
 
-#include "cleanup.h"
-#include "lock.h"
+#include "common/cleanup.h"
+#include "common/lock.h"
 
 #define LOCK_POLL_MIN_MS 1
 #define LOCK_POLL_MAX_MS 50

@@ -4,7 +4,7 @@
 #ifndef WEFT_LOCK_H
 #define WEFT_LOCK_H
 
-#include "cni-error.h"
+#include "common/cni-error.h"
 
 /* Default bound; WEFT_LOCK_TIMEOUT_MS in the environment overrides it (tests use it). */
 #define LOCK_TIMEOUT_MS_DEFAULT 10000

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 
 static const char *log_prog = "weft";
 static enum log_level log_level = LOG_LVL_WARN;

@@ -2,12 +2,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "naming.h"
+#include "common/naming.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
 
-uint64_t weft_hash(const char *const *parts, size_t n)
+uint64_t naming_hash(const char *const *parts, size_t n)
 {
 	uint64_t h = FNV_OFFSET;
 
@@ -21,24 +21,24 @@ uint64_t weft_hash(const char *const *parts, size_t n)
 	return h;
 }
 
-uint64_t weft_attachment_hash(const char *network, const char *container_id, const char *ifname)
+uint64_t naming_attachment_hash(const char *network, const char *container_id, const char *ifname)
 {
 	const char *parts[] = {network, container_id, ifname};
 
-	return weft_hash(parts, 3);
+	return naming_hash(parts, 3);
 }
 
-void weft_host_veth_name(const char *network, const char *container_id, const char *ifname,
-			 char buf[16])
+void naming_host_veth_name(const char *network, const char *container_id, const char *ifname,
+			   char buf[16])
 {
-	uint64_t h = weft_attachment_hash(network, container_id, ifname);
+	uint64_t h = naming_attachment_hash(network, container_id, ifname);
 
 	snprintf(buf, 16, "veth%011llx", (unsigned long long)(h & 0xfffffffffffULL));
 }
 
-void weft_attachment_tag(const char *network, const char *container_id, const char *ifname,
-			 char buf[17])
+void naming_attachment_tag(const char *network, const char *container_id, const char *ifname,
+			   char buf[17])
 {
 	snprintf(buf, 17, "%016llx",
-		 (unsigned long long)weft_attachment_hash(network, container_id, ifname));
+		 (unsigned long long)naming_attachment_hash(network, container_id, ifname));
 }

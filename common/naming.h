@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Deterministic names for host state (shared/DESIGN.md §3): everything a plugin leaves on a
+/* Deterministic names for host state (docs/design.md §3): everything a plugin leaves on a
  * host is findable from (network, container ID, ifname) alone. */
 #ifndef WEFT_NAMING_H
 #define WEFT_NAMING_H
@@ -8,14 +8,14 @@
 #include <stdint.h>
 
 /* 64-bit FNV-1a over the parts, each followed by a 0 byte (so ("ab","c") != ("a","bc")). */
-uint64_t weft_hash(const char *const *parts, size_t n);
+uint64_t naming_hash(const char *const *parts, size_t n);
 /* Hash of (network, container ID, ifname). */
-uint64_t weft_attachment_hash(const char *network, const char *container_id, const char *ifname);
+uint64_t naming_attachment_hash(const char *network, const char *container_id, const char *ifname);
 /* "veth" + 11 hex digits of the attachment hash; buf >= 16 bytes. */
-void weft_host_veth_name(const char *network, const char *container_id, const char *ifname,
-			 char buf[16]);
+void naming_host_veth_name(const char *network, const char *container_id, const char *ifname,
+			   char buf[16]);
 /* 16 hex digits of the attachment hash; buf >= 17 bytes. The tag of nft rules and bpf entries. */
-void weft_attachment_tag(const char *network, const char *container_id, const char *ifname,
-			 char buf[17]);
+void naming_attachment_tag(const char *network, const char *container_id, const char *ifname,
+			   char buf[17]);
 
 #endif

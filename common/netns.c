@@ -13,8 +13,8 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 
-#include "cleanup.h"
-#include "netns.h"
+#include "common/cleanup.h"
+#include "common/netns.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -160,16 +160,16 @@ int netns_sysctl_set(int nsfd, const char *key, const char *value, struct cni_er
 	return 0;
 }
 
-int netns_ino(int nsfd, unsigned long *ret_ino, struct cni_err *err)
+int netns_exec_path(const char *path, int (*fn)(void *arg, struct cni_err *err), void *arg,
+		    struct cni_err *err)
 {
-	struct stat st;
+	_cleanup_close_ int fd = -1;
+	int r;
 
-	if (nsfd < 0) {
-		if (stat("/proc/thread-self/ns/net", &st) < 0)
-			return cni_err_set(err, CNI_ERR_NETNS, errno, "stat current netns");
-	} else if (fstat(nsfd, &st) < 0) {
-		return cni_err_set(err, CNI_ERR_NETNS, errno, "stat netns");
-	}
-	*ret_ino = (unsigned long)st.st_ino;
-	return 0;
+	if (!path || !*path)
+		return fn(arg, err);
+	r = netns_open(path, &fd, err);
+	if (r < 0)
+		return r;
+	return netns_exec(fd, fn, arg, err);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "utf8.h"
+#include "common/utf8.h"
 
 size_t utf8_seq_len(const unsigned char *s)
 {

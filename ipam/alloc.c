@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "cleanup.h"
-#include "store-internal.h"
+#include "ipam/alloc.h"
+#include "common/cleanup.h"
+#include "ipam/store-internal.h"
 
 struct alloc {
 	const struct ipam_config *c;
@@ -62,8 +62,8 @@ static int alloc_next(struct alloc *al, size_t idx, struct inet_prefix *ret_ip,
 					   "not allowed",
 					   inet_addr_fmt(&al->held[k], a, sizeof(a)), al->s->id);
 	rc = ipam_store_last_get(al->s, idx, &last);
-	ipam_iter_init(&it, set, rc == 0 ? &last : NULL);
-	while (ipam_iter_next(&it, &cand, &r)) {
+	ipam_range_iter_init(&it, set, rc == 0 ? &last : NULL);
+	while (ipam_range_iter_next(&it, &cand, &r)) {
 		rc = ipam_store_reserve(al->s, &cand, err);
 		if (rc < 0)
 			return rc;

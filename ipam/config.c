@@ -3,23 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "config.h"
-#include "ipam.h"
+#include "common/cleanup.h"
+#include "common/cni/conf.h"
+#include "ipam/config.h"
+#include "ipam/ipam.h"
 
 static int str_key(const json_t *obj, const char *key, char *buf, size_t len, struct cni_err *err)
 {
-	const json_t *v = json_object_get(obj, key);
-	const char *s;
+	int r = conf_str_buf(obj, key, CONF_OPTIONAL, buf, len, err);
 
-	if (!v || json_is_null(v))
-		return 0;
-	s = json_string_value(v);
-	if (!s)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "ipam.%s must be a string", key);
-	if ((size_t)snprintf(buf, len, "%s", s) >= len)
-		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "ipam.%s is too long", key);
-	return 0;
+	return r < 0 ? cni_err_wrap(err, "ipam") : 0;
 }
 
 static int add_set(struct ipam_config *c, const json_t *arr, struct cni_err *err)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The host-local configuration (shared/reference/cni-spec.md §3.1), parsed and validated with
+/* The host-local configuration (docs/cni-contract.md §3.1), parsed and validated with
  * the reference's messages. Keys: ipam.{ranges, subnet, rangeStart, rangeEnd, gateway, routes,
  * dataDir, resolvConf}, runtimeConfig.{ipRanges, ips}, args.cni.ips and CNI_ARGS IP=. */
 #ifndef WEFT_IPAM_CONFIG_H
@@ -11,10 +11,10 @@
 
 #include <jansson.h>
 
-#include "cni-error.h"
-#include "cni-types.h"
-#include "range.h"
-#include "skel.h"
+#include "common/cni-error.h"
+#include "common/cni/types.h"
+#include "ipam/range.h"
+#include "common/cni/skel.h"
 
 #define IPAM_MAX_SETS	       CNI_MAX_IPS /* one IP per range set in the result */
 #define IPAM_MAX_RANGES	       256	   /* ranges in one set */

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "dns.h"
+#include "common/cleanup.h"
+#include "ipam/dns.h"
 
 #define MAX_FIELDS 64
 
@@ -84,7 +84,11 @@ static int dns_build(struct dns_acc *acc, json_t **ret)
 	return 0;
 }
 
-int ipam_dns_parse(const char *text, size_t len, json_t **ret, struct cni_err *err)
+/* Parses text: "nameserver X" (appended), "domain X" (last wins), "search A B" and
+ * "options A B" (appended); '#' and ';' start comment lines; lines with one field are skipped.
+ * *ret = {nameservers?, domain?, search?, options?} with only the non-empty keys, or NULL when
+ * nothing was found. */
+static int ipam_dns_parse(const char *text, size_t len, json_t **ret, struct cni_err *err)
 {
 	_cleanup_json_ json_t *ns = json_array(), *search = json_array(), *opts = json_array();
 	struct dns_acc acc = {.nameservers = ns, .search = search, .options = opts};

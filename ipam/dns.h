@@ -7,16 +7,11 @@
 
 #include <jansson.h>
 
-#include "cni-error.h"
+#include "common/cni-error.h"
 
 /* Files larger than this are refused (code 7): resolv.conf is a few lines. */
 #define IPAM_RESOLV_CONF_MAX (1u << 20)
 
-/* Parses text: "nameserver X" (appended), "domain X" (last wins), "search A B" and
- * "options A B" (appended); '#' and ';' start comment lines; lines with one field are skipped.
- * *ret = {nameservers?, domain?, search?, options?} with only the non-empty keys, or NULL when
- * nothing was found. */
-int ipam_dns_parse(const char *text, size_t len, json_t **ret, struct cni_err *err);
 /* Reads and parses the file. Missing/unreadable: code 7 naming the path. */
 int ipam_dns_parse_file(const char *path, json_t **ret, struct cni_err *err);
 

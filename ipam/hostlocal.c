@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "cleanup.h"
-#include "dns.h"
-#include "hostlocal.h"
-#include "store.h"
+#include "ipam/alloc.h"
+#include "common/cleanup.h"
+#include "ipam/dns.h"
+#include "ipam/hostlocal.h"
+#include "ipam/store.h"
 
 static int require_valid(const struct ipam_config *c, struct cni_err *err)
 {
@@ -72,7 +72,7 @@ int ipam_hostlocal_add(const struct ipam_config *c, const struct cni_args *a,
 	if (r >= 0)
 		r = ipam_store_prepare(s, a->container_id, a->ifname, c->n_sets, err);
 	if (r >= 0)
-		r = ipam_store_lock(s, true, err);
+		r = ipam_store_lock_adopt(s, err);
 	if (r < 0)
 		return r;
 	r = ipam_alloc_all(c, s, ips, gws, err);
@@ -98,7 +98,7 @@ int ipam_hostlocal_del(const struct ipam_config *c, const struct cni_args *a, st
 	if (r < 0 || !s)
 		return r;
 	/* adopt: after foreign changes the first DEL rebuilds the index, later ones stay O(1) */
-	r = ipam_store_lock(s, true, err);
+	r = ipam_store_lock_adopt(s, err);
 	if (r < 0)
 		return r;
 	r = ipam_store_release(s, a->container_id, a->ifname, err);
@@ -139,7 +139,7 @@ int ipam_hostlocal_check(const struct ipam_config *c, const struct cni_args *a, 
 	if (r >= 0)
 		r = open_existing(c, &s, err);
 	if (r >= 0 && s)
-		r = ipam_store_lock(s, false, err);
+		r = ipam_store_lock(s, err);
 	if (r >= 0 && s)
 		r = n = ipam_store_find(s, a->container_id, a->ifname, true, held,
 					IPAM_STORE_MAX_IPS, err);
@@ -159,9 +159,9 @@ static bool set_exhausted(struct ipam_store *s, const struct ipam_range_set *set
 	struct ipam_iter it;
 	int64_t n;
 
-	ipam_iter_init(&it, set, ipam_store_last_get(s, idx, &last) == 0 ? &last : NULL);
+	ipam_range_iter_init(&it, set, ipam_store_last_get(s, idx, &last) == 0 ? &last : NULL);
 	for (int probes = 0; probes < 64; probes++) {
-		if (!ipam_iter_next(&it, &cand, NULL))
+		if (!ipam_range_iter_next(&it, &cand, NULL))
 			return true; /* the whole set was probed: all taken */
 		if (!ipam_store_is_reserved(s, &cand))
 			return false;
@@ -200,7 +200,7 @@ int ipam_hostlocal_gc(const struct ipam_config *c, const struct cni_args *a, str
 	r = open_existing(c, &s, err);
 	if (r < 0 || !s)
 		return r;
-	r = ipam_store_lock(s, false, err);
+	r = ipam_store_lock(s, err);
 	if (r < 0)
 		return r;
 	r = ipam_store_gc(s, a, err);

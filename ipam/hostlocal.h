@@ -4,10 +4,10 @@
 #ifndef WEFT_IPAM_HOSTLOCAL_H
 #define WEFT_IPAM_HOSTLOCAL_H
 
-#include "cni-error.h"
-#include "cni-types.h"
-#include "config.h"
-#include "skel.h"
+#include "common/cni-error.h"
+#include "common/cni/types.h"
+#include "ipam/config.h"
+#include "common/cni/skel.h"
 
 /* One IP per range set (round robin, or the requested one), routes, and DNS from
  * resolvConf. ips[].interface is -1. Codes: 7 config, 11 lock timeout, 104 a range set is

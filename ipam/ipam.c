@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "config.h"
-#include "delegate.h"
-#include "hostlocal.h"
-#include "ipam.h"
+#include "common/cleanup.h"
+#include "ipam/config.h"
+#include "common/cni/delegate.h"
+#include "ipam/hostlocal.h"
+#include "ipam/ipam.h"
 
 enum ipam_kind { IPAM_DISABLED, IPAM_HOST_LOCAL, IPAM_DELEGATED };
 
@@ -75,6 +75,20 @@ bool ipam_enabled(const struct ipam *ipam)
 const char *ipam_type(const struct ipam *ipam)
 {
 	return ipam_enabled(ipam) ? ipam->type : NULL;
+}
+
+int ipam_subnets(const struct ipam *ipam, struct inet_prefix *ret, size_t max)
+{
+	size_t n = 0;
+
+	if (!ipam_enabled(ipam))
+		return 0;
+	if (ipam->kind != IPAM_HOST_LOCAL)
+		return -ENOTSUP;
+	for (size_t i = 0; i < ipam->hl->n_sets; i++)
+		for (size_t k = 0; k < ipam->hl->sets[i].n && n < max; k++)
+			ret[n++] = ipam->hl->sets[i].r[k].subnet;
+	return (int)n;
 }
 
 /* A delegate's result appended to res, like the in-process path does. */

@@ -6,16 +6,16 @@
  *   - anything else           -> exec'd from CNI_PATH per the spec (common/delegate.h).
  * The host-local executable is a thin plugin over the same calls.
  *
- * Store layout = the reference host-local's (shared/reference/cni-spec.md §3.2):
+ * Store layout = the reference host-local's (docs/cni-contract.md §3.2):
  * <dataDir>/<network>/<ip> holding "<containerID>\r\n<ifname>", last_reserved_ip.<N>, lock. */
 #ifndef WEFT_IPAM_H
 #define WEFT_IPAM_H
 
 #include <stdbool.h>
 
-#include "cni-error.h"
-#include "cni-types.h"
-#include "skel.h"
+#include "common/cni-error.h"
+#include "common/cni/types.h"
+#include "common/cni/skel.h"
 
 #define IPAM_DEFAULT_DATA_DIR "/var/lib/cni/networks"
 
@@ -33,6 +33,11 @@ static inline void ipam_closep(struct ipam **p)
 bool ipam_enabled(const struct ipam *ipam);
 /* "host-local", another type, or NULL when disabled. */
 const char *ipam_type(const struct ipam *ipam);
+/* The subnets this node hands out: every range of every range set host-local will use, the
+ * runtime's runtimeConfig.ipRanges included, exactly as ADD allocates from them. Returns the
+ * count (at most max), 0 when disabled, -ENOTSUP for a delegated type (its ranges are its
+ * own business). */
+int ipam_subnets(const struct ipam *ipam, struct inet_prefix *ret, size_t max);
 
 /* Fills res->ips (interface -1), res->routes and res->dns (when the IPAM gives DNS). */
 int ipam_add(struct ipam *ipam, const struct cni_args *a, struct cni_result *res,
@@ -40,7 +45,7 @@ int ipam_add(struct ipam *ipam, const struct cni_args *a, struct cni_result *res
 /* Idempotent; releases by (containerID, ifname). */
 int ipam_del(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
 int ipam_check(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
-/* Code 50 when every range set is exhausted. */
+/* Code 50 as soon as any range set is exhausted (a pod needs one address from each). */
 int ipam_status(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
 /* Releases reservations of attachments not in a->valid_attachments. */
 int ipam_gc(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);

@@ -3,27 +3,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "range.h"
+#include "common/cni/conf.h"
+#include "ipam/range.h"
 
+/* Bounds and gateway keep the reference's wording for bad addresses; "" is unset, as Go's
+ * net.IP decodes it. */
 static int parse_addr_key(const json_t *obj, const char *key, struct inet_addr *ret,
 			  struct cni_err *err)
 {
-	const json_t *v = json_object_get(obj, key);
-	const char *s;
+	const char *s = NULL;
+	int r = conf_str(obj, key, CONF_OPTIONAL, &s, err);
 
-	if (!v || json_is_null(v))
-		return 0;
-	s = json_string_value(v);
-	if (!s)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s: must be a string", key);
-	if (*s == '\0') /* Go's net.IP decodes "" as unset */
-		return 0;
+	if (r < 0 || !s || *s == '\0')
+		return r;
 	if (inet_addr_parse(s, ret) < 0)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s: invalid IP address: %s", key, s);
 	return 0;
 }
 
-int ipam_range_parse(const json_t *obj, struct ipam_range *ret, struct cni_err *err)
+/* Parses one range object {subnet, rangeStart?, rangeEnd?, gateway?}. Syntax errors are
+ * code 7. The result still needs ipam_range_canonicalize(). */
+static int ipam_range_parse(const json_t *obj, struct ipam_range *ret, struct cni_err *err)
 {
 	struct ipam_range r = {0};
 	const json_t *v;
@@ -35,9 +35,9 @@ int ipam_range_parse(const json_t *obj, struct ipam_range *ret, struct cni_err *
 	v = json_object_get(obj, "subnet");
 	if (!v || json_is_null(v))
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "range is missing \"subnet\"");
-	s = json_string_value(v);
-	if (!s)
-		return cni_err_set(err, CNI_ERR_CONFIG, 0, "subnet: must be a string");
+	rc = conf_str(obj, "subnet", CONF_REQUIRED, &s, err);
+	if (rc < 0)
+		return rc;
 	if (inet_prefix_parse(s, &r.subnet) < 0)
 		return cni_err_set(err, CNI_ERR_CONFIG, 0, "invalid CIDR address: %s", s);
 	rc = parse_addr_key(obj, "rangeStart", &r.start, err);
@@ -100,7 +100,8 @@ static int range_check_bound(struct ipam_range *r, const char *what, struct inet
 	return cni_err_set(err, CNI_ERR_CONFIG, 0, "%s %s not in network %s", what, as, sub);
 }
 
-int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err)
+/* Fills defaults and validates, with the reference host-local's messages. Code 7. */
+static int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err)
 {
 	struct inet_addr start_set = r->start, end_set = r->end;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], sub[INET_PREFIX_STRLEN];
@@ -140,13 +141,14 @@ int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err)
 	return 0;
 }
 
-bool ipam_range_contains(const struct ipam_range *r, const struct inet_addr *a)
+/* a in [start, end] (and in the subnet, same family). */
+static bool ipam_range_contains(const struct ipam_range *r, const struct inet_addr *a)
 {
 	return inet_prefix_contains(&r->subnet, a) && inet_addr_cmp(a, &r->start) >= 0 &&
 	       inet_addr_cmp(a, &r->end) <= 0;
 }
 
-bool ipam_range_overlaps(const struct ipam_range *a, const struct ipam_range *b)
+static bool ipam_range_overlaps(const struct ipam_range *a, const struct ipam_range *b)
 {
 	if (a->start.family != b->start.family)
 		return false;
@@ -154,7 +156,8 @@ bool ipam_range_overlaps(const struct ipam_range *a, const struct ipam_range *b)
 	       ipam_range_contains(b, &a->start) || ipam_range_contains(b, &a->end);
 }
 
-const char *ipam_range_fmt(const struct ipam_range *r, char *buf, size_t len)
+/* "start-end" */
+static const char *ipam_range_fmt(const struct ipam_range *r, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
@@ -282,8 +285,8 @@ int64_t ipam_range_set_capacity(const struct ipam_range_set *s)
 	return total;
 }
 
-void ipam_iter_init(struct ipam_iter *it, const struct ipam_range_set *s,
-		    const struct inet_addr *last)
+void ipam_range_iter_init(struct ipam_iter *it, const struct ipam_range_set *s,
+			  const struct inet_addr *last)
 {
 	*it = (struct ipam_iter){.set = s};
 	for (size_t i = 0; last && i < s->n; i++) {
@@ -325,8 +328,8 @@ static bool iter_step(struct ipam_iter *it)
 	return !inet_addr_eq(&it->cur, &it->first);
 }
 
-bool ipam_iter_next(struct ipam_iter *it, struct inet_addr *ret,
-		    const struct ipam_range **ret_range)
+bool ipam_range_iter_next(struct ipam_iter *it, struct inet_addr *ret,
+			  const struct ipam_range **ret_range)
 {
 	if (!it->set || it->set->n == 0)
 		return false;

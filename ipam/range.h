@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* host-local ranges and range sets (shared/reference/cni-spec.md §3.1, §3.4): parsing,
+/* host-local ranges and range sets (docs/cni-contract.md §3.1, §3.4): parsing,
  * canonicalisation with the reference's messages, containment, overlap and the round-robin
  * iterator. Pure code: no I/O. */
 #ifndef WEFT_IPAM_RANGE_H
@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "cni-error.h"
-#include "inet.h"
+#include "common/cni-error.h"
+#include "common/inet.h"
 
 /* "a.b.c.d-a.b.c.d" per range, joined by ',' */
 #define IPAM_RANGE_STRLEN (2 * INET6_ADDRSTRLEN + 2)
@@ -28,17 +28,6 @@ struct ipam_range_set {
 	size_t n;
 	struct ipam_range *r; /* owned */
 };
-
-/* Parses one range object {subnet, rangeStart?, rangeEnd?, gateway?}. Syntax errors are
- * code 7. The result still needs ipam_range_canonicalize(). */
-int ipam_range_parse(const json_t *obj, struct ipam_range *ret, struct cni_err *err);
-/* Fills defaults and validates, with the reference host-local's messages. Code 7. */
-int ipam_range_canonicalize(struct ipam_range *r, struct cni_err *err);
-/* a in [start, end] (and in the subnet, same family). */
-bool ipam_range_contains(const struct ipam_range *r, const struct inet_addr *a);
-bool ipam_range_overlaps(const struct ipam_range *a, const struct ipam_range *b);
-/* "start-end" */
-const char *ipam_range_fmt(const struct ipam_range *r, char *buf, size_t len);
 
 /* Parses a JSON array of range objects. */
 int ipam_range_set_parse(const json_t *arr, struct ipam_range_set *ret, struct cni_err *err);
@@ -65,10 +54,10 @@ struct ipam_iter {
 	bool have_cur, have_first;
 };
 
-void ipam_iter_init(struct ipam_iter *it, const struct ipam_range_set *s,
-		    const struct inet_addr *last);
+void ipam_range_iter_init(struct ipam_iter *it, const struct ipam_range_set *s,
+			  const struct inet_addr *last);
 /* Next candidate, or false when exhausted. ret_range (may be NULL) gets its range. */
-bool ipam_iter_next(struct ipam_iter *it, struct inet_addr *ret,
-		    const struct ipam_range **ret_range);
+bool ipam_range_iter_next(struct ipam_iter *it, struct inet_addr *ret,
+			  const struct ipam_range **ret_range);
 
 #endif

@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "naming.h"
-#include "store-internal.h"
+#include "common/cleanup.h"
+#include "common/naming.h"
+#include "ipam/store-internal.h"
 
 #define BUCKET_HDR "weft host-local index v1\n"
 
@@ -26,7 +26,7 @@ unsigned ipam_store_bucket_of(const char *id, const char *ifname)
 {
 	const char *parts[] = {id, ifname};
 
-	return (unsigned)(weft_hash(parts, 2) % STORE_BUCKETS);
+	return (unsigned)(naming_hash(parts, 2) % STORE_BUCKETS);
 }
 
 static void bucket_name(unsigned b, char buf[8])

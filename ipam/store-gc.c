@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Whole-directory passes: rebuilding the index from the <ip> files, and GC. */
+/* Whole-directory passes: rebuilding the index from the <ip> files (and taking the lock with a
+ * rebuild when the index is stale), and GC. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "store-internal.h"
+#include "common/cleanup.h"
+#include "ipam/store-internal.h"
 
 struct rec {
 	unsigned bucket;
@@ -171,6 +172,16 @@ int ipam_store_index_rebuild(struct ipam_store *s, struct cni_err *err)
 		return cni_err_set(err, CNI_ERR_IPAM, -rc, "rebuild the index of %s", s->path);
 	s->complete = true;
 	return 0;
+}
+
+int ipam_store_lock_adopt(struct ipam_store *s, struct cni_err *err)
+{
+	int r = ipam_store_lock(s, err);
+
+	/* A failed rebuild leaves complete false: lookups then scan, like the reference. */
+	if (r >= 0 && !s->complete && s->idxfd >= 0)
+		(void)ipam_store_index_rebuild(s, NULL);
+	return r;
 }
 
 /* ---- GC -------------------------------------------------------------------------------------- */

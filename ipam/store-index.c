@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "naming.h"
-#include "store-internal.h"
+#include "common/cleanup.h"
+#include "common/naming.h"
+#include "ipam/store-internal.h"
 
 /* Keeps the IPs whose <ip> file still holds `expect`. */
 static size_t verify(struct ipam_store *s, struct inet_addr *ips, size_t n, const char *expect)

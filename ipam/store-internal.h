@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "store.h"
+#include "ipam/store.h"
 
 #define STORE_MAX_TMP	  16  /* prepared reservations: one per range set */
 #define STORE_CONTENT_MAX 512 /* "<id>\r\n<ifname>" */

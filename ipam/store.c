@@ -9,9 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "lock.h"
-#include "store-internal.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/lock.h"
+#include "ipam/store-internal.h"
 
 #define DIR_MODE  0755 /* as the reference (os.MkdirAll(dir, 0755)) */
 #define IDX_MODE  0700
@@ -19,21 +20,6 @@
 #define STATE_HDR "weft host-local state v1\n"
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 ssize_t ipam_store_read_at(int dirfd, const char *name, char *buf, size_t len)
 {
@@ -131,34 +117,15 @@ int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *exp
 
 /* ---- open / close ---------------------------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int open_net_dir(struct ipam_store *s, const char *data_dir, const char *network,
 			bool create, struct cni_err *err)
 {
 	_cleanup_close_ int dfd = -1;
 
-	if (create && mkdir_p(data_dir) < 0)
-		return cni_err_set(err, CNI_ERR_IPAM, errno, "create dataDir %s", data_dir);
+	int r = create ? fs_mkdir_p(data_dir, DIR_MODE) : 0;
+
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "create dataDir %s", data_dir);
 	dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, errno, "open dataDir %s", data_dir);
@@ -242,7 +209,7 @@ static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 	}
 	if (fd < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, errno, "create reservation in %s", s->path);
-	r = write_all(fd, s->content, s->content_len);
+	r = fs_write_all(fd, s->content, s->content_len);
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0)
@@ -298,7 +265,7 @@ static int link_named(struct ipam_store *s, const char *name)
 		goto link; /* ours, from the previous (taken) candidate */
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, s->content, s->content_len);
+	r = fs_write_all(fd, s->content, s->content_len);
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -440,7 +407,7 @@ static void state_record(struct ipam_store *s)
 	(void)ipam_store_write_at(s->idxfd, "state", buf, (size_t)n);
 }
 
-int ipam_store_lock(struct ipam_store *s, bool adopt, struct cni_err *err)
+int ipam_store_lock(struct ipam_store *s, struct cni_err *err)
 {
 	int fd;
 
@@ -453,9 +420,6 @@ int ipam_store_lock(struct ipam_store *s, bool adopt, struct cni_err *err)
 	s->complete = state_matches(s);
 	/* Only a lock holder writes it: whatever is there was left by a killed process. */
 	(void)unlinkat(s->dirfd, IPAM_STORE_TMP_NAME, 0);
-	/* A failed rebuild leaves complete false: lookups then scan, like the reference. */
-	if (adopt && !s->complete && s->idxfd >= 0)
-		(void)ipam_store_index_rebuild(s, NULL);
 	return 0;
 }
 

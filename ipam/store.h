@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The on-disk store: the reference host-local's layout (shared/reference/cni-spec.md §3.2),
+/* The on-disk store: the reference host-local's layout (docs/cni-contract.md §3.2),
  * plus a sidecar index the reference never confuses with a reservation.
  *
  *   <dataDir>/<network>/            0755, opened O_NOFOLLOW; every access is *at() relative to it
@@ -8,7 +8,8 @@
  *     lock                          flock'd around every read-modify-write (bounded wait)
  *     .weft-tmp                     reservation being written, only when O_TMPFILE is missing
  *     .weft/                        0700, weft's index (a cache; rebuilt from <ip> files)
- *       a.<16 hex>                  per (containerID, ifname): which IPs it holds
+ *       b.<00..ff>                  256 buckets by hash of (containerID, ifname): one line
+ *                                   "<id>\t<ifname>\t<ip>..." per attachment
  *       state                       the network directory's inode+mtime when the index was
  *                                   last known to cover every <ip> file
  *
@@ -25,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cni-error.h"
-#include "inet.h"
-#include "range.h"
-#include "skel.h"
+#include "common/cni-error.h"
+#include "common/inet.h"
+#include "ipam/range.h"
+#include "common/cni/skel.h"
 
 #define IPAM_STORE_INDEX_DIR ".weft"
 #define IPAM_STORE_TMP_NAME  ".weft-tmp"
@@ -55,8 +56,11 @@ static inline void ipam_store_closep(struct ipam_store **s)
 int ipam_store_prepare(struct ipam_store *s, const char *id, const char *ifname, size_t n,
 		       struct cni_err *err);
 /* Takes the lock (code 11 past the bound), removes a stale temp file, and tells whether the
- * index still covers the directory. `adopt`: if not, rebuild it from the <ip> files now. */
-int ipam_store_lock(struct ipam_store *s, bool adopt, struct cni_err *err);
+ * index still covers the directory. */
+int ipam_store_lock(struct ipam_store *s, struct cni_err *err);
+/* ipam_store_lock, then, when the index does not cover the directory (changes by another
+ * tool), rebuilds it from the <ip> files; a failed rebuild leaves lookups scanning. */
+int ipam_store_lock_adopt(struct ipam_store *s, struct cni_err *err);
 /* Records the index state and releases the lock. */
 void ipam_store_unlock(struct ipam_store *s);
 /* True when the index is known to cover every reservation (after lock). */
@@ -92,7 +96,7 @@ int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
  * files: by container ID), keeps lock and last_reserved_ip.*, rebuilds the index. Continues
  * past errors; returns the count released or the first error. */
 int ipam_store_gc(struct ipam_store *s, const struct cni_args *a, struct cni_err *err);
-/* Rebuilds the index from the <ip> files (used by lock with adopt, and by gc). */
+/* Rebuilds the index from the <ip> files (used by lock_adopt, and by gc). */
 int ipam_store_index_rebuild(struct ipam_store *s, struct cni_err *err);
 
 #endif

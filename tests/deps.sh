@@ -34,14 +34,15 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The real CNI client, built offline from Debian packages (shared/tools/build-cnitool.sh).
-if [ "${1:-}" = test ] && ! command -v cnitool >/dev/null 2>&1; then
-	for t in "$here/../../shared/tools/build-cnitool.sh" "$here/../shared/tools/build-cnitool.sh"; do
-		if [ -f "$t" ]; then
-			bash "$t" /usr/local/bin/cnitool >/dev/null
-			break
-		fi
-	done
-	command -v cnitool >/dev/null || { echo "weft: cannot build cnitool" >&2; exit 1; }
+# cnitool, the CNI project's own client, built offline from Debian packages into the build
+# directory (tests/tools/build-cnitool.sh). Tests that need it skip, naming the reason, when it
+# cannot be built; that alone never fails the check.
+if [ "${1:-}" = test ]; then
+	cnitool=${OUT:-build}/tools/cnitool
+	mkdir -p "${cnitool%/*}"
+	if [ ! -x "$cnitool" ] && ! "$here/tools/build-cnitool.sh" "$cnitool" 2>"${cnitool%/*}.log"; then
+		echo "weft: cnitool could not be built (tests that need it will skip):" >&2
+		tail -n 3 "${cnitool%/*}.log" >&2
+	fi
 fi
 exit 0

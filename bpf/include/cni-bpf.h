@@ -2,7 +2,7 @@
 /* Types shared by the kernel side (bpf/cni_ebpf.bpf.c) and the user side (plugins/ebpf,
  * tests). Fixed-width kernel types only; no padding holes the two sides could disagree on.
  *
- * Per network, under <pinRoot>/<network>/ (shared/DESIGN.md §3):
+ * Per network, under <pinRoot>/<network>/ (docs/design.md §3):
  *   endpoints  HASH        struct weft_ep_key (pod IPv4 or IPv6) -> struct weft_ep
  *   links      HASH        __u32 host veth ifindex               -> struct weft_link
  *   stats      PERCPU_HASH __u32 host veth ifindex               -> struct weft_ep_stats
@@ -36,7 +36,7 @@ struct weft_ep {
 	__u8 mac[6];	  /* pod interface MAC */
 	__u8 host_mac[6]; /* host veth MAC = the pod's router MAC */
 	__u8 pad[4];
-	__u64 tag; /* weft_attachment_hash(network, containerID, ifname) */
+	__u64 tag; /* naming_attachment_hash(network, containerID, ifname) */
 };
 
 /* Another node's pod CIDR, as an LPM trie key: the prefix length counts the key's 128 bits

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The bridge config is exactly the shared attachment config (common/podnet-conf.c). */
-#include "bridge.h"
+#include "plugins/bridge/bridge.h"
 
-int bridge_parse(const struct cni_args *a, void *conf, struct cni_err *err)
+int bridge_conf_parse(const struct cni_args *a, void *conf, struct cni_err *err)
 {
 	struct bridge_conf *c = conf;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "bridge.h"
+#include "plugins/bridge/bridge.h"
 
 /* IP= is host-local's (requested address), MAC= the container veth's. */
 static const char *const bridge_known_args[] = {"IP", "MAC", NULL};
@@ -9,7 +9,7 @@ static const struct cni_plugin bridge_plugin = {
 	.name = "bridge",
 	.conf_size = sizeof(struct bridge_conf),
 	.known_args = bridge_known_args,
-	.parse = bridge_parse,
+	.parse = bridge_conf_parse,
 	.conf_free = bridge_conf_free,
 	.add = podnet_add,
 	.del = podnet_del,

@@ -3,17 +3,17 @@
  * target tests/fuzz/fuzz-conf-ebpf.c can link it. */
 #include <errno.h>
 
-#include "conf.h"
-#include "ebpf.h"
-#include "ipam.h"
-#include "skel.h"
+#include "common/cni/conf.h"
+#include "plugins/ebpf/ebpf.h"
+#include "ipam/ipam.h"
+#include "common/cni/skel.h"
 
 /* "peers" / "peersFile" make the network multi-node, with host-gw's keys (common/overlay.h):
  * clusterCIDR (required with ipMasq, never masqueraded), nodeName, stateDir,
  * underlayInterface. */
 static int multinode_parse(const struct cni_args *a, struct ebpf_conf *conf, struct cni_err *err)
 {
-	struct podnet_conf pod = {.ip_masq = conf->ip_masq};
+	struct podnet_conf pod = {.ip_masq = conf->ip_masq, .ipam = conf->ipam};
 
 	conf->multinode =
 		json_object_get(a->conf, "peers") || json_object_get(a->conf, "peersFile");
@@ -22,7 +22,7 @@ static int multinode_parse(const struct cni_args *a, struct ebpf_conf *conf, str
 	return overlay_parse(a, &conf->ov, &pod, err);
 }
 
-int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
+int ebpf_conf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 {
 	struct ebpf_conf *conf = c;
 	int64_t mtu = 0;
@@ -56,9 +56,6 @@ int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "routerAddress must be IPv4");
 	if (conf->router6.family != AF_INET6)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "routerAddress6 must be IPv6");
-	r = multinode_parse(a, conf, err);
-	if (r < 0)
-		return r;
 	r = ipam_open(a, &conf->ipam, err);
 	if (r < 0)
 		return r;
@@ -66,7 +63,7 @@ int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 		return cni_err_set(
 			err, CNI_ERR_CONFIG, EINVAL,
 			"ebpf needs an \"ipam\" with a type: pods are routed, not bridged");
-	return 0;
+	return multinode_parse(a, conf, err);
 }
 
 void ebpf_conf_free(void *c)

@@ -12,10 +12,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "bpf-tc.h"
-#include "cleanup.h"
-#include "ebpf.h"
-#include "log.h"
+#include "common/bpf/tc.h"
+#include "common/cleanup.h"
+#include "plugins/ebpf/ebpf.h"
+#include "common/log.h"
 
 #include "cni_ebpf.skel.h"
 
@@ -24,7 +24,7 @@
 #define ABI	"_v" STR(WEFT_BPF_ABI)
 
 /* bpffs refuses '.' in names, hence the underscores. Maps are shared by every plugin build
- * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v1_<hash
+ * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v2_<hash
  * of the embedded object>"), so an upgraded plugin attaches its own program to new pods while
  * running pods keep theirs, all on the same maps. */
 static const char *const map_names[] = {
@@ -44,7 +44,8 @@ static uint32_t object_hash(void)
 	return h;
 }
 
-const char *ebpf_pin_name(enum ebpf_pin pin)
+/* Pin file name of one object ("endpoints_v2", ..., "from_pod_v2_<8 hex of the object>"). */
+static const char *ebpf_pin_name(enum ebpf_pin pin)
 {
 	static char progs[2][32];
 
@@ -69,8 +70,9 @@ static int pin_root_get(const char *pin_root, char *buf, size_t len, struct cni_
 	return 0;
 }
 
-int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
-		struct cni_err *err)
+/* "<pin_root or the default>/<network>". */
+static int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
+		       struct cni_err *err)
 {
 	char root[PATH_MAX];
 	int r;
@@ -241,7 +243,7 @@ static int map_put(int fd, const void *key, const void *val, const char *what, s
 	return 0;
 }
 
-void ebpf_key_of(const struct inet_addr *a, struct weft_ep_key *key)
+void ebpf_dp_key_of(const struct inet_addr *a, struct weft_ep_key *key)
 {
 	memset(key, 0, sizeof(*key));
 	if (a->family == AF_INET6) {
@@ -252,7 +254,7 @@ void ebpf_key_of(const struct inet_addr *a, struct weft_ep_key *key)
 	key->addr[3] = a->v4.s_addr;
 }
 
-void ebpf_key_addr(const struct weft_ep_key *key, struct inet_addr *a)
+void ebpf_dp_key_addr(const struct weft_ep_key *key, struct inet_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (!key->addr[0] && !key->addr[1] && key->addr[2] == htonl(WEFT_V4_MAPPED)) {
@@ -295,7 +297,7 @@ int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const c
 	snprintf(meta.ifname, sizeof(meta.ifname), "%s", ifname);
 	snprintf(meta.host_veth, sizeof(meta.host_veth), "%s", pod->host_veth);
 	for (size_t i = 0; i < pod->n_ips; i++)
-		ebpf_key_of(&pod->ips[i].addr, &keys[i]);
+		ebpf_dp_key_of(&pod->ips[i].addr, &keys[i]);
 
 	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
 		r = map_put(dp->fd[EBPF_PIN_META], &keys[i], &meta, "meta", err);
@@ -454,18 +456,6 @@ int ebpf_dp_attach(const struct ebpf_dp *dp, int ifindex, struct cni_err *err)
 	return r;
 }
 
-static int map_id(int fd, uint32_t *ret, struct cni_err *err)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return cni_err_set(err, CNI_ERR_BPF, errno, "map info");
-	*ret = info.id;
-	return 0;
-}
-
 /* The filter must run weft's program `name` bound to this network's map `pin` (any build: pods
  * attached before an upgrade keep their program). */
 static int check_one(const struct ebpf_dp *dp, int ifindex, enum bpftc_dir dir, const char *name,
@@ -477,7 +467,7 @@ static int check_one(const struct ebpf_dp *dp, int ifindex, enum bpftc_dir dir, 
 	uint32_t len = sizeof(info), id = 0, want = 0, maps[8] = {0}; /* valgrind: kernel-filled */
 	int r;
 
-	r = map_id(dp->fd[pin], &want, err);
+	r = bpftc_map_id(dp->fd[pin], &want, err);
 	if (r >= 0)
 		r = bpftc_query(ifindex, dir, &id, err);
 	if (r < 0)

@@ -7,17 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <linux/rtnetlink.h>
 
-#include "cleanup.h"
-#include "ebpf.h"
-#include "log.h"
-#include "netns.h"
-#include "nl-addr.h"
-#include "nl-link.h"
-#include "nl-neigh.h"
-#include "nl-route.h"
+#include "common/cleanup.h"
+#include "plugins/ebpf/ebpf.h"
+#include "common/log.h"
+#include "common/netns.h"
+#include "common/nl/addr.h"
+#include "common/nl/link.h"
+#include "common/nl/neigh.h"
+#include "common/nl/route.h"
 
 #define ROUTES_MAX 512
 
@@ -25,10 +24,9 @@
  * us, and the endpoint map holds them from the start. Locally administered unicast. */
 static int random_mac(uint8_t mac[6], struct cni_err *err)
 {
-	if (getrandom(mac, 6, 0) != 6)
-		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "getrandom");
-	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
-	return 0;
+	int r = inet_mac_random(mac);
+
+	return r < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -r, "getrandom") : 0;
 }
 
 static int veth_clash(struct nl *host, struct nl *ctr, const char *ifname,
@@ -56,8 +54,8 @@ static void gso_report(const struct nl_link *l, uint32_t want)
 			 l->name, l->gso_max[NL_GSO_IPV4], want);
 }
 
-int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
-		  const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err)
+int ebpf_link_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
+		       const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err)
 {
 	_cleanup_close_ int host_ns = -1;
 	struct nl_link l;
@@ -93,7 +91,7 @@ int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
 		return r;
 	pod->host_ifindex = l.ifindex;
 	/* Not born up: veth_open() refuses (ENOTCONN) while the pair is still being made. */
-	return nl_link_set_up(host, pod->host_ifindex, true, err);
+	return nl_link_set_up(host, pod->host_ifindex, err);
 }
 
 static bool has_family(const struct ebpf_pod *pod, int family)
@@ -162,7 +160,7 @@ static int host_ip_setup(struct nl *host, const struct ebpf_pod *pod, const stru
 	return 0;
 }
 
-int ebpf_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
+int ebpf_link_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
 {
 	int r = host_sysctls(pod, err);
 
@@ -190,7 +188,7 @@ static int route_via_router(struct nl *ctr, int ifindex, const struct inet_prefi
 	return r;
 }
 
-const struct inet_addr *ebpf_router(const struct ebpf_conf *conf, int family)
+const struct inet_addr *ebpf_link_router(const struct ebpf_conf *conf, int family)
 {
 	return family == AF_INET6 ? &conf->router6 : &conf->router;
 }
@@ -218,12 +216,14 @@ static int pod_ip_setup(struct nl *ctr, const struct ebpf_pod *pod, const struct
 
 	r = nl_addr_add(ctr, pod->pod_ifindex, &addr, family == AF_INET6 ? IFA_F_NODAD : 0, err);
 	if (r >= 0)
-		r = route_via_router(ctr, pod->pod_ifindex, &dflt, ebpf_router(conf, family), err);
+		r = route_via_router(ctr, pod->pod_ifindex, &dflt, ebpf_link_router(conf, family),
+				     err);
 	return r;
 }
 
-int ebpf_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
-		   const struct ebpf_conf *conf, const struct cni_result *res, struct cni_err *err)
+int ebpf_link_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
+			const struct ebpf_conf *conf, const struct cni_result *res,
+			struct cni_err *err)
 {
 	struct nl_link l;
 	int r = 0;
@@ -234,7 +234,7 @@ int ebpf_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
 			r = pod_ipv6_on(nsfd, l.name, err);
 	}
 	if (r >= 0)
-		r = nl_link_set_up(ctr, pod->pod_ifindex, true, err);
+		r = nl_link_set_up(ctr, pod->pod_ifindex, err);
 	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
 		r = pod_ip_setup(ctr, pod, &pod->ips[i], conf, err);
 	for (size_t i = 0; r >= 0 && i < res->n_routes; i++) {
@@ -243,14 +243,14 @@ int ebpf_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
 		if (dst->len == 0 || !has_family(pod, dst->addr.family))
 			continue;
 		r = route_via_router(ctr, pod->pod_ifindex, dst,
-				     ebpf_router(conf, dst->addr.family), err);
+				     ebpf_link_router(conf, dst->addr.family), err);
 	}
 	if (r < 0)
 		return cni_err_wrap(err, "configure the pod interface");
 	return 0;
 }
 
-int ebpf_veth_del(struct nl *host, const char *host_veth, struct cni_err *err)
+int ebpf_link_veth_del(struct nl *host, const char *host_veth, struct cni_err *err)
 {
 	int r = nl_link_del_by_name(host, host_veth, err);
 
@@ -309,7 +309,7 @@ static int rp_filter_check(const char *veth, struct cni_err *err)
 	return 0;
 }
 
-int ebpf_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
+int ebpf_link_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err)
 {
 	struct nl_link l;
 	int r;
@@ -363,8 +363,8 @@ static int gso_check(const struct nl_link *l, const struct ebpf_conf *conf, stru
 			   EBPF_BIG_TCP_SIZE);
 }
 
-int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
-		   const struct ebpf_conf *conf, struct cni_err *err)
+int ebpf_link_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
+			const struct ebpf_conf *conf, struct cni_err *err)
 {
 	struct nl_link l;
 	int r;
@@ -385,8 +385,8 @@ int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *po
 
 		r = addr_check(ctr, l.ifindex, ip, err);
 		if (r >= 0)
-			r = route_check(ctr, &dflt, ebpf_router(conf, ip->family), l.ifindex, "pod",
-					err);
+			r = route_check(ctr, &dflt, ebpf_link_router(conf, ip->family), l.ifindex,
+					"pod", err);
 	}
 	return r;
 }

@@ -9,8 +9,9 @@
 
 #include <bpf/bpf.h>
 
-#include "ebpf.h"
-#include "overlay-routes.h"
+#include "common/bpf/tc.h"
+#include "plugins/ebpf/ebpf.h"
+#include "plugins/lib/overlay-routes.h"
 
 /* rt first: overlay_routes_prepare takes the same ctx as a struct overlay_routes. */
 struct ebpf_node {
@@ -22,7 +23,7 @@ static void remote_key(const struct peer *p, struct weft_remote_key *key)
 {
 	struct weft_ep_key k;
 
-	ebpf_key_of(&p->pod_cidr.addr, &k);
+	ebpf_dp_key_of(&p->pod_cidr.addr, &k);
 	memset(key, 0, sizeof(*key));
 	memcpy(key->addr, k.addr, sizeof(key->addr));
 	key->prefixlen = p->pod_cidr.len + (p->pod_cidr.addr.family == AF_INET ? 96u : 0u);
@@ -61,19 +62,6 @@ static int peer_del(void *ctx, const struct peer *p, struct cni_err *err)
 	return overlay_routes_del(&n->rt, p, err);
 }
 
-/* The map's id goes into the digest: maps pinned anew (after a cleanup) are refilled. */
-static int map_id(int fd, uint32_t *ret, struct cni_err *err)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return cni_err_set(err, CNI_ERR_BPF, errno, "remote map info");
-	*ret = info.id;
-	return 0;
-}
-
 int ebpf_node_ensure(const struct ebpf_conf *conf, const struct ebpf_dp *dp, struct cni_err *err)
 {
 	struct ebpf_node n = {.map = dp->fd[EBPF_PIN_REMOTE]};
@@ -85,7 +73,8 @@ int ebpf_node_ensure(const struct ebpf_conf *conf, const struct ebpf_dp *dp, str
 	uint32_t id = 0;
 	int r;
 
-	r = map_id(n.map, &id, err);
+	/* The map's id goes into the digest: maps pinned anew (after a cleanup) are refilled. */
+	r = bpftc_map_id(n.map, &id, err);
 	if (r >= 0)
 		r = overlay_routes_open(&n.rt, conf->ov.underlay, "ebpf", err);
 	if (r < 0)

@@ -12,17 +12,17 @@
 
 #include <bpf/libbpf.h>
 
-#include "bpf-tc.h"
-#include "cleanup.h"
-#include "conf.h"
-#include "ebpf.h"
-#include "ipam.h"
-#include "log.h"
-#include "naming.h"
-#include "netns.h"
-#include "nft.h"
-#include "nl-link.h"
-#include "skel.h"
+#include "common/bpf/tc.h"
+#include "common/cleanup.h"
+#include "common/cni/conf.h"
+#include "plugins/ebpf/ebpf.h"
+#include "ipam/ipam.h"
+#include "common/log.h"
+#include "common/naming.h"
+#include "common/netns.h"
+#include "common/nft/nft.h"
+#include "common/nl/link.h"
+#include "common/cni/skel.h"
 
 /* One ADD: what it made, so a failure undoes exactly that. */
 struct add_state {
@@ -37,8 +37,8 @@ struct add_state {
 
 static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
 {
-	weft_host_veth_name(a->name, a->container_id, a->ifname, pod->host_veth);
-	pod->tag = weft_attachment_hash(a->name, a->container_id, a->ifname);
+	naming_host_veth_name(a->name, a->container_id, a->ifname, pod->host_veth);
+	pod->tag = naming_attachment_hash(a->name, a->container_id, a->ifname);
 }
 
 /* The IPAM's addresses: at least one, at most one per family. */
@@ -72,11 +72,11 @@ static void result_ips_routes(const struct ebpf_conf *conf, struct cni_result *r
 		int family = res->ips[i].address.addr.family;
 
 		res->ips[i].address.len = family == AF_INET6 ? 128 : 32;
-		res->ips[i].gateway = *ebpf_router(conf, family);
+		res->ips[i].gateway = *ebpf_link_router(conf, family);
 		res->ips[i].interface = iface;
 	}
 	for (size_t i = 0; i < res->n_routes; i++)
-		res->routes[i].gw = *ebpf_router(conf, res->routes[i].dst.addr.family);
+		res->routes[i].gw = *ebpf_link_router(conf, res->routes[i].dst.addr.family);
 }
 
 static bool has_default(const struct cni_result *res, int family)
@@ -108,7 +108,8 @@ static int result_fill(struct add_state *s, struct cni_result *res, struct cni_e
 		struct inet_prefix dflt = {.addr = {.family = family}, .len = 0};
 
 		if (!has_default(res, family))
-			r = cni_result_add_route(res, &dflt, ebpf_router(s->conf, family), err);
+			r = cni_result_add_route(res, &dflt, ebpf_link_router(s->conf, family),
+						 err);
 	}
 	return r < 0 ? r : 0;
 }
@@ -139,7 +140,7 @@ static void add_rollback(struct add_state *s)
 	if (s->got_ip)
 		(void)ipam_del(s->conf->ipam, s->a, NULL);
 	if (s->made_veth)
-		(void)ebpf_veth_del(s->host, s->pod.host_veth, NULL);
+		(void)ebpf_link_veth_del(s->host, s->pod.host_veth, NULL);
 }
 
 static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err *err)
@@ -148,7 +149,7 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 				   .gso_ipv4_max = s->conf->big_tcp ? EBPF_BIG_TCP_SIZE : 0};
 	int r;
 
-	r = ebpf_veth_add(s->host, s->ctr, s->a->ifname, &o, &s->pod, err);
+	r = ebpf_link_veth_add(s->host, s->ctr, s->a->ifname, &o, &s->pod, err);
 	/* -EEXIST: a name is taken (maybe by this very attachment): not ours to delete. */
 	s->made_veth = r != -EEXIST;
 	if (r < 0)
@@ -159,7 +160,7 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 	s->got_ip = true;
 	r = pod_ips_pick(res, &s->pod, err);
 	if (r >= 0)
-		r = ebpf_host_setup(s->host, &s->pod, err);
+		r = ebpf_link_host_setup(s->host, &s->pod, err);
 	if (r < 0)
 		return r;
 	/* Endpoint before the attachment and the pod's address: the first ARP finds it. */
@@ -168,7 +169,7 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 	if (r >= 0)
 		r = ebpf_dp_attach(&s->dp, s->pod.host_ifindex, err);
 	if (r >= 0)
-		r = ebpf_pod_setup(s->ctr, s->nsfd, &s->pod, s->conf, res, err);
+		r = ebpf_link_pod_setup(s->ctr, s->nsfd, &s->pod, s->conf, res, err);
 	if (r < 0 || !s->conf->ip_masq)
 		return r;
 	s->made_masq = true;
@@ -246,7 +247,7 @@ static int ebpf_del(const struct cni_args *a, void *c, struct cni_err *err)
 	keep_first(dp_del(conf, a->name, pod.tag, &step), &step, &first, err);
 	r = nl_open(&host, NL_NETNS_SELF, &step);
 	if (r >= 0)
-		r = ebpf_veth_del(host, pod.host_veth, &step);
+		r = ebpf_link_veth_del(host, pod.host_veth, &step);
 	keep_first(r, &step, &first, err);
 	keep_first(ipam_del(conf->ipam, a, &step), &step, &first, err);
 	keep_first(nft_masq_del(a->name, a->container_id, a->ifname, &step), &step, &first, err);
@@ -269,7 +270,7 @@ static int pod_from_map(const struct ebpf_dp *dp, struct ebpf_pod *pod, struct c
 
 		if (!list[i].has_ep || list[i].ep.tag != pod->tag)
 			continue;
-		ebpf_key_addr(&list[i].key, &ip->addr);
+		ebpf_dp_key_addr(&list[i].key, &ip->addr);
 		ip->len = ip->addr.family == AF_INET6 ? 128 : 32;
 		pod->host_ifindex = (int)list[i].ep.ifindex;
 		memcpy(pod->pod_mac, list[i].ep.mac, 6);
@@ -326,7 +327,7 @@ static int ebpf_check(const struct cni_args *a, void *c, struct cni_err *err)
 	if (r >= 0)
 		r = nl_open(&host, NL_NETNS_SELF, err);
 	if (r >= 0)
-		r = ebpf_host_check(host, &pod, err);
+		r = ebpf_link_host_check(host, &pod, err);
 	if (r >= 0)
 		r = ebpf_dp_check_attached(&dp, pod.host_ifindex, err);
 	if (r >= 0)
@@ -334,7 +335,7 @@ static int ebpf_check(const struct cni_args *a, void *c, struct cni_err *err)
 	if (r >= 0)
 		r = nl_open(&ctr, nsfd, err);
 	if (r >= 0)
-		r = ebpf_pod_check(ctr, a->ifname, &pod, conf, err);
+		r = ebpf_link_pod_check(ctr, a->ifname, &pod, conf, err);
 	if (r >= 0 && conf->ip_masq)
 		r = nft_masq_check(a->name, a->container_id, a->ifname, err);
 	return r < 0 ? cni_err_wrap(err, "ebpf CHECK") : 0;
@@ -345,7 +346,7 @@ static bool tag_valid(const struct cni_args *a, uint64_t tag)
 	for (size_t i = 0; i < a->n_valid_attachments; i++) {
 		const struct cni_attachment *v = &a->valid_attachments[i];
 
-		if (weft_attachment_hash(a->name, v->container_id, v->ifname) == tag)
+		if (naming_attachment_hash(a->name, v->container_id, v->ifname) == tag)
 			return true;
 	}
 	return false;
@@ -378,7 +379,7 @@ static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct 
 			continue;
 		r = ebpf_dp_entry_del(&dp, &list[i], &step);
 		if (r >= 0 && list[i].has_meta)
-			r = ebpf_veth_del(host, list[i].meta.host_veth, &step);
+			r = ebpf_link_veth_del(host, list[i].meta.host_veth, &step);
 		keep_first(r, &step, &first, err);
 	}
 	return first;
@@ -425,7 +426,7 @@ static const struct cni_plugin ebpf_plugin = {
 	.name = "ebpf",
 	.conf_size = sizeof(struct ebpf_conf),
 	.known_args = ebpf_known_args,
-	.parse = ebpf_parse,
+	.parse = ebpf_conf_parse,
 	.conf_free = ebpf_conf_free,
 	.add = ebpf_add,
 	.del = ebpf_del,

@@ -11,12 +11,12 @@
 #include <stdint.h>
 #include <net/if.h>
 
-#include "cni-bpf.h"
-#include "cni-error.h"
-#include "cni-types.h"
-#include "inet.h"
-#include "nl.h"
-#include "overlay.h"
+#include "bpf/include/cni-bpf.h"
+#include "common/cni-error.h"
+#include "common/cni/types.h"
+#include "common/inet.h"
+#include "common/nl/nl.h"
+#include "plugins/lib/overlay.h"
 
 #define EBPF_ROUTER_DEFAULT  "169.254.1.1"
 #define EBPF_ROUTER6_DEFAULT "fe80::1"
@@ -42,22 +42,22 @@ struct cni_args;
 
 /* ---- ebpf-conf.c: the plugin's parse and conf_free (struct cni_plugin, skel.h) ---- */
 /* Fills the struct ebpf_conf c from the config and opens its IPAM (required). No side effects. */
-int ebpf_parse(const struct cni_args *a, void *c, struct cni_err *err);
+int ebpf_conf_parse(const struct cni_args *a, void *c, struct cni_err *err);
 void ebpf_conf_free(void *c);
 
 /* One attachment: what ADD creates and DEL, CHECK, GC look up. */
 struct ebpf_pod {
-	char host_veth[IFNAMSIZ]; /* weft_host_veth_name(network, containerID, ifname) */
+	char host_veth[IFNAMSIZ]; /* naming_host_veth_name(network, containerID, ifname) */
 	int host_ifindex;	  /* in the host netns */
 	int pod_ifindex;	  /* in the pod netns */
 	uint8_t host_mac[6], pod_mac[6];
 	struct inet_prefix ips[2]; /* at most one IPv4 and one IPv6, as /32 and /128 */
 	size_t n_ips;
-	uint64_t tag; /* weft_attachment_hash(network, containerID, ifname) */
+	uint64_t tag; /* naming_attachment_hash(network, containerID, ifname) */
 };
 
 /* The pod's router for an address of family. */
-const struct inet_addr *ebpf_router(const struct ebpf_conf *conf, int family);
+const struct inet_addr *ebpf_link_router(const struct ebpf_conf *conf, int family);
 
 /* ---- ebpf-dp.c: programs and maps pinned under <pinRoot>/<network>/ ---- */
 enum ebpf_pin {
@@ -80,11 +80,6 @@ struct ebpf_dp {
 		.fd = { -1, -1, -1, -1, -1, -1, -1 }                                               \
 	}
 
-/* Pin file name of one object ("endpoints_v2", ..., "from_pod_v2_<8 hex of the object>"). */
-const char *ebpf_pin_name(enum ebpf_pin pin);
-/* "<pin_root or the default>/<network>". */
-int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
-		struct cni_err *err);
 /* create: mounts bpffs if needed, and loads + pins the programs and maps under the directory's
  * lock unless they are pinned already. !create: only opens existing pins; -ENOENT (err set,
  * code 100) when the network has none here. */
@@ -97,8 +92,8 @@ static inline void ebpf_dp_closep(struct ebpf_dp *dp)
 }
 
 /* Map key of an address (IPv4 mapped into ::ffff:0:0/96) and back. */
-void ebpf_key_of(const struct inet_addr *a, struct weft_ep_key *key);
-void ebpf_key_addr(const struct weft_ep_key *key, struct inet_addr *a);
+void ebpf_dp_key_of(const struct inet_addr *a, struct weft_ep_key *key);
+void ebpf_dp_key_addr(const struct weft_ep_key *key, struct inet_addr *a);
 
 /* Metas, endpoints, the link and zeroed counters, in that order (so a kill leaves nothing
  * DEL misses: every later entry is found from an earlier one). */
@@ -137,21 +132,22 @@ struct ebpf_veth_opts {
 	uint32_t mtu;	       /* 0 = kernel default */
 	uint32_t gso_ipv4_max; /* 0 = kernel default; else IPv4 GSO/GRO max sizes (BIG TCP) */
 };
-int ebpf_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
-		  const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err);
+int ebpf_link_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
+		       const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err);
 /* Host side: rp_filter 0 on the veth, forwarding on (per family), podIP/32 (/128) routes and
  * permanent neighbours on the veth. */
-int ebpf_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
+int ebpf_link_host_setup(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
 /* Pod side: IPv6 enabled when needed, podIP/32 and /128 (no DAD), link up, default routes via
  * the family's router (onlink), IPAM routes via the router of their family. */
-int ebpf_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
-		   const struct ebpf_conf *conf, const struct cni_result *res, struct cni_err *err);
+int ebpf_link_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
+			const struct ebpf_conf *conf, const struct cni_result *res,
+			struct cni_err *err);
 /* Deletes the host veth (and with it the pod end); an absent one is success. */
-int ebpf_veth_del(struct nl *host, const char *host_veth, struct cni_err *err);
+int ebpf_link_veth_del(struct nl *host, const char *host_veth, struct cni_err *err);
 /* CHECK of the kernel objects above. */
-int ebpf_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
-int ebpf_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
-		   const struct ebpf_conf *conf, struct cni_err *err);
+int ebpf_link_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
+int ebpf_link_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,
+			const struct ebpf_conf *conf, struct cni_err *err);
 
 /* ---- ebpf-node.c: node level of a multi-node network ---- */
 /* Reconciles, against the peer set (common/overlay.h), one route "<podCIDR> via <nodeIP>"

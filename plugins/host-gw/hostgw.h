@@ -6,8 +6,8 @@
 #ifndef WEFT_HOSTGW_H
 #define WEFT_HOSTGW_H
 
-#include "overlay.h"
-#include "podnet.h"
+#include "plugins/lib/overlay.h"
+#include "plugins/lib/podnet.h"
 
 struct hostgw_conf {
 	struct podnet_conf pod; /* first: the podnet verbs take the whole conf */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "hostgw.h"
+#include "plugins/host-gw/hostgw.h"
 
 static const char *const hostgw_known_args[] = {"IP", "MAC", NULL};
 

@@ -4,8 +4,8 @@
  * against applied.json on CHECK. */
 #include <stdio.h>
 
-#include "hostgw.h"
-#include "overlay-routes.h"
+#include "plugins/host-gw/hostgw.h"
+#include "plugins/lib/overlay-routes.h"
 
 static int node_open(struct overlay_routes *n, const struct hostgw_conf *c, char *params,
 		     size_t len, struct cni_err *err)
@@ -48,7 +48,7 @@ int hostgw_node_check(const struct hostgw_conf *c, struct cni_err *err)
 	r = node_open(&n, c, params, sizeof(params), err);
 	if (r < 0)
 		return r;
-	r = overlay_check(&c->ov, params, &ops, err);
+	r = overlay_reconcile_check(&c->ov, params, &ops, err);
 	overlay_routes_close(&n);
 	if (r < 0)
 		return cni_err_wrap(err, "host-gw routes");

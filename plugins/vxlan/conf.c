@@ -3,10 +3,10 @@
  * tests/fuzz/fuzz-conf-overlay.c reaches them too. */
 #include <stdio.h>
 
-#include "conf.h"
-#include "vxlan.h"
+#include "common/cni/conf.h"
+#include "plugins/vxlan/vxlan.h"
 
-int vxlan_parse_keys(const json_t *j, struct vxlan_conf *c, struct cni_err *err)
+int vxlan_conf_parse_keys(const json_t *j, struct vxlan_conf *c, struct cni_err *err)
 {
 	int64_t vni = VXLAN_DEFAULT_VNI, port = VXLAN_DEFAULT_PORT;
 	int r;

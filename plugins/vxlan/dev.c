@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "nl-addr.h"
-#include "nl-link.h"
-#include "nl-route.h"
-#include "vxlan.h"
+#include "common/cleanup.h"
+#include "common/nl/addr.h"
+#include "common/nl/link.h"
+#include "common/nl/route.h"
+#include "plugins/vxlan/vxlan.h"
 
 #define NO_UNDERLAY(err, c)                                                                        \
 	cni_err_set(err, CNI_ERR_CONFIG, 0,                                                        \
@@ -210,7 +210,7 @@ int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf
 	if (r >= 0)
 		r = verify(c, &vx, &l, CNI_ERR_CONFIG, err);
 	if (r >= 0 && !(l.flags & IFF_UP))
-		r = nl_link_set_up(nl, l.ifindex, true, err);
+		r = nl_link_set_up(nl, l.ifindex, err);
 	if (r >= 0)
 		r = own_addr(nl, c, l.ifindex, err);
 	if (r < 0)

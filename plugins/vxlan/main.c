@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 
-#include "cleanup.h"
-#include "conf.h"
-#include "vxlan.h"
+#include "common/cleanup.h"
+#include "common/cni/conf.h"
+#include "plugins/vxlan/vxlan.h"
 
 static const char *const vxlan_known_args[] = {"IP", "MAC", NULL};
 
@@ -15,7 +15,7 @@ static int vxlan_parse(const struct cni_args *a, void *conf, struct cni_err *err
 	if (r >= 0)
 		r = overlay_parse(a, &c->ov, &c->pod, err);
 	if (r >= 0)
-		r = vxlan_parse_keys(a->conf, c, err);
+		r = vxlan_conf_parse_keys(a->conf, c, err);
 	return r < 0 ? r : 0;
 }
 

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <linux/neighbour.h>
 
-#include "cleanup.h"
-#include "nl-link.h"
-#include "nl-neigh.h"
-#include "nl-route.h"
-#include "overlay-routes.h"
-#include "vxlan.h"
+#include "common/cleanup.h"
+#include "common/nl/link.h"
+#include "common/nl/neigh.h"
+#include "common/nl/route.h"
+#include "plugins/lib/overlay-routes.h"
+#include "plugins/vxlan/vxlan.h"
 
 struct vxlan_node {
 	struct nl *nl;
@@ -33,14 +33,14 @@ struct vxlan_node {
 	struct nl_neigh *ne;
 	struct nl_fdb *fdb;
 	size_t n_ne, n_fdb;
-	struct overlay_rtab rt;
+	struct overlay_routes_table rt;
 };
 
 static void node_free(struct vxlan_node *n)
 {
 	free(n->ne);
 	free(n->fdb);
-	overlay_rtab_free(&n->rt);
+	overlay_routes_table_free(&n->rt);
 }
 
 static int prepare(void *ctx, const struct peers *p, struct cni_err *err)
@@ -133,7 +133,7 @@ static int dump(struct vxlan_node *n, struct cni_err *err)
 	if (r >= 0)
 		r = nl_fdb_list(n->nl, n->dev->ifindex, &n->fdb, &n->n_fdb, err);
 	if (r >= 0)
-		r = overlay_rtab_load(n->nl, &n->rt, err);
+		r = overlay_routes_table_load(n->nl, &n->rt, err);
 	n->dumped = r >= 0;
 	return r < 0 ? r : 0;
 }
@@ -187,7 +187,7 @@ static int peer_check(void *ctx, const struct peer *p, struct cni_err *err)
 	if (!has_fdb(n, &fdb))
 		return MISSING(err, "fdb entry %s dst %s on %s is missing", mac,
 			       inet_addr_fmt(&fdb.dst, ip, sizeof(ip)), n->name);
-	r = overlay_rtab_has(n->nl, &n->rt, &rt, err);
+	r = overlay_routes_table_has(n->nl, &n->rt, &rt, err);
 	if (r == 0)
 		return MISSING(err, "route %s dev %s proto 0x%x is missing",
 			       inet_prefix_fmt(&rt.dst, ip, sizeof(ip)), n->name, VXLAN_RTPROT);
@@ -296,7 +296,7 @@ int vxlan_node_check(struct nl *nl, const char *network, const struct vxlan_conf
 	int r;
 
 	params_fmt(c, dev, params, sizeof(params));
-	r = overlay_check(&c->ov, params, &ops, err);
+	r = overlay_reconcile_check(&c->ov, params, &ops, err);
 	node_free(&n);
 	if (r < 0)
 		return cni_err_wrap(err, "vxlan peers");

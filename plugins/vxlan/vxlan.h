@@ -11,9 +11,9 @@
 
 #include <net/if.h>
 
-#include "nl.h"
-#include "overlay.h"
-#include "podnet.h"
+#include "common/nl/nl.h"
+#include "plugins/lib/overlay.h"
+#include "plugins/lib/podnet.h"
 
 #define VXLAN_DEFAULT_VNI  1
 #define VXLAN_DEFAULT_PORT 4789 /* IANA; the kernel's own default is 8472 */
@@ -31,7 +31,7 @@ struct vxlan_conf {
 };
 
 /* conf.c: vni, port, udpChecksum, vxlanDevice of the config object j. Code 7 when bad. */
-int vxlan_parse_keys(const json_t *j, struct vxlan_conf *c, struct cni_err *err);
+int vxlan_conf_parse_keys(const json_t *j, struct vxlan_conf *c, struct cni_err *err);
 
 /* What dev.c found or made. */
 struct vxlan_dev {

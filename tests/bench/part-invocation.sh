@@ -9,7 +9,7 @@
 #   bridge-nomasq  the same without ipMasq
 #   host-local     the IPAM plugin alone (weft's executable against the reference's)
 #   ebpf           weft's ebpf plugin (no reference counterpart: compared with weft's bridge
-#                  without ipMasq, issue 6), when it is built
+#                  without ipMasq), when it is built
 # Floor (same reps): "veth-add" = `ip link add <v> type veth peer name eth0 netns <pod>`, "link-del"
 # = `ip link del <v>`, "exec" = /bin/true (process start alone). Each is one exec, like a plugin.
 
@@ -165,11 +165,11 @@ inv_report() {
 	bench_target "bridge DEL wall, ipMasq, weft/floor(ip link del)" "$(inv_med_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)" "<=" 1.2 x
 	rss=$(awk -F'\t' '$1 == "inv" && $2 ~ /^bridge/ && $3 == "weft" && $6 == "rss_kib" && $7 > m { m = $7 } END { if (m) printf "%.2f", m / 1024; else print "-" }' "$BENCH_SAMPLES")
 	bench_target "weft bridge peak RSS (max over ADD/DEL, with and without ipMasq)" "$rss" "<=" 2 MiB
-	bench_target "host-local ADD wall, weft/ref (issue 2)" "$(inv_med_ratio inv/host-local/weft/ADD inv/host-local/ref/ADD wall_us)" "<=" 0.3 x
+	bench_target "host-local ADD wall, weft/ref" "$(inv_med_ratio inv/host-local/weft/ADD inv/host-local/ref/ADD wall_us)" "<=" 0.3 x
 	if [ -x "${BINS[weft]}/ebpf" ]; then
-		bench_target "ebpf ADD wall / weft bridge ADD (issue 6)" "$(inv_med_ratio inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us)" "<=" 1.5 x
-		bench_target "ebpf DEL wall / weft bridge DEL (issue 6)" "$(inv_med_ratio inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)" "<=" 1.5 x
+		bench_target "ebpf ADD wall / weft bridge ADD" "$(inv_med_ratio inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us)" "<=" 1.5 x
+		bench_target "ebpf DEL wall / weft bridge DEL" "$(inv_med_ratio inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)" "<=" 1.5 x
 	fi
 	c=$(bench_stats inv host-local weft ADD wall_us | awk '{ print ($1 ? $2 / 1000 : "-") }')
-	bench_target "host-local ADD wall median (issue 2)" "$c" "<=" 1 ms
+	bench_target "host-local ADD wall median" "$c" "<=" 1 ms
 }

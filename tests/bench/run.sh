@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: weft against the reference CNI plugins (Debian's containernetworking-plugins in
 # /usr/lib/cni), side by side in one run, in throwaway network namespaces. Benchmarks, never tests:
-# the targets of issues 2/3/5/6 are reported as met or MISSED, the exit status is 0 unless the
+# every target is reported as met or MISSED, the exit status is 0 unless the
 # harness itself broke.
 #
 #   tests/bench/run.sh [WEFT_BIN_DIR]          (root; default build/bin)

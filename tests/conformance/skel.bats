@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The skel half of the CNI contract (shared/reference/cni-spec.md §7: 1-15 and 48), run against
+# The skel half of the CNI contract (docs/cni-contract.md §7: 1-15 and 48), run against
 # every weft plugin binary present in $WEFT_BIN among host-local, bridge, host-gw, vxlan and
 # ebpf. Test names carry the §7 case number.
 #

@@ -2,9 +2,9 @@
 /* IPAM configuration: ipam_open() (disabled / host-local / delegated), i.e. host-local's
  * parser strict (ADD, CHECK, STATUS) and lenient (DEL, GC), through the skel. See
  * fuzz-conf.h for the input format and invariants. */
-#include "config.h"
-#include "fuzz-conf.h"
-#include "ipam.h"
+#include "ipam/config.h"
+#include "tests/fuzz/fuzz-conf.h"
+#include "ipam/ipam.h"
 
 /* fuzz-max-len: 16384 */
 

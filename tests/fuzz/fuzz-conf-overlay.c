@@ -9,10 +9,10 @@
  * path chosen by the fuzzer could name a FIFO and block. See fuzz-conf.h. */
 #include <unistd.h>
 
-#include "../../plugins/vxlan/vxlan.h"
-#include "fuzz-conf.h"
-#include "overlay.h"
-#include "podnet.h"
+#include "plugins/vxlan/vxlan.h"
+#include "tests/fuzz/fuzz-conf.h"
+#include "plugins/lib/overlay.h"
+#include "plugins/lib/podnet.h"
 
 /* fuzz-max-len: 16384 */
 
@@ -54,7 +54,7 @@ static int vxlan_fuzz_parse(const struct cni_args *a, void *conf, struct cni_err
 {
 	int r = overlay_fuzz_parse(a, conf, err);
 
-	return r < 0 ? r : vxlan_parse_keys(a->conf, conf, err);
+	return r < 0 ? r : vxlan_conf_parse_keys(a->conf, conf, err);
 }
 
 static void overlay_fuzz_conf_free(void *conf)

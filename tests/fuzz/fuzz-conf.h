@@ -8,9 +8,9 @@
 #ifndef WEFT_FUZZ_CONF_H
 #define WEFT_FUZZ_CONF_H
 
-#include "cleanup.h"
-#include "fuzz-util.h"
-#include "skel.h"
+#include "common/cleanup.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "common/cni/skel.h"
 
 static const char *fuzz_conf_cmd = "ADD";
 static const char *fuzz_conf_args = "";

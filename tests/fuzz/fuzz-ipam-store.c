@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fuzz-util.h"
-#include "naming.h"
-#include "range.h"
-#include "store-internal.h"
+#include "common/cleanup.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "common/naming.h"
+#include "ipam/range.h"
+#include "ipam/store-internal.h"
 
 /* fuzz-max-len: 4096 */
 
@@ -125,7 +125,7 @@ static void index_name(const char *spec, char *buf, size_t len)
 		*ifname++ = '\0';
 	parts[0] = id;
 	parts[1] = ifname ? ifname : "";
-	snprintf(buf, len, "a.%016llx", (unsigned long long)weft_hash(parts, 2));
+	snprintf(buf, len, "a.%016llx", (unsigned long long)naming_hash(parts, 2));
 }
 
 static void record(int dfd, int idx, unsigned type, const char *name, const char *content,
@@ -235,7 +235,7 @@ static void exercise(struct ipam_store *s, unsigned flags)
 	int n, exact = 0;
 
 	if (ipam_store_prepare(s, "ctr1", "eth0", 1, &err) < 0 ||
-	    ipam_store_lock(s, flags & 2, &err) < 0) {
+	    ((flags & 2) ? ipam_store_lock_adopt(s, &err) : ipam_store_lock(s, &err)) < 0) {
 		fuzz_err_ok(&err);
 		return;
 	}

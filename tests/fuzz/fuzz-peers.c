@@ -4,9 +4,9 @@
  * a parsed set is sorted with unique names, every pod CIDR has no host bits and the node IP's
  * family; peers_find finds every entry; take_self removes exactly one; validate and digest run;
  * the digest is deterministic. */
-#include "cleanup.h"
-#include "fuzz-util.h"
-#include "peers.h"
+#include "common/cleanup.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "plugins/lib/peers.h"
 
 /* fuzz-max-len: 16384 */
 

@@ -4,9 +4,9 @@
  * none), then a JSON document. Invariants: a failed decode sets code 6 (or 1 for a version we do
  * not speak); a decoded result encodes or fails with an error; for every version v, decoding
  * the encoding at v and encoding it again at v gives the same JSON (a fixed point). */
-#include "cleanup.h"
-#include "cni-types.h"
-#include "fuzz-util.h"
+#include "common/cleanup.h"
+#include "common/cni/types.h"
+#include "tests/fuzz/fuzz-util.h"
 
 /* fuzz-max-len: 8192 */
 

@@ -7,9 +7,9 @@
  * other verbs print nothing on success; VERSION always answers. */
 #include <errno.h>
 
-#include "cleanup.h"
-#include "fuzz-util.h"
-#include "skel.h"
+#include "common/cleanup.h"
+#include "tests/fuzz/fuzz-util.h"
+#include "common/cni/skel.h"
 
 #define MAX_ENV 32
 

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "cni-error.h"
+#include "common/cni-error.h"
 
 /* A violated invariant is a finding: abort() so libFuzzer saves the input. */
 #define FUZZ_ASSERT(cond)                                                                          \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The bridge plugin against real kernel objects. Every test has its own throwaway "host" and
 # pod netns (helpers.bash), its own dataDir, and removes all of it in teardown.
-# Numbers in test names refer to shared/reference/cni-spec.md §7.
+# Numbers in test names refer to docs/cni-contract.md §7.
 
 load helpers
 
@@ -147,8 +147,8 @@ expect_code() { # expect_code N
 }
 
 @test "bridge 25: failure after IPAM ADD releases the IP and removes the veth and rule" {
-	# The bridge carries another IPv4 address and forceAddress is off: the gateway step,
-	# which runs after IPAM and masquerade setup, fails.
+	# The bridge carries another IPv4 address and forceAddress is off: the gateway step, which
+	# runs after IPAM (masquerade comes after it), fails.
 	ip -n "$HOST" link add wbr0 type bridge
 	ip -n "$HOST" addr add 192.168.77.1/24 dev wbr0
 	run run_plugin ADD bridge "$(conf 1.0.0 '{"ipMasq":true}')"
@@ -561,7 +561,7 @@ vlan_filtering_supported() {
 }
 
 @test "bridge 52: cnitool add, check, del with a conflist leaves nothing" {
-	command -v cnitool >/dev/null || fail "cnitool missing"
+	weft_need_cnitool
 	confdir=$(mktemp -d)
 	weft_track_path "$confdir"
 	cat >"$confdir/10-wnet.conflist" <<-EOF
@@ -569,7 +569,7 @@ vlan_filtering_supported() {
 		 {"type": "bridge", "bridge": "wbr0", "isGateway": true, "ipMasq": true,
 		  "ipam": {"type": "host-local", "subnet": "10.99.0.0/24", "dataDir": "$DATA"}}]}
 	EOF
-	tool() { ip netns exec "$HOST" env NETCONFPATH="$confdir" CNI_PATH="$BIN" cnitool "$@" "/run/netns/$CTR"; }
+	tool() { ip netns exec "$HOST" env NETCONFPATH="$confdir" CNI_PATH="$BIN" "$CNITOOL" "$@" "/run/netns/$CTR"; }
 	run tool add wnet
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$(json_get "$output" '.ips[0].address')" = 10.99.0.2/24 ]

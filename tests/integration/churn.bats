@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Churn (issue 8): 4 workers ADD and DEL attachments on one network for a bounded time
+# Churn: 4 workers ADD and DEL attachments on one network for a bounded time
 # (REL_CHURN_SECONDS, default 10; 20 under valgrind), every call under `timeout`. Afterwards:
 # reservations = live attachments, nft rules = live attachments x rules per attachment,
 # bpf endpoints and host veths = live attachments, no IP twice, the lock free, no call stuck.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Crash injection (issue 8): every plugin present is killed with SIGKILL at random moments
+# Crash injection: every plugin present is killed with SIGKILL at random moments
 # during N ADDs (REL_CRASH_N, default 200; a tenth under valgrind). Then every attachment is
 # DEL'd and the network GC'd with no valid attachment. Afterwards nothing may be left: no
 # veth (host or pod side), IP reservation, index entry, temp file, nft rule or bpf endpoint;

@@ -16,6 +16,16 @@ _weft_reg() {
 	echo "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/weft-registry.$1"
 }
 
+# weft_need_cnitool: sets CNITOOL to the cnitool the check built (tests/tools/build-cnitool.sh)
+# or one on PATH; skips the test, saying why, when there is none.
+weft_need_cnitool() {
+	CNITOOL=${WEFT_CNITOOL:-$BIN/../tools/cnitool}
+	[ -x "$CNITOOL" ] || CNITOOL=$WEFT_ROOT/build/tools/cnitool
+	[ -x "$CNITOOL" ] || CNITOOL=$(command -v cnitool) ||
+		skip "cnitool not available (tests/tools/build-cnitool.sh could not build it)"
+	export CNITOOL
+}
+
 weft_require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 }

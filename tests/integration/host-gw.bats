@@ -105,6 +105,23 @@ no_pod_left() {
 	[ -z "$(routes "$HOST")" ]
 }
 
+@test "host-gw: runtimeConfig.ipRanges is the local range the peers are checked against" {
+	# The usual Kubernetes conflist: no subnet in the file, the runtime passes the node's pod
+	# CIDR as the ipRanges capability. A range outside this node's podCIDR is refused ...
+	ranges() { mn_conf host-gw a "{\"runtimeConfig\":{\"ipRanges\":[[{\"subnet\":\"$1\"}]]}}" | jq -c 'del(.ipam.subnet)'; }
+	run run_plugin ADD host-gw "$(ranges 10.245.0.0/24)"
+	expect_code 7 'does not contain the local range 10.245.0.0/24'
+	no_pod_left
+	# ... one overlapping another node's podCIDR too ...
+	run run_plugin ADD host-gw "$(ranges 10.244.2.0/25)"
+	expect_code 7 '10.244.2.0/25'
+	no_pod_left
+	# ... and one inside it hands out the address the pod gets.
+	add_a ctr1 "/run/netns/$CTR" "$(ranges 10.244.1.128/25)"
+	[[ "$(pod_ip "$output")" == 10.244.1.1[2-9]* ]]
+	[ "$(routes "$HOST")" = "10.244.2.0/24 via $UL_B dev ul0" ]
+}
+
 @test "host-gw: ipMasq with clusterCIDR masquerades off-cluster only; inline peers; CHECK" {
 	c=$(mn_conf host-gw a '{"ipMasq":true,"clusterCIDR":"10.244.0.0/16","peersFile":null}')
 	c=$(jq -c 'del(.peersFile) + {peers: [{name:"node-a",nodeIP:"192.168.77.1",podCIDR:"10.244.1.0/24"},{name:"node-b",nodeIP:"192.168.77.2",podCIDR:"10.244.2.0/24"}]}' <<<"$c")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# host-local IPAM: the CNI contract for an IPAM plugin (shared/reference/cni-spec.md §7: 18, 21,
+# host-local IPAM: the CNI contract for an IPAM plugin (docs/cni-contract.md §7: 18, 21,
 # 22, 27-29, 32-38, 41, 43, 45-47), concurrency, kill -9 safety, interoperation with the
 # reference host-local on one dataDir, and cnitool end to end. host-local touches no network
 # namespace; every test still has its own netns pair and dataDir (helpers.bash).
@@ -457,24 +457,24 @@ owner() {
 
 @test "host-local: add, check, del through cnitool with a conflist (§7.52)" {
 	local dir cache
-	command -v cnitool >/dev/null || skip "cnitool not installed"
+	weft_need_cnitool
 	dir=$T/net.d
 	mkdir -p "$dir"
 	printf '{"cniVersion":"1.0.0","name":"%s","plugins":[{"type":"host-local","ipam":{"type":"host-local","dataDir":"%s","subnet":"10.22.0.0/24","routes":[{"dst":"0.0.0.0/0"}]}}]}' \
 		"$NET" "$DATA" >"$dir/10-$NET.conflist"
-	run env NETCONFPATH="$dir" CNI_PATH="$BIN" cnitool add "$NET" "/run/netns/$CTR"
+	run env NETCONFPATH="$dir" CNI_PATH="$BIN" "$CNITOOL" add "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.cniVersion == "1.0.0" and .ips[0].address == "10.22.0.2/24"'
 	echo "$output" | jq -e '.routes == [{"dst":"0.0.0.0/0"}]'
 	[[ "$(owner 10.22.0.2)" =~ ^cnitool-[0-9a-f]{20}\|eth0$ ]]
 	cache=$(ls /var/lib/cni/results/"$NET"-cnitool-*-eth0)
 	[ -f "$cache" ]
-	run env NETCONFPATH="$dir" CNI_PATH="$BIN" cnitool check "$NET" "/run/netns/$CTR"
+	run env NETCONFPATH="$dir" CNI_PATH="$BIN" "$CNITOOL" check "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
-	run env NETCONFPATH="$dir" CNI_PATH="$BIN" cnitool del "$NET" "/run/netns/$CTR"
+	run env NETCONFPATH="$dir" CNI_PATH="$BIN" "$CNITOOL" del "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	[ -z "$(ips_on_disk)" ]
 	[ ! -e "$cache" ]
-	run env NETCONFPATH="$dir" CNI_PATH="$BIN" cnitool check "$NET" "/run/netns/$CTR"
+	run env NETCONFPATH="$dir" CNI_PATH="$BIN" "$CNITOOL" check "$NET" "/run/netns/$CTR"
 	[ "$status" -ne 0 ]
 }

@@ -56,15 +56,16 @@ run_scenario() {
 	assert_clean
 }
 
-@test "netlab list names every scenario and its seed section" {
+@test "netlab list names every scenario and the exercise it comes from" {
 	run "$NETLAB" list
 	[ "$status" -eq 0 ]
 	for s in veth namespaces cgroups container overlay bridge host-gw vxlan ebpf; do
 		echo "$output" | grep -q "^$s "
 	done
-	# the six seed exercises of container-*.md, and the ebpf datapath's design sections
-	[ "$(echo "$output" | grep -c 'seed: container-')" -eq 6 ]
-	echo "$output" | grep -q 'seed: DESIGN §5; datapath.md §2 (Cilium eBPF fast path)'
+	# every scenario names its origin, as a topic (no file of another repository)
+	[ "$(echo "$output" | grep -c '^            from: ')" -eq 9 ]
+	[ -z "$(echo "$output" | grep -E 'from: .*\.md')" ]
+	echo "$output" | grep -q 'from: the classic exercise: two network namespaces joined by a veth pair'
 }
 
 @test "netlab run veth: two namespaces, a veth pair, pings, picture, teardown" {

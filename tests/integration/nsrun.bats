@@ -372,7 +372,7 @@ EOF
 		[[ "$output" == *"$o"* ]]
 	done
 	# and nothing the parser accepts is missing from it
-	for o in $(grep -o '{"[a-z-]*", [a-z_]*_argument' "$WEFT_ROOT/netns-tools/nsrun.c" | cut -d'"' -f2); do
+	for o in $(grep -o '{"[a-z-]*", [a-z_]*_argument' "$WEFT_ROOT/netns-tools/nsrun/ctr-opts.c" | cut -d'"' -f2); do
 		[[ "$output" == *"--$o"* ]]
 	done
 }

@@ -1,4 +1,4 @@
-# Shared by hostile.bats, crash.bats and churn.bats (issue 8): plugin-generic configs, a way to
+# Shared by hostile.bats, crash.bats and churn.bats: plugin-generic configs, a way to
 # run a plugin in the background by pid, and the census of everything a plugin can leave on a
 # host (veths, IP reservations, index entries, temp files, nft rules, bpf endpoints).
 # Load after helpers:   load helpers; load reliability

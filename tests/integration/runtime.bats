@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The C runtime side (netns-tools/runtime.c) driven by `netlab cni`, against a fake plugin that
+# The C runtime side (netns-tools/runtime/) driven by `netlab cni`, against a fake plugin that
 # logs every call, against real plugins, and against cnitool (libcni 1.1.2): an attachment
 # added by one is checked and deleted by the other, through the shared result cache.
 
@@ -202,6 +202,7 @@ calls() { # the VERB-tag sequence the fake plugin saw
 }
 
 @test "runtime: weft ADD, then cnitool CHECK and DEL (shared /var/lib/cni cache, same container ID)" {
+	weft_need_cnitool
 	two_plugin_list "$NET" 1.0.0 >"$CONFDIR/10-net.conflist"
 	unset WEFT_CNI_CACHE_DIR
 	run "$NETLAB" cni add "$NET" "/run/netns/$CTR"
@@ -209,20 +210,21 @@ calls() { # the VERB-tag sequence the fake plugin saw
 	cid=cnitool-$(printf %s "/run/netns/$CTR" | sha512sum | cut -c1-20)
 	f=/var/lib/cni/results/$NET-$cid-eth0
 	jq -e '.kind == "cniCacheV1"' "$f"
-	run cnitool check "$NET" "/run/netns/$CTR"
+	run "$CNITOOL" check "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	jq -e '.prevResult.dns.nameservers == ["10.9.0.53"]' "$LOG"/002-CHECK-one.json
 	grep -qx "CNI_CONTAINERID=$cid" "$LOG"/002-CHECK-one.env
-	run cnitool del "$NET" "/run/netns/$CTR"
+	run "$CNITOOL" del "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	[ "$(calls)" = "ADD-one ADD-two CHECK-one CHECK-two DEL-two DEL-one" ]
 	[ ! -e "$f" ]
 }
 
 @test "runtime: cnitool ADD, then weft CHECK and DEL" {
+	weft_need_cnitool
 	two_plugin_list "$NET" 1.0.0 >"$CONFDIR/10-net.conflist"
 	unset WEFT_CNI_CACHE_DIR
-	run cnitool add "$NET" "/run/netns/$CTR"
+	run "$CNITOOL" add "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	cid=cnitool-$(printf %s "/run/netns/$CTR" | sha512sum | cut -c1-20)
 	[ -e "/var/lib/cni/results/$NET-$cid-eth0" ]
@@ -243,6 +245,7 @@ bridge_list() {
 }
 
 @test "runtime: weft bridge + host-local through the runtime; cnitool checks and deletes it" {
+	weft_need_cnitool
 	[ -x "$BIN/bridge" ] || skip "weft bridge plugin not built"
 	bridge_list "$NET" >"$CONFDIR/10-net.conflist"
 	unset WEFT_CNI_CACHE_DIR
@@ -252,9 +255,9 @@ bridge_list() {
 	ip -n "$CTR" -j addr show eth0 | jq -e '.[0].addr_info[] | select(.local == "10.98.7.2")'
 	ip -n "$HOST" -j link show wbr0 | jq -e 'length == 1'
 	[ -e "$DATA/ipam/$NET/10.98.7.2" ]
-	run ip netns exec "$HOST" env CNI_PATH="$BIN" cnitool check "$NET" "/run/netns/$CTR"
+	run ip netns exec "$HOST" env CNI_PATH="$BIN" "$CNITOOL" check "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
-	run ip netns exec "$HOST" env CNI_PATH="$BIN" cnitool del "$NET" "/run/netns/$CTR"
+	run ip netns exec "$HOST" env CNI_PATH="$BIN" "$CNITOOL" del "$NET" "/run/netns/$CTR"
 	[ "$status" -eq 0 ]
 	run ip -n "$CTR" link show eth0
 	[ "$status" -ne 0 ]

@@ -36,6 +36,17 @@ peer_entries() {
 	echo "$n $f $r"
 }
 
+@test "vxlan: runtimeConfig.ipRanges is the local range the peers are checked against" {
+	ranges() { conf a "{\"runtimeConfig\":{\"ipRanges\":[[{\"subnet\":\"$1\"}]]}}" | jq -c 'del(.ipam.subnet)'; }
+	run run_plugin ADD vxlan "$(ranges 10.245.0.0/24)" ctr1 eth0 "/run/netns/$CTR"
+	expect_code 7 'does not contain the local range 10.245.0.0/24'
+	[ -z "$(ip -n "$HOST" -j link show type veth | jq -r '.[] | select(.ifname | startswith("veth")) | .ifname')" ]
+	run run_plugin ADD vxlan "$(ranges 10.244.1.128/25)" ctr1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ] || fail "ADD: $output $(plugin_stderr)"
+	[[ "$(pod_ip "$output")" == 10.244.1.1[2-9]* ]]
+	[ "$(peer_entries "$HOST" "$UL_B")" = "1 1 1" ]
+}
+
 @test "vxlan: device parameters, one neigh/fdb/route per peer, cross-node ping, pod MTU" {
 	add_on "$HOST" a ctr1 "/run/netns/$CTR"
 	ipa=$(pod_ip "$output")

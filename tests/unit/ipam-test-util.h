@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hostlocal.h"
+#include "ipam/config.h"
+#include "ipam/hostlocal.h"
 
 static char tu_data[256];   /* the dataDir */
 static char tu_net[512];    /* <dataDir>/net */

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "cni-error.h"
+#include "common/cleanup.h"
+#include "common/cni-error.h"
 
 /* The JSON cni_err_write_json prints for err. */
 static char *to_json(const struct cni_err *err, const char *version)

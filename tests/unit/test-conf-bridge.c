@@ -9,8 +9,8 @@
 #include <string.h>
 
 /* The bridge config is the shared attachment config (common/podnet-conf.c, in libcommon). */
-#include "cleanup.h"
-#include "podnet-internal.h"
+#include "common/cleanup.h"
+#include "plugins/lib/podnet-internal.h"
 
 struct fixture {
 	struct cni_args a;

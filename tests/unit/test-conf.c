@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "conf.h"
+#include "common/cleanup.h"
+#include "common/cni/conf.h"
 
 static json_t *obj;
 

@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "delegate.h"
+#include "common/cleanup.h"
+#include "common/cni/delegate.h"
 
 static char dir[64], dir2[80];
 

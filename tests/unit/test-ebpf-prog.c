@@ -26,7 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "cni-bpf.h"
+#include "bpf/include/cni-bpf.h"
 
 #define SRC_IFINDEX 1  /* lo of the test's netns: test runs need an existing device */
 #define DST_IFINDEX 99 /* never used as a device: the redirect is not executed */

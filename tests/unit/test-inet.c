@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "inet.h"
+#include "common/inet.h"
 
 static struct inet_addr A(const char *s) {
 	struct inet_addr a;

@@ -8,7 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "ipam-test-util.h"
+#include "tests/unit/ipam-test-util.h"
 
 #define SMALL "{\"type\":\"host-local\",\"dataDir\":\"@D@\",\"subnet\":\"10.0.0.0/29\"}"
 

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "config.h"
+#include "ipam/config.h"
 
 /* Parses conf (a whole stdin object) as the skel would hand it over. */
 static int parse(const char *conf, const char *env_ip, enum cni_cmd cmd, struct ipam_config **c,
@@ -94,7 +94,7 @@ static const struct bad bad_cases[] = {
 	{"1.0.0", "{\"type\":\"host-local\",\"ranges\":{}}", "", 7,
 	 "ipam.ranges must be a list of range sets (lists of ranges)"},
 	{"1.0.0", "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"dataDir\":7}", "", 7,
-	 "ipam.dataDir must be a string"},
+	 "ipam: invalid \"dataDir\": expected a string, got 7"},
 	{"1.0.0",
 	 "{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"gw\":"
 	 "\"10.0.0.1\"}]}",

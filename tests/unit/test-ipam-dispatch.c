@@ -10,8 +10,8 @@
 
 #include <unistd.h>
 
-#include "ipam-test-util.h"
-#include "ipam.h"
+#include "tests/unit/ipam-test-util.h"
+#include "ipam/ipam.h"
 
 #define STATIC_DIR "/usr/lib/cni"
 

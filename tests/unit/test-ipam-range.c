@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "range.h"
+#include "ipam/range.h"
 
 static struct inet_addr A(const char *s) {
 	struct inet_addr a;
@@ -51,8 +51,8 @@ static const char *walk(const struct ipam_range_set *s, const char *last, size_t
 	out[0] = '\0';
 	if (last)
 		l = A(last);
-	ipam_iter_init(&it, s, last ? &l : NULL);
-	while (n++ < max && ipam_iter_next(&it, &a, NULL)) {
+	ipam_range_iter_init(&it, s, last ? &l : NULL);
+	while (n++ < max && ipam_range_iter_next(&it, &a, NULL)) {
 		if (out[0])
 			strcat(out, " ");
 		strcat(out, fa(&a));

@@ -12,8 +12,8 @@
 #include <errno.h>
 #include <sys/wait.h>
 
-#include "ipam-test-util.h"
-#include "store-internal.h"
+#include "tests/unit/ipam-test-util.h"
+#include "ipam/store-internal.h"
 
 #define NET24 "{\"type\":\"host-local\",\"dataDir\":\"@D@\",\"subnet\":\"10.0.0.0/24\"}"
 
@@ -288,7 +288,7 @@ static void test_named_temp_fallback(void **state)
 	assert_int_equal(s->n_tmp, 0);
 	tu_write(".weft-tmp", "stale\r\neth0"); /* left by a killed process */
 	tu_write("10.0.0.3", "other\r\neth0");
-	assert_int_equal(ipam_store_lock(s, true, &err), 0);
+	assert_int_equal(ipam_store_lock_adopt(s, &err), 0);
 	assert_false(tu_exists(".weft-tmp"));
 	assert_int_equal(inet_addr_parse("10.0.0.3", &a), 0);
 	assert_int_equal(ipam_store_reserve(s, &a, &err), 0); /* taken */

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "lock.h"
+#include "common/cleanup.h"
+#include "common/lock.h"
 
 static char dir[64];
 static char path[128];

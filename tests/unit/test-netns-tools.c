@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* netns-tools pure parts: the libcni result cache format (base64 config, cniCacheV1 fields,
- * 0600, listing), cnitool's container IDs (sha512), cgroup layouts of v1, v2 and hybrid
- * hosts, and the nsrun size/CPU parsers. No root needed. */
+/* netns-tools' cgroups (netns-tools/nsrun/cgroup*.c), which nsrun and netlab use, on v1, v2
+ * and hybrid hosts, without root: mountinfo text, and a fake mountinfo whose hierarchies are
+ * temp directories (cgroup.controllers and cgroup.subtree_control are plain files there) for
+ * cgroup_create / cgroup_destroy; the readers of cgroup files, the cgroup record state files
+ * keep, and nsrun's size/CPU parsers. The result cache is tested in test-runtime-cache.c,
+ * nsrun's options in test-nsrun.c, netlab in test-netlab.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,115 +12,189 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "cgroup.h"
-#include "lab.h"
-#include "runtime.h"
+#include "netns-tools/nsrun/cgroup.h"
+#include "netns-tools/nsrun/ctr.h"
 
-static void test_base64(void **state)
+static char tmp[64];
+
+static int setup(void **state)
 {
-	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	static const char *const coded[] = {"",		"Zg==",	    "Zm8=",    "Zm9v",
-					    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-		char *e = rt_base64_encode(plain[i], strlen(plain[i])), *d = NULL;
-		size_t n = 0;
-
-		assert_string_equal(e, coded[i]);
-		assert_int_equal(rt_base64_decode(e, &d, &n), 0);
-		assert_int_equal(n, strlen(plain[i]));
-		assert_memory_equal(d, plain[i], n);
-		free(e);
-		free(d);
-	}
-	{
-		char *d = NULL;
-		size_t n;
-
-		assert_int_equal(rt_base64_decode("Zm9", &d, &n), -EINVAL);
-		assert_int_equal(rt_base64_decode("Zm=v", &d, &n), -EINVAL);
-		assert_int_equal(rt_base64_decode("Z!9v", &d, &n), -EINVAL);
-	}
+	snprintf(tmp, sizeof(tmp), "/tmp/weft-cgroup.XXXXXX");
+	return mkdtemp(tmp) ? 0 : -1;
 }
 
-static void test_cache_roundtrip(void **state)
+static int teardown(void **state)
 {
-	char dir[64] = "/tmp/weft-rtcache.XXXXXX", path[256], cmd[128];
-	const char *list =
-		"{\"cniVersion\":\"1.0.0\",\"name\":\"net1\",\"plugins\":[{\"type\":\"a\"}]}";
-	struct rt_netconf *nc = NULL;
-	json_t *caps = json_pack("{s:s}", "mac", "c2:11:22:33:44:55");
-	json_t *res = json_pack("{s:s,s:[{s:s}]}", "cniVersion", "1.0.0", "ips", "address",
-				"10.1.0.2/24");
-	struct rt_attach a = {.container_id = "c1",
-			      .netns = "/run/netns/x",
-			      .ifname = "eth0",
-			      .cni_args = "IgnoreUnknown=1;K8S_POD_NAME=p",
-			      .cap_args = caps};
-	struct rt_cached c = {0}, *all = NULL;
-	struct rt rt = {.cache_dir = dir};
+	(void)state;
+	return ctr_rm_rf(tmp);
+}
+
+/* tmp/<rel> */
+static const char *at(const char *rel)
+{
+	static char buf[8][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmp, rel);
+	return buf[i];
+}
+
+static void put(const char *rel, const char *text)
+{
+	FILE *f = fopen(at(rel), "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *get(const char *rel, char *buf, size_t len)
+{
+	FILE *f = fopen(at(rel), "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void dir(const char *rel)
+{
+	assert_int_equal(mkdir(at(rel), 0755), 0);
+}
+
+static bool is_dir(const char *rel)
+{
 	struct stat st;
-	json_t *j;
-	size_t n = 0;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(rt_netconf_from_bytes(list, strlen(list), &nc, NULL), 0);
-	assert_int_equal(rt_cache_write(&rt, nc, &a, res, NULL), 0);
-	snprintf(path, sizeof(path), "%s/results/net1-c1-eth0", dir);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	j = json_load_file(path, 0, NULL);
-	assert_string_equal(json_string_value(json_object_get(j, "kind")), "cniCacheV1");
-	assert_string_equal(json_string_value(json_object_get(j, "containerId")), "c1");
-	assert_string_equal(json_string_value(json_object_get(j, "ifName")), "eth0");
-	assert_string_equal(json_string_value(json_object_get(j, "networkName")), "net1");
-	assert_string_equal(json_string_value(json_object_get(j, "netns")), "/run/netns/x");
-	assert_int_equal(json_array_size(json_object_get(j, "cniArgs")), 2);
-	assert_true(json_equal(json_object_get(j, "result"), res));
-	json_decref(j);
-	assert_int_equal(rt_cache_read(&rt, "net1", "c1", "eth0", &c, NULL), 0);
-	assert_int_equal(c.config_len, strlen(list));
-	assert_memory_equal(c.config, list, c.config_len);
-	assert_string_equal(c.cni_args, "IgnoreUnknown=1;K8S_POD_NAME=p");
-	assert_true(json_equal(c.cap_args, caps));
-	rt_cached_free(&c);
-	assert_int_equal(rt_cache_read(&rt, "net1", "c2", "eth0", &c, NULL), -ENOENT);
-	assert_int_equal(rt_cache_list(&rt, "net1", NULL, &all, &n, NULL), 0);
-	assert_int_equal(n, 1);
-	rt_cached_list_free(all, n);
-	assert_int_equal(rt_cache_list(&rt, "other", NULL, &all, &n, NULL), 0);
-	assert_int_equal(n, 0);
-	rt_cached_list_free(all, n);
-	assert_int_equal(rt_cache_del(&rt, "net1", "c1", "eth0"), 0);
-	assert_int_equal(rt_cache_del(&rt, "net1", "c1", "eth0"), 0);
-	assert_int_equal(stat(path, &st), -1);
-	rt_netconf_free(nc);
-	json_decref(caps);
-	json_decref(res);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	return stat(at(rel), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void test_cnitool_id(void **state)
+/* A hybrid host as Debian 11/12 with systemd's "hybrid" setting mounts it, below tmp. */
+static void hybrid_layout(struct cg_layout *l)
 {
-	unsigned char d[64];
-	char id[29];
+	char mi[2048];
+	struct cni_err err = {0};
+
+	dir("memory");
+	dir("cpu,cpuacct");
+	dir("pids");
+	dir("systemd");
+	dir("unified");
+	put("unified/cgroup.controllers", "\n"); /* v1 holds every controller */
+	snprintf(mi, sizeof(mi),
+		 "25 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+		 "31 25 0:28 / %s rw - tmpfs tmpfs rw,mode=755\n"
+		 "32 31 0:29 / %s rw - cgroup cgroup rw,cpu,cpuacct\n"
+		 "35 31 0:32 / %s rw - cgroup cgroup rw,memory\n"
+		 "39 31 0:36 / %s rw - cgroup cgroup rw,pids,clone_children\n"
+		 "40 31 0:37 / %s rw - cgroup cgroup rw,xattr,release_agent=/x,name=systemd\n"
+		 "41 31 0:38 / %s rw - cgroup2 cgroup2 rw,nsdelegate\n",
+		 tmp, at("cpu,cpuacct"), at("memory"), at("pids"), at("systemd"), at("unified"));
+	put("mountinfo", mi);
+	assert_int_equal(cgroup_layout_read(at("mountinfo"), l, &err), 0);
+}
+
+/* A pure v2 host: one cgroup2 mount offering the controllers. */
+static void v2_layout(struct cg_layout *l, const char *controllers)
+{
+	char mi[512];
+
+	dir("v2");
+	put("v2/cgroup.controllers", controllers);
+	put("v2/cgroup.subtree_control", "");
+	snprintf(mi, sizeof(mi), "30 25 0:26 / %s rw - cgroup2 cgroup2 rw\n", at("v2"));
+	put("mountinfo", mi);
+	assert_int_equal(cgroup_layout_read(at("mountinfo"), l, NULL), 0);
+}
+
+static void test_layout_read(void **state)
+{
+	struct cg_layout l;
+	struct cni_err err = {0};
+	char buf[256];
 
 	(void)state;
-	/* sha512("abc"), FIPS 180-2 appendix C */
-	sha512_digest("abc", 3, d);
-	assert_int_equal(d[0], 0xdd);
-	assert_int_equal(d[1], 0xaf);
-	assert_int_equal(d[63], 0x9f);
-	lab_cnitool_id("/run/netns/x", id);
-	assert_string_equal(id, "cnitool-55e2cecc95014b0f7fc4");
+	hybrid_layout(&l);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(l.unified, 4);
+	assert_int_equal(l.m[0].version, 1);
+	assert_string_equal(l.m[0].ctrls, "cpu,cpuacct");
+	assert_string_equal(l.m[2].ctrls, "pids"); /* clone_children is a flag */
+	assert_string_equal(l.m[3].ctrls, "name=systemd");
+	assert_string_equal(l.m[4].path, at("unified"));
+	assert_string_equal(l.m[4].ctrls, ""); /* read from its cgroup.controllers */
+	snprintf(buf, sizeof(buf), "hybrid (v1 controllers + cgroup2 at %s)", at("unified"));
+	assert_string_equal(cgroup_layout_describe(&l, buf + 128, 128), buf);
+	assert_int_equal(cgroup_layout_read(at("nosuch"), &l, &err), -ENOENT);
+	assert_int_equal(err.code, CNI_ERR_IO);
+	snprintf(buf, sizeof(buf), "read %s", at("nosuch"));
+	assert_string_equal(err.msg, buf);
+}
+
+static void test_layout_v2_controllers(void **state)
+{
+	struct cg_layout l;
+
+	(void)state;
+	v2_layout(&l, "cpuset cpu io memory hugetlb pids rdma misc\n");
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.m[0].ctrls, "cpuset cpu io memory hugetlb pids rdma misc");
+	assert_int_equal(cgroup_layout_find(&l, "memory", CG_MODE_AUTO), 0);
+	assert_int_equal(cgroup_layout_find(&l, "pids", CG_MODE_V2), 0);
+	assert_int_equal(cgroup_layout_find(&l, "memory", CG_MODE_V1), -1);
+	assert_int_equal(cgroup_layout_find(&l, "cpuacct", CG_MODE_AUTO), -1);
+}
+
+static void test_layout_parse_limits(void **state)
+{
+	char text[64 * 30] = "";
+	struct cg_layout l;
+
+	(void)state;
+	/* a second cgroup2 mount (a bind mount into a container) adds nothing */
+	assert_int_equal(cgroup_layout_parse("1 0 0:1 / /a rw - cgroup2 cgroup2 rw\n"
+					     "2 0 0:1 / /b rw - cgroup2 cgroup2 rw\n"
+					     "3 0 0:2 / /c rw - cgroup cgroup rw,cpuset,noprefix\n"
+					     "junk line without the separator\n",
+					     &l),
+			 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.m[0].path, "/a");
+	assert_string_equal(l.m[1].ctrls, "cpuset");
+	assert_string_equal(cgroup_layout_describe(&l, text, sizeof(text)),
+			    "hybrid (v1 controllers + cgroup2 at /a)");
+	assert_int_equal(cgroup_layout_parse("3 0 0:2 / /c rw - cgroup cgroup rw,memory\n", &l), 0);
+	assert_string_equal(cgroup_layout_describe(&l, text, sizeof(text)), "v1");
+	/* more distinct hierarchies than a struct holds */
+	text[0] = '\0';
+	for (int i = 0; i < CG_MAX_MOUNTS + 1; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "%d 0 0:%d / /c%d rw - cgroup cgroup rw,name=h%d\n", i, i, i, i);
+	assert_int_equal(cgroup_layout_parse(text, &l), -E2BIG);
+}
+
+static void test_token_in(void **state)
+{
+	(void)state;
+	assert_true(cgroup_token_in("cpu,cpuacct", "cpu"));
+	assert_true(cgroup_token_in("cpu,cpuacct", "cpuacct"));
+	assert_false(cgroup_token_in("cpu,cpuacct", "cpua"));
+	assert_true(cgroup_token_in("cpuset cpu io memory", "memory"));
+	assert_false(cgroup_token_in("cpuset cpu io memory", "mem"));
+	assert_false(cgroup_token_in("", "cpu"));
+	assert_false(cgroup_token_in(NULL, "cpu"));
 }
 
 static const char hybrid[] =
@@ -217,12 +294,229 @@ static void test_parse_size_cpus(void **state)
 	assert_int_equal(cgroup_parse_cpus("", &q, &p), -EINVAL);
 }
 
+/* Hybrid, AUTO: each controller on its v1 hierarchy, plus membership in the unified tree. */
+static void test_create_hybrid(void **state)
+{
+	struct cg_layout l;
+	struct cgroup cg;
+	struct cni_err err = {0};
+
+	(void)state;
+	hybrid_layout(&l);
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "c1", NULL, &cg, &err), 0);
+	assert_string_equal(cg.rel, "weft/c1");
+	assert_string_equal(cg.parent, CG_DEFAULT_PARENT);
+	assert_int_equal(cg.n, 4);
+	assert_int_equal(cg.dirs[0].version, 1);
+	assert_string_equal(cg.dirs[0].path, at("memory/weft/c1"));
+	assert_string_equal(cg.dirs[0].mount, at("memory"));
+	assert_string_equal(cg.dirs[0].ctrls, "memory");
+	assert_string_equal(cg.dirs[1].path, at("cpu,cpuacct/weft/c1"));
+	assert_string_equal(cg.dirs[1].ctrls, "cpu");
+	assert_string_equal(cg.dirs[2].path, at("pids/weft/c1"));
+	assert_string_equal(cg.dirs[3].path, at("unified/weft/c1"));
+	assert_int_equal(cg.dirs[3].version, 2);
+	assert_string_equal(cg.dirs[3].ctrls, "");
+	assert_true(is_dir("memory/weft/c1"));
+	assert_true(is_dir("unified/weft/c1"));
+	assert_ptr_equal(cgroup_dir_for(&cg, "cpu"), &cg.dirs[1]);
+	assert_null(cgroup_dir_for(&cg, "io"));
+	/* a second container shares the parent; destroying one keeps it */
+	{
+		struct cgroup cg2;
+
+		assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "c2", NULL, &cg2, NULL), 0);
+		assert_int_equal(cgroup_destroy(&cg, &err), 0);
+		assert_false(is_dir("memory/weft/c1"));
+		assert_true(is_dir("memory/weft"));
+		assert_int_equal(cgroup_destroy(&cg2, &err), 0);
+	}
+	/* the last one out removes the parent too; a second destroy is a no-op */
+	assert_false(is_dir("memory/weft"));
+	assert_false(is_dir("unified/weft"));
+	assert_true(is_dir("memory"));
+	assert_int_equal(cgroup_destroy(&cg, &err), 0);
+}
+
+static void test_create_forced_versions(void **state)
+{
+	struct cg_layout l;
+	struct cgroup cg;
+	struct cg_limits mem = {.memory = 64 << 20};
+	struct cni_err err = {0};
+	char want[512];
+
+	(void)state;
+	hybrid_layout(&l);
+	/* V1: no unified membership */
+	assert_int_equal(cgroup_create(&l, CG_MODE_V1, "lab/deep", "c1", NULL, &cg, &err), 0);
+	assert_int_equal(cg.n, 3);
+	assert_string_equal(cg.rel, "lab/deep/c1");
+	assert_true(is_dir("pids/lab/deep/c1"));
+	assert_false(is_dir("unified/lab"));
+	assert_int_equal(cgroup_destroy(&cg, NULL), 0);
+	assert_false(is_dir("pids/lab")); /* the whole empty parent path goes */
+	/* V2 on a hybrid host: the unified tree offers no controller */
+	assert_int_equal(cgroup_create(&l, CG_MODE_V2, NULL, "c1", &mem, &cg, &err), -ENOTSUP);
+	snprintf(want, sizeof(want),
+		 "the memory controller is not available on cgroup v2 (%s offers: none); it is "
+		 "mounted as cgroup v1 at %s",
+		 at("unified"), at("memory"));
+	assert_string_equal(err.msg, want);
+	assert_false(is_dir("unified/weft"));
+	/* without limits, V2 there still means membership in the unified tree only */
+	assert_int_equal(cgroup_create(&l, CG_MODE_V2, NULL, "c1", NULL, &cg, &err), 0);
+	assert_int_equal(cg.n, 1);
+	assert_string_equal(cg.dirs[0].path, at("unified/weft/c1"));
+	assert_int_equal(cgroup_destroy(&cg, NULL), 0);
+}
+
+/* Pure v2: one directory with every controller, each enabled in the parent's
+ * cgroup.subtree_control on the way down. */
+static void test_create_v2(void **state)
+{
+	struct cg_layout l;
+	struct cgroup cg;
+	struct cg_limits lim = {.memory = 64 << 20};
+	struct cni_err err = {0};
+	char buf[64], want[PATH_MAX + 64];
+
+	(void)state;
+	v2_layout(&l, "cpu memory pids");
+	dir("v2/weft");
+	put("v2/weft/cgroup.subtree_control", "");
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "c1", NULL, &cg, &err), 0);
+	assert_int_equal(cg.n, 1);
+	assert_int_equal(cg.dirs[0].version, 2);
+	assert_string_equal(cg.dirs[0].ctrls, "memory,cpu,pids");
+	assert_string_equal(cg.dirs[0].path, at("v2/weft/c1"));
+	assert_true(is_dir("v2/weft/c1"));
+	/* written one by one at offset 0 of a plain file: the last one is whole */
+	assert_memory_equal(get("v2/cgroup.subtree_control", buf, sizeof(buf)), "+pids", 5);
+	assert_memory_equal(get("v2/weft/cgroup.subtree_control", buf, sizeof(buf)), "+pids", 5);
+	assert_int_equal(cgroup_destroy(&cg, NULL), 0);
+	assert_false(is_dir("v2/weft/c1"));
+	/* a limit that cannot be written undoes what was made */
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "c2", &lim, &cg, &err), -ENOENT);
+	snprintf(want, sizeof(want), "set %s/memory.max to 67108864", at("v2/weft/c2"));
+	assert_string_equal(err.msg, want);
+	assert_false(is_dir("v2/weft/c2"));
+	assert_int_equal(cg.n, 0);
+}
+
+static void test_create_errors(void **state)
+{
+	struct cg_layout l, none;
+	struct cgroup cg;
+	struct cg_limits pids = {.pids = 10};
+	struct cni_err err = {0};
+
+	(void)state;
+	hybrid_layout(&l);
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "a/b", NULL, &cg, &err), -EINVAL);
+	assert_string_equal(err.msg, "invalid cgroup name 'weft/a/b'");
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, "../x", "c", NULL, &cg, &err), -EINVAL);
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, "/abs", "c", NULL, &cg, &err), -EINVAL);
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "", NULL, &cg, &err), -EINVAL);
+	/* a name in use is a clash, and the other's directory stays */
+	dir("memory/weft");
+	dir("memory/weft/taken");
+	assert_int_equal(cgroup_create(&l, CG_MODE_AUTO, NULL, "taken", NULL, &cg, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "create cgroup"));
+	assert_true(is_dir("memory/weft/taken"));
+	assert_false(is_dir("pids/weft/taken"));
+	/* a v1-only host cannot do V2 */
+	assert_int_equal(cgroup_layout_parse("3 0 0:2 / /nowhere rw - cgroup cgroup rw,pids\n", &l),
+			 0);
+	assert_int_equal(cgroup_create(&l, CG_MODE_V2, NULL, "c", &pids, &cg, &err), -ENOTSUP);
+	assert_string_equal(err.msg, "cgroup v2 requested but no cgroup2 hierarchy is mounted");
+	/* a limit on a controller nobody has */
+	assert_int_equal(
+		cgroup_layout_parse("1 0 0:1 / /nowhere rw - cgroup cgroup rw,memory\n", &l), 0);
+	assert_int_equal(cgroup_create(&l, CG_MODE_V1, NULL, "c", &pids, &cg, &err), -ENOTSUP);
+	assert_string_equal(err.msg, "the pids controller is not available on cgroup v1");
+	/* no hierarchy at all (what `ip netns exec` leaves visible) */
+	assert_int_equal(cgroup_layout_parse("", &none), 0);
+	assert_int_equal(cgroup_create(&none, CG_MODE_AUTO, NULL, "c", NULL, &cg, &err), -ENOTSUP);
+	assert_string_equal(err.msg, "no cgroup hierarchy is mounted in this mount namespace");
+	assert_non_null(strstr(err.details, "nsrun --cni-netns NAME"));
+}
+
+static void test_read_files(void **state)
+{
+	struct cgroup cg = {.n = 2};
+	char buf[64];
+	uint64_t v = 0;
+
+	(void)state;
+	dir("m");
+	dir("u");
+	cg.dirs[0].version = 1;
+	snprintf(cg.dirs[0].path, sizeof(cg.dirs[0].path), "%s", at("m"));
+	snprintf(cg.dirs[0].ctrls, sizeof(cg.dirs[0].ctrls), "memory");
+	cg.dirs[1].version = 2;
+	snprintf(cg.dirs[1].path, sizeof(cg.dirs[1].path), "%s", at("u"));
+	put("m/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+	put("u/memory.events", "low 0\nhigh 0\nmax 7\noom 2\noom_kill 1\n");
+	put("u/pids.max", "max\n");
+	put("m/pids.max", "16\n");
+	assert_int_equal(cgroup_read_key(&cg, "memory.oom_control", "oom_kill", &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(cgroup_read_key(&cg, "memory.events", "oom", &v), 0);
+	assert_int_equal(v, 2); /* "oom", not "oom_kill" */
+	assert_int_equal(cgroup_read_key(&cg, "memory.events", "max", &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(cgroup_read_key(&cg, "memory.events", "missing", &v), -ENOENT);
+	assert_int_equal(cgroup_read_key(&cg, "cpu.stat", "nr_throttled", &v), -ENOENT);
+	/* by version, or the first directory that has the file, newline stripped */
+	assert_int_equal(cgroup_read(&cg, 2, "pids.max", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "max");
+	assert_int_equal(cgroup_read(&cg, 0, "pids.max", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "16");
+	assert_int_equal(cgroup_read(&cg, 1, "memory.events", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(cg_read_text(at("m/pids.max"), buf, 3), 2);
+	assert_string_equal(buf, "16");
+	assert_int_equal(cg_read_text(at("m/none"), buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_attach(void **state)
+{
+	struct cgroup cg = {.n = 2};
+	struct cni_err err = {0};
+	char buf[32];
+
+	(void)state;
+	dir("a");
+	dir("b");
+	put("a/cgroup.procs", "");
+	put("b/cgroup.procs", "");
+	snprintf(cg.dirs[0].path, sizeof(cg.dirs[0].path), "%s", at("a"));
+	snprintf(cg.dirs[1].path, sizeof(cg.dirs[1].path), "%s", at("b"));
+	/* a pid no process has: cgroup_destroy would SIGKILL what cgroup.procs lists */
+	assert_int_equal(cgroup_attach(&cg, 4194305, &err), 0);
+	assert_string_equal(get("a/cgroup.procs", buf, sizeof(buf)), "4194305");
+	assert_string_equal(get("b/cgroup.procs", buf, sizeof(buf)), "4194305");
+	snprintf(cg.dirs[1].path, sizeof(cg.dirs[1].path), "%s", at("c"));
+	assert_int_equal(cgroup_attach(&cg, 1234, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "move 1234 into"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64),	    cmocka_unit_test(test_cache_roundtrip),
-		cmocka_unit_test(test_cnitool_id),  cmocka_unit_test(test_cgroup_layouts),
-		cmocka_unit_test(test_cgroup_json), cmocka_unit_test(test_parse_size_cpus),
+		cmocka_unit_test_setup_teardown(test_layout_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_v2_controllers, setup, teardown),
+		cmocka_unit_test(test_layout_parse_limits),
+		cmocka_unit_test(test_token_in),
+		cmocka_unit_test(test_cgroup_layouts),
+		cmocka_unit_test(test_cgroup_json),
+		cmocka_unit_test(test_parse_size_cpus),
+		cmocka_unit_test_setup_teardown(test_create_hybrid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_forced_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#include "nft.h"
+#include "common/nft/nft.h"
 
 #define CHILD_SKIP 77
 #define PORT	   5555

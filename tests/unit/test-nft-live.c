@@ -21,9 +21,9 @@
 
 #include <jansson.h>
 
-#include "naming.h"
-#include "nft-internal.h"
-#include "nft.h"
+#include "common/naming.h"
+#include "common/nft/internal.h"
+#include "common/nft/nft.h"
 
 #define CHILD_SKIP 77
 
@@ -171,7 +171,7 @@ static struct inet_prefix pfx(int family, const char *addr, uint8_t len)
 
 static const char *tag_of(const char *cid, const char *ifname, char buf[NFT_TAG_LEN + 1])
 {
-	weft_attachment_tag("net1", cid, ifname, buf);
+	naming_attachment_tag("net1", cid, ifname, buf);
 	return buf;
 }
 
@@ -378,7 +378,7 @@ static void t_names_and_limits(void)
 	s.container_id = cid;
 	CHECK_OK(nft_masq_add(&s, &_e));
 	nft_chain_name("masq", net, chain);
-	weft_attachment_tag(net, cid, "eth0", tag);
+	naming_attachment_tag(net, cid, "eth0", tag);
 	CHECK(count_rules("inet", chain, tag) == 1);
 	out = sh_out("nft -j list chain inet weft %s", chain);
 	CHECK(out && (root = json_loads(out, 0, NULL)));

@@ -18,7 +18,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
-#include "nl-internal.h"
+#include "common/nl/internal.h"
 
 static char buf[NL_REQ_SIZE];
 
@@ -159,8 +159,7 @@ static void test_veth_big_tcp(void **state)
 
 static void test_link_change(void **state)
 {
-	struct nl_link_change c = {
-		.flags = IFF_UP, .change = IFF_UP, .master = 12, .vlan_filtering = -1};
+	struct nl_link_change c = {.flags = IFF_UP, .change = IFF_UP, .master = 12};
 	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 34, &c);
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
@@ -173,7 +172,7 @@ static void test_link_change(void **state)
 	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*ifi), IFLA_MASTER)), 12);
 	assert_null(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO));
 
-	c = (struct nl_link_change){.master = -1, .vlan_filtering = 1};
+	c = (struct nl_link_change){.vlan_filtering = 1};
 	nlh = nl_build_link_change(buf, sizeof(buf), 5, &c);
 	assert_null(find_attr(nlh, sizeof(*ifi), IFLA_MASTER));
 	assert_int_equal(
@@ -181,6 +180,18 @@ static void test_link_change(void **state)
 			find_nested(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO), IFLA_INFO_DATA),
 			IFLA_BR_VLAN_FILTERING)),
 		1);
+	/* zeroed fields leave their property alone; the "off" and "release" values are sent */
+	c = (struct nl_link_change){.master = NL_LINK_RELEASE, .vlan_filtering = NL_LINK_OFF};
+	nlh = nl_build_link_change(buf, sizeof(buf), 5, &c);
+	assert_int_equal(mnl_attr_get_u32(find_attr(nlh, sizeof(*ifi), IFLA_MASTER)), 0);
+	assert_int_equal(
+		mnl_attr_get_u8(find_nested(
+			find_nested(find_attr(nlh, sizeof(*ifi), IFLA_LINKINFO), IFLA_INFO_DATA),
+			IFLA_BR_VLAN_FILTERING)),
+		0);
+	c = (struct nl_link_change){0};
+	nlh = nl_build_link_change(buf, sizeof(buf), 5, &c);
+	assert_int_equal(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(*ifi)));
 }
 
 static void test_alias(void **state)
@@ -188,7 +199,6 @@ static void test_alias(void **state)
 	struct nl_link_change c = {.flags = IFF_UP,
 				   .change = IFF_UP,
 				   .master = 3,
-				   .vlan_filtering = -1,
 				   .alias = "weft net 0123456789abcdef"};
 	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 7, &c);
 
@@ -208,11 +218,7 @@ static void test_alias(void **state)
  * not id - 1) and AF_INET6 / IFLA_INET6_ADDR_GEN_MODE, after the flags of the same message. */
 static void test_link_change_af(void **state)
 {
-	struct nl_link_change c = {.flags = IFF_UP,
-				   .change = IFF_UP,
-				   .master = -1,
-				   .vlan_filtering = -1,
-				   .af = {.arp_notify = true}};
+	struct nl_link_change c = {.flags = IFF_UP, .change = IFF_UP, .af = {.arp_notify = true}};
 	struct nlmsghdr *nlh = nl_build_link_change(buf, sizeof(buf), 4, &c);
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *spec, *inet, *conf, *a;
@@ -241,7 +247,6 @@ static void test_link_change_af(void **state)
 	c = (struct nl_link_change){.flags = IFF_UP,
 				    .change = IFF_UP,
 				    .master = 3,
-				    .vlan_filtering = -1,
 				    .alias = "weft n 0123456789abcdef",
 				    .af = {.addr_gen_none = true}};
 	nlh = nl_build_link_change(buf, sizeof(buf), 8, &c);

@@ -12,8 +12,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "peers.h"
+#include "common/cleanup.h"
+#include "plugins/lib/peers.h"
 
 static int parse_str(const char *s, struct peers *p, struct cni_err *err)
 {
@@ -210,8 +210,8 @@ static void test_digest(void **state)
 	inet_addr_parse("192.0.2.4", &q.v[1].node_ip); /* one node IP changed */
 	peers_digest(&q, "x", d4);
 	assert_string_not_equal(d1, d4);
-	assert_false(peer_eq(&p.v[1], &q.v[1]));
-	assert_true(peer_eq(&p.v[0], &q.v[0]));
+	assert_false(peers_eq(&p.v[1], &q.v[1]));
+	assert_true(peers_eq(&p.v[0], &q.v[0]));
 	peers_free(&p);
 	peers_free(&q);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The result model: one model encoded as every version (shared/reference/cni-spec.md
+/* The result model: one model encoded as every version (docs/cni-contract.md
  * §1.5-1.6), each version's JSON decoded back, round trips, bad shapes, versions. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "cni-types.h"
+#include "common/cleanup.h"
+#include "common/cni/types.h"
 
 #define DNS_IN                                                                                     \
 	"{\"nameservers\":[\"10.1.0.1\"],\"domain\":\"example.com\",\"search\":[\"a.example."      \

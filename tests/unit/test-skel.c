@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* skel: cni_plugin_run() driven with a fake environment and a fake plugin. The table holds the
- * skel cases of shared/reference/cni-spec.md §7 (1-15, 48) plus ordering and output rules;
+ * skel cases of docs/cni-contract.md §7 (1-15, 48) plus ordering and output rules;
  * every row is its own cmocka test. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "skel.h"
+#include "common/cleanup.h"
+#include "common/cni/skel.h"
 
 /* ---- fake environment: "K=V" sets, "K" unsets; the last entry for a key wins ------------- */
 

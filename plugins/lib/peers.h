@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The other nodes of a multi-node network (host-gw, vxlan): parsed from the config's "peers"
+ * list or a "peersFile" holding that list or a Kubernetes NodeList, validated, digested, and
+ * the VTEP MAC every node derives for every other from the list alone. Pure code: no kernel,
+ * no logging; errors are code 7 naming the offending entry.
+ *
+ * Accepted JSON:
+ *   [{"name": "n1", "nodeIP": "192.0.2.1", "podCIDR": "10.244.1.0/24"}, ...]
+ *   {"kind": "NodeList", "items": [{"metadata": {"name": "n1"},
+ *     "spec": {"podCIDR": "10.244.1.0/24", "podCIDRs": [...]},
+ *     "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.1"}]}}, ...]}
+ * A NodeList item without a pod CIDR (not assigned yet) or without an InternalIP is skipped:
+ * it cannot be routed to, and kubelet has not finished with it. The pod CIDR is spec.podCIDR,
+ * else the first of spec.podCIDRs; the node IP the first InternalIP of the same family as the
+ * pod CIDR, else the first InternalIP. */
+#ifndef WEFT_PEERS_H
+#define WEFT_PEERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/cni-error.h"
+#include "common/inet.h"
+
+#define PEERS_MAX      4096	   /* nodes in one list */
+#define PEER_NAME_MAX  253	   /* a Kubernetes node name (DNS subdomain) */
+#define PEERS_FILE_MAX (16u << 20) /* bytes read from a peersFile */
+
+struct peer {
+	char name[PEER_NAME_MAX + 1];
+	struct inet_addr node_ip;
+	struct inet_prefix pod_cidr; /* host bits zeroed */
+};
+
+struct peers {
+	struct peer *v; /* sorted by name, names unique */
+	size_t n;
+};
+
+void peers_free(struct peers *p); /* NULL-safe; leaves an empty set */
+
+/* j: a list or a NodeList (above). source names it in messages ("peers", the file path). */
+int peers_parse(const json_t *j, const char *source, struct peers *ret, struct cni_err *err);
+/* Reads and parses a file; unreadable, too big or not JSON: code 7 naming the path. */
+int peers_load_file(const char *path, struct peers *ret, struct cni_err *err);
+
+/* Finds the node named self, copies it to *ret_self and removes it from p. Returns 1 when
+ * found, 0 when not (p unchanged). */
+int peers_take_self(struct peers *p, const char *self, struct peer *ret_self);
+
+/* Checks the set: no two pod CIDRs overlap (self included when given), no peer's pod CIDR
+ * overlaps a local range, and self's pod CIDR (when given) contains every local range
+ * (the IPAM subnets of this node). Code 7 naming the entries. */
+int peers_validate(const struct peers *p, const struct peer *self, const struct inet_prefix *local,
+		   size_t n_local, struct cni_err *err);
+
+/* 16 hex digits (buf >= 17) over the sorted set and params (the node-level parameters that,
+ * when they change, also require a reconcile). */
+void peers_digest(const struct peers *p, const char *params, char buf[17]);
+
+/* The VTEP MAC of a node: locally administered unicast, 46 bits of a hash of ("weft-vtep",
+ * network, node name, node IP). Every node computes every other node's from the peer list. */
+void peers_vtep_mac(const char *network, const char *node, const struct inet_addr *node_ip,
+		    uint8_t mac[6]);
+
+/* The same peer (name, node IP and pod CIDR)? */
+bool peers_eq(const struct peer *a, const struct peer *b);
+/* Index of name in p (sorted), or -1. */
+long peers_find(const struct peers *p, const char *name);
+
+#endif
