@@ -580,7 +580,8 @@ degraded_case() {
 
 @test "hostile: no system()/popen()/exec of tools in plugin code; every fd is O_CLOEXEC" {
 	cd "$WEFT_ROOT"
-	files=$(ls common/*.c common/*/*.c ipam/*.c plugins/*/*.c agent/*.c 2>/dev/null)
+	files=$(find common ipam plugins agent -name '*.c' 2>/dev/null | sort)
+	[ "$(wc -w <<<"$files")" -gt 50 ] # the rules below must have something to look at
 	# no shell-outs
 	! grep -nE '\b(system|popen)[[:space:]]*\(' $files
 	! grep -nE '"/s?bin/(ip|nft|iptables|tc|sh)"|"(ip|nft|iptables|tc)",' $files
