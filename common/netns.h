@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Network namespaces by path. Plugins are single-threaded, so setns() is safe; netlink work
- * uses one socket opened inside each netns (common/nl.h) instead of living in it. */
+ * uses one socket opened inside each netns (common/nl/nl.h) instead of living in it. */
 #ifndef WEFT_NETNS_H
 #define WEFT_NETNS_H
 

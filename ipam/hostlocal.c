@@ -89,19 +89,33 @@ int ipam_hostlocal_add(const struct ipam_config *c, const struct cni_args *a,
 	return r;
 }
 
-int ipam_hostlocal_del(const struct ipam_config *c, const struct cni_args *a, struct cni_err *err)
+/* The hook, with the store (if any) still locked, when the network holds nothing now. A
+ * network without a directory never reserved anything (or its store was wiped): empty too. */
+static int when_empty(struct ipam_store *s, const struct ipam_empty_hook *h, struct cni_err *err)
+{
+	int r = s ? ipam_store_empty(s) : 1;
+
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -r, "read the reservations of the network");
+	return r == 1 && h && h->fn ? h->fn(h->ctx, err) : 0;
+}
+
+int ipam_hostlocal_del(const struct ipam_config *c, const struct cni_args *a,
+		       const struct ipam_empty_hook *on_empty, struct cni_err *err)
 {
 	_cleanup_ipam_store_ struct ipam_store *s = NULL;
 	int r;
 
 	r = open_existing(c, &s, err);
 	if (r < 0 || !s)
-		return r;
+		return r < 0 ? r : when_empty(NULL, on_empty, err);
 	/* adopt: after foreign changes the first DEL rebuilds the index, later ones stay O(1) */
 	r = ipam_store_lock_adopt(s, err);
 	if (r < 0)
 		return r;
 	r = ipam_store_release(s, a->container_id, a->ifname, err);
+	if (r >= 0)
+		r = when_empty(s, on_empty, err);
 	ipam_store_unlock(s);
 	return r < 0 ? r : 0;
 }
@@ -192,18 +206,21 @@ int ipam_hostlocal_status(const struct ipam_config *c, const struct cni_args *a,
 	return 0;
 }
 
-int ipam_hostlocal_gc(const struct ipam_config *c, const struct cni_args *a, struct cni_err *err)
+int ipam_hostlocal_gc(const struct ipam_config *c, const struct cni_args *a,
+		      const struct ipam_empty_hook *on_empty, struct cni_err *err)
 {
 	_cleanup_ipam_store_ struct ipam_store *s = NULL;
 	int r;
 
 	r = open_existing(c, &s, err);
 	if (r < 0 || !s)
-		return r;
+		return r < 0 ? r : when_empty(NULL, on_empty, err);
 	r = ipam_store_lock(s, err);
 	if (r < 0)
 		return r;
 	r = ipam_store_gc(s, a, err);
+	if (r >= 0)
+		r = when_empty(s, on_empty, err);
 	ipam_store_unlock(s);
 	return r < 0 ? r : 0;
 }

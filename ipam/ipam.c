@@ -126,11 +126,12 @@ int ipam_add(struct ipam *ipam, const struct cni_args *a, struct cni_result *res
 	}
 }
 
-int ipam_del(struct ipam *ipam, const struct cni_args *a, struct cni_err *err)
+int ipam_del(struct ipam *ipam, const struct cni_args *a, const struct ipam_empty_hook *on_empty,
+	     struct cni_err *err)
 {
 	switch (ipam ? ipam->kind : IPAM_DISABLED) {
 	case IPAM_HOST_LOCAL:
-		return ipam_hostlocal_del(ipam->hl, a, err);
+		return ipam_hostlocal_del(ipam->hl, a, on_empty, err);
 	case IPAM_DELEGATED:
 		return cni_delegate(a, ipam->type, CNI_CMD_DEL, NULL, err);
 	default:
@@ -162,11 +163,12 @@ int ipam_status(struct ipam *ipam, const struct cni_args *a, struct cni_err *err
 	}
 }
 
-int ipam_gc(struct ipam *ipam, const struct cni_args *a, struct cni_err *err)
+int ipam_gc(struct ipam *ipam, const struct cni_args *a, const struct ipam_empty_hook *on_empty,
+	    struct cni_err *err)
 {
 	switch (ipam ? ipam->kind : IPAM_DISABLED) {
 	case IPAM_HOST_LOCAL:
-		return ipam_hostlocal_gc(ipam->hl, a, err);
+		return ipam_hostlocal_gc(ipam->hl, a, on_empty, err);
 	case IPAM_DELEGATED:
 		return cni_delegate(a, ipam->type, CNI_CMD_GC, NULL, err);
 	default:

@@ -3,7 +3,7 @@
  *   - no ipam.type            -> disabled (L2 only); every verb is a no-op, add returns no IPs;
  *   - "host-local"            -> the linked allocator, in-process (same store as the
  *                                host-local executable, no fork/exec);
- *   - anything else           -> exec'd from CNI_PATH per the spec (common/delegate.h).
+ *   - anything else           -> exec'd from CNI_PATH per the spec (common/cni/delegate.h).
  * The host-local executable is a thin plugin over the same calls.
  *
  * Store layout = the reference host-local's (docs/cni-contract.md §3.2):
@@ -20,6 +20,16 @@
 #define IPAM_DEFAULT_DATA_DIR "/var/lib/cni/networks"
 
 struct ipam;
+
+/* What a plugin does when a DEL (or GC) leaves the network without any reservation: remove
+ * the network-wide state of the network (its masquerade rules). It runs while the store is
+ * still locked, so no ADD can reserve an address (and count on that state) before it returns.
+ * Only the in-process host-local knows the network is empty; with another IPAM type it never
+ * runs (GC with no valid attachment is the plugins' signal then). */
+struct ipam_empty_hook {
+	int (*fn)(void *ctx, struct cni_err *err);
+	void *ctx;
+};
 
 /* Parses and validates (codes 2/6/7) without side effects. */
 int ipam_open(const struct cni_args *a, struct ipam **ret, struct cni_err *err);
@@ -42,12 +52,14 @@ int ipam_subnets(const struct ipam *ipam, struct inet_prefix *ret, size_t max);
 /* Fills res->ips (interface -1), res->routes and res->dns (when the IPAM gives DNS). */
 int ipam_add(struct ipam *ipam, const struct cni_args *a, struct cni_result *res,
 	     struct cni_err *err);
-/* Idempotent; releases by (containerID, ifname). */
-int ipam_del(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
+/* Idempotent; releases by (containerID, ifname). on_empty may be NULL. */
+int ipam_del(struct ipam *ipam, const struct cni_args *a, const struct ipam_empty_hook *on_empty,
+	     struct cni_err *err);
 int ipam_check(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
 /* Code 50 as soon as any range set is exhausted (a pod needs one address from each). */
 int ipam_status(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
-/* Releases reservations of attachments not in a->valid_attachments. */
-int ipam_gc(struct ipam *ipam, const struct cni_args *a, struct cni_err *err);
+/* Releases reservations of attachments not in a->valid_attachments. on_empty may be NULL. */
+int ipam_gc(struct ipam *ipam, const struct cni_args *a, const struct ipam_empty_hook *on_empty,
+	    struct cni_err *err);
 
 #endif

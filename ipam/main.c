@@ -34,7 +34,7 @@ static int host_local_add(const struct cni_args *a, void *conf, struct cni_resul
 
 static int host_local_del(const struct cni_args *a, void *conf, struct cni_err *err)
 {
-	return ipam_hostlocal_del(((struct host_local_conf *)conf)->c, a, err);
+	return ipam_hostlocal_del(((struct host_local_conf *)conf)->c, a, NULL, err);
 }
 
 static int host_local_check(const struct cni_args *a, void *conf, struct cni_err *err)
@@ -49,7 +49,7 @@ static int host_local_status(const struct cni_args *a, void *conf, struct cni_er
 
 static int host_local_gc(const struct cni_args *a, void *conf, struct cni_err *err)
 {
-	return ipam_hostlocal_gc(((struct host_local_conf *)conf)->c, a, err);
+	return ipam_hostlocal_gc(((struct host_local_conf *)conf)->c, a, NULL, err);
 }
 
 static const char *const host_local_args[] = {"IP", NULL};

@@ -72,6 +72,24 @@ int ipam_store_scan(struct ipam_store *s, ipam_store_scan_cb cb, void *data)
 	return 0;
 }
 
+static int any_cb(struct ipam_store *s, const char *name, const struct inet_addr *ip, char *content,
+		  void *data)
+{
+	(void)s;
+	(void)name;
+	(void)ip;
+	(void)content;
+	(void)data;
+	return -EEXIST; /* one is enough */
+}
+
+int ipam_store_empty(struct ipam_store *s)
+{
+	int r = ipam_store_scan(s, any_cb, NULL);
+
+	return r == -EEXIST ? 0 : r < 0 ? r : 1;
+}
+
 struct match {
 	const char *exact, *legacy; /* contents to match */
 	struct inet_addr *ips;	    /* exact matches first; legacy ones kept apart */

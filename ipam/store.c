@@ -117,33 +117,48 @@ int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *exp
 
 /* ---- open / close ---------------------------------------------------------------------------- */
 
+/* Opens a directory, making it (and, with parents, the path to it) when it is missing and
+ * create says so: the common case, everything there, is one open. */
+static int open_dir_at(int at, const char *name, bool create, bool parents, int flags)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	int r;
+
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd < 0 ? -errno : fd;
+	r = parents ? fs_mkdir_p(name, DIR_MODE) : mkdirat(at, name, DIR_MODE) < 0 ? -errno : 0;
+	if (r < 0 && r != -EEXIST)
+		return r;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	return fd < 0 ? -errno : fd;
+}
+
 static int open_net_dir(struct ipam_store *s, const char *data_dir, const char *network,
 			bool create, struct cni_err *err)
 {
-	_cleanup_close_ int dfd = -1;
+	_cleanup_close_ int dfd = open_dir_at(AT_FDCWD, data_dir, create, true, 0);
 
-	int r = create ? fs_mkdir_p(data_dir, DIR_MODE) : 0;
-
-	if (r < 0)
-		return cni_err_set(err, CNI_ERR_IPAM, -r, "create dataDir %s", data_dir);
-	dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return cni_err_set(err, CNI_ERR_IPAM, errno, "open dataDir %s", data_dir);
-	if (create && mkdirat(dfd, network, DIR_MODE) < 0 && errno != EEXIST)
-		return cni_err_set(err, CNI_ERR_IPAM, errno, "create %s", s->path);
-	s->dirfd = openat(dfd, network, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (s->dirfd < 0 && (errno == ELOOP || errno == ENOTDIR))
-		return cni_err_set(err, CNI_ERR_IPAM, errno,
+		return cni_err_set(err, CNI_ERR_IPAM, -dfd, "open dataDir %s", data_dir);
+	int fd = open_dir_at(dfd, network, create, false, O_NOFOLLOW);
+
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return cni_err_set(err, CNI_ERR_IPAM, -fd,
 				   "%s is not a directory (symlinks are not followed)", s->path);
-	if (s->dirfd < 0)
-		return cni_err_set(err, CNI_ERR_IPAM, errno, "open %s", s->path);
+	if (fd < 0)
+		return cni_err_set(err, CNI_ERR_IPAM, -fd, "open %s", s->path);
+	s->dirfd = fd;
 	return 0;
 }
 
 /* .weft: made on ADD; elsewhere used when present. Unusable (a symlink, a file) = no index. */
 static void open_index_dir(struct ipam_store *s, bool create)
 {
-	if (create && mkdirat(s->dirfd, IPAM_STORE_INDEX_DIR, IDX_MODE) < 0 && errno != EEXIST)
+	s->idxfd = openat(s->dirfd, IPAM_STORE_INDEX_DIR,
+			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->idxfd >= 0 || errno != ENOENT || !create)
+		return;
+	if (mkdirat(s->dirfd, IPAM_STORE_INDEX_DIR, IDX_MODE) < 0 && errno != EEXIST)
 		return;
 	s->idxfd = openat(s->dirfd, IPAM_STORE_INDEX_DIR,
 			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -193,7 +208,9 @@ void ipam_store_close(struct ipam_store *s)
 
 /* ---- reservations ---------------------------------------------------------------------------- */
 
-/* An unnamed file holding the owner's content, on disk before it gets a name. */
+/* An unnamed file holding the owner's content, complete before it gets a name. Not fsync'd
+ * (see store.h): the sync was a quarter of a host-local ADD, and it only mattered for a power
+ * cut, which takes the pods along. */
 static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 {
 	_cleanup_close_ int fd = -1;
@@ -210,8 +227,6 @@ static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 	if (fd < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, errno, "create reservation in %s", s->path);
 	r = fs_write_all(fd, s->content, s->content_len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
 	if (r < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, -r, "write reservation in %s", s->path);
 	s->tmp[s->n_tmp++] = TAKE_FD(fd);
@@ -266,8 +281,6 @@ static int link_named(struct ipam_store *s, const char *name)
 	if (fd < 0)
 		return -errno;
 	r = fs_write_all(fd, s->content, s->content_len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
 	if (r < 0) {
 		(void)unlinkat(s->dirfd, IPAM_STORE_TMP_NAME, 0);
 		return r;

@@ -13,9 +13,10 @@
  *       state                       the network directory's inode+mtime when the index was
  *                                   last known to cover every <ip> file
  *
- * A reservation is written to an unnamed O_TMPFILE, fsync'd, then linkat()ed to its name:
- * EEXIST means taken, and a crash (even a power loss) never leaves an empty or half-written
- * <ip> file. The directory itself is not fsync'd: a link lost in a power loss only loses the
+ * A reservation is written to an unnamed O_TMPFILE, then linkat()ed to its name: EEXIST means
+ * taken, and no reader, and no crash of a plugin, ever sees an empty or half-written <ip> file.
+ * Nothing is fsync'd (as the reference): a power cut may leave an empty <ip> file, which no
+ * attachment owns and GC removes; a link lost in a power loss only loses the
  * reservation of a container that died with the node, which is what its DEL would do. Index and
  * state files contain spaces and no "\r\n", so the reference's content match (trimmed content
  * == "<id>\r\n<ifname>" or == "<id>") never selects them. */
@@ -52,7 +53,7 @@ static inline void ipam_store_closep(struct ipam_store **s)
 #define _cleanup_ipam_store_ __attribute__((cleanup(ipam_store_closep)))
 
 /* Sets the owner of the reservations this process makes and prepares n of them (written and
- * fsync'd before the lock is taken, so the lock is held briefly). */
+ * complete before the lock is taken, so the lock is held briefly). */
 int ipam_store_prepare(struct ipam_store *s, const char *id, const char *ifname, size_t n,
 		       struct cni_err *err);
 /* Takes the lock (code 11 past the bound), removes a stale temp file, and tells whether the
@@ -87,6 +88,9 @@ int ipam_store_index_add(struct ipam_store *s, const struct inet_addr *ips, size
  * count (<= max). */
 int ipam_store_find(struct ipam_store *s, const char *id, const char *ifname, bool scan_on_miss,
 		    struct inet_addr *ret, size_t max, struct cni_err *err);
+/* 1 when the network holds no reservation (no <ip> file), 0 when it holds one, or -errno.
+ * Stops at the first reservation it finds. */
+int ipam_store_empty(struct ipam_store *s);
 /* Releases every IP of (id, ifname) (legacy "<id>" files when there is no exact match) via
  * the index; on a miss, by scanning the directory. Every file's content is verified before it
  * is removed. Returns the count released. */

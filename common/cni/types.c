@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* CNI versions, the result model and its encoding for every spec version
- * (docs/cni-contract.md §1.5-1.6). Decoding lives in cni-result-decode.c. */
+ * (docs/cni-contract.md §1.5-1.6). Decoding lives in result-decode.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* NETLINK_NETFILTER plumbing for nft.c: socket, acks and batches (dumps: nft-dump.c).
+/* NETLINK_NETFILTER plumbing for nft.c: socket, acks and batches (dumps: dump.c).
  *
  * As nftables' src/mnl.c does it: extended acks on, a per-socket sequence counter, every
  * command of a batch asks for an ack and ALL acks are read (one datagram may hold several, a
@@ -298,6 +298,24 @@ int nft_batch_add_chain(struct nft_batch *b, const struct nft_chain_spec *c)
 				"add chain %s %s %s { type %s hook %s priority %d }",
 				family_name(c->family), c->table, c->name, c->type, c->hook_name,
 				c->prio);
+	if (nlh) {
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		batch_cmd_done(b, nlh);
+	}
+	if (ch)
+		nftnl_chain_free(ch);
+	return nlh ? 0 : -ENOMEM;
+}
+
+int nft_batch_del_chain(struct nft_batch *b, const struct nft_chain_spec *c)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = NULL;
+
+	if (ch && nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, c->table) == 0 &&
+	    nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name) == 0)
+		nlh = batch_cmd(b, NFT_MSG_DELCHAIN, c->family, 0, true, "delete chain %s %s %s",
+				family_name(c->family), c->table, c->name);
 	if (nlh) {
 		nftnl_chain_nlmsg_build_payload(nlh, ch);
 		batch_cmd_done(b, nlh);

@@ -276,28 +276,26 @@ static int masq_daddr_matches(struct nftnl_rule *r, const struct inet_prefix *ip
 	return rr < 0 ? rr : add_prefix_match(r, doff, NFT_CMP_NEQ, &mcast);
 }
 
-int nft_masq_rule_fill(struct nftnl_rule *r, const struct inet_prefix *ip,
+int nft_masq_rule_fill(struct nftnl_rule *r, const struct inet_prefix *subnet,
 		       const struct inet_prefix *exclude, size_t n_exclude)
 {
-	bool v6 = ip->addr.family == AF_INET6;
+	bool v6 = subnet->addr.family == AF_INET6;
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-	struct inet_prefix host = *ip;
 	int rr;
 
-	if (!prefix_ok(ip) || n_exclude > NFT_EXCLUDE_MAX)
-		return !prefix_ok(ip) ? -EINVAL : -E2BIG;
+	if (!prefix_ok(subnet) || n_exclude > NFT_EXCLUDE_MAX)
+		return !prefix_ok(subnet) ? -EINVAL : -E2BIG;
 	for (size_t i = 0; i < n_exclude; i++)
 		if (!prefix_ok(&exclude[i]))
 			return -EINVAL;
-	host.len = v6 ? 128 : 32;
 	/* inet table: the family guard nft adds before any ip/ip6 payload match */
 	rr = add_meta(r, NFT_META_NFPROTO);
 	if (rr == 0)
 		rr = add_cmp(r, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
 	if (rr == 0)
-		rr = add_prefix_match(r, v6 ? IPV6_SADDR_OFF : IPV4_SADDR_OFF, NFT_CMP_EQ, &host);
+		rr = add_prefix_match(r, v6 ? IPV6_SADDR_OFF : IPV4_SADDR_OFF, NFT_CMP_EQ, subnet);
 	if (rr == 0)
-		rr = masq_daddr_matches(r, ip, exclude, n_exclude);
+		rr = masq_daddr_matches(r, subnet, exclude, n_exclude);
 	if (rr == 0)
 		rr = add_plain(r, "counter");
 	return rr < 0 ? rr : add_plain(r, "masq");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Internals of common/nft.c, shared by nft.c (public API), nft-batch.c (socket, batches, acks),
- * nft-dump.c (generation, rule dumps) and nft-expr.c (names, comments, rule builders).
+/* Internals of common/nft/, shared by nft.c (public API), batch.c (socket, batches, acks),
+ * dump.c (generation, rule dumps) and expr.c (names, comments, rule builders).
  * Visible to unit tests; not for plugins. */
 #ifndef WEFT_NFT_INTERNAL_H
 #define WEFT_NFT_INTERNAL_H
@@ -41,7 +41,7 @@ struct nft_chain_spec {
 	int32_t prio;
 };
 
-/* ---- nft-expr.c ----------------------------------------------------------------------------- */
+/* ---- expr.c --------------------------------------------------------------------------------- */
 
 /* Chain name of a network, deterministic:
  *   "<prefix>-<network>"            when network is 1.. chars of [A-Za-z0-9_.-] and the whole
@@ -64,10 +64,10 @@ void nft_rule_comment(const struct nftnl_rule *r, char *buf, size_t len);
 
 /* A rule for chain c carrying comment. NULL on ENOMEM. */
 struct nftnl_rule *nft_rule_new(const struct nft_chain_spec *c, const char *comment);
-/* Appends to r: [meta nfproto guard] ip(6) saddr == ip->addr, ip(6) daddr != <ip's subnet>,
+/* Appends to r: [meta nfproto guard] ip(6) saddr in subnet, ip(6) daddr != subnet,
  * daddr != each exclude prefix of the same family, daddr != multicast, counter, masquerade.
  * Returns 0, -EINVAL (no family / bad prefix length), -E2BIG (too many exclusions), -ENOMEM. */
-int nft_masq_rule_fill(struct nftnl_rule *r, const struct inet_prefix *ip,
+int nft_masq_rule_fill(struct nftnl_rule *r, const struct inet_prefix *subnet,
 		       const struct inet_prefix *exclude, size_t n_exclude);
 /* Appends to r: iifname == ifname, ether saddr != mac, counter, drop. */
 int nft_macspoof_rule_fill(struct nftnl_rule *r, const char *ifname, const uint8_t mac[6]);
@@ -79,7 +79,7 @@ static inline void nftnl_rule_freep(struct nftnl_rule **r)
 }
 #define _cleanup_nft_rule_ __attribute__((cleanup(nftnl_rule_freep)))
 
-/* ---- nft-batch.c: socket, acks, batches -------------------------------------------------- */
+/* ---- batch.c: socket, acks, batches ------------------------------------------------------ */
 
 /* Dump datagrams are at most 32 KiB; error acks echo the failing command (< 16 KiB). */
 #define NFT_RBUF_SIZE  (64 * 1024)
@@ -119,7 +119,7 @@ int nft_ack_parse(const struct nlmsghdr *nlh, const char **ret_ext);
 int nft_kernel_err(struct cni_err *err, int e, const char *ext, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* ---- nft-dump.c: reading state ------------------------------------------------------------ */
+/* ---- dump.c: reading state ---------------------------------------------------------------- */
 
 /* Current ruleset generation (NFT_MSG_GETGEN). */
 int nft_gen_get(struct nft_sock *s, uint32_t *ret_gen, struct cni_err *err);
@@ -131,7 +131,7 @@ typedef int (*nft_rule_cb)(const struct nftnl_rule *r, void *data);
 int nft_rules_dump(struct nft_sock *s, const struct nft_chain_spec *c, nft_rule_cb cb, void *data,
 		   struct cni_err *err);
 
-/* ---- nft-batch.c: batches ---------------------------------------------------------------- */
+/* ---- batch.c: batches -------------------------------------------------------------------- */
 
 /* A batch whose commands take their sequence numbers from s. genid != 0 makes the kernel refuse
  * the whole batch with ERESTART when the ruleset changed since that generation. */
@@ -149,6 +149,8 @@ static inline void nft_batch_freep(struct nft_batch **b)
  * a no-op when they exist, so concurrent plugins race safely. */
 int nft_batch_add_table(struct nft_batch *b, const struct nft_chain_spec *c);
 int nft_batch_add_chain(struct nft_batch *b, const struct nft_chain_spec *c);
+/* Deletes the chain (its rules must be deleted earlier in the same batch). */
+int nft_batch_del_chain(struct nft_batch *b, const struct nft_chain_spec *c);
 int nft_batch_del_rule(struct nft_batch *b, const struct nft_chain_spec *c, uint64_t handle);
 /* r must belong to chain c; what names it in errors ("rule for 10.88.0.5"). */
 int nft_batch_add_rule(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_rule *r,

@@ -5,13 +5,10 @@
  * Layout (docs/design.md §3): table `inet weft`; per network one base chain
  * (type nat, hook postrouting, priority srcnat) named "masq-<network>", or "masqh-<16 hex of a
  * hash of the network>" when the name is longer than 26 chars or has chars outside
- * [A-Za-z0-9_.-] (common/nft-internal.h, nft_chain_name). Per pod address one rule:
- *   ip saddr <ip> ip daddr != <ip's subnet> [ip daddr != <exclude>...] ip daddr != 224.0.0.0/4
- *   counter masquerade comment "<tag>, net: <n>, if: <i>, id: <c>"
- * (ip6 / ff00::/8 for IPv6), <tag> = naming_attachment_tag(network, cid, ifname), the comment cut
- * to 128 chars. DEL, CHECK and GC find rules by that tag alone: no IPs, no netns, no
- * prevResult needed. Tables, chains and rules that are not weft's are never touched; rules in
- * weft's chains without a weft tag are left alone too.
+ * [A-Za-z0-9_.-] (common/nft/internal.h, nft_chain_name), holding the network's masquerade
+ * rules (below). Rules are found by the 16-hex tag that starts their comment: no IPs, no netns,
+ * no prevResult needed. Tables, chains and rules that are not weft's are never touched; rules
+ * in weft's chains without a weft tag are left alone too.
  *
  * Concurrency: table and chain are created with "add" semantics (no-op when present), and each
  * batch carries the ruleset generation its dump saw, so concurrent plugins never duplicate or
@@ -34,31 +31,43 @@
 
 /* Most exclusions per rule (a rule has at most 128 expressions). Check it at config parse. */
 #define NFT_MASQ_EXCLUDE_MAX 32
+/* Most pod subnets of one network. */
+#define NFT_MASQ_SUBNETS_MAX 8
 
-struct nft_masq_spec {
-	const char *network, *container_id, *ifname;
-	/* Pod addresses with their subnet's prefix length (10.88.0.5/16): one rule each, v4 and
-	 * v6 mixed freely (dual stack = both in one call). The host bits select the source, the
-	 * prefix the "own subnet" destination that is not masqueraded. A /32 or /128 excludes
-	 * only the pod itself: pass the pod CIDR in exclude then. */
-	const struct inet_prefix *ips;
-	size_t n_ips;
+/* Masquerade is per network, as flannel and Calico's natOutgoing do it: one rule per pod subnet
+ *   ip saddr <subnet> ip daddr != <subnet> [ip daddr != <exclude>...] ip daddr != 224.0.0.0/4
+ *   counter masquerade comment "<tag>, subnet: <cidr>, net: <network>"
+ * (ip6 / ff00::/8 for IPv6) in the network's chain; <tag> = 16 hex of a hash of (network,
+ * subnet, exclusions). A pod's ADD finds its subnets' rules with one read-only dump and commits
+ * nothing (a commit costs the close of the socket an RCU grace period, ~10 ms); the first pod
+ * of a subnet adds them. They go with the network's last attachment (nft_masq_flush, which the
+ * plugins call under the IPAM store lock, so no ADD can reserve an address meanwhile) or at GC.
+ * Per-attachment rules of older weft versions (comment "<tag>, net: <n>, if: <i>, id: <c>")
+ * are still removed by DEL and GC. */
+struct nft_masq_net {
+	const char *network;
+	const struct inet_prefix *subnets; /* network addresses; v4 and v6 mixed */
+	size_t n_subnets;		   /* at most NFT_MASQ_SUBNETS_MAX */
 	/* More destinations not to masquerade (cluster CIDR, service CIDR); each applies to the
 	 * rules of its own family. At most NFT_MASQ_EXCLUDE_MAX. */
 	const struct inet_prefix *exclude;
 	size_t n_exclude;
 };
 
-/* Ensures table + chain, replaces this attachment's rules (idempotent: a second ADD with other
- * addresses leaves exactly the new rules). n_ips == 0 just removes the old rules. */
-int nft_masq_add(const struct nft_masq_spec *s, struct cni_err *err);
-/* Removes this attachment's rules; absent table/chain/rules are success. */
+/* Every subnet has its rule afterwards: read-only when they are there; otherwise table, chain
+ * and the missing rules in one batch (a rule of the same subnet made with other exclusions is
+ * replaced; other subnets' rules are left alone). */
+int nft_masq_ensure(const struct nft_masq_net *m, struct cni_err *err);
+/* 0 when every address is in the subnet of a rule made with these exclusions; -ENOENT (code
+ * 100, naming the address) otherwise. At most NFT_MASQ_SUBNETS_MAX addresses. */
+int nft_masq_check(const char *network, const struct inet_addr *addrs, size_t n,
+		   const struct inet_prefix *exclude, size_t n_exclude, struct cni_err *err);
+/* Removes every weft rule of the network's chain, and the chain when nothing else is in it. */
+int nft_masq_flush(const char *network, struct cni_err *err);
+/* Removes the attachment's per-attachment rules (older weft); commits only when there is one. */
 int nft_masq_del(const char *network, const char *container_id, const char *ifname,
 		 struct cni_err *err);
-/* 0 when the attachment has its rules, -ENOENT (code 100, naming the attachment) otherwise. */
-int nft_masq_check(const char *network, const char *container_id, const char *ifname,
-		   struct cni_err *err);
-/* Removes the rules of the network's attachments that are not in valid[]. */
+/* Removes the per-attachment rules of attachments that are not in valid[]. */
 int nft_masq_gc(const char *network, const struct cni_attachment *valid, size_t n_valid,
 		struct cni_err *err);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Message builders behind nl-link/nl-addr/nl-route/nl-neigh. Each one only fills buf (every
+/* Message builders behind link.c, addr.c, route.c and neigh.c. Each one only fills buf (every
  * put is a _check variant) and returns the message, or NULL when it does not fit. They are
  * exported for tests/unit/test-nl-build.c, which parses the bytes back; nothing else should
  * call them. */
@@ -25,7 +25,7 @@ struct nlmsghdr *nl_build_link_brport(void *buf, size_t len, int ifindex,
 struct nlmsghdr *nl_build_link_vlan(void *buf, size_t len, uint16_t type, int ifindex,
 				    const struct nl_vlan *v, size_t n);
 struct nlmsghdr *nl_build_link_add_vxlan(void *buf, size_t len, const struct nl_vxlan *vx);
-/* Fills l->vxlan from an IFLA_INFO_DATA nest of kind vxlan (nl-vxlan.c). */
+/* Fills l->vxlan from an IFLA_INFO_DATA nest of kind vxlan (vxlan.c). */
 void nl_vxlan_parse_info(const struct nlattr *data, struct nl_link *l);
 
 /* RTM_GETNETCONF of one ifindex (or NETCONFA_IFINDEX_ALL / _DEFAULT) in family. */

@@ -474,14 +474,19 @@ int nl_link_add_bridge(struct nl *nl, const struct nl_bridge *br, struct cni_err
 	return 0;
 }
 
-int nl_link_add_veth(struct nl *nl, const struct nl_veth *v, struct cni_err *err)
+int nl_link_add_veth(struct nl *nl, const struct nl_veth *v, struct nl_link *ret,
+		     struct cni_err *err)
 {
 	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = nl_build_link_add_veth(buf, sizeof(buf), v);
 
 	if (!nlh)
 		return NO_ROOM(err, "veth");
-	if (nl_talk(nl, nlh, NULL, NULL, err) < 0)
+	if (ret) {
+		*ret = (struct nl_link){.ifindex = 0};
+		nlh->nlmsg_flags |= NLM_F_ECHO;
+	}
+	if (nl_talk(nl, nlh, ret ? link_cb : NULL, ret, err) < 0)
 		return cni_err_wrap(err, "add veth \"%s\" (peer \"%s\")", v->name, v->peer);
 	return 0;
 }

@@ -75,8 +75,12 @@ struct nl_veth {
 	/* No "peer up": the kernel configures the peer before the pair is linked, and
 	 * veth_open() of a peerless veth is -ENOTCONN. Bring it up afterwards. */
 };
-/* One RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL; -EEXIST when either name is taken. */
-int nl_link_add_veth(struct nl *nl, const struct nl_veth *v, struct cni_err *err);
+/* One RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL; -EEXIST when either name is taken. With ret, the
+ * request carries NLM_F_ECHO and ret gets the new link as the kernel echoes it (its ifindex,
+ * and in ->link / ->link_netnsid the peer's); ret->ifindex stays 0 on a kernel that does not
+ * echo (before 6.2): look the pair up then. */
+int nl_link_add_veth(struct nl *nl, const struct nl_veth *v, struct nl_link *ret,
+		     struct cni_err *err);
 
 /* Per-device IP settings carried in IFLA_AF_SPEC of a link change (false = leave). The kernel
  * applies them after the flags and the master of the same message; it refuses them on a link
@@ -132,7 +136,7 @@ int nl_link_vlan_del(struct nl *nl, int ifindex, const struct nl_vlan *v, size_t
 /* Every link of the socket's netns (a dump); *ret is malloc'd (free it), *ret_n entries. */
 int nl_link_list(struct nl *nl, struct nl_link **ret, size_t *ret_n, struct cni_err *err);
 
-/* A vxlan device (common/nl-vxlan.c). Every attribute is sent explicitly, the UDP port too
+/* A vxlan device (common/nl/vxlan.c). Every attribute is sent explicitly, the UDP port too
  * (the kernel's default is not IANA's 4789), and the UDP checksum flag, which the kernel
  * refuses to change on an existing device. */
 struct nl_vxlan {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The bridge plugin: a drop-in for the reference bridge (docs/cni-contract.md §2).
- * All of it is the shared pod attachment (common/podnet.h); this plugin adds nothing.
+ * All of it is the shared pod attachment (plugins/lib/podnet.h); this plugin adds nothing.
  *   conf.c   the config entry points (also what tests/fuzz/fuzz-conf-bridge.c fuzzes)
  *   main.c   the vtable */
 #ifndef WEFT_BRIDGE_H

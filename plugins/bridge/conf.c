@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The bridge config is exactly the shared attachment config (common/podnet-conf.c). */
+/* The bridge config is exactly the shared attachment config (plugins/lib/podnet-conf.c). */
 #include "plugins/bridge/bridge.h"
 
 int bridge_conf_parse(const struct cni_args *a, void *conf, struct cni_err *err)

@@ -8,7 +8,7 @@
 #include "ipam/ipam.h"
 #include "common/cni/skel.h"
 
-/* "peers" / "peersFile" make the network multi-node, with host-gw's keys (common/overlay.h):
+/* "peers" / "peersFile" make the network multi-node, with host-gw's keys (plugins/lib/overlay.h):
  * clusterCIDR (required with ipMasq, never masqueraded), nodeName, stateDir,
  * underlayInterface. */
 static int multinode_parse(const struct cni_args *a, struct ebpf_conf *conf, struct cni_err *err)

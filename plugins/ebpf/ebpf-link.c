@@ -76,20 +76,26 @@ int ebpf_link_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
 			    .peer = pod->host_veth,
 			    .peer_mac = pod->host_mac,
 			    .peer_netns_fd = host_ns};
-	r = nl_link_add_veth(ctr, &v, err);
+	r = nl_link_add_veth(ctr, &v, &l, err);
 	if (r == -EEXIST)
 		return veth_clash(host, ctr, ifname, pod, err);
 	if (r < 0)
 		return r;
-	r = nl_link_get(ctr, ifname, &l, err);
-	if (r < 0)
-		return r;
+	/* The kernel's echo names both ends (the peer as the pod end's link); older kernels do
+	 * not echo: look them up. */
+	if (l.ifindex <= 0 || l.link <= 0 || l.link_netnsid < 0) {
+		struct nl_link h;
+
+		r = nl_link_get(ctr, ifname, &l, err);
+		if (r >= 0)
+			r = nl_link_get(host, pod->host_veth, &h, err);
+		if (r < 0)
+			return r;
+		l.link = h.ifindex;
+	}
 	pod->pod_ifindex = l.ifindex;
+	pod->host_ifindex = l.link;
 	gso_report(&l, o->gso_ipv4_max);
-	r = nl_link_get(host, pod->host_veth, &l, err);
-	if (r < 0)
-		return r;
-	pod->host_ifindex = l.ifindex;
 	/* Not born up: veth_open() refuses (ENOTCONN) while the pair is still being made. */
 	return nl_link_set_up(host, pod->host_ifindex, err);
 }

@@ -2,7 +2,7 @@
 /* The node level of a multi-node ebpf network: per other node the route "<podCIDR> via
  * <nodeIP>" (the host stack's path: replies, NAT, anything the program passes on) and the
  * remote map entry podCIDR -> (underlay ifindex, nodeIP) the program sends pod traffic with,
- * both reconciled against the peer set under the overlay lock (common/overlay.h). */
+ * both reconciled against the peer set under the overlay lock (plugins/lib/overlay.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

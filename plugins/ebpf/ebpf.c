@@ -32,7 +32,7 @@ struct add_state {
 	struct nl *host, *ctr;
 	int nsfd;
 	struct ebpf_pod pod;
-	bool made_veth, got_ip, made_ep, made_masq;
+	bool made_veth, got_ip, made_ep;
 };
 
 static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
@@ -114,31 +114,32 @@ static int result_fill(struct add_state *s, struct cni_result *res, struct cni_e
 	return r < 0 ? r : 0;
 }
 
+/* Pod to pod across nodes keeps its source: the cluster CIDR is not masqueraded. */
+static size_t masq_exclude(const struct ebpf_conf *conf, struct inet_prefix *cluster)
+{
+	if (!conf->multinode || !conf->ov.has_cluster)
+		return 0;
+	inet_prefix_network(&conf->ov.cluster_cidr, cluster);
+	return 1;
+}
+
 static int masq_add(struct add_state *s, struct cni_err *err)
 {
-	const struct overlay_conf *ov = &s->conf->ov;
-	struct inet_prefix cluster = {0};
-	struct nft_masq_spec spec = {.network = s->a->name,
-				     .container_id = s->a->container_id,
-				     .ifname = s->a->ifname,
-				     .ips = s->pod.ips,
-				     .n_ips = s->pod.n_ips,
-				     .exclude = &cluster,
-				     .n_exclude = s->conf->multinode && ov->has_cluster};
+	struct inet_prefix cluster;
+	size_t n = masq_exclude(s->conf, &cluster);
 
-	if (spec.n_exclude)
-		inet_prefix_network(&ov->cluster_cidr, &cluster); /* pod to pod keeps its source */
-	return nft_masq_add(&spec, err);
+	/* pod.ips still carry IPAM's prefix lengths: the rules are the subnets' */
+	return podnet_masq_ensure(s->a->name, s->pod.ips, s->pod.n_ips, &cluster, n, err);
 }
 
 static void add_rollback(struct add_state *s)
 {
-	if (s->made_masq)
-		(void)nft_masq_del(s->a->name, s->a->container_id, s->a->ifname, NULL);
+	struct ipam_empty_hook masq_flush = podnet_masq_flush_hook(s->a->name);
+
 	if (s->made_ep)
 		(void)ebpf_dp_del_by_tag(&s->dp, s->pod.tag, NULL);
 	if (s->got_ip)
-		(void)ipam_del(s->conf->ipam, s->a, NULL);
+		(void)ipam_del(s->conf->ipam, s->a, &masq_flush, NULL);
 	if (s->made_veth)
 		(void)ebpf_link_veth_del(s->host, s->pod.host_veth, NULL);
 }
@@ -172,7 +173,6 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 		r = ebpf_link_pod_setup(s->ctr, s->nsfd, &s->pod, s->conf, res, err);
 	if (r < 0 || !s->conf->ip_masq)
 		return r;
-	s->made_masq = true;
 	return masq_add(s, err);
 }
 
@@ -237,6 +237,7 @@ static int dp_del(const struct ebpf_conf *conf, const char *network, uint64_t ta
 static int ebpf_del(const struct cni_args *a, void *c, struct cni_err *err)
 {
 	const struct ebpf_conf *conf = c;
+	struct ipam_empty_hook masq_flush = podnet_masq_flush_hook(a->name);
 	_cleanup_nl_ struct nl *host = NULL;
 	struct cni_err step = {0};
 	struct ebpf_pod pod = {0};
@@ -249,7 +250,9 @@ static int ebpf_del(const struct cni_args *a, void *c, struct cni_err *err)
 	if (r >= 0)
 		r = ebpf_link_veth_del(host, pod.host_veth, &step);
 	keep_first(r, &step, &first, err);
-	keep_first(ipam_del(conf->ipam, a, &step), &step, &first, err);
+	/* the network's masquerade goes with its last address */
+	keep_first(ipam_del(conf->ipam, a, &masq_flush, &step), &step, &first, err);
+	/* a per-attachment rule of an older weft (a dump; a commit only if found) */
 	keep_first(nft_masq_del(a->name, a->container_id, a->ifname, &step), &step, &first, err);
 	return first;
 }
@@ -307,6 +310,15 @@ static int prev_result_check(const struct cni_args *a, const struct ebpf_pod *po
 	return 0;
 }
 
+static int masq_check(const struct cni_args *a, const struct ebpf_conf *conf,
+		      const struct ebpf_pod *pod, struct cni_err *err)
+{
+	struct inet_prefix cluster;
+	size_t n = masq_exclude(conf, &cluster);
+
+	return podnet_masq_check(a->name, pod->ips, pod->n_ips, &cluster, n, err);
+}
+
 static int ebpf_check(const struct cni_args *a, void *c, struct cni_err *err)
 {
 	const struct ebpf_conf *conf = c;
@@ -337,7 +349,7 @@ static int ebpf_check(const struct cni_args *a, void *c, struct cni_err *err)
 	if (r >= 0)
 		r = ebpf_link_pod_check(ctr, a->ifname, &pod, conf, err);
 	if (r >= 0 && conf->ip_masq)
-		r = nft_masq_check(a->name, a->container_id, a->ifname, err);
+		r = masq_check(a, conf, &pod, err);
 	return r < 0 ? cni_err_wrap(err, "ebpf CHECK") : 0;
 }
 
@@ -388,13 +400,13 @@ static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct 
 static int ebpf_gc(const struct cni_args *a, void *c, struct cni_err *err)
 {
 	const struct ebpf_conf *conf = c;
+	struct ipam_empty_hook masq_flush = podnet_masq_flush_hook(a->name);
 	struct cni_err step = {0};
 	int first = 0;
 
 	keep_first(dp_gc(a, conf, &step), &step, &first, err);
-	keep_first(nft_masq_gc(a->name, a->valid_attachments, a->n_valid_attachments, &step), &step,
-		   &first, err);
-	keep_first(ipam_gc(conf->ipam, a, &step), &step, &first, err);
+	keep_first(podnet_masq_gc(a, conf->ipam, &step), &step, &first, err);
+	keep_first(ipam_gc(conf->ipam, a, &masq_flush, &step), &step, &first, err);
 	return first;
 }
 

@@ -150,8 +150,8 @@ int ebpf_link_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_po
 			const struct ebpf_conf *conf, struct cni_err *err);
 
 /* ---- ebpf-node.c: node level of a multi-node network ---- */
-/* Reconciles, against the peer set (common/overlay.h), one route "<podCIDR> via <nodeIP>"
- * per other node (common/overlay-routes.h) and its entry in the remote map. */
+/* Reconciles, against the peer set (plugins/lib/overlay.h), one route "<podCIDR> via <nodeIP>"
+ * per other node (plugins/lib/overlay-routes.h) and its entry in the remote map. */
 int ebpf_node_ensure(const struct ebpf_conf *conf, const struct ebpf_dp *dp, struct cni_err *err);
 
 /* ---- ebpf-stats.c ---- */

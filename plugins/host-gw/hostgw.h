@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The host-gw plugin: pods attached locally as the bridge plugin does (common/podnet.h), and
- * one route per other node, "<podCIDR> via <nodeIP>" on the underlay (common/overlay.h).
+/* The host-gw plugin: pods attached locally as the bridge plugin does (plugins/lib/podnet.h), and
+ * one route per other node, "<podCIDR> via <nodeIP>" on the underlay (plugins/lib/overlay.h).
  *   main.c   config and verbs
- *   node.c   the node-level routes (common/overlay-routes.c, shared with ebpf): ADD, CHECK */
+ *   node.c   the node-level routes (plugins/lib/overlay-routes.c, shared with ebpf): ADD, CHECK */
 #ifndef WEFT_HOSTGW_H
 #define WEFT_HOSTGW_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* host-gw's node-level state: per other node one route "<podCIDR> via <nodeIP> dev
- * <underlay>" (common/overlay-routes.h), reconciled against the peer set on ADD and checked
+ * <underlay>" (plugins/lib/overlay-routes.h), reconciled against the peer set on ADD and checked
  * against applied.json on CHECK. */
 #include <stdio.h>
 

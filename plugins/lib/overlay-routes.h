@@ -2,7 +2,7 @@
 /* Node routes of a routed multi-node network (host-gw, ebpf): per other node one route
  * "<podCIDR> via <nodeIP> dev <underlay> proto 0x57", refused when the node IP is not on-link
  * (flannel's host-gw rule: the nodes share one L2 segment; a gateway in between would drop
- * the pod addresses). The callbacks fit struct overlay_ops (common/overlay.h). */
+ * the pod addresses). The callbacks fit struct overlay_ops (plugins/lib/overlay.h). */
 #ifndef WEFT_OVERLAY_ROUTES_H
 #define WEFT_OVERLAY_ROUTES_H
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What host-gw and vxlan share on top of the pod attachment (common/podnet.h): the multi-node
+/* What host-gw and vxlan share on top of the pod attachment (plugins/lib/podnet.h): the multi-node
  * config keys and the reconcile of node-level state against the peer set.
  *
- * Keys: "peers" (inline list) or "peersFile" (a list or a NodeList, common/peers.h);
+ * Keys: "peers" (inline list) or "peersFile" (a list or a NodeList, plugins/lib/peers.h);
  * "nodeName" (default: the host name) names this node, whose entry is taken out of the set;
  * "clusterCIDR" (the masquerade scope: required with ipMasq); "stateDir" (default /run/weft);
  * "underlayInterface" (default: found from routes). isGateway defaults to true here.

@@ -15,7 +15,6 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/netns.h"
-#include "common/nft/nft.h"
 #include "common/nl/addr.h"
 #include "common/nl/link.h"
 #include "common/nl/netconf.h"
@@ -89,9 +88,10 @@ struct ctr_sysctl {
 };
 
 /* The pod's IPv6 settings, before eth0 goes up. IPv6 conf values cannot be set over netlink
- * (arp_notify can: ctr_set_up()). accept_dad is written for IPv4 pods too, as the reference
- * does: without it their link-local address would send a DAD probe, flooded to every port of
- * the bridge (~1.8 ms of softirq at 300 ports, see docs/benchmarks.md), later, from a timer. */
+ * (arp_notify can: ctr_set_up()). accept_dad is written for IPv4 pods that keep their IPv6
+ * link-local address (ipv6LinkLocal) too, as the reference does: without it that address
+ * would send a DAD probe, flooded to every port of the bridge (~1.8 ms of softirq at 300
+ * ports, see docs/benchmarks.md), later, from a timer. */
 static int ctr_sysctl_cb(void *arg, struct cni_err *err)
 {
 	const struct ctr_sysctl *q = arg;
@@ -204,6 +204,21 @@ static int ctr_routes(struct podnet_ctx *x, const struct cni_result *res, struct
 	return 0;
 }
 
+/* An IPv4-only pod's eth0 gets no IPv6 link-local address (unless ipv6LinkLocal): no DAD
+ * probe, MLD report or router solicitation from it, each flooded to every port of the bridge,
+ * and no /proc/sys write in the pod. Set before eth0 goes up: the address is made then. A link
+ * without IPv6 (IPv6 off, MTU < 1280) refuses the setting, and has no link-local anyway. */
+static int ctr_no_link_local(struct podnet_ctx *x, struct cni_err *err)
+{
+	static const struct nl_link_change c = {.af = {.addr_gen_none = true}};
+	int r = nl_link_change(x->ctr, x->ctr_index, &c, err);
+
+	if (r != -EAFNOSUPPORT && r != -EOPNOTSUPP && r != -EINVAL)
+		return r;
+	cni_err_clear(err);
+	return 0;
+}
+
 /* The reference's ConfigureIface, in the pod netns through its own socket. */
 static int ctr_configure(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
@@ -212,7 +227,10 @@ static int ctr_configure(struct podnet_ctx *x, const struct cni_result *res, str
 
 	for (size_t i = 0; i < res->n_ips; i++)
 		q.v6 |= res->ips[i].address.addr.family == AF_INET6;
-	r = netns_exec(x->nsfd, ctr_sysctl_cb, &q, err);
+	if (!q.v6 && !x->conf->ipv6_link_local)
+		r = ctr_no_link_local(x, err);
+	else
+		r = netns_exec(x->nsfd, ctr_sysctl_cb, &q, err);
 	for (size_t i = 0; r >= 0 && i < res->n_ips; i++) {
 		const struct inet_prefix *p = &res->ips[i].address;
 		/* No DAD wait (plugins#680): the pod address is unique by IPAM. */
@@ -281,11 +299,13 @@ static int gateways_apply(struct podnet_ctx *x, struct cni_result *res, struct c
 					 err);
 		if (r < 0)
 			return r;
-	} else if (!bridge_mac_pinned(x->conf->bridge) &&
-		   nl_link_set_mac(x->host, x->br_index, x->gw_mac, err) < 0) {
+	} else if (!(x->br_mac_pinned = bridge_mac_pinned(x->conf->bridge))) {
 		/* Pins a bridge we did not create (ours are born with a fixed MAC); gw_mac is
 		 * its MAC now, with our port in it. */
-		return cni_err_wrap(err, "could not set bridge's mac");
+		if (nl_link_set_mac(x->host, x->br_index, x->gw_mac, err) < 0)
+			return cni_err_wrap(err, "could not set bridge's mac");
+		x->br_mac_pinned = true;
+		memcpy(x->br_mac, x->gw_mac, 6);
 	}
 	r = 0;
 	if (fam[0])
@@ -298,17 +318,11 @@ static int gateways_apply(struct podnet_ctx *x, struct cni_result *res, struct c
 static int masq_apply(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
 {
 	struct inet_prefix ips[CNI_MAX_IPS];
-	struct nft_masq_spec s = {.network = x->a->name,
-				  .container_id = x->a->container_id,
-				  .ifname = x->a->ifname,
-				  .ips = ips,
-				  .n_ips = res->n_ips,
-				  .exclude = x->conf->masq_exclude,
-				  .n_exclude = x->conf->n_masq_exclude};
 
 	for (size_t i = 0; i < res->n_ips; i++)
 		ips[i] = res->ips[i].address;
-	return nft_masq_add(&s, err);
+	return podnet_masq_ensure(x->a->name, ips, res->n_ips, x->conf->masq_exclude,
+				  x->conf->n_masq_exclude, err);
 }
 
 /* The host end goes UP, and its bridge port to forwarding, when the kernel's linkwatch sees
@@ -360,11 +374,14 @@ static int l3_setup(struct podnet_ctx *x, struct cni_result *res, struct cni_err
 	return r;
 }
 
-/* A bridge without a fixed MAC takes its lowest port's: report the MAC it has now. */
+/* A bridge without a fixed MAC takes its lowest port's: report the MAC it has now. A pinned
+ * one (isGateway made sure) cannot have changed. */
 static int bridge_mac_refresh(struct podnet_ctx *x, struct cni_result *res, struct cni_err *err)
 {
 	struct nl_link l;
 
+	if (x->br_mac_pinned)
+		return 0;
 	if (nl_link_get_by_index(x->host, x->br_index, &l, err) < 0)
 		return cni_err_wrap(err, "bridge \"%s\"", x->conf->bridge);
 	nl_mac_fmt(l.mac, res->ifaces[0].mac, sizeof(res->ifaces[0].mac));
@@ -410,7 +427,8 @@ int podnet_add(const struct cni_args *a, void *conf, struct cni_result *res, str
 {
 	_cleanup_podnet_ctx_ struct podnet_ctx x = {.nsfd = -1, .host_nsfd = -1};
 	struct podnet_conf *c = conf;
-	bool made_veth = false, made_spoof = false, got_ip = false, made_masq = false;
+	struct ipam_empty_hook masq_flush = podnet_masq_flush_hook(a->name);
+	bool made_veth = false, made_spoof = false, got_ip = false;
 	struct cni_err e = {0};
 	int r;
 
@@ -435,10 +453,8 @@ int podnet_add(const struct cni_args *a, void *conf, struct cni_result *res, str
 		got_ip = r >= 0;
 		if (r >= 0)
 			r = l3_setup(&x, res, err);
-		if (r >= 0 && c->ip_masq) {
+		if (r >= 0 && c->ip_masq)
 			r = masq_apply(&x, res, err);
-			made_masq = r >= 0;
-		}
 	}
 	if (r >= 0)
 		r = finish(&x, res, err);
@@ -447,10 +463,9 @@ int podnet_add(const struct cni_args *a, void *conf, struct cni_result *res, str
 	return 0;
 
 rollback:
-	if (made_masq)
-		undo(nft_masq_del(a->name, a->container_id, a->ifname, &e), &e, "masquerade");
+	/* The network's masquerade is shared: it goes only with the network's last address. */
 	if (got_ip)
-		undo(ipam_del(c->ipam, a, &e), &e, "IP release");
+		undo(ipam_del(c->ipam, a, &masq_flush, &e), &e, "IP release");
 	if (made_spoof)
 		undo(nft_macspoof_del(a->name, a->container_id, a->ifname, &e), &e, "macspoofchk");
 	if (made_veth)

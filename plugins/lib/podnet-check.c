@@ -145,6 +145,16 @@ static int check_routes(struct podnet_ctx *x, const struct cni_result *p, struct
 	return 0;
 }
 
+static int masq_check(const struct cni_args *a, const struct podnet_conf *c,
+		      const struct cni_result *p, struct cni_err *err)
+{
+	struct inet_prefix ips[CNI_MAX_IPS];
+
+	for (size_t i = 0; i < p->n_ips; i++)
+		ips[i] = p->ips[i].address;
+	return podnet_masq_check(a->name, ips, p->n_ips, c->masq_exclude, c->n_masq_exclude, err);
+}
+
 int podnet_check(const struct cni_args *a, void *conf, struct cni_err *err)
 {
 	_cleanup_podnet_ctx_ struct podnet_ctx x = {.nsfd = -1, .host_nsfd = -1};
@@ -166,6 +176,6 @@ int podnet_check(const struct cni_args *a, void *conf, struct cni_err *err)
 	if (r >= 0)
 		r = check_routes(&x, p, err);
 	if (r >= 0 && c->ip_masq && ipam_enabled(c->ipam))
-		r = nft_masq_check(a->name, a->container_id, a->ifname, err);
+		r = masq_check(a, c, p, err);
 	return r < 0 ? r : 0;
 }

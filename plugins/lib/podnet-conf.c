@@ -27,6 +27,7 @@ static int parse_flags(const json_t *j, struct podnet_conf *c, struct cni_err *e
 		{"macspoofchk", offsetof(struct podnet_conf, macspoofchk)},
 		{"disableContainerInterface", offsetof(struct podnet_conf, disable_ctr_iface)},
 		{"preserveDefaultVlan", offsetof(struct podnet_conf, preserve_default_vlan)},
+		{"ipv6LinkLocal", offsetof(struct podnet_conf, ipv6_link_local)},
 	};
 	int r;
 

@@ -80,17 +80,21 @@ int podnet_del(const struct cni_args *a, void *conf, struct cni_err *err)
 {
 	_cleanup_podnet_ctx_ struct podnet_ctx x = {.nsfd = -1, .host_nsfd = -1};
 	struct podnet_conf *c = conf;
+	struct ipam_empty_hook masq_flush = podnet_masq_flush_hook(a->name);
 	struct cni_err tmp = {0};
 	int first = 0;
 
 	keep(podnet_ctx_open(&x, a, c, false, &tmp), &tmp, &first, err);
 	if (x.host)
 		keep(links_del(&x, &tmp), &tmp, &first, err);
-	keep(ipam_del(c->ipam, a, &tmp), &tmp, &first, err);
+	/* The last address of the network takes its masquerade along (whatever ipMasq says now:
+	 * rules of an earlier config go too); no IPs needed, so also without netns (the reference
+	 * leaks here, plugins#810). */
+	keep(ipam_del(c->ipam, a, &masq_flush, &tmp), &tmp, &first, err);
 	if (c->macspoofchk)
 		keep(nft_macspoof_del(a->name, a->container_id, a->ifname, &tmp), &tmp, &first,
 		     err);
-	/* By tag: no IPs needed, so also without netns (the reference leaks here, plugins#810). */
+	/* A per-attachment rule of an older weft, by its tag (a dump; a commit only if found). */
 	if (c->ip_masq)
 		keep(nft_masq_del(a->name, a->container_id, a->ifname, &tmp), &tmp, &first, err);
 	return first;
@@ -151,16 +155,16 @@ static int veths_gc(const struct cni_args *a, struct cni_err *err)
 int podnet_gc(const struct cni_args *a, void *conf, struct cni_err *err)
 {
 	struct podnet_conf *c = conf;
+	struct ipam_empty_hook masq_flush = podnet_masq_flush_hook(a->name);
 	struct cni_err tmp = {0};
 	int first = 0;
 
 	/* Always both nft sweeps: rules left by an older config (ipMasq since turned off) go too.
 	 */
-	keep(nft_masq_gc(a->name, a->valid_attachments, a->n_valid_attachments, &tmp), &tmp, &first,
-	     err);
+	keep(podnet_masq_gc(a, c->ipam, &tmp), &tmp, &first, err);
 	keep(nft_macspoof_gc(a->name, a->valid_attachments, a->n_valid_attachments, &tmp), &tmp,
 	     &first, err);
-	keep(ipam_gc(c->ipam, a, &tmp), &tmp, &first, err);
+	keep(ipam_gc(c->ipam, a, &masq_flush, &tmp), &tmp, &first, err);
 	keep(veths_gc(a, &tmp), &tmp, &first, err);
 	return first;
 }

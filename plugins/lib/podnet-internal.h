@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Between the podnet-*.c files only (common/podnet.h is the API). */
+/* Between the podnet-*.c files only (plugins/lib/podnet.h is the API). */
 #ifndef WEFT_PODNET_INTERNAL_H
 #define WEFT_PODNET_INTERNAL_H
 
@@ -27,7 +27,9 @@ struct podnet_ctx {
 	char alias[256];	  /* podnet_alias() */
 	int br_index, host_index, ctr_index;
 	uint8_t br_mac[6], host_mac[6], ctr_mac[6];
-	int gw_index; /* where the gateway addresses went: the bridge or "<bridge>.<vlan>" */
+	bool br_mac_pinned; /* NET_ADDR_SET: the bridge's MAC follows no port (known after
+			     * isGateway's check; false = not known) */
+	int gw_index;	    /* where the gateway addresses went: the bridge or "<bridge>.<vlan>" */
 	char gw_name[IFNAMSIZ];
 	uint8_t gw_mac[6];
 };

@@ -195,6 +195,7 @@ int podnet_veth_create(struct podnet_ctx *x, struct cni_err *err)
 			    .mtu = c->mtu,
 			    .peer = x->host_veth,
 			    .peer_mac = x->host_mac};
+	struct nl_link echo;
 	int r;
 
 	x->host_nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -210,12 +211,17 @@ int podnet_veth_create(struct podnet_ctx *x, struct cni_err *err)
 		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "random MAC");
 	/* Created from inside the pod netns, the host end born in the host netns: nothing
 	 * ever moves between namespaces and the container end cannot leak into the host. */
-	r = nl_link_add_veth(x->ctr, &v, err);
+	r = nl_link_add_veth(x->ctr, &v, &echo, err);
 	if (r == -EEXIST)
 		return veth_clash(x, err);
 	if (r < 0)
 		return cni_err_wrap(err, "failed to set up veth");
-	return veth_lookup(x, err);
+	/* The kernel's echo names both ends (the peer as the pod end's link): no lookups. */
+	if (echo.ifindex <= 0 || echo.link <= 0 || echo.link_netnsid < 0)
+		return veth_lookup(x, err);
+	x->ctr_index = echo.ifindex;
+	x->host_index = echo.link;
+	return 0;
 }
 
 /* Ranges, up to 32 per message so every request fits in NL_REQ_SIZE. */
@@ -365,7 +371,7 @@ static int vlan_iface_ensure(struct podnet_ctx *x, struct nl_link *ret, struct c
 	if (r != -ENODEV)
 		return r;
 	cni_err_clear(err);
-	r = nl_link_add_veth(x->host, &v, err);
+	r = nl_link_add_veth(x->host, &v, NULL, err);
 	if (r == -EEXIST)
 		cni_err_clear(err);
 	else if (r < 0)

@@ -40,6 +40,7 @@ struct podnet_conf {
 	bool ip_masq;
 	bool hairpin, promisc, port_isolation;
 	bool enable_dad, macspoofchk, disable_ctr_iface;
+	bool ipv6_link_local; /* keep the IPv6 link-local address of an IPv4-only pod's eth0 */
 	bool preserve_default_vlan;
 	uint32_t mtu;				  /* 0 = kernel default */
 	int vlan;				  /* 0 = none */
@@ -73,5 +74,18 @@ int podnet_gc(const struct cni_args *a, void *conf, struct cni_err *err);
  * than PODNET_ALIAS_NAME_MAX, "weft #<16 hex of its hash> " (an alias has at most 255 bytes). */
 #define PODNET_ALIAS_NAME_MAX 200
 void podnet_alias_prefix(const char *network, char buf[256]);
+
+/* The network's masquerade (podnet-masq.c), for every plugin with ipMasq. ips: the pod's
+ * addresses with their subnet's prefix length (ensure makes one rule per subnet; check needs
+ * only the addresses, a /32 will do). */
+int podnet_masq_ensure(const char *network, const struct inet_prefix *ips, size_t n_ips,
+		       const struct inet_prefix *exclude, size_t n_exclude, struct cni_err *err);
+int podnet_masq_check(const char *network, const struct inet_prefix *ips, size_t n_ips,
+		      const struct inet_prefix *exclude, size_t n_exclude, struct cni_err *err);
+/* For ipam_del / ipam_gc: removes the network's masquerade when it holds no pod any more. */
+struct ipam_empty_hook podnet_masq_flush_hook(const char *network);
+/* GC of masquerade state: per-attachment rules of older weft versions whose attachment is not
+ * valid; with an IPAM plugin other than host-local, the network's rules when nothing is valid. */
+int podnet_masq_gc(const struct cni_args *a, const struct ipam *ipam, struct cni_err *err);
 
 #endif

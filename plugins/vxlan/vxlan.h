@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The vxlan plugin: pods attached locally as the bridge plugin does (common/podnet.h), and an
- * overlay to the other nodes (common/overlay.h): one vxlan device per network and, per other
+/* The vxlan plugin: pods attached locally as the bridge plugin does (plugins/lib/podnet.h), and an
+ * overlay to the other nodes (plugins/lib/overlay.h): one vxlan device per network and, per other
  * node, one permanent neighbour, one FDB entry and one onlink route (flannel's model, no
  * L2/L3-miss daemon).
  *   main.c   config and verbs

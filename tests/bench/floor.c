@@ -5,9 +5,9 @@
  *
  *   1. RTM_NEWLINK veth HOSTVETH, its peer "eth0" born in the pod netns (IFLA_NET_NS_FD)
  *   2. RTM_NEWLINK HOSTVETH: master BRIDGE, up, IPv6 addr_gen_mode none (one message)
- *   3. in the pod netns: /proc/sys/net/ipv6/conf/eth0/accept_dad = 0 (what weft writes there)
- *   4. RTM_NEWADDR ADDR on eth0, RTM_NEWLINK eth0 up + arp_notify, RTM_NEWROUTE default via GW
- *      (on a socket opened inside the pod netns)
+ *   3. on a socket opened inside the pod netns: RTM_NEWLINK eth0 IPv6 addr_gen_mode none (an
+ *      IPv4 pod gets no link-local address), RTM_NEWADDR ADDR on eth0, RTM_NEWLINK eth0 up +
+ *      arp_notify, RTM_NEWROUTE default via GW
  *
  * Not done (weft does them, a floor need not): reading the config and the bridge, the IPAM
  * reservation, waiting for the port to forward, the gratuitous ARP, rollback bookkeeping, the
@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,14 +102,14 @@ static void veth_add(struct mnl_socket *nl, const char *name, int podns)
 	talk(nl, nlh, "add veth");
 }
 
-/* Up, with an IFLA_AF_SPEC nest: AF_INET arp_notify or AF_INET6 addr_gen_mode none. */
-static void link_up(struct mnl_socket *nl, int ifindex, int master, int af)
+/* Up (or not), with an IFLA_AF_SPEC nest: AF_INET arp_notify or AF_INET6 addr_gen_mode none. */
+static void link_set(struct mnl_socket *nl, int ifindex, bool up, int master, int af)
 {
 	struct nlmsghdr *nlh = msg(RTM_NEWLINK, 0);
 	struct ifinfomsg *ifi = link_hdr(nlh, ifindex);
 	struct nlattr *spec, *fam, *conf;
 
-	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = ifi->ifi_change = up ? IFF_UP : 0;
 	if (master)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
 {
 	struct mnl_socket *host, *pod;
 	struct in_addr addr, gw;
-	int podns, self, hostveth, master, eth0, len, fd;
+	int podns, self, hostveth, master, eth0, len;
 	char *slash;
 
 	if (argc != 6 || !(slash = strchr(argv[4], '/'))) {
@@ -179,22 +180,17 @@ int main(int argc, char **argv)
 	host = nl_open();
 	veth_add(host, argv[2], podns);
 	hostveth = (int)if_nametoindex(argv[2]);
-	link_up(host, hostveth, master, AF_INET6);
+	link_set(host, hostveth, true, master, AF_INET6);
 
 	if (setns(podns, CLONE_NEWNET) < 0)
 		die("enter pod netns");
 	pod = nl_open();
-	fd = open("/proc/sys/net/ipv6/conf/eth0/accept_dad", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) != 1)
-			die("accept_dad");
-		close(fd);
-	}
 	eth0 = (int)if_nametoindex("eth0");
 	if (setns(self, CLONE_NEWNET) < 0)
 		die("return to host netns");
+	link_set(pod, eth0, false, 0, AF_INET6);
 	addr_add(pod, eth0, &addr, len);
-	link_up(pod, eth0, 0, AF_INET);
+	link_set(pod, eth0, true, 0, AF_INET);
 	route_default(pod, eth0, &gw);
 	mnl_socket_close(pod);
 	mnl_socket_close(host);

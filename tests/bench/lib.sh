@@ -27,6 +27,8 @@ bench_init() { # bench_init PREFIX
 	trap 'exit 130' INT TERM
 	WRUN=$BENCH_TMP/wrun
 	cc -O2 -Wall -o "$WRUN" "$BENCH_HERE/wrun.c"
+	FLOOR=$BENCH_TMP/floor
+	cc -O2 -Wall -o "$FLOOR" "$BENCH_HERE/floor.c" -lmnl
 }
 
 bench_cleanup() {
@@ -92,6 +94,8 @@ bench_exec() {
 	else
 		bench_sample "$part" "$case" "$impl" "$verb" "$rep" wall_us "$wall"
 		bench_sample "$part" "$case" "$impl" "$verb" "$rep" cpu_us "$cpu"
+		# the time spent waiting: RCU grace periods, locks, sleeps, other processes' turns
+		bench_sample "$part" "$case" "$impl" "$verb" "$rep" offcpu_us $((wall > cpu ? wall - cpu : 0))
 	fi
 }
 

@@ -5,7 +5,8 @@
 # harness itself broke.
 #
 #   tests/bench/run.sh [WEFT_BIN_DIR]          (root; default build/bin)
-#   env:  ONLY=invocation|scale|datapath|all   (default all; a comma list works too)
+#   env:  ONLY=invocation|scale|datapath|all   (default all; a comma list works too; an
+#                       unknown part is an error naming the known ones)
 #         REPS=n        invocation reps (default 30); datapath rounds = min(REPS, 5);
 #                       concurrent rounds = min(REPS, 3)
 #         PODS=n        sequential pods on one bridge (default 1000);  CONC=n (default 100)
@@ -41,6 +42,14 @@ BENCH_RSS_REPS=$((REPS < 3 ? REPS : 3))
 # shellcheck source=tests/bench/part-datapath.sh
 . "$here/part-datapath.sh"
 
+PARTS="invocation scale datapath"
+want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
+for p in ${ONLY//,/ }; do
+	[ "$p" = all ] || [[ " $PARTS " == *" $p "* ]] || {
+		echo "bench: unknown part '$p' in ONLY (the parts: all $PARTS)" >&2
+		exit 2
+	}
+done
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
 for t in ip jq cc iperf3 gnuplot taskset; do
 	command -v $t >/dev/null || { echo "bench: $t missing (make bench installs it)" >&2; exit 1; }
@@ -50,7 +59,6 @@ if ! [[ "$DP_CPU" =~ ^[0-9]+$ ]] || ! taskset -c "$DP_CPU" true 2>/dev/null; the
 	echo "bench: DP_CPU=$DP_CPU is not a CPU this process may run on" >&2
 	exit 1
 fi
-want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 declare -A BINS=([weft]=$WEFT_BIN [ref]=$REF_BIN)
 bench_init wb

@@ -60,7 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_quiet();
 	setenv("WEFT_LOCK_TIMEOUT_MS", "100", 1);
 	/* WEFT_FUZZ_TMP (run.sh removes it, even after an abort skipped atexit), else tmpfs when
-	 * there is one: the store fsyncs every reservation */
+	 * there is one: the store writes a file per reservation */
 	const char *tmp = getenv("WEFT_FUZZ_TMP");
 
 	if (!tmp || !*tmp)

@@ -349,7 +349,7 @@ vanish_run() {
 	mkfifo "$out/sleep.fifo"
 	exec {fd}<>"$out/sleep.fifo"
 
-	# calibrate: one ADD into a live sleeper, and the nft rules one attachment adds
+	# calibrate: one ADD into a live sleeper, and the nft rules of a network with a pod
 	sleeper_start
 	t0=$(now_ms)
 	vanish_add "$p" "$cf" cal "$out/cal"
@@ -397,12 +397,13 @@ vanish_run() {
 			failc=$((failc + 1))
 			;;
 		esac
-		# a refused ADD undid itself; an answered one holds one address and its rules
+		# a refused ADD undid itself; an answered one holds one address, and the network its
+		# masquerade as long as it holds an address
 		[ "$(rel_reservations)" -eq "$okc" ] || {
 			echo "after v$i: $(rel_reservations) reservations for $okc answered ADDs" >&2
 			return 1
 		}
-		[ "$(rel_rules)" -eq $((okc * per_rules)) ] || {
+		[ "$(rel_rules)" -eq $((okc > 0 ? per_rules : 0)) ] || {
 			echo "after v$i: $(rel_rules) rules for $okc answered ADDs" >&2
 			return 1
 		}

@@ -143,7 +143,7 @@ static inline int tu_verb(enum cni_cmd cmd, const char *cid, struct cni_err *ret
 
 	switch (cmd) {
 	case CNI_CMD_DEL:
-		r = ipam_hostlocal_del(q->c, &q->a, &q->err);
+		r = ipam_hostlocal_del(q->c, &q->a, NULL, &q->err);
 		break;
 	case CNI_CMD_CHECK:
 		r = ipam_hostlocal_check(q->c, &q->a, &q->err);

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-/* The bridge config is the shared attachment config (common/podnet-conf.c, in libcommon). */
+/* The bridge config is the shared attachment config (plugins/lib/podnet-conf.c, in libpodnet). */
 #include "common/cleanup.h"
 #include "plugins/lib/podnet-internal.h"
 

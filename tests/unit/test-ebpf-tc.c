@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* common/bpf-tc: pin path building (no root), and with root: bpffs mount-if-absent, the
+/* common/bpf/tc: pin path building (no root), and with root: bpffs mount-if-absent, the
  * directory lock with its bounded wait, tc attach / query on lo. The root part runs
  * in its own netns and mount namespace, so nothing of the machine is touched. */
 #include <stdarg.h>

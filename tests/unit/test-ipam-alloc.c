@@ -214,12 +214,12 @@ static void test_gc(void **state)
 	q->att[1] = (struct cni_attachment){.container_id = "legacy", .ifname = "eth9"};
 	q->a.n_valid_attachments = 2;
 	q->a.has_valid_attachments = true;
-	assert_int_equal(ipam_hostlocal_gc(q->c, &q->a, &q->err), 0);
+	assert_int_equal(ipam_hostlocal_gc(q->c, &q->a, NULL, &q->err), 0);
 	tu_req_free(q);
 	assert_string_equal(tu_ls(), "10.0.0.2 10.0.0.6 last_reserved_ip.0 lock");
 	/* no valid attachments: everything of this network goes, lock and cursor stay */
 	q = tu_req(CNI_CMD_GC, "");
-	assert_int_equal(ipam_hostlocal_gc(q->c, &q->a, &q->err), 0);
+	assert_int_equal(ipam_hostlocal_gc(q->c, &q->a, NULL, &q->err), 0);
 	tu_req_free(q);
 	assert_string_equal(tu_ls(), "last_reserved_ip.0 lock");
 	/* the index was rebuilt: a's DEL and CHECK see nothing */

@@ -56,10 +56,10 @@ static void test_disabled(void **state)
 		assert_null(ipam_type(ip));
 		assert_int_equal(ipam_add(ip, &a, res, &err), 0);
 		assert_int_equal(res->n_ips, 0);
-		assert_int_equal(ipam_del(ip, &a, &err), 0);
+		assert_int_equal(ipam_del(ip, &a, NULL, &err), 0);
 		assert_int_equal(ipam_check(ip, &a, &err), 0);
 		assert_int_equal(ipam_status(ip, &a, &err), 0);
-		assert_int_equal(ipam_gc(ip, &a, &err), 0);
+		assert_int_equal(ipam_gc(ip, &a, NULL, &err), 0);
 		ipam_close(ip);
 		json_decref(j);
 	}
@@ -113,7 +113,7 @@ static void test_host_local_in_process(void **state)
 	assert_string_equal(tu_read("10.9.0.2"), "ctr1\r\neth0");
 	assert_int_equal(ipam_check(ip, &a, &err), 0);
 	assert_int_equal(ipam_status(ip, &a, &err), 0);
-	assert_int_equal(ipam_del(ip, &a, &err), 0);
+	assert_int_equal(ipam_del(ip, &a, NULL, &err), 0);
 	assert_false(tu_exists("10.9.0.2"));
 	assert_true(ipam_check(ip, &a, &err) < 0);
 	ipam_close(ip);
@@ -153,7 +153,7 @@ static void test_delegated(void **state)
 	assert_string_equal(inet_addr_fmt(&res->ips[1].gateway, buf, sizeof(buf)), "10.10.0.1");
 	assert_int_equal(res->ips[1].interface, -1);
 	assert_int_equal(res->n_routes, 1);
-	assert_int_equal(ipam_del(ip, &a, &err), 0);
+	assert_int_equal(ipam_del(ip, &a, NULL, &err), 0);
 	ipam_close(ip);
 	json_decref(j);
 	/* a type that is not in CNI_PATH: the error names it */

@@ -209,7 +209,7 @@ static void test_legacy_id_only(void **state)
 					   "allowed");
 	/* legacy files match the container ID whatever the ifname */
 	q = tu_req_full(CNI_CMD_DEL, "1.0.0", "old", "eth5", NULL, NULL);
-	assert_int_equal(ipam_hostlocal_del(q->c, &q->a, &q->err), 0);
+	assert_int_equal(ipam_hostlocal_del(q->c, &q->a, NULL, &q->err), 0);
 	tu_req_free(q);
 	assert_false(tu_exists("10.0.0.7"));
 }

@@ -178,37 +178,41 @@ static void test_comment(void **state)
 
 static void test_masq_v4(void **state)
 {
-	static const char *const names[] = {"meta",    "cmp",	  "payload", "cmp",	"payload",
-					    "bitwise", "cmp",	  "payload", "bitwise", "cmp",
-					    "payload", "bitwise", "cmp",     "counter", "masq"};
-	struct inet_prefix ip = pfx(AF_INET, "10.88.0.5", 16);
+	static const char *const names[] = {"meta",    "cmp",	  "payload", "bitwise",
+					    "cmp",     "payload", "bitwise", "cmp",
+					    "payload", "bitwise", "cmp",     "payload",
+					    "bitwise", "cmp",	  "counter", "masq"};
+	struct inet_prefix subnet = pfx(AF_INET, "10.88.0.0", 16);
 	struct inet_prefix ex[] = {pfx(AF_INET, "10.96.0.0", 12), pfx(AF_INET6, "fd00::", 8)};
-	const uint8_t v4 = NFPROTO_IPV4, saddr[] = {10, 88, 0, 5}, net[] = {10, 88, 0, 0};
+	const uint8_t v4 = NFPROTO_IPV4, net[] = {10, 88, 0, 0};
 	const uint8_t mask16[] = {255, 255, 0, 0}, exnet[] = {10, 96, 0, 0};
 	const uint8_t mask12[] = {255, 240, 0, 0}, mcast[] = {224, 0, 0, 0};
 	const uint8_t mask4[] = {240, 0, 0, 0}, zero[4] = {0};
-	char comment[NFT_COMMENT_MAX + 1], got[NFT_COMMENT_MAX + 1];
+	const char *comment = "0123456789abcdef, subnet: 10.88.0.0/16, net: net1";
+	char got[NFT_COMMENT_MAX + 1];
 	struct nft_chain_spec c;
 	struct nftnl_rule *r;
 	struct parsed p;
 
 	nft_masq_chain_spec("net1", &c);
-	nft_comment_fmt("net1", "ctr1", "eth0", comment);
-	r = masq_rule(&c, comment, &ip, ex, 2); /* the v6 exclusion is skipped */
+	r = masq_rule(&c, comment, &subnet, ex, 2); /* the v6 exclusion is skipped */
 	roundtrip(r, &p);
-	expect_names(&p, names, 15);
+	expect_names(&p, names, 16);
 	assert_int_equal(nftnl_expr_get_u32(p.e[0], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
 	expect_cmp(p.e[1], NFT_CMP_EQ, &v4, 1);
+	/* ip saddr 10.88.0.0/16 */
 	expect_payload(p.e[2], NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-	expect_cmp(p.e[3], NFT_CMP_EQ, saddr, 4);
-	expect_payload(p.e[4], NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
-	expect_data(p.e[5], NFTNL_EXPR_BITWISE_MASK, mask16, 4);
-	expect_data(p.e[5], NFTNL_EXPR_BITWISE_XOR, zero, 4);
-	expect_cmp(p.e[6], NFT_CMP_NEQ, net, 4);
-	expect_data(p.e[8], NFTNL_EXPR_BITWISE_MASK, mask12, 4);
-	expect_cmp(p.e[9], NFT_CMP_NEQ, exnet, 4);
-	expect_data(p.e[11], NFTNL_EXPR_BITWISE_MASK, mask4, 4);
-	expect_cmp(p.e[12], NFT_CMP_NEQ, mcast, 4);
+	expect_data(p.e[3], NFTNL_EXPR_BITWISE_MASK, mask16, 4);
+	expect_cmp(p.e[4], NFT_CMP_EQ, net, 4);
+	/* ip daddr != 10.88.0.0/16, != 10.96.0.0/12, != 224.0.0.0/4 */
+	expect_payload(p.e[5], NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+	expect_data(p.e[6], NFTNL_EXPR_BITWISE_MASK, mask16, 4);
+	expect_data(p.e[6], NFTNL_EXPR_BITWISE_XOR, zero, 4);
+	expect_cmp(p.e[7], NFT_CMP_NEQ, net, 4);
+	expect_data(p.e[9], NFTNL_EXPR_BITWISE_MASK, mask12, 4);
+	expect_cmp(p.e[10], NFT_CMP_NEQ, exnet, 4);
+	expect_data(p.e[12], NFTNL_EXPR_BITWISE_MASK, mask4, 4);
+	expect_cmp(p.e[13], NFT_CMP_NEQ, mcast, 4);
 	assert_string_equal(nftnl_rule_get_str(p.rule, NFTNL_RULE_TABLE), "weft");
 	assert_string_equal(nftnl_rule_get_str(p.rule, NFTNL_RULE_CHAIN), "masq-net1");
 	nft_rule_comment(p.rule, got, sizeof(got));
@@ -219,11 +223,10 @@ static void test_masq_v4(void **state)
 
 static void test_masq_v6(void **state)
 {
-	static const char *const names[] = {"meta",    "cmp",	  "payload", "cmp",
-					    "payload", "bitwise", "cmp",     "payload",
-					    "bitwise", "cmp",	  "counter", "masq"};
-	struct inet_prefix ip = pfx(AF_INET6, "fd00:88::5", 64),
-			   net = pfx(AF_INET6, "fd00:88::", 0);
+	static const char *const names[] = {"meta",    "cmp",	  "payload", "bitwise", "cmp",
+					    "payload", "bitwise", "cmp",     "payload", "bitwise",
+					    "cmp",     "counter", "masq"};
+	struct inet_prefix subnet = pfx(AF_INET6, "fd00:88::", 64);
 	struct inet_prefix ex = pfx(AF_INET, "10.96.0.0", 12);
 	const uint8_t v6 = NFPROTO_IPV6, mcast[16] = {0xff};
 	uint8_t mask64[16] = {0}, mask8[16] = {0xff};
@@ -233,17 +236,18 @@ static void test_masq_v6(void **state)
 
 	memset(mask64, 0xff, 8);
 	nft_masq_chain_spec("net1", &c);
-	r = masq_rule(&c, "0123456789abcdef", &ip, &ex, 1); /* v4 exclusion skipped */
+	r = masq_rule(&c, "0123456789abcdef", &subnet, &ex, 1); /* v4 exclusion skipped */
 	roundtrip(r, &p);
-	expect_names(&p, names, 12);
+	expect_names(&p, names, 13);
 	expect_cmp(p.e[1], NFT_CMP_EQ, &v6, 1);
 	expect_payload(p.e[2], NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
-	expect_cmp(p.e[3], NFT_CMP_EQ, ip.addr.bytes, 16);
-	expect_payload(p.e[4], NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
-	expect_data(p.e[5], NFTNL_EXPR_BITWISE_MASK, mask64, 16);
-	expect_cmp(p.e[6], NFT_CMP_NEQ, net.addr.bytes, 16);
-	expect_data(p.e[8], NFTNL_EXPR_BITWISE_MASK, mask8, 16);
-	expect_cmp(p.e[9], NFT_CMP_NEQ, mcast, 16);
+	expect_data(p.e[3], NFTNL_EXPR_BITWISE_MASK, mask64, 16);
+	expect_cmp(p.e[4], NFT_CMP_EQ, subnet.addr.bytes, 16);
+	expect_payload(p.e[5], NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
+	expect_data(p.e[6], NFTNL_EXPR_BITWISE_MASK, mask64, 16);
+	expect_cmp(p.e[7], NFT_CMP_NEQ, subnet.addr.bytes, 16);
+	expect_data(p.e[9], NFTNL_EXPR_BITWISE_MASK, mask8, 16);
+	expect_cmp(p.e[10], NFT_CMP_NEQ, mcast, 16);
 	nftnl_rule_free(p.rule);
 	nftnl_rule_free(r);
 }
@@ -260,7 +264,7 @@ static void test_masq_host_prefix_and_limits(void **state)
 	struct parsed p;
 
 	nft_masq_chain_spec("net1", &c);
-	r = masq_rule(&c, NULL, &ip, NULL, 0); /* /32: plain compare, no bitwise */
+	r = masq_rule(&c, NULL, &ip, NULL, 0); /* a /32 subnet: plain compares, no bitwise */
 	roundtrip(r, &p);
 	expect_names(&p, names, 11);
 	expect_cmp(p.e[5], NFT_CMP_NEQ, ip.addr.bytes, 4);

@@ -233,47 +233,46 @@ static void masq_topology(int pod, int out)
 	      "ip addr add 192.168.77.1/24 dev vout && ip addr add fd00:77::1/64 dev vout nodad");
 }
 
-static void masq_spec(struct nft_masq_spec *s, struct inet_prefix ips[2], struct inet_prefix ex[2])
+static void masq_net(struct nft_masq_net *m, struct inet_prefix subnets[2],
+		     struct inet_prefix ex[2])
 {
-	memset(ips, 0, 2 * sizeof(*ips));
+	memset(subnets, 0, 2 * sizeof(*subnets));
 	memset(ex, 0, 2 * sizeof(*ex));
-	ips[0] = (struct inet_prefix){.addr.family = AF_INET, .len = 16};
-	ips[1] = (struct inet_prefix){.addr.family = AF_INET6, .len = 64};
+	subnets[0] = (struct inet_prefix){.addr.family = AF_INET, .len = 16};
+	subnets[1] = (struct inet_prefix){.addr.family = AF_INET6, .len = 64};
 	ex[0] = (struct inet_prefix){.addr.family = AF_INET, .len = 24};
 	ex[1] = (struct inet_prefix){.addr.family = AF_INET6, .len = 64};
-	inet_pton(AF_INET, "10.88.0.5", ips[0].addr.bytes);
-	inet_pton(AF_INET6, "fd00:88::5", ips[1].addr.bytes);
+	inet_pton(AF_INET, "10.88.0.0", subnets[0].addr.bytes);
+	inet_pton(AF_INET6, "fd00:88::", subnets[1].addr.bytes);
 	inet_pton(AF_INET, "192.168.77.0", ex[0].addr.bytes);
 	inet_pton(AF_INET6, "fd00:77::", ex[1].addr.bytes);
-	*s = (struct nft_masq_spec){.network = "net1",
-				    .container_id = "ctr1",
-				    .ifname = "eth0",
-				    .ips = ips,
-				    .n_ips = 2,
-				    .exclude = ex,
-				    .n_exclude = 0};
+	*m = (struct nft_masq_net){.network = "net1",
+				   .subnets = subnets,
+				   .n_subnets = 2,
+				   .exclude = ex,
+				   .n_exclude = 0};
 }
 
 static void t_masquerade(void)
 {
 	int pod = ns_new(), out = ns_new();
-	struct inet_prefix ips[2], ex[2];
-	struct nft_masq_spec s;
+	struct inet_prefix subnets[2], ex[2];
+	struct nft_masq_net m;
 	struct cni_err err = {0};
 
 	masq_topology(pod, out);
-	masq_spec(&s, ips, ex);
+	masq_net(&m, subnets, ex);
 	expect_source(pod, out, "10.88.0.5", "fd00:88::5"); /* no rule: no NAT */
-	check_ok(__LINE__, nft_masq_add(&s, &err), &err);
+	check_ok(__LINE__, nft_masq_ensure(&m, &err), &err);
 	expect_source(pod, out, "192.168.77.1", "fd00:77::1");
 	CHECK(masq_packets() >= 2);
-	s.n_exclude = 2; /* the outside prefixes are excluded now */
-	check_ok(__LINE__, nft_masq_add(&s, &err), &err);
+	m.n_exclude = 2; /* the outside prefixes are excluded now */
+	check_ok(__LINE__, nft_masq_ensure(&m, &err), &err);
 	expect_source(pod, out, "10.88.0.5", "fd00:88::5");
-	s.n_exclude = 0;
-	check_ok(__LINE__, nft_masq_add(&s, &err), &err);
+	m.n_exclude = 0;
+	check_ok(__LINE__, nft_masq_ensure(&m, &err), &err);
 	expect_source(pod, out, "192.168.77.1", "fd00:77::1");
-	check_ok(__LINE__, nft_masq_del("net1", "ctr1", "eth0", &err), &err);
+	check_ok(__LINE__, nft_masq_flush("net1", &err), &err);
 	expect_source(pod, out, "10.88.0.5", "fd00:88::5");
 	close(pod);
 	close(out);

@@ -175,31 +175,57 @@ static const char *tag_of(const char *cid, const char *ifname, char buf[NFT_TAG_
 	return buf;
 }
 
-/* Masquerade for (net1, cid, eth0): v4 10.88.0.<host>/16 and v6 fd00:88::<host>/64,
- * exclusions 10.96.0.0/12 and fd00:96::/108. */
-static int masq_add(const char *cid, int host, struct cni_err *err)
+/* net1's pod subnets 10.88.0.0/16 and fd00:88::/64 (or only the first n), exclusions
+ * 10.96.0.0/12 and fd00:96::/108 (or only the first n_ex). */
+static int masq_ensure(size_t n, size_t n_ex, struct cni_err *err)
 {
-	char a4[32], a6[64];
-	struct inet_prefix ips[2], ex[2];
-	struct nft_masq_spec s = {.network = "net1",
-				  .container_id = cid,
-				  .ifname = "eth0",
-				  .ips = ips,
-				  .n_ips = 2,
-				  .exclude = ex,
-				  .n_exclude = 2};
+	struct inet_prefix subnets[] = {pfx(AF_INET, "10.88.0.0", 16),
+					pfx(AF_INET6, "fd00:88::", 64)};
+	struct inet_prefix ex[] = {pfx(AF_INET, "10.96.0.0", 12), pfx(AF_INET6, "fd00:96::", 108)};
+	struct nft_masq_net m = {.network = "net1",
+				 .subnets = subnets,
+				 .n_subnets = n,
+				 .exclude = ex,
+				 .n_exclude = n_ex};
 
-	snprintf(a4, sizeof(a4), "10.88.0.%d", host);
-	snprintf(a6, sizeof(a6), "fd00:88::%x", host);
-	ips[0] = pfx(AF_INET, a4, 16);
-	ips[1] = pfx(AF_INET6, a6, 64);
-	ex[0] = pfx(AF_INET, "10.96.0.0", 12);
-	ex[1] = pfx(AF_INET6, "fd00:96::", 108);
-	return nft_masq_add(&s, err);
+	return nft_masq_ensure(&m, err);
+}
+
+static int masq_check(const char *addr, size_t n_ex, struct cni_err *err)
+{
+	struct inet_prefix ex[] = {pfx(AF_INET, "10.96.0.0", 12), pfx(AF_INET6, "fd00:96::", 108)};
+	struct inet_addr a = pfx(strchr(addr, ':') ? AF_INET6 : AF_INET, addr, 0).addr;
+
+	return nft_masq_check("net1", &a, 1, ex, n_ex, err);
+}
+
+/* The ruleset generation: it moves with every commit. */
+static uint32_t generation(void)
+{
+	_cleanup_nft_sock_ struct nft_sock *s = NULL;
+	uint32_t gen = 0;
+
+	CHECK(nft_sock_open(&s, NULL) == 0 && nft_gen_get(s, &gen, NULL) == 0);
+	return gen;
+}
+
+/* A rule of an older weft: one per pod address, tagged by the attachment. */
+static void legacy_rule(const char *cid, const char *addr)
+{
+	char tag[NFT_TAG_LEN + 1], cmd[512];
+
+	snprintf(
+		cmd, sizeof(cmd),
+		"nft add table inet weft && nft add chain inet weft masq-net1 "
+		"'{ type nat hook postrouting priority 100; }' && nft add rule inet weft masq-net1 "
+		"ip saddr %s ip daddr != 10.88.0.0/16 counter masquerade "
+		"comment '\"%s, net: net1, if: eth0, id: %s\"'",
+		addr, tag_of(cid, "eth0", tag), cid);
+	sh(cmd);
 }
 
 /* A foreign table with a rule (and an inet table with a chain named like ours, holding a rule
- * carrying ctr1's tag): weft must never touch them. Returns their listing. */
+ * carrying a weft tag): weft must never touch them. Returns their listing. */
 static char *foreign_setup(void)
 {
 	char tag[NFT_TAG_LEN + 1], cmd[512];
@@ -225,60 +251,103 @@ static void foreign_unchanged(const char *before)
 
 /* ---- tests ---------------------------------------------------------------------------------- */
 
-static void t_add_v4_v6(void)
+static void t_ensure_v4_v6(void)
 {
-	char tag[NFT_TAG_LEN + 1], line[512];
-
-	CHECK_OK(masq_add("ctr1", 5, &_e));
-	tag_of("ctr1", "eth0", tag);
-	CHECK(count_rules("inet", "masq-net1", tag) == 2);
-	CHECK(listing_has("table inet weft",
-			  "type nat hook postrouting priority srcnat; policy accept;"));
-	snprintf(line, sizeof(line),
-		 "ip saddr 10.88.0.5 ip daddr != 10.88.0.0/16 ip daddr != 10.96.0.0/12 "
-		 "ip daddr != 224.0.0.0/4 counter packets 0 bytes 0 masquerade "
-		 "comment \"%s, net: net1, if: eth0, id: ctr1\"",
-		 tag);
-	CHECK(listing_has("table inet weft", line));
-	CHECK(listing_has(
-		"table inet weft",
-		"ip6 saddr fd00:88::5 ip6 daddr != fd00:88::/64 ip6 daddr != fd00:96::/108 "
-		"ip6 daddr != ff00::/8 counter packets 0 bytes 0 masquerade comment"));
-	CHECK_OK(nft_masq_check("net1", "ctr1", "eth0", &_e));
-}
-
-static void t_readd_replaces(void)
-{
-	char tag[NFT_TAG_LEN + 1], *out;
-
-	CHECK_OK(masq_add("ctr1", 5, &_e));
-	CHECK_OK(masq_add("ctr1", 5, &_e));
-	CHECK_OK(masq_add("ctr1", 7, &_e)); /* new addresses replace the old ones */
-	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", tag)) == 2);
-	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
-	CHECK(listing_has("table inet weft", "ip saddr 10.88.0.7 "));
-	out = sh_out("nft list table inet weft");
-	CHECK(out && !strstr(out, "10.88.0.5"));
-	free(out);
-}
-
-static void t_attachments_independent(void)
-{
-	char a[NFT_TAG_LEN + 1], b[NFT_TAG_LEN + 1];
 	struct cni_err err = {0};
 
-	CHECK_OK(masq_add("ctr1", 5, &_e));
-	CHECK_OK(masq_add("ctr2", 6, &_e));
-	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", a)) == 2);
-	CHECK(count_rules("inet", "masq-net1", tag_of("ctr2", "eth0", b)) == 2);
+	CHECK_OK(masq_ensure(2, 2, &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+	CHECK(listing_has("table inet weft",
+			  "type nat hook postrouting priority srcnat; policy accept;"));
+	CHECK(listing_has("table inet weft",
+			  "ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 ip daddr != 10.96.0.0/12 "
+			  "ip daddr != 224.0.0.0/4 counter packets 0 bytes 0 masquerade comment"));
+	CHECK(listing_has("table inet weft", ", subnet: 10.88.0.0/16, net: net1\""));
+	CHECK(listing_has(
+		"table inet weft",
+		"ip6 saddr fd00:88::/64 ip6 daddr != fd00:88::/64 ip6 daddr != fd00:96::/108 "
+		"ip6 daddr != ff00::/8 counter packets 0 bytes 0 masquerade comment"));
+	CHECK_OK(masq_check("10.88.3.4", 2, &_e));
+	CHECK_OK(masq_check("fd00:88::5", 2, &_e));
+	/* an address of no subnet, or a rule made with other exclusions: not covered */
+	CHECK(masq_check("10.89.0.1", 2, &err) == -ENOENT);
+	CHECK(err.code == CNI_ERR_INTERNAL && strstr(err.msg, "10.89.0.1") &&
+	      strstr(err.msg, "net1"));
+	CHECK(masq_check("10.88.3.4", 0, &err) == -ENOENT);
+}
+
+/* The point of per-network rules: a pod's ADD finds them and commits nothing. */
+static void t_ensure_commits_once(void)
+{
+	char *before, *after;
+	uint32_t gen;
+
+	CHECK_OK(masq_ensure(2, 2, &_e));
+	gen = generation();
+	before = sh_out("nft -a list table inet weft");
+	for (int i = 0; i < 5; i++)
+		CHECK_OK(masq_ensure(2, 2, &_e));
+	after = sh_out("nft -a list table inet weft");
+	CHECK(generation() == gen);
+	CHECK(before && after && strcmp(before, after) == 0);
+	free(before);
+	free(after);
+}
+
+static void t_ensure_subnets_and_exclusions(void)
+{
+	CHECK_OK(masq_ensure(1, 2, &_e)); /* IPv4 only */
+	CHECK(count_rules("inet", "masq-net1", NULL) == 1);
+	CHECK_OK(masq_ensure(2, 2, &_e)); /* the IPv6 subnet is added, IPv4 kept */
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+	CHECK_OK(masq_ensure(1, 0, &_e)); /* other exclusions: the IPv4 rule is replaced */
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+	CHECK(listing_has("table inet weft", "ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 "
+					     "ip daddr != 224.0.0.0/4 counter"));
+	CHECK(!listing_has("chain inet weft masq-net1", "10.96.0.0/12 ip daddr != 224"));
+	CHECK_OK(masq_check("10.88.0.9", 0, &_e));
+	CHECK_OK(masq_check("fd00:88::9", 2, &_e));
+}
+
+static void t_flush(void)
+{
+	CHECK_OK(masq_ensure(2, 2, &_e));
+	CHECK_OK(nft_masq_flush("net1", &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 0);
+	CHECK(system("nft list chain inet weft masq-net1 >/dev/null 2>&1") != 0); /* chain gone */
+	CHECK(table_exists("inet"));						  /* shared */
+	CHECK_OK(nft_masq_flush("net1", &_e));					  /* twice */
+	/* a rule without a weft tag in our chain is not ours: it and the chain stay */
+	CHECK_OK(masq_ensure(2, 2, &_e));
+	sh("nft add rule inet weft masq-net1 counter comment '\"user rule\"'");
+	CHECK_OK(nft_masq_flush("net1", &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 1);
+	CHECK(count_rules("inet", "masq-net1", "user rule") == 1);
+}
+
+/* Per-attachment rules of an older weft: DEL and GC remove them, and only them. */
+static void t_legacy_rules(void)
+{
+	struct cni_attachment valid[] = {{"ctr2", "eth0"}};
+	char tag[NFT_TAG_LEN + 1];
+	uint32_t gen;
+
+	legacy_rule("ctr1", "10.88.0.5");
+	legacy_rule("ctr2", "10.88.0.6");
+	legacy_rule("ctr3", "10.88.0.7");
+	CHECK_OK(masq_ensure(2, 2, &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 5);
 	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
-	CHECK(count_rules("inet", "masq-net1", a) == 0);
-	CHECK(count_rules("inet", "masq-net1", b) == 2);
-	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e)); /* twice */
-	CHECK(nft_masq_check("net1", "ctr1", "eth0", &err) == -ENOENT);
-	CHECK(err.code == CNI_ERR_INTERNAL && strstr(err.msg, "ctr1") && strstr(err.msg, "eth0"));
-	CHECK_OK(nft_masq_check("net1", "ctr2", "eth0", &_e));
-	CHECK(table_exists("inet")); /* shared objects stay */
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", tag)) == 0);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 4);
+	gen = generation();
+	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e)); /* nothing left: no commit */
+	CHECK(generation() == gen);
+	CHECK_OK(nft_masq_gc("net1", valid, 1, &_e));
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr2", "eth0", tag)) == 1);
+	CHECK(count_rules("inet", "masq-net1", tag_of("ctr3", "eth0", tag)) == 0);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 3); /* the network's rules stay */
+	CHECK_OK(masq_check("10.88.0.6", 2, &_e));
 }
 
 static void t_nothing_there(void)
@@ -288,31 +357,14 @@ static void t_nothing_there(void)
 
 	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
 	CHECK_OK(nft_masq_gc("net1", valid, 1, &_e));
+	CHECK_OK(nft_masq_flush("net1", &_e));
 	CHECK_OK(nft_macspoof_del("net1", "ctr1", "eth0", &_e));
 	CHECK_OK(nft_macspoof_gc("net1", NULL, 0, &_e));
-	CHECK(nft_masq_check("net1", "ctr1", "eth0", &err) == -ENOENT);
+	CHECK(masq_check("10.88.0.5", 2, &err) == -ENOENT);
 	CHECK(!table_exists("inet") && !table_exists("bridge")); /* DEL/GC never create */
 	sh("nft add table inet weft");				 /* table without the chain */
 	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
-}
-
-static void t_gc_keeps_valid(void)
-{
-	struct cni_attachment valid[] = {{"ctr1", "eth0"}, {"ctr3", "eth0"}};
-	char tag[NFT_TAG_LEN + 1];
-
-	CHECK_OK(masq_add("ctr1", 5, &_e));
-	CHECK_OK(masq_add("ctr2", 6, &_e));
-	CHECK_OK(masq_add("ctr3", 7, &_e));
-	/* a rule without a weft tag in our chain is not ours to collect */
-	sh("nft add rule inet weft masq-net1 counter comment '\"user rule\"'");
-	CHECK_OK(nft_masq_gc("net1", valid, 2, &_e));
-	CHECK(count_rules("inet", "masq-net1", tag_of("ctr1", "eth0", tag)) == 2);
-	CHECK(count_rules("inet", "masq-net1", tag_of("ctr2", "eth0", tag)) == 0);
-	CHECK(count_rules("inet", "masq-net1", tag_of("ctr3", "eth0", tag)) == 2);
-	CHECK(count_rules("inet", "masq-net1", "user rule") == 1);
-	CHECK_OK(nft_masq_gc("net1", NULL, 0, &_e));
-	CHECK(count_rules("inet", "masq-net1", NULL) == 1);
+	CHECK_OK(nft_masq_flush("net1", &_e));
 }
 
 static void t_foreign_untouched(void)
@@ -321,14 +373,14 @@ static void t_foreign_untouched(void)
 	char *before = foreign_setup();
 
 	CHECK(before);
-	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(masq_ensure(2, 2, &_e));
 	CHECK_OK(nft_macspoof_add("net1", "ctr1", "eth0", "veth1", mac, &_e));
 	foreign_unchanged(before);
 	CHECK_OK(nft_masq_del("net1", "ctr1", "eth0", &_e));
 	CHECK_OK(nft_macspoof_del("net1", "ctr1", "eth0", &_e));
 	foreign_unchanged(before);
-	CHECK_OK(masq_add("ctr1", 5, &_e));
 	CHECK_OK(nft_masq_gc("net1", NULL, 0, &_e));
+	CHECK_OK(nft_masq_flush("net1", &_e));
 	CHECK_OK(nft_macspoof_gc("net1", NULL, 0, &_e));
 	foreign_unchanged(before);
 	CHECK(count_rules("inet", "masq-net1", NULL) == 0);
@@ -365,32 +417,32 @@ static void t_macspoof(void)
 
 static void t_names_and_limits(void)
 {
-	const char *net = "a-network-name-that-is-much-too-long-for-a-chain";
-	char cid[65], chain[NFT_CHAIN_NAME_MAX], tag[NFT_TAG_LEN + 1];
-	struct inet_prefix ip = pfx(AF_INET, "10.1.0.2", 24);
-	struct nft_masq_spec s = {.network = net, .ifname = "eth0", .ips = &ip, .n_ips = 1};
+	const char *net = "a-network-name-that-is-much-too-long-for-a-chain-and-long-enough-"
+			  "to-cut-the-comment-of-its-rules-at-the-length-nft-accepts-xxxxxxxx";
+	struct inet_prefix subnet = pfx(AF_INET, "10.1.0.0", 24);
+	struct inet_addr a = pfx(AF_INET, "10.1.0.2", 0).addr;
+	struct nft_masq_net m = {.network = net, .subnets = &subnet, .n_subnets = 1};
+	char chain[NFT_CHAIN_NAME_MAX];
 	const char *comment;
 	json_t *root = NULL;
 	char *out;
 
-	memset(cid, 'c', 64);
-	cid[64] = '\0';
-	s.container_id = cid;
-	CHECK_OK(nft_masq_add(&s, &_e));
+	CHECK_OK(nft_masq_ensure(&m, &_e));
 	nft_chain_name("masq", net, chain);
-	naming_attachment_tag(net, cid, "eth0", tag);
-	CHECK(count_rules("inet", chain, tag) == 1);
+	CHECK(count_rules("inet", chain, NULL) == 1);
 	out = sh_out("nft -j list chain inet weft %s", chain);
 	CHECK(out && (root = json_loads(out, 0, NULL)));
 	comment = json_string_value(json_object_get(
 		json_object_get(json_array_get(json_object_get(root, "nftables"), 2), "rule"),
 		"comment"));
 	CHECK(comment && strlen(comment) == NFT_COMMENT_MAX); /* cut to what nft accepts */
-	CHECK(strncmp(comment, tag, NFT_TAG_LEN) == 0);
+	CHECK(strstr(comment, ", subnet: 10.1.0.0/24, net: a-network"));
 	json_decref(root);
 	free(out);
-	CHECK_OK(nft_masq_check(net, cid, "eth0", &_e));
-	CHECK_OK(nft_masq_del(net, cid, "eth0", &_e));
+	CHECK_OK(nft_masq_check(net, &a, 1, NULL, 0, &_e));
+	CHECK_OK(nft_masq_ensure(&m, &_e));
+	CHECK(count_rules("inet", chain, NULL) == 1);
+	CHECK_OK(nft_masq_flush(net, &_e));
 	CHECK(count_rules("inet", chain, NULL) == 0);
 }
 
@@ -406,9 +458,11 @@ static void t_gc_many(void)
 		fprintf(f, "add rule inet weft masq-net1 counter comment \"%016x, stale\"\n", i);
 	CHECK(pclose(f) == 0);
 	CHECK(count_rules("inet", "masq-net1", NULL) == 1500);
-	CHECK_OK(masq_add("ctr1", 5, &_e));
+	CHECK_OK(masq_ensure(2, 2, &_e));
 	CHECK_OK(nft_masq_gc("net1", (struct cni_attachment[]){{"ctr1", "eth0"}}, 1, &_e));
 	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+	CHECK_OK(nft_masq_flush("net1", &_e));
+	CHECK(count_rules("inet", "masq-net1", NULL) == 0);
 }
 
 /* A chain of our name with another hook: the batch fails as a whole, with a useful error. */
@@ -419,39 +473,34 @@ static void t_error_is_reported(void)
 
 	sh("nft add table inet weft && nft add chain inet weft masq-net1 "
 	   "'{ type filter hook input priority 0; }'");
-	r = masq_add("ctr1", 5, &err);
+	r = masq_ensure(2, 2, &err);
 	CHECK(r < 0 && r == -err.sys_errno);
 	CHECK(err.code == CNI_ERR_NFT);
-	CHECK(strstr(err.msg, "ipMasq for 'net1'") &&
+	CHECK(strstr(err.msg, "ipMasq for network 'net1'") &&
 	      strstr(err.msg, "add chain inet weft masq-net1"));
 	CHECK(err.details[0]);
 	CHECK(count_rules("inet", "masq-net1", NULL) == 0); /* atomic: nothing was added */
 }
 
-/* Concurrent plugins: table and chain creation race, every attachment ends up with its rules. */
-static void t_concurrent_adds(void)
+/* Concurrent first ADDs: table, chain and rules race; every subnet ends up with one rule. */
+static void t_concurrent_ensure(void)
 {
 	enum { N = 8 };
-	char tag[NFT_TAG_LEN + 1], cid[16];
 	pid_t pids[N];
 	int status;
 
 	for (int i = 0; i < N; i++) {
 		pids[i] = fork();
 		CHECK(pids[i] >= 0);
-		if (pids[i] == 0) {
-			snprintf(cid, sizeof(cid), "ctr%d", i);
-			_exit(masq_add(cid, 10 + i, NULL) < 0 || masq_add(cid, 10 + i, NULL) < 0);
-		}
+		if (pids[i] == 0)
+			_exit(masq_ensure(2, 2, NULL) < 0 || masq_ensure(2, 2, NULL) < 0);
 	}
 	for (int i = 0; i < N; i++)
 		CHECK(waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
 		      WEXITSTATUS(status) == 0);
-	for (int i = 0; i < N; i++) {
-		snprintf(cid, sizeof(cid), "ctr%d", i);
-		CHECK(count_rules("inet", "masq-net1", tag_of(cid, "eth0", tag)) == 2);
-	}
-	CHECK(count_rules("inet", "masq-net1", NULL) == 2 * N);
+	CHECK(count_rules("inet", "masq-net1", NULL) == 2);
+	CHECK_OK(masq_check("10.88.0.5", 2, &_e));
+	CHECK_OK(masq_check("fd00:88::5", 2, &_e));
 }
 
 #define LIVE(fn)                                                                                   \
@@ -459,32 +508,34 @@ static void t_concurrent_adds(void)
 	{                                                                                          \
 		in_netns(fn);                                                                      \
 	}
-LIVE(t_add_v4_v6)
-LIVE(t_readd_replaces)
-LIVE(t_attachments_independent)
+LIVE(t_ensure_v4_v6)
+LIVE(t_ensure_commits_once)
+LIVE(t_ensure_subnets_and_exclusions)
+LIVE(t_flush)
+LIVE(t_legacy_rules)
 LIVE(t_nothing_there)
-LIVE(t_gc_keeps_valid)
 LIVE(t_foreign_untouched)
 LIVE(t_macspoof)
 LIVE(t_names_and_limits)
 LIVE(t_gc_many)
 LIVE(t_error_is_reported)
-LIVE(t_concurrent_adds)
+LIVE(t_concurrent_ensure)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_t_add_v4_v6),
-		cmocka_unit_test(test_t_readd_replaces),
-		cmocka_unit_test(test_t_attachments_independent),
+		cmocka_unit_test(test_t_ensure_v4_v6),
+		cmocka_unit_test(test_t_ensure_commits_once),
+		cmocka_unit_test(test_t_ensure_subnets_and_exclusions),
+		cmocka_unit_test(test_t_flush),
+		cmocka_unit_test(test_t_legacy_rules),
 		cmocka_unit_test(test_t_nothing_there),
-		cmocka_unit_test(test_t_gc_keeps_valid),
 		cmocka_unit_test(test_t_foreign_untouched),
 		cmocka_unit_test(test_t_macspoof),
 		cmocka_unit_test(test_t_names_and_limits),
 		cmocka_unit_test(test_t_gc_many),
 		cmocka_unit_test(test_t_error_is_reported),
-		cmocka_unit_test(test_t_concurrent_adds),
+		cmocka_unit_test(test_t_concurrent_ensure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* common/peers.c: parsing (list and NodeList), validation, digest, VTEP MAC derivation. */
+/* plugins/lib/peers.c: parsing (list and NodeList), validation, digest, VTEP MAC derivation. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
