@@ -476,19 +476,29 @@ int nft_masq_del(const char *network, const char *container_id, const char *ifna
 	return r < 0 ? r : 0;
 }
 
-int nft_masq_gc(const char *network, const struct cni_attachment *valid, size_t n_valid,
-		struct cni_err *err)
+/* GC of a chain: the rules pick selects among those of attachments not in valid[]. */
+static int gc_chain(void (*spec)(const char *network, struct nft_chain_spec *ret), const char *what,
+		    bool (*pick)(const char *tag, const char *comment, void *data),
+		    const char *network, const struct cni_attachment *valid, size_t n_valid,
+		    struct cni_err *err)
 {
 	struct nft_chain_spec c;
 	int r;
 
 	if (!network || !*network || (n_valid && !valid))
-		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "ipMasq gc: bad arguments");
-	nft_masq_chain_spec(network, &c);
-	r = gc_run(&c, network, valid, n_valid, pick_invalid_attachment, err);
+		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "%s gc: bad arguments", what);
+	spec(network, &c);
+	r = gc_run(&c, network, valid, n_valid, pick, err);
 	if (r < 0)
-		cni_err_wrap(err, "ipMasq gc for '%s'", network);
+		cni_err_wrap(err, "%s gc for '%s'", what, network);
 	return r < 0 ? r : 0;
+}
+
+int nft_masq_gc(const char *network, const struct cni_attachment *valid, size_t n_valid,
+		struct cni_err *err)
+{
+	return gc_chain(nft_masq_chain_spec, "ipMasq", pick_invalid_attachment, network, valid,
+			n_valid, err);
 }
 
 /* Deletes (or with dry, counts into *ret_n) the attachment's rules in chain c. */
@@ -574,14 +584,6 @@ int nft_macspoof_del(const char *network, const char *container_id, const char *
 int nft_macspoof_gc(const char *network, const struct cni_attachment *valid, size_t n_valid,
 		    struct cni_err *err)
 {
-	struct nft_chain_spec c;
-	int r;
-
-	if (!network || !*network || (n_valid && !valid))
-		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL, "macspoofchk gc: bad arguments");
-	nft_macspoof_chain_spec(network, &c);
-	r = gc_run(&c, network, valid, n_valid, pick_invalid, err);
-	if (r < 0)
-		cni_err_wrap(err, "macspoofchk gc for '%s'", network);
-	return r < 0 ? r : 0;
+	return gc_chain(nft_macspoof_chain_spec, "macspoofchk", pick_invalid, network, valid,
+			n_valid, err);
 }

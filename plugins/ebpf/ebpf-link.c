@@ -36,10 +36,10 @@ static int veth_clash(struct nl *host, struct nl *ctr, const char *ifname,
 
 	cni_err_clear(err);
 	if (nl_link_get(ctr, ifname, &l, NULL) >= 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, EEXIST,
+		return cni_err_set(err, CNI_ERR_NETLINK, EEXIST,
 				   "container veth name \"%s\" already exists", ifname);
 	if (nl_link_get(host, pod->host_veth, &l, NULL) >= 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, EEXIST,
+		return cni_err_set(err, CNI_ERR_NETLINK, EEXIST,
 				   "host veth \"%s\" already exists (a stale attachment: DEL it)",
 				   pod->host_veth);
 	return cni_err_set(err, CNI_ERR_NETLINK, EEXIST, "add veth \"%s\"", ifname);
@@ -96,8 +96,12 @@ int ebpf_link_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
 	pod->pod_ifindex = l.ifindex;
 	pod->host_ifindex = l.link;
 	gso_report(&l, o->gso_ipv4_max);
-	/* Not born up: veth_open() refuses (ENOTCONN) while the pair is still being made. */
-	return nl_link_set_up(host, pod->host_ifindex, err);
+	/* Not born up: veth_open() refuses (ENOTCONN) while the pair is still being made. Up,
+	 * tagged with whose it is (DEL and GC never delete a foreign link of that name). */
+	return nl_link_change(
+		host, pod->host_ifindex,
+		&(struct nl_link_change){.flags = IFF_UP, .change = IFF_UP, .alias = o->alias},
+		err);
 }
 
 static bool has_family(const struct ebpf_pod *pod, int family)
@@ -256,11 +260,21 @@ int ebpf_link_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
 	return 0;
 }
 
-int ebpf_link_veth_del(struct nl *host, const char *host_veth, struct cni_err *err)
+int ebpf_link_veth_del(struct nl *host, const char *host_veth, const char *alias,
+		       struct cni_err *err)
 {
-	int r = nl_link_del_by_name(host, host_veth, err);
+	struct nl_link l;
+	int r = nl_link_get(host, host_veth, &l, err);
 
-	if (r == -ENODEV) {
+	if (r >= 0 &&
+	    (strcmp(l.kind, "veth") != 0 || (l.alias[0] && strcmp(l.alias, alias) != 0))) {
+		log_warn("\"%s\" (%s, alias \"%s\") is not this attachment's veth: left alone",
+			 host_veth, l.kind, l.alias);
+		return 0;
+	}
+	if (r >= 0)
+		r = nl_link_del(host, l.ifindex, err);
+	if (r == -ENODEV) { /* gone, or went with its pod netns meanwhile */
 		cni_err_clear(err);
 		return 0;
 	}

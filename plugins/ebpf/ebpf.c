@@ -33,6 +33,7 @@ struct add_state {
 	int nsfd;
 	struct ebpf_pod pod;
 	bool made_veth, got_ip, made_ep;
+	char alias[256]; /* the host veth's, podnet_alias() */
 };
 
 static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
@@ -141,13 +142,14 @@ static void add_rollback(struct add_state *s)
 	if (s->got_ip)
 		(void)ipam_del(s->conf->ipam, s->a, &masq_flush, NULL);
 	if (s->made_veth)
-		(void)ebpf_link_veth_del(s->host, s->pod.host_veth, NULL);
+		(void)ebpf_link_veth_del(s->host, s->pod.host_veth, s->alias, NULL);
 }
 
 static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err *err)
 {
 	struct ebpf_veth_opts o = {.mtu = s->conf->mtu,
-				   .gso_ipv4_max = s->conf->big_tcp ? EBPF_BIG_TCP_SIZE : 0};
+				   .gso_ipv4_max = s->conf->big_tcp ? EBPF_BIG_TCP_SIZE : 0,
+				   .alias = s->alias};
 	int r;
 
 	r = ebpf_link_veth_add(s->host, s->ctr, s->a->ifname, &o, &s->pod, err);
@@ -182,6 +184,7 @@ static int ebpf_add(const struct cni_args *a, void *c, struct cni_result *res, s
 	int r;
 
 	pod_names(a, &s.pod);
+	podnet_alias(a->name, s.pod.tag, s.alias);
 	r = netns_open(a->netns, &s.nsfd, err);
 	if (r >= 0)
 		r = nl_open(&s.host, NL_NETNS_SELF, err);
@@ -241,14 +244,16 @@ static int ebpf_del(const struct cni_args *a, void *c, struct cni_err *err)
 	_cleanup_nl_ struct nl *host = NULL;
 	struct cni_err step = {0};
 	struct ebpf_pod pod = {0};
+	char alias[256];
 	int r, first = 0;
 
 	/* Everything is found from (network, containerID, ifname): no netns, no prevResult. */
 	pod_names(a, &pod);
+	podnet_alias(a->name, pod.tag, alias);
 	keep_first(dp_del(conf, a->name, pod.tag, &step), &step, &first, err);
 	r = nl_open(&host, NL_NETNS_SELF, &step);
 	if (r >= 0)
-		r = ebpf_link_veth_del(host, pod.host_veth, &step);
+		r = ebpf_link_veth_del(host, pod.host_veth, alias, &step);
 	keep_first(r, &step, &first, err);
 	/* the network's masquerade goes with its last address */
 	keep_first(ipam_del(conf->ipam, a, &masq_flush, &step), &step, &first, err);
@@ -390,8 +395,12 @@ static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct 
 		if (tag_valid(a, ebpf_dp_entry_tag(&list[i])))
 			continue;
 		r = ebpf_dp_entry_del(&dp, &list[i], &step);
-		if (r >= 0 && list[i].has_meta)
-			r = ebpf_link_veth_del(host, list[i].meta.host_veth, &step);
+		if (r >= 0 && list[i].has_meta) {
+			char alias[256];
+
+			podnet_alias(a->name, ebpf_dp_entry_tag(&list[i]), alias);
+			r = ebpf_link_veth_del(host, list[i].meta.host_veth, alias, &step);
+		}
 		keep_first(r, &step, &first, err);
 	}
 	return first;

@@ -131,6 +131,7 @@ int ebpf_dp_check_attached(const struct ebpf_dp *dp, int ifindex, struct cni_err
 struct ebpf_veth_opts {
 	uint32_t mtu;	       /* 0 = kernel default */
 	uint32_t gso_ipv4_max; /* 0 = kernel default; else IPv4 GSO/GRO max sizes (BIG TCP) */
+	const char *alias;     /* the host veth's IFLA_IFALIAS (podnet_alias): whose it is */
 };
 int ebpf_link_veth_add(struct nl *host, struct nl *ctr, const char *ifname,
 		       const struct ebpf_veth_opts *o, struct ebpf_pod *pod, struct cni_err *err);
@@ -143,7 +144,11 @@ int ebpf_link_pod_setup(struct nl *ctr, int nsfd, const struct ebpf_pod *pod,
 			const struct ebpf_conf *conf, const struct cni_result *res,
 			struct cni_err *err);
 /* Deletes the host veth (and with it the pod end); an absent one is success. */
-int ebpf_link_veth_del(struct nl *host, const char *host_veth, struct cni_err *err);
+/* Deletes the host veth (its pod end goes along) when it is this attachment's: a veth whose alias
+ * is `alias` (or that has none: made before aliases). Anything else of that name is a foreign
+ * link: left alone, with a warning. Gone already: success. */
+int ebpf_link_veth_del(struct nl *host, const char *host_veth, const char *alias,
+		       struct cni_err *err);
 /* CHECK of the kernel objects above. */
 int ebpf_link_host_check(struct nl *host, const struct ebpf_pod *pod, struct cni_err *err);
 int ebpf_link_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_pod *pod,

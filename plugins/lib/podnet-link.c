@@ -28,18 +28,14 @@ void podnet_alias_prefix(const char *network, char buf[256])
 			 (unsigned long long)naming_hash(parts, 1));
 }
 
-/* The full alias, "<prefix><16 hex attachment tag>". */
-static void podnet_alias(const char *network, const char *container_id, const char *ifname,
-			 char buf[256])
+void podnet_alias(const char *network, uint64_t tag, char buf[256])
 {
-	char tag[17];
 	size_t n;
 
 	/* The prefix is at most 5 + PODNET_ALIAS_NAME_MAX + 1 bytes: the tag always fits. */
 	podnet_alias_prefix(network, buf);
-	naming_attachment_tag(network, container_id, ifname, tag);
 	n = strlen(buf);
-	memcpy(buf + n, tag, sizeof(tag));
+	snprintf(buf + n, 256 - n, "%016llx", (unsigned long long)tag);
 }
 
 int podnet_ctx_open(struct podnet_ctx *x, const struct cni_args *a, const struct podnet_conf *c,
@@ -52,7 +48,8 @@ int podnet_ctx_open(struct podnet_ctx *x, const struct cni_args *a, const struct
 	x->conf = c;
 	x->nsfd = x->host_nsfd = -1;
 	naming_host_veth_name(a->name, a->container_id, a->ifname, x->host_veth);
-	podnet_alias(a->name, a->container_id, a->ifname, x->alias);
+	podnet_alias(a->name, naming_attachment_hash(a->name, a->container_id, a->ifname),
+		     x->alias);
 	r = nl_open(&x->host, NL_NETNS_SELF, err);
 	if (r < 0 || !need_netns)
 		return r;

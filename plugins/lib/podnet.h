@@ -74,6 +74,8 @@ int podnet_gc(const struct cni_args *a, void *conf, struct cni_err *err);
  * than PODNET_ALIAS_NAME_MAX, "weft #<16 hex of its hash> " (an alias has at most 255 bytes). */
 #define PODNET_ALIAS_NAME_MAX 200
 void podnet_alias_prefix(const char *network, char buf[256]);
+/* The full alias of an attachment: "<prefix><16 hex of its tag>" (naming_attachment_hash). */
+void podnet_alias(const char *network, uint64_t tag, char buf[256]);
 
 /* The network's masquerade (podnet-masq.c), for every plugin with ipMasq. ips: the pod's
  * addresses with their subnet's prefix length (ensure makes one rule per subnet; check needs

@@ -341,6 +341,27 @@ masq_rules() {
 	json_get "$output" '.code' | grep -qx 50
 }
 
+@test "ebpf: the host veth carries the attachment's alias; DEL and GC leave a foreign link of that name alone" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	hv=$(json_get "$output" '.interfaces[0].name')
+	ip -n "$HOST" -j link show "$hv" | jq -e --arg n "weft $NET " '.[0].ifalias | startswith($n) and (length == ($n | length) + 16)'
+	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+	# something else now has the name: DEL (and GC) must not take it for the pod's
+	ip -n "$HOST" link add "$hv" type bridge
+	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+	ip -n "$HOST" link show "$hv"
+	ip -n "$HOST" link del "$hv"
+	ip -n "$HOST" link add "$hv" type veth peer name fpeer
+	ip -n "$HOST" link set "$hv" alias "weft $NET 0123456789abcdef"
+	run run_plugin DEL ebpf "$CONF" c1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ]
+	ip -n "$HOST" link show "$hv"
+	ip -n "$HOST" link del "$hv"
+}
+
 @test "ebpf: ADD failing on an existing pod interface leaves no veth and no IP behind" {
 	ip -n "$CTR" link add eth0 type veth peer name eth0p
 	run add c1 "$CTR"
