@@ -67,6 +67,44 @@ static int neigh_talk(struct nl *nl, uint16_t type, uint16_t flags, const struct
 	return 0;
 }
 
+static int neigh_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_neigh *n = data;
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)))
+		return MNL_CB_OK;
+	if (nl_neigh_parse(nlh, n) < 0) { /* no link-layer address yet */
+		memset(n->mac, 0, sizeof(n->mac));
+		n->state = nd->ndm_state;
+	}
+	n->ifindex = nd->ndm_ifindex;
+	return MNL_CB_OK;
+}
+
+int nl_neigh_get(struct nl *nl, int ifindex, const struct inet_addr *ip, struct nl_neigh *ret,
+		 struct cni_err *err)
+{
+	char buf[NL_REQ_SIZE], s[INET6_ADDRSTRLEN];
+	struct nl_neigh q = {.ifindex = ifindex, .ip = *ip};
+	struct nlmsghdr *nlh = nl_build_neigh(buf, sizeof(buf), RTM_GETNEIGH, 0, &q);
+	struct ndmsg *nd;
+	int r;
+
+	if (!nlh)
+		return cni_err_set(err, CNI_ERR_INTERNAL, EMSGSIZE, "build neighbour");
+	nd = mnl_nlmsg_get_payload(nlh);
+	nd->ndm_state = 0; /* a get request carries neither (strict checking refuses them) */
+	nd->ndm_type = 0;
+	*ret = (struct nl_neigh){.ifindex = 0, .ip = *ip};
+	r = nl_talk(nl, nlh, neigh_get_cb, ret, err);
+	if (r < 0)
+		return r == -ENOENT ? r
+				    : cni_err_wrap(err, "get neighbour %s on link #%d",
+						   inet_addr_fmt(ip, s, sizeof(s)), ifindex);
+	return ret->ifindex ? 0 : cni_err_set(err, CNI_ERR_NETLINK, ENOENT, "no neighbour");
+}
+
 int nl_neigh_replace(struct nl *nl, const struct nl_neigh *n, struct cni_err *err)
 {
 	return neigh_talk(nl, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, n, err);

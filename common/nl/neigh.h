@@ -19,6 +19,10 @@ struct nl_neigh {
 /* Neighbours (ARP and NDP) on ifindex (0 = every link): *ret is malloc'd (free it). */
 int nl_neigh_list(struct nl *nl, int ifindex, struct nl_neigh **ret, size_t *ret_n,
 		  struct cni_err *err);
+/* The entry for ip on ifindex (RTM_GETNEIGH of one entry, Linux >= 5.0): 0 with *ret filled,
+ * its mac zero when the entry has none yet (incomplete, failed); -ENOENT when there is none. */
+int nl_neigh_get(struct nl *nl, int ifindex, const struct inet_addr *ip, struct nl_neigh *ret,
+		 struct cni_err *err);
 /* NLM_F_CREATE|NLM_F_REPLACE: idempotent. */
 int nl_neigh_replace(struct nl *nl, const struct nl_neigh *n, struct cni_err *err);
 /* -ENOENT when absent. */

@@ -17,6 +17,7 @@
 #include "common/netns.h"
 #include "common/nl/addr.h"
 #include "common/nl/link.h"
+#include "common/nl/neigh.h"
 #include "common/nl/netconf.h"
 #include "common/nl/route.h"
 
@@ -345,8 +346,33 @@ static int port_wait(struct podnet_ctx *x, struct cni_err *err)
 	}
 }
 
-/* Tell the host and the other pods where the (maybe reused) addresses live now, so a stale
- * neighbour entry does not blackhole the pod (plugins#858). Setting the MAC to itself raises
+/* Whether a neighbour cache may still hold another MAC for one of the pod's addresses: a
+ * broadcast announcement costs every port of the bridge a copy to process (~4 ms of softirq
+ * per ADD at 1000 ports, see docs/notes.md), so it is sent only when it can correct
+ * something. The evidence is the host's own cache on the gateway interface: a pod is reached
+ * from the host (kubelet probes, and everything off-subnet goes through the gateway), and the
+ * host's entries outlive the pods' the same way. An entry with another MAC, or one still being
+ * resolved, says the address was in use: announce. No gateway here (no host cache to ask), a
+ * kernel without single-entry RTM_GETNEIGH, or any doubt: announce. */
+static bool announce_needed(struct podnet_ctx *x, const struct cni_result *res)
+{
+	struct nl_neigh n;
+	int r;
+
+	if (!x->gw_index)
+		return true;
+	for (size_t i = 0; i < res->n_ips; i++) {
+		r = nl_neigh_get(x->host, x->gw_index, &res->ips[i].address.addr, &n, NULL);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0 || memcmp(n.mac, x->ctr_mac, 6) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* Tell the host and the other pods where a reused address lives now, so a stale neighbour
+ * entry does not blackhole the pod (plugins#858). Setting the MAC to itself raises
  * NETDEV_CHANGEADDR: with arp_notify=1 the kernel sends a gratuitous ARP per IPv4 address and
  * with ndisc_notify=1 an unsolicited NA. No packet socket: closing one costs an RCU grace
  * period (synchronize_net), ~10-20 ms. This is the IPv4 pod's only announcement, and it must
@@ -356,7 +382,8 @@ static void announce(struct podnet_ctx *x, const struct cni_result *res)
 {
 	struct cni_err e = {0};
 
-	if (res->n_ips && nl_link_set_mac(x->ctr, x->ctr_index, x->ctr_mac, &e) < 0)
+	if (res->n_ips && announce_needed(x, res) &&
+	    nl_link_set_mac(x->ctr, x->ctr_index, x->ctr_mac, &e) < 0)
 		log_warn("announce addresses of %s: %s (%s)", x->a->ifname, e.msg, e.details);
 }
 

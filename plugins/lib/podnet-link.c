@@ -120,6 +120,25 @@ static int bridge_create(struct podnet_ctx *x, struct cni_err *err)
 	return r < 0 ? r : 1;
 }
 
+/* A network whose IPAM hands out IPv4 only needs no IPv6 on the bridge: without a link-local
+ * address the bridge sends no MLD report, flooded to every port, each time a port is added.
+ * Set right after creation, before the first port gives the bridge a carrier (the address is
+ * made then). An IPv6 gateway added later needs no link-local address. Best effort: a kernel
+ * without IPv6 refuses it and has no address to make anyway. */
+static void bridge_no_link_local(struct podnet_ctx *x, int ifindex)
+{
+	static const struct nl_link_change c = {.af = {.addr_gen_none = true}};
+	struct inet_prefix nets[16];
+	int n = ipam_subnets(x->conf->ipam, nets, ARRAY_SIZE(nets));
+
+	if (n <= 0 || x->conf->ipv6_link_local)
+		return; /* no IPAM, or one that does not tell: keep the kernel's default */
+	for (int i = 0; i < n; i++)
+		if (nets[i].addr.family != AF_INET)
+			return;
+	(void)nl_link_change(x->host, ifindex, &c, NULL);
+}
+
 int podnet_bridge_ensure(struct podnet_ctx *x, struct cni_err *err)
 {
 	const char *name = x->conf->bridge;
@@ -145,6 +164,7 @@ int podnet_bridge_ensure(struct podnet_ctx *x, struct cni_err *err)
 		/* We want to own the routes of this interface (the reference does the same). */
 		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra", name);
 		(void)netns_sysctl_set(-1, key, "0", NULL); /* absent without IPv6 */
+		bridge_no_link_local(x, l.ifindex);
 	}
 	x->br_index = l.ifindex;
 	memcpy(x->br_mac, l.mac, 6);

@@ -218,7 +218,7 @@ expect_code() { # expect_code N
 	ip -n "$HOST" neigh show dev wbr0 | grep -q "$ip1"
 }
 
-@test "bridge: a reused IP is announced: the host's stale neighbour entry follows the new pod" {
+@test "bridge: a reused IP is announced: the host's stale neighbour entry follows the new pod; a fresh one is not" {
 	c=$(conf 1.0.0)
 	add_ok "$c"
 	mac1=$(json_get "$output" '.interfaces[2].mac')
@@ -230,6 +230,19 @@ expect_code() { # expect_code N
 	# ... and so does another pod, on another port of the bridge
 	ip netns exec "$WEFT_PREFIX-keeper" ping -c1 -W2 10.99.0.2
 	ip -n "$WEFT_PREFIX-keeper" neigh show 10.99.0.2 | grep -q "$mac1"
+	# A fresh address has nothing to correct: no broadcast reaches the other ports (counted at
+	# the keeper's eth0 by an nft netdev ingress chain).
+	ip netns exec "$WEFT_PREFIX-keeper" nft add table netdev probe
+	ip netns exec "$WEFT_PREFIX-keeper" nft add chain netdev probe in \
+		"{ type filter hook ingress device eth0 priority 0; }"
+	ip netns exec "$WEFT_PREFIX-keeper" nft add rule netdev probe in \
+		ether daddr ff:ff:ff:ff:ff:ff counter
+	rx() { ip netns exec "$WEFT_PREFIX-keeper" nft -j list chain netdev probe in |
+		jq '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.) | .packets] | add'; }
+	before=$(rx)
+	add_ok "$c" fresh "/run/netns/$(ctr_ns fresh)"
+	sleep 0.2
+	[ "$(rx)" = "$before" ]
 	run run_plugin DEL bridge "$c"
 	[ "$status" -eq 0 ]
 	CNI_ARGS="IP=10.99.0.2" add_ok "$c" ctr2 "/run/netns/$(ctr_ns p2)"
@@ -239,6 +252,7 @@ expect_code() { # expect_code N
 	# sent once the new port forwards (one sent while eth0 goes up would be dropped there).
 	ip -n "$HOST" neigh show 10.99.0.2 | grep -q "$mac2"
 	ip -n "$WEFT_PREFIX-keeper" neigh show 10.99.0.2 | grep -q "$mac2"
+	[ "$(rx)" -gt "$before" ]
 }
 
 @test "bridge 30: masquerade proven by effect; pod-to-pod and multicast not masqueraded" {
