@@ -73,9 +73,23 @@ size_t cni_versions_list(const char *const **ret)
 
 /* ---- the model --------------------------------------------------------------------------- */
 
+/* Only the header is set: an entry is initialised when it is added (the arrays are ~80 KiB,
+ * mostly a path per interface; zeroing them cost every invocation ~20 page faults and ~100k
+ * instructions, a tenth of a plugin's own work). */
+static void result_clear(struct cni_result *r)
+{
+	memset(r->cni_version, 0, sizeof(r->cni_version));
+	r->n_ifaces = r->n_ips = r->n_routes = 0;
+	r->dns = NULL;
+}
+
 struct cni_result *cni_result_new(void)
 {
-	return calloc(1, sizeof(struct cni_result));
+	struct cni_result *r = malloc(sizeof(*r));
+
+	if (r)
+		result_clear(r);
+	return r;
 }
 
 void cni_result_reset(struct cni_result *r)
@@ -83,7 +97,7 @@ void cni_result_reset(struct cni_result *r)
 	if (!r)
 		return;
 	json_decref(r->dns);
-	memset(r, 0, sizeof(*r));
+	result_clear(r);
 }
 
 void cni_result_free(struct cni_result *r)
