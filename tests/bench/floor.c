@@ -14,6 +14,9 @@
  * result. Each request waits for its ack, as weft's do.
  *
  *   floor BRIDGE HOSTVETH PODNETNS ADDR/LEN GW      (run in the host netns; exit 0 or 1)
+ * With FLOOR_IDX=i in the environment (many copies started at once by wrun -P), HOSTVETH and
+ * PODNETNS get i appended and ADDR is advanced by i.
+ *   floor -d HOSTVETH      deletes HOSTVETH (HOSTVETH<i> with FLOOR_IDX), as `ip link del` does
  * Needs only libmnl. Built by tests/bench/lib.sh. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -154,12 +157,30 @@ static void route_default(struct mnl_socket *nl, int ifindex, const struct in_ad
 	talk(nl, nlh, "add default route");
 }
 
+static int link_del(const char *prefix, const char *idx)
+{
+	struct mnl_socket *nl = nl_open();
+	struct nlmsghdr *nlh = msg(RTM_DELLINK, 0);
+	char name[IFNAMSIZ];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, idx ? idx : "");
+	link_hdr(nlh, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	talk(nl, nlh, "delete link");
+	mnl_socket_close(nl);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct mnl_socket *host, *pod;
 	struct in_addr addr, gw;
 	int podns, self, hostveth, master, eth0, len;
-	char *slash;
+	char *slash, veth[32], nspath[256];
+	const char *idx = getenv("FLOOR_IDX");
+
+	if (argc == 3 && !strcmp(argv[1], "-d"))
+		return link_del(argv[2], idx);
 
 	if (argc != 6 || !(slash = strchr(argv[4], '/'))) {
 		fprintf(stderr, "usage: floor BRIDGE HOSTVETH PODNETNS ADDR/LEN GW\n");
@@ -169,7 +190,11 @@ int main(int argc, char **argv)
 	len = atoi(slash + 1);
 	if (inet_pton(AF_INET, argv[4], &addr) != 1 || inet_pton(AF_INET, argv[5], &gw) != 1)
 		return 2;
-	podns = open(argv[3], O_RDONLY | O_CLOEXEC);
+	snprintf(veth, sizeof(veth), "%s%s", argv[2], idx ? idx : "");
+	snprintf(nspath, sizeof(nspath), "%s%s", argv[3], idx ? idx : "");
+	if (idx)
+		addr.s_addr = htonl(ntohl(addr.s_addr) + (uint32_t)atoi(idx));
+	podns = open(nspath, O_RDONLY | O_CLOEXEC);
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (podns < 0 || self < 0)
 		die("open netns");
@@ -178,8 +203,8 @@ int main(int argc, char **argv)
 		die("bridge");
 
 	host = nl_open();
-	veth_add(host, argv[2], podns);
-	hostveth = (int)if_nametoindex(argv[2]);
+	veth_add(host, veth, podns);
+	hostveth = (int)if_nametoindex(veth);
 	link_set(host, hostveth, true, master, AF_INET6);
 
 	if (setns(podns, CLONE_NEWNET) < 0)

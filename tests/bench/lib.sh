@@ -157,6 +157,10 @@ bench_ratio() {
 bench_div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-";
 	else printf "%.3f\n", a / b }'; }
 
+# bench_sub A B: A − B (2 decimals), "-" when either is "-"
+bench_sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-";
+	else printf "%.2f\n", a - b }'; }
+
 # bench_fmt VALUE DIVISOR DECIMALS: VALUE/DIVISOR formatted ("-" stays "-")
 bench_fmt() { awk -v v="$1" -v d="$2" -v p="$3" 'BEGIN { if (v == "-") print "-";
 	else printf "%.*f\n", p, v / d }'; }

@@ -2,9 +2,11 @@
 # make bench, part "scale": (1) PODS sequential pods on one bridge, weft (without and with
 # ipMasq) and the reference interleaved pod by pod (each on its own host netns and bridge), plus
 # the kernel floor of a bridge port (`ip link add veth ... netns pod` + `ip link set master br
-# up`) at the same pod count; ADD time per pod against pod count, then every DEL. (2) CONC
+# up`) and the full floor (tests/bench/floor.c: every kernel object of a bridge ADD from one
+# process) at the same pod count; ADD time per pod against pod count, then every DEL. (2) CONC
 # concurrent ADDs then CONC concurrent DELs (total wall; all succeed, all IPs distinct, nothing
-# left), with the time weft's plugins waited for locks (WEFT_LOCK_TRACE). Sourced by run.sh.
+# left), with the time weft's plugins waited for locks (WEFT_LOCK_TRACE), and CONC full floors at
+# once beside them. Sourced by run.sh.
 
 scale_conf() { # scale_conf FILE NETWORK BRIDGE SUBNET [MASQ]
 	jq -n --arg n "$2" --arg b "$3" --arg s "$4" --arg d "$BENCH_TMP/scale-data" \
@@ -31,6 +33,10 @@ part_scale() {
 	hf=$(bench_ns sc-floor)
 	ip -n "$hf" link add fbr0 type bridge
 	ip -n "$hf" link set fbr0 up
+	hu=$(bench_ns sc-full)
+	ip -n "$hu" link add ubr0 type bridge
+	ip -n "$hu" addr add 10.215.0.1/16 dev ubr0
+	ip -n "$hu" link set ubr0 up
 	scale_conf "$BENCH_TMP/sc-weft" wsc wsc0 10.210.0.0/16
 	scale_conf "$BENCH_TMP/sc-weftm" msc msc0 10.214.0.0/16 true
 	scale_conf "$BENCH_TMP/sc-ref" rsc rsc0 10.211.0.0/16
@@ -40,13 +46,14 @@ part_scale() {
 		bench_ns "sc-m$i" >/dev/null
 		bench_ns "sc-r$i" >/dev/null
 		bench_ns "sc-f$i" >/dev/null
-		for impl in $(bench_order "$i" weft weftm ref floor); do
+		bench_ns "sc-u$i" >/dev/null
+		for impl in $(bench_order "$i" weft weftm ref floor full); do
 			scale_one "$impl" ADD "$i" || { bench_note "scale: $impl ADD of pod $i failed; stopped"; break 2; }
 		done
 		((i % 100)) || bench_log "scale: $i pods"
 	done
 	for ((i = 1; i <= pods; i++)); do
-		for impl in $(bench_order "$i" weft weftm ref floor); do
+		for impl in $(bench_order "$i" weft weftm ref floor full); do
 			scale_one "$impl" DEL "$i" || true
 		done
 	done
@@ -56,7 +63,9 @@ part_scale() {
 	done
 	[ -z "$(ip netns exec "$hm" nft list ruleset 2>/dev/null | grep masquerade)" ] ||
 		bench_note "scale: weft with ipMasq left masquerade rules after its last DEL"
-	for ((i = 1; i <= pods; i++)); do bench_ns_del "$BENCH_P-sc-w$i" "$BENCH_P-sc-m$i" "$BENCH_P-sc-r$i" "$BENCH_P-sc-f$i"; done
+	for ((i = 1; i <= pods; i++)); do
+		bench_ns_del "$BENCH_P-sc-w$i" "$BENCH_P-sc-m$i" "$BENCH_P-sc-r$i" "$BENCH_P-sc-f$i" "$BENCH_P-sc-u$i"
+	done
 	scale_conc "$conc" "$creps"
 	scale_report "$pods" "$conc"
 }
@@ -86,6 +95,13 @@ scale_one() { # scale_one IMPL VERB I
 		[ "${a[3]}" = 0 ] && [ "${b[3]}" = 0 ] || return 1
 		bench_sample scale seq kernel "$verb" "$i" wall_us $((a[0] + b[0]))
 		bench_sample scale seq kernel "$verb" "$i" cpu_us $((a[1] + b[1])) ;;
+	full)
+		if [ "$verb" = ADD ]; then
+			bench_exec scale seq full ADD "$i" -N "/run/netns/$BENCH_P-sc-full" -- "$FLOOR" ubr0 \
+				"uv$i" "/run/netns/$BENCH_P-sc-u$i" "10.215.$((i / 200)).$((i % 200 + 2))/16" 10.215.0.1
+		else
+			bench_exec scale seq full DEL "$i" -N "/run/netns/$BENCH_P-sc-full" -- ip link del "uv$i"
+		fi ;;
 	esac
 }
 
@@ -128,7 +144,26 @@ scale_conc() {
 			left=$(scale_left "$h" "$BENCH_TMP/scale-data" "${impl:0:1}cc")
 			[ -z "$left" ] || bench_note "concurrent: $impl round $k left $left after DEL"
 		done
+		scale_conc_floor "$conc" "$k"
 	done
+}
+
+# CONC full floors at once (tests/bench/floor.c, one bridge port each), then CONC `ip link del`.
+scale_conc_floor() {
+	local conc=$1 k=$2 h=$BENCH_P-cc-floor i
+	if [ "$k" = 1 ]; then
+		bench_ns cc-floor >/dev/null
+		ip -n "$h" link add cfbr0 type bridge
+		ip -n "$h" addr add 10.216.0.1/16 dev cfbr0
+		ip -n "$h" link set cfbr0 up
+		for ((i = 0; i < conc; i++)); do bench_ns "cc-f$i" >/dev/null; done
+	fi
+	bench_exec conc "c$conc" floor ADD "$k" -N "/run/netns/$h" -P "$conc" -x "FLOOR_IDX=%d" \
+		-- "$FLOOR" cfbr0 cfv "/run/netns/$BENCH_P-cc-f" 10.216.1.0/16 10.216.0.1 ||
+		bench_note "concurrent: floor ADD round $k: some of the $conc failed"
+	bench_exec conc "c$conc" floor DEL "$k" -N "/run/netns/$h" -P "$conc" -x "FLOOR_IDX=%d" \
+		-- "$FLOOR" -d cfv ||
+		bench_note "concurrent: floor DEL round $k: some of the $conc failed"
 }
 
 scale_med() { # scale_med IMPL VERB FIRST LAST: median wall ms of pods FIRST..LAST
@@ -150,26 +185,34 @@ scale_report() {
 		echo
 		echo "Config: bridge + host-local, isGateway, ipMasq=${SCALE_MASQ:-false} (\"weftm\": weft with ipMasq). Each"
 		echo "series on its own host netns and bridge, pod by pod interleaved (rotating order); pod i has its"
-		echo "own netns. Floor = \`ip link add veth peer netns pod\` + \`ip link set master br up\` (two execs)."
-		echo "\"pod 10\" = median of pods 5–15, \"pod $pods\" = median of the last 11."
+		echo "own netns. \"kernel\" = \`ip link add veth peer netns pod\` + \`ip link set master br up\` (two"
+		echo "execs); \"full\" = tests/bench/floor.c, every kernel object of a bridge ADD from one process (one"
+		echo "exec; DEL is \`ip link del\`). \"pod 10\" = median of pods 5–15, \"pod $pods\" = median of the last 11;"
+		echo "\"added\" = pod $pods − pod 10: what the $pods-port bridge adds to one ADD."
 		echo
-		echo "| series | pod 10 ADD ms | pod $pods ADD ms | growth | median DEL ms (all) |"
-		echo "|---|---|---|---|---|"
-		for impl in weft weftm ref kernel; do
+		echo "| series | pod 10 ADD ms | pod $pods ADD ms | growth | added ms | median DEL ms (all) |"
+		echo "|---|---|---|---|---|---|"
+		for impl in weft weftm ref kernel full; do
 			e=$(scale_med $impl ADD 5 15)
 			l=$(scale_med $impl ADD $((pods - 10)) "$pods")
-			echo "| $impl | $e | $l | $(bench_div "$l" "$e")x | $(scale_med $impl DEL 1 "$pods") |"
+			echo "| $impl | $e | $l | $(bench_div "$l" "$e")x | $(bench_sub "$l" "$e") | $(scale_med $impl DEL 1 "$pods") |"
 		done
+		echo
+		echo "A growth ratio favours a slow start: the same added milliseconds are a smaller ratio on a"
+		echo "slower pod 10. Compare the \"added\" column of weft with the full floor's."
 		echo
 		echo "![per-pod ADD time](scale-add.png)"
 		echo
 		echo "Concurrent: $conc ADDs at once, then $conc DELs at once (one round = all $conc), total wall:"
 		echo
-		echo "| verb | weft s | ref s | weft/ref (paired) |"
-		echo "|---|---|---|---|"
+		echo "| verb | weft s | ref s | full floor s | weft/ref (paired) | weft/floor (paired) | floor/ref (paired) |"
+		echo "|---|---|---|---|---|---|---|"
 		for v in ADD DEL; do
-			echo "| $v | $(inv_cell_p conc "c$conc" weft $v) | $(inv_cell_p conc "c$conc" ref $v) | $(inv_ratio "conc/c$conc/weft/$v" "conc/c$conc/ref/$v" wall_us) |"
+			echo "| $v | $(inv_cell_p conc "c$conc" weft $v) | $(inv_cell_p conc "c$conc" ref $v) | $(inv_cell_p conc "c$conc" floor $v) | $(inv_ratio "conc/c$conc/weft/$v" "conc/c$conc/ref/$v" wall_us) | $(inv_ratio "conc/c$conc/weft/$v" "conc/c$conc/floor/$v" wall_us) | $(inv_ratio "conc/c$conc/floor/$v" "conc/c$conc/ref/$v" wall_us) |"
 		done
+		echo
+		echo "The full floor here is $conc copies of tests/bench/floor.c at once (one bridge port each; DEL:"
+		echo "$conc RTM_DELLINKs at once): no plugin that makes these objects can go below it."
 		echo
 		echo "Lock waits of weft's $conc plugins per round (WEFT_LOCK_TRACE: every contended flock, the IPAM"
 		echo "store's and the state locks), median over rounds: ADD $(scale_lockwait "$conc" ADD), DEL $(scale_lockwait "$conc" DEL)."
