@@ -106,9 +106,8 @@ static const char *node_ip(const json_t *status, const char *cidr)
 	return first;
 }
 
-/* 1: parsed, 0: skipped (no pod CIDR or InternalIP yet). */
-static int parse_node(const json_t *e, const char *source, size_t i, struct peer *p,
-		      struct cni_err *err)
+int peers_parse_node(const json_t *e, const char *source, size_t i, struct peer *p,
+		     struct cni_err *err)
 {
 	const char *cidr, *ip;
 
@@ -151,7 +150,7 @@ int peers_parse(const json_t *j, const char *source, struct peers *ret, struct c
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "%s", source);
 	for (size_t i = 0; i < n; i++) {
 		if (nodelist)
-			r = parse_node(json_array_get(list, i), source, i, &v[p.n], err);
+			r = peers_parse_node(json_array_get(list, i), source, i, &v[p.n], err);
 		else
 			r = parse_entry(json_array_get(list, i), source, i, &v[p.n], err) < 0 ? -1
 											      : 1;
