@@ -40,7 +40,7 @@ declare -A may=(
 	[runtime]="base cni runtime"
 	[nsrun]="base cni runtime nsrun"
 	[netlab]="base cni runtime nsrun netlab"
-	[agent]="base cni nl nft bpftc ipam podnet bpfabi agent"
+	[agent]="base cni nl nft bpftc ipam podnet bpfabi runtime agent"
 )
 
 bad=0

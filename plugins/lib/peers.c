@@ -366,3 +366,16 @@ void peers_vtep_mac(const char *network, const char *node, const struct inet_add
 		mac[i] = (uint8_t)(h >> (8 * (7 - i)));
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* unicast, locally administered */
 }
+
+json_t *peers_to_json(const struct peers *p)
+{
+	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < p->n; i++)
+		json_array_append_new(
+			a, json_pack("{s:s,s:s,s:s}", "name", p->v[i].name, "nodeIP",
+				     inet_addr_fmt(&p->v[i].node_ip, ip, sizeof(ip)), "podCIDR",
+				     inet_prefix_fmt(&p->v[i].pod_cidr, cidr, sizeof(cidr))));
+	return a;
+}

@@ -71,6 +71,10 @@ void peers_digest(const struct peers *p, const char *params, char buf[17]);
 void peers_vtep_mac(const char *network, const char *node, const struct inet_addr *node_ip,
 		    uint8_t mac[6]);
 
+/* The set as a list [{"name", "nodeIP", "podCIDR"}] (what peers_parse reads back). New
+ * reference, NULL when out of memory. */
+json_t *peers_to_json(const struct peers *p);
+
 /* The same peer (name, node IP and pod CIDR)? */
 bool peers_eq(const struct peer *a, const struct peer *b);
 /* Index of name in p (sorted), or -1. */
