@@ -264,16 +264,20 @@ static int loop(struct agent *a)
 	}
 }
 
-static int open_fds(struct agent *a)
+/* Before any thread starts (libmicrohttpd's): every thread inherits the mask, so SIGTERM only
+ * ever reaches the signalfd. */
+static void block_signals(sigset_t *ss)
 {
-	sigset_t ss;
-
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
+	sigemptyset(ss);
+	sigaddset(ss, SIGTERM);
+	sigaddset(ss, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
-	    (a->sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+	sigprocmask(SIG_BLOCK, ss, NULL);
+}
+
+static int open_fds(struct agent *a, const sigset_t *ss)
+{
+	if ((a->sigfd = signalfd(-1, ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		log_error("signalfd: %m");
 		return -1;
 	}
@@ -338,8 +342,10 @@ int agent_run(const struct agent_opts *o)
 {
 	struct agent a = {.o = o, .sigfd = -1, .inofd = -1};
 	struct cni_err err = {0};
+	sigset_t ss;
 	int r;
 
+	block_signals(&ss);
 	r = setup(&a, &err);
 	if (r < 0)
 		log_error("%s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
@@ -350,7 +356,7 @@ int agent_run(const struct agent_opts *o)
 			 o->kubeconfig ? o->kubeconfig : "(in-cluster)", a.nets.n, o->conf_dir,
 			 o->metrics_addr);
 	if (r >= 0)
-		r = open_fds(&a);
+		r = open_fds(&a, &ss);
 	if (r >= 0)
 		r = loop(&a);
 	teardown(&a);
