@@ -225,8 +225,14 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 	struct informer *inf = ud;
 	size_t n = size * nmemb;
 
-	if (!inf->code)
+	if (!inf->code) {
 		curl_easy_getinfo(inf->h, CURLINFO_RESPONSE_CODE, &inf->code);
+		if (inf->auth_logged && inf->code == 200) {
+			inf->auth_logged = false;
+			log_info("%s: the API server accepts this client's credentials again",
+				 inf->path);
+		}
+	}
 	if (inf->listing || inf->code != 200)
 		return buf_add(&inf->body, p, n, BODY_MAX) ? n : 0;
 	return watch_data(inf, p, n);

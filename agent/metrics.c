@@ -107,7 +107,9 @@ char *metrics_text(const struct metrics_figures *f, double now)
 	if (!t.p)
 		return NULL;
 	t.p[0] = '\0';
-	metric(&t, "peers", "gauge", "Nodes routed to (this node excluded).", (double)f->peers);
+	metric(&t, "peers", "gauge",
+	       "Nodes in the peer set (this node excluded; a network may scope some out).",
+	       (double)f->peers);
 	metric(&t, "networks", "gauge", "Multi-node networks kept current.", (double)f->networks);
 	metric(&t, "skipped_nodes", "gauge", "Nodes left out (hijack checks, invalid fields).",
 	       (double)f->skipped_nodes);
