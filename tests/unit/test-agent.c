@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* weft-node's pure parts: kubeconfig parsing, peer derivation and hijack refusal, metrics text. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/kubeconfig.h"
+#include "agent/metrics.h"
+#include "agent/peerset.h"
+#include "common/cleanup.h"
+
+static const char kc[] = "apiVersion: v1\n"
+			 "current-context: b\n"
+			 "clusters:\n"
+			 "- name: one\n  cluster: {server: 'https://10.0.0.1:6443/'}\n"
+			 "- name: two\n  cluster:\n    server: https://api.example:443\n"
+			 "    certificate-authority: ca/ca.crt\n"
+			 "contexts:\n"
+			 "- name: a\n  context: {cluster: one, user: u1}\n"
+			 "- name: b\n  context: {cluster: two, user: u2}\n"
+			 "users:\n"
+			 "- name: u1\n  user: {token: t1}\n"
+			 "- name: u2\n  user:\n    client-certificate-data: aGVsbG8=\n"
+			 "    client-key: /k.pem\n";
+
+static void test_kubeconfig(void **state)
+{
+	struct kube_config c;
+	struct cni_err err = {0};
+
+	(void)state;
+	assert_int_equal(kube_config_parse(kc, strlen(kc), "/etc/kube", &c, &err), 0);
+	assert_string_equal(c.server, "https://api.example:443");
+	assert_string_equal(c.ca_file, "/etc/kube/ca/ca.crt");
+	assert_null(c.token);
+	assert_int_equal(c.cert_data.len, 5);
+	assert_memory_equal(c.cert_data.data, "hello", 5);
+	assert_string_equal(c.key_file, "/k.pem");
+	kube_config_free(&c);
+}
+
+static void test_kubeconfig_bad(void **state)
+{
+	static const char *const bad[] = {
+		"current-context: x\ncontexts: []\n",
+		"contexts:\n- name: a\n  context: {cluster: c}\nclusters:\n- name: c\n  cluster: "
+		"{}\n",
+		"contexts:\n- name: a\n  context: {cluster: c}\nclusters:\n- name: c\n  cluster: "
+		"{server: 'ftp://x'}\n",
+		"contexts:\n- name: a\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  "
+		"cluster: {server: 'https://x'}\nusers:\n- name: u\n  user: {client-key: /k}\n",
+		"a: [\n",
+	};
+	struct kube_config c;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct cni_err err = {0};
+
+		assert_true(kube_config_parse(bad[i], strlen(bad[i]), ".", &c, &err) < 0);
+		assert_int_equal(err.code, CNI_ERR_CONFIG);
+	}
+}
+
+static json_t *node(const char *name, const char *cidr, const char *ip)
+{
+	return json_pack("{s:{s:s},s:{s:s},s:{s:[{s:s,s:s}]}}", "metadata", "name", name, "spec",
+			 "podCIDR", cidr, "status", "addresses", "type", "InternalIP", "address",
+			 ip);
+}
+
+static void test_peerset(void **state)
+{
+	_cleanup_json_ json_t *nodes = json_object(), *why = json_object();
+	struct inet_prefix host[2];
+	struct peers p = {0};
+	struct cni_err err = {0};
+
+	(void)state;
+	json_object_set_new(nodes, "a", node("a", "10.244.1.0/24", "192.168.1.1"));
+	json_object_set_new(nodes, "b", node("b", "10.244.2.0/24", "192.168.1.2"));
+	json_object_set_new(nodes, "all", node("all", "0.0.0.0/0", "192.168.1.9"));
+	json_object_set_new(nodes, "ul", node("ul", "192.168.1.0/25", "192.168.1.10"));
+	json_object_set_new(nodes, "t1", node("t1", "10.244.3.0/24", "192.168.1.30"));
+	json_object_set_new(nodes, "t2", node("t2", "10.244.4.0/24", "192.168.1.30"));
+	json_object_set_new(nodes, "big", node("big", "10.244.0.0/16", "192.168.1.40"));
+	json_object_set_new(nodes, "bad", node("bad", "nope", "192.168.1.41"));
+	json_object_set_new(nodes, "noip",
+			    json_pack("{s:{s:s},s:{s:s}}", "metadata", "name", "noip", "spec",
+				      "podCIDR", "10.244.9.0/24"));
+	assert_int_equal(inet_prefix_parse("192.168.1.1/24", &host[0]), 0);
+	assert_int_equal(inet_prefix_parse("127.0.0.1/8", &host[1]), 0);
+	assert_int_equal(peerset_parse(nodes, &p, why, &err), 0);
+	assert_int_equal(p.n, 7); /* bad refused, noip waits */
+	assert_non_null(strstr(json_string_value(json_object_get(why, "bad")), "podCIDR"));
+	assert_int_equal(peerset_filter(&p, "a", host, 2, why, &err), 0);
+	/* big overlaps a (this node) and b: big is skipped, and b with it (neither is self) */
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.v[0].name, "a");
+	assert_non_null(strstr(json_string_value(json_object_get(why, "b")), "\"big\""));
+	assert_non_null(strstr(json_string_value(json_object_get(why, "all")), "/0"));
+	assert_non_null(strstr(json_string_value(json_object_get(why, "ul")), "address"));
+	assert_non_null(strstr(json_string_value(json_object_get(why, "t1")), "InternalIP"));
+	assert_non_null(strstr(json_string_value(json_object_get(why, "t2")), "InternalIP"));
+	assert_non_null(strstr(json_string_value(json_object_get(why, "big")), "this node"));
+	assert_null(json_object_get(why, "noip"));
+	peers_free(&p);
+}
+
+static void test_scope(void **state)
+{
+	_cleanup_json_ json_t *nodes = json_object(), *why = json_object();
+	struct inet_prefix cluster, local;
+	struct peers p = {0}, s = {0};
+	struct cni_err err = {0};
+
+	(void)state;
+	json_object_set_new(nodes, "a", node("a", "10.244.1.0/24", "192.168.1.1"));
+	json_object_set_new(nodes, "b", node("b", "10.244.2.0/24", "192.168.1.2"));
+	json_object_set_new(nodes, "out", node("out", "10.99.0.0/24", "192.168.1.3"));
+	json_object_set_new(nodes, "loc", node("loc", "10.244.7.0/24", "192.168.1.4"));
+	assert_int_equal(inet_prefix_parse("10.244.0.0/16", &cluster), 0);
+	assert_int_equal(inet_prefix_parse("10.244.7.0/24", &local), 0);
+	assert_int_equal(peerset_parse(nodes, &p, why, &err), 0);
+	assert_int_equal(peerset_scope(&p, "a", &cluster, &local, 1, &s, why, &err), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.v[0].name, "b");
+	assert_non_null(strstr(json_string_value(json_object_get(why, "out")), "clusterCIDR"));
+	assert_non_null(strstr(json_string_value(json_object_get(why, "loc")), "IPAM range"));
+	peers_free(&p);
+	peers_free(&s);
+}
+
+static void test_metrics_text(void **state)
+{
+	struct metrics_figures f = {.peers = 3, .reconciles = 5, .ready = true};
+	char *t;
+
+	(void)state;
+	metrics_observe(&f, 0.002);
+	metrics_observe(&f, 7.0);
+	t = metrics_text(&f, 10.0);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "weft_node_peers 3\n"));
+	assert_non_null(strstr(t, "weft_node_reconciles_total 5\n"));
+	assert_non_null(strstr(t, "weft_node_seconds_since_last_sync -1\n"));
+	assert_non_null(
+		strstr(t, "weft_node_reconcile_duration_seconds_bucket{le=\"0.0025\"} 1\n"));
+	assert_non_null(strstr(t, "weft_node_reconcile_duration_seconds_bucket{le=\"5\"} 1\n"));
+	assert_non_null(strstr(t, "weft_node_reconcile_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kubeconfig),   cmocka_unit_test(test_kubeconfig_bad),
+		cmocka_unit_test(test_peerset),	     cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_metrics_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
