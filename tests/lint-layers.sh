@@ -21,6 +21,7 @@ layer() {
 	netns-tools/runtime/*) echo runtime ;;
 	netns-tools/nsrun/*) echo nsrun ;;
 	netns-tools/netlab/*) echo netlab ;;
+	agent/install/*) echo install ;;
 	agent/*) echo agent ;;
 	*) echo "" ;;
 	esac
@@ -40,6 +41,7 @@ declare -A may=(
 	[runtime]="base cni runtime"
 	[nsrun]="base cni runtime nsrun"
 	[netlab]="base cni runtime nsrun netlab"
+	[install]="base cni install"
 	[agent]="base cni nl nft bpftc ipam podnet bpfabi agent"
 )
 
