@@ -19,6 +19,7 @@ CC	?= cc
 CLANG	?= clang
 BPFTOOL	?= bpftool
 PKGS	:= libmnl libnftnl jansson libbpf
+AGENT_PKGS := libcurl yaml-0.1 libmicrohttpd
 
 ifeq ($(V),1)
 Q :=
@@ -48,12 +49,14 @@ STATIC ?= 1
 ifeq ($(filter deps clean distclean lint,$(MAKECMDGOALS)),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS += $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null) -lpthread
 endif
 
 # ---- sources (discovered: adding a file never needs a Makefile edit) -------------------------
 # One archive per layer, bottom to top (docs/design.md §1). No file includes a header of a later
 # layer (tests/lint-layers.sh checks it), so the archives link in one pass, highest layer first.
-LAYERS := base cni nl nft bpftc ipam podnet runtime nsrun netlab install
+LAYERS := base cni nl nft bpftc ipam podnet runtime nsrun netlab agent install
 SRC_base    := $(wildcard common/*.c)
 SRC_cni     := $(wildcard common/cni/*.c)
 SRC_nl      := $(wildcard common/nl/*.c)
@@ -64,6 +67,7 @@ SRC_podnet  := $(wildcard plugins/lib/*.c)
 SRC_runtime := $(wildcard netns-tools/runtime/*.c)
 SRC_nsrun   := $(filter-out netns-tools/nsrun/nsrun.c,$(wildcard netns-tools/nsrun/*.c))
 SRC_netlab  := $(filter-out netns-tools/netlab/netlab.c,$(wildcard netns-tools/netlab/*.c))
+SRC_agent   := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SRC_install := $(filter-out agent/install/weft-install.c,$(wildcard agent/install/*.c))
 PLUGINS    := $(sort $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))))
 BPF_SRC    := $(wildcard bpf/*.bpf.c)
@@ -76,12 +80,12 @@ lib = $(OUT)/lib/lib$(1).a
 # What each program links, highest layer first.
 LIBS_PLUGIN := $(foreach l,podnet ipam bpftc nft nl cni base,$(call lib,$(l)))
 LIBS_TOOLS  := $(foreach l,netlab nsrun runtime,$(call lib,$(l))) $(LIBS_PLUGIN)
-LIBS        := $(call lib,install) $(LIBS_TOOLS)
-
-LIBS_INSTALL := $(call lib,install) $(foreach l,cni base,$(call lib,$(l)))
+LIBS_AGENT  := $(call lib,agent) $(call lib,runtime) $(LIBS_PLUGIN)
+LIBS_INSTALL := $(call lib,install) $(LIBS_AGENT)
+LIBS        := $(call lib,install) $(call lib,agent) $(LIBS_TOOLS)
 
 BINS := $(addprefix $(OUT)/bin/,$(PLUGINS)) $(OUT)/bin/host-local $(OUT)/bin/nsrun $(OUT)/bin/netlab \
-	$(OUT)/bin/weft-install
+	$(OUT)/bin/weft-node $(OUT)/bin/weft-install
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.skel.h,$(BPF_SRC))
 
@@ -143,10 +147,16 @@ $(OUT)/bin/nsrun $(OUT)/bin/netlab:
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS_TOOLS) $(PKG_LIBS) $(LDLIBS)
 
+# weft-node, the node agent: libcurl, libyaml and libmicrohttpd besides the plugins' libraries.
+$(OUT)/bin/weft-node: $(call obj,agent/main.c) $(LIBS_AGENT)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS_AGENT) $(PKG_LIBS) $(AGENT_LIBS) $(LDLIBS)
+
 $(OUT)/bin/weft-install: $(call obj,agent/install/weft-install.c) $(LIBS_INSTALL)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS_INSTALL) $(PKG_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS_INSTALL) $(PKG_LIBS) $(AGENT_LIBS) $(LDLIBS)
 
 # host-local runs once per IPAM call of another plugin: process start-up is most of its time.
 # Static PIE (glibc + libjansson.a, nothing that needs NSS or dlopen; ASLR kept) when the
@@ -175,7 +185,7 @@ $(call obj,$(wildcard plugins/ebpf/*.c) tests/unit/test-ebpf-prog.c): $(SKELS)
 $(OUT)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(AGENT_LIBS) -lcmocka $(LDLIBS)
 
 # Unit tests need no root. Each binary is a cmocka group; any failure fails the target.
 unit: $(UNIT_BINS) $(BINS)
@@ -229,12 +239,12 @@ install: all
 	$(Q)for p in $(PLUGINS) host-local; do \
 		[ -x $(OUT)/bin/$$p ] && install -m 0755 $(OUT)/bin/$$p $(DESTDIR)$(CNI_BIN_DIR)/$$p; done; true
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin
-	$(Q)for p in nsrun netlab weft-install; do \
+	$(Q)for p in nsrun netlab weft-install weft-node; do \
 		[ -x $(OUT)/bin/$$p ] && install -m 0755 $(OUT)/bin/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done; true
 
 uninstall:
 	$(Q)for p in $(PLUGINS) host-local; do rm -f $(DESTDIR)$(CNI_BIN_DIR)/$$p; done
-	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/nsrun $(DESTDIR)$(PREFIX)/bin/netlab $(DESTDIR)$(PREFIX)/bin/weft-install
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/nsrun $(DESTDIR)$(PREFIX)/bin/netlab $(DESTDIR)$(PREFIX)/bin/weft-install $(DESTDIR)$(PREFIX)/bin/weft-node
 
 clean:
 	$(Q)rm -rf $(OUT)

@@ -41,8 +41,8 @@ declare -A may=(
 	[runtime]="base cni runtime"
 	[nsrun]="base cni runtime nsrun"
 	[netlab]="base cni runtime nsrun netlab"
-	[install]="base cni install"
-	[agent]="base cni nl nft bpftc ipam podnet bpfabi agent"
+	[agent]="base cni nl nft bpftc ipam podnet bpfabi runtime agent"
+	[install]="base cni nl nft bpftc ipam podnet bpfabi runtime agent install"
 )
 
 bad=0

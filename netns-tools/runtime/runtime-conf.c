@@ -337,6 +337,18 @@ static int dir_files(const char *dir, const char *const *exts, size_t n_exts, ch
 	return 0;
 }
 
+int rt_netconf_files(const char *dir, char ***ret, size_t *ret_n, struct cni_err *err)
+{
+	static const char *const exts[] = {".conflist", ".conf", ".json"};
+
+	return dir_files(dir, exts, ARRAY_SIZE(exts), ret, ret_n, err);
+}
+
+void rt_netconf_files_free(char **files, size_t n)
+{
+	names_free(files, n);
+}
+
 /* <dir>/<name>/ *.conf plugin objects, appended to nc->plugins. */
 static int load_plugin_dir(const char *dir, struct rt_netconf *nc, struct cni_err *err)
 {
@@ -401,6 +413,22 @@ int rt_netconf_from_file(const char *path, struct rt_netconf **ret, struct cni_e
 				   path);
 	*ret = TAKE_PTR(nc);
 	return 0;
+}
+
+int rt_netconf_from_plugin_file(const char *path, struct rt_netconf **ret, struct cni_err *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = read_file(path, &buf, &len, err);
+
+	if (r >= 0)
+		r = rt_netconf_from_plugin_bytes(buf, len, ret, err);
+	if (r >= 0 && !((*ret)->source = strdup(path))) {
+		rt_netconf_free(*ret);
+		*ret = NULL;
+		r = cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "%s", path);
+	}
+	return r < 0 ? cni_err_wrap(err, "%s", path) : 0;
 }
 
 static int load_single(const char *dir, const char *name, bool had_lists, struct rt_netconf **ret,

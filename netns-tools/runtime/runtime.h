@@ -55,6 +55,12 @@ int rt_netconf_from_plugin_bytes(const char *bytes, size_t len, struct rt_netcon
 /* Reads a conflist file; unless loadOnlyInlinedPlugins, appends <dir>/<name>/ *.conf plugin
  * objects (sorted). Zero plugins overall: "no plugin configs found". */
 int rt_netconf_from_file(const char *path, struct rt_netconf **ret, struct cni_err *err);
+/* The network config files of dir (*.conflist, *.conf, *.json), sorted by name as libcni's
+ * ConfFiles; a missing dir is none. Free with rt_netconf_files_free. */
+int rt_netconf_files(const char *dir, char ***ret, size_t *ret_n, struct cni_err *err);
+void rt_netconf_files_free(char **files, size_t n);
+/* Reads a single-plugin .conf/.json file into a list. */
+int rt_netconf_from_plugin_file(const char *path, struct rt_netconf **ret, struct cni_err *err);
 /* Loads network `name` from dir: *.conflist lexically sorted, first whose name matches (a
  * file that fails to parse is an error, as in libcni); else *.conf / *.json (sorted) wrapped
  * into a list. Not found: -ENOENT, code 7, 'no net configuration with name "x" in dir'. */

@@ -2,8 +2,6 @@
 /* host-gw's node-level state: per other node one route "<podCIDR> via <nodeIP> dev
  * <underlay>" (plugins/lib/overlay-routes.h), reconciled against the peer set on ADD and checked
  * against applied.json on CHECK. */
-#include <stdio.h>
-
 #include "plugins/host-gw/hostgw.h"
 #include "plugins/lib/overlay-routes.h"
 
@@ -13,7 +11,7 @@ static int node_open(struct overlay_routes *n, const struct hostgw_conf *c, char
 	int r = overlay_routes_open(n, c->ov.underlay, "host-gw", err);
 
 	if (r >= 0)
-		snprintf(params, len, "host-gw underlay=%s/%d", c->ov.underlay, n->underlay);
+		overlay_routes_params(n, params, len);
 	return r;
 }
 

@@ -50,28 +50,15 @@ static int state_write(const char *dir, const char *name, const char *data, stru
 	return r < 0 ? cni_err_set(err, CNI_ERR_IO, -r, "write \"%s\"", path) : 0;
 }
 
-static json_t *peers_json(const struct peers *p)
-{
-	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < p->n; i++)
-		json_array_append_new(
-			a, json_pack("{s:s,s:s,s:s}", "name", p->v[i].name, "nodeIP",
-				     inet_addr_fmt(&p->v[i].node_ip, ip, sizeof(ip)), "podCIDR",
-				     inet_prefix_fmt(&p->v[i].pod_cidr, cidr, sizeof(cidr))));
-	return a;
-}
-
 static int applied_write(const char *dir, const struct peers *done, const struct peers *pending,
 			 const char *params, struct cni_err *err)
 {
 	_cleanup_json_ json_t *j =
-		json_pack("{s:s,s:o}", "params", params, "peers", peers_json(done));
+		json_pack("{s:s,s:o}", "params", params, "peers", peers_to_json(done));
 	_cleanup_free_ char *s = NULL;
 
 	if (j && pending)
-		json_object_set_new(j, "pending", peers_json(pending));
+		json_object_set_new(j, "pending", peers_to_json(pending));
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!s)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "applied peer set");

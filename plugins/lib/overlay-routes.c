@@ -39,6 +39,11 @@ void overlay_routes_close(struct overlay_routes *n)
 	overlay_routes_table_free(&n->rtab);
 }
 
+void overlay_routes_params(const struct overlay_routes *n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s underlay=%s/%d", n->plugin, n->underlay_name, n->underlay);
+}
+
 int overlay_routes_oif(struct overlay_routes *n, const struct peer *p, struct cni_err *err)
 {
 	char ip[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];

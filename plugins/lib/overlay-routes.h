@@ -42,6 +42,9 @@ struct overlay_routes {
 int overlay_routes_open(struct overlay_routes *n, const char *underlay, const char *plugin,
 			struct cni_err *err);
 void overlay_routes_close(struct overlay_routes *n);
+/* host-gw's node-level parameters for overlay_reconcile: "<plugin> underlay=<name>/<ifindex>"
+ * (the plugin and weft-node must digest the same string). */
+void overlay_routes_params(const struct overlay_routes *n, char *buf, size_t len);
 
 /* The interface the node is on-link through (> 0), or a code 7 error naming the node. */
 int overlay_routes_oif(struct overlay_routes *n, const struct peer *p, struct cni_err *err);

@@ -107,9 +107,8 @@ static const char *node_ip(const json_t *status, const char *cidr)
 	return first;
 }
 
-/* 1: parsed, 0: skipped (no pod CIDR or InternalIP yet). */
-static int parse_node(const json_t *e, const char *source, size_t i, struct peer *p,
-		      struct cni_err *err)
+int peers_parse_node(const json_t *e, const char *source, size_t i, struct peer *p,
+		     struct cni_err *err)
 {
 	const char *cidr, *ip;
 
@@ -152,7 +151,7 @@ int peers_parse(const json_t *j, const char *source, struct peers *ret, struct c
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "%s", source);
 	for (size_t i = 0; i < n; i++) {
 		if (nodelist)
-			r = parse_node(json_array_get(list, i), source, i, &v[p.n], err);
+			r = peers_parse_node(json_array_get(list, i), source, i, &v[p.n], err);
 		else
 			r = parse_entry(json_array_get(list, i), source, i, &v[p.n], err) < 0 ? -1
 											      : 1;
@@ -357,4 +356,17 @@ void peers_vtep_mac(const char *network, const char *node, const struct inet_add
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)(h >> (8 * (7 - i)));
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* unicast, locally administered */
+}
+
+json_t *peers_to_json(const struct peers *p)
+{
+	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < p->n; i++)
+		json_array_append_new(
+			a, json_pack("{s:s,s:s,s:s}", "name", p->v[i].name, "nodeIP",
+				     inet_addr_fmt(&p->v[i].node_ip, ip, sizeof(ip)), "podCIDR",
+				     inet_prefix_fmt(&p->v[i].pod_cidr, cidr, sizeof(cidr))));
+	return a;
 }

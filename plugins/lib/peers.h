@@ -25,7 +25,7 @@
 #include "common/cni-error.h"
 #include "common/inet.h"
 
-#define PEERS_MAX      4096	   /* nodes in one list */
+#define PEERS_MAX      16384	   /* nodes in one list */
 #define PEER_NAME_MAX  253	   /* a Kubernetes node name (DNS subdomain) */
 #define PEERS_FILE_MAX (16u << 20) /* bytes read from a peersFile */
 
@@ -44,6 +44,11 @@ void peers_free(struct peers *p); /* NULL-safe; leaves an empty set */
 
 /* j: a list or a NodeList (above). source names it in messages ("peers", the file path). */
 int peers_parse(const json_t *j, const char *source, struct peers *ret, struct cni_err *err);
+/* One NodeList item (index i, for messages) by the rules above: 1 parsed into *ret, 0 skipped
+ * (no pod CIDR or no InternalIP yet), < 0 invalid (code 7 naming the node). weft-node derives
+ * its peers from Node objects with it, so the agent and a NodeList peersFile agree. */
+int peers_parse_node(const json_t *item, const char *source, size_t i, struct peer *ret,
+		     struct cni_err *err);
 /* Reads and parses a file; unreadable, too big or not JSON: code 7 naming the path. */
 int peers_load_file(const char *path, struct peers *ret, struct cni_err *err);
 
@@ -65,6 +70,10 @@ void peers_digest(const struct peers *p, const char *params, char buf[17]);
  * network, node name, node IP). Every node computes every other node's from the peer list. */
 void peers_vtep_mac(const char *network, const char *node, const struct inet_addr *node_ip,
 		    uint8_t mac[6]);
+
+/* The set as a list [{"name", "nodeIP", "podCIDR"}] (what peers_parse reads back). New
+ * reference, NULL when out of memory. */
+json_t *peers_to_json(const struct peers *p);
 
 /* The same peer (name, node IP and pod CIDR)? */
 bool peers_eq(const struct peer *a, const struct peer *b);

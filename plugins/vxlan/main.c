@@ -3,7 +3,7 @@
 
 #include "common/cleanup.h"
 #include "common/cni/conf.h"
-#include "plugins/vxlan/vxlan.h"
+#include "plugins/lib/vxlan.h"
 
 static const char *const vxlan_known_args[] = {"IP", "MAC", NULL};
 

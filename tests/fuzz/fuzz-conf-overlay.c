@@ -4,12 +4,11 @@
  * the peers, validated against the local IPAM ranges), as plugins/host-gw/main.c chains them.
  * The first input byte's high bit names the plugin (host-gw or vxlan); for vxlan its own keys
  * (vni, port, udpChecksum, vxlanDevice) follow, as plugins/vxlan/main.c chains them.
- * fuzz-sources: plugins/vxlan/conf.c
  * A "peersFile" is redirected to a fixed valid peer list (fuzz-peers covers peers_parse): a
  * path chosen by the fuzzer could name a FIFO and block. See fuzz-conf.h. */
 #include <unistd.h>
 
-#include "plugins/vxlan/vxlan.h"
+#include "plugins/lib/vxlan.h"
 #include "tests/fuzz/fuzz-conf.h"
 #include "plugins/lib/overlay.h"
 #include "plugins/lib/podnet.h"

@@ -21,7 +21,7 @@
 #include "common/nl/neigh.h"
 #include "common/nl/route.h"
 #include "plugins/lib/overlay-routes.h"
-#include "plugins/vxlan/vxlan.h"
+#include "plugins/lib/vxlan.h"
 
 struct vxlan_node {
 	struct nl *nl;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vxlan's own keys (vni, port, udpChecksum, vxlanDevice), apart from main() so the fuzz target
- * tests/fuzz/fuzz-conf-overlay.c reaches them too. */
+/* vxlan's own keys (vni, port, udpChecksum, vxlanDevice), shared by the vxlan plugin, weft-node
+ * and the fuzz target tests/fuzz/fuzz-conf-overlay.c. */
 #include <stdio.h>
 
 #include "common/cni/conf.h"
-#include "plugins/vxlan/vxlan.h"
+#include "plugins/lib/vxlan.h"
 
 int vxlan_conf_parse_keys(const json_t *j, struct vxlan_conf *c, struct cni_err *err)
 {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The vxlan plugin: pods attached locally as the bridge plugin does (plugins/lib/podnet.h), and an
+/* The vxlan network: pods attached locally as the bridge plugin does (plugins/lib/podnet.h), and an
  * overlay to the other nodes (plugins/lib/overlay.h): one vxlan device per network and, per other
  * node, one permanent neighbour, one FDB entry and one onlink route (flannel's model, no
- * L2/L3-miss daemon).
- *   main.c   config and verbs
- *   dev.c    the vxlan device: underlay, MTU, VTEP MAC, create or verify
- *   node.c   the per-node entries */
+ * L2/L3-miss daemon). Shared by the vxlan plugin (plugins/vxlan/main.c: config and verbs) and
+ * weft-node (agent/), which applies the same node-level state when the cluster changes.
+ *   vxlan-conf.c   vxlan's own keys
+ *   vxlan-dev.c    the vxlan device: underlay, MTU, VTEP MAC, create or verify
+ *   vxlan-node.c   the per-node entries */
 #ifndef WEFT_VXLAN_H
 #define WEFT_VXLAN_H
 

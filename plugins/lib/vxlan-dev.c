@@ -10,7 +10,7 @@
 #include "common/nl/addr.h"
 #include "common/nl/link.h"
 #include "common/nl/route.h"
-#include "plugins/vxlan/vxlan.h"
+#include "plugins/lib/vxlan.h"
 
 #define NO_UNDERLAY(err, c)                                                                        \
 	cni_err_set(err, CNI_ERR_CONFIG, 0,                                                        \

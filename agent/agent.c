@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The main loop (see agent.h). */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/informer.h"
+#include "agent/kube.h"
+#include "agent/metrics.h"
+#include "agent/nets.h"
+#include "agent/peerset.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/nl/addr.h"
+
+#define HOST_ADDRS_MAX 512
+
+struct agent {
+	const struct agent_opts *o;
+	struct kube kube;
+	CURLM *multi;
+	struct informer *nodes;
+	struct agent_nets nets;
+	struct metrics *m;
+	int sigfd, inofd;
+	bool dirty;
+	double deadline;
+	struct peers last; /* the previous round's set, for one log line per change */
+	json_t *reasons;   /* the previous round's skipped nodes */
+	struct metrics_figures f;
+};
+
+/* What weft-node keeps of a Node: name, uid, resourceVersion, pod CIDRs, InternalIPs. */
+static json_t *node_transform(void *ctx, json_t *obj)
+{
+	static const char *const meta_keys[] = {"name", "uid", "resourceVersion"};
+	static const char *const spec_keys[] = {"podCIDR", "podCIDRs"};
+	json_t *m = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec");
+	json_t *out = json_object(), *om = json_object(), *os = json_object(), *ad = json_array();
+	json_t *a;
+	size_t i;
+
+	(void)ctx;
+	for (size_t k = 0; k < ARRAY_SIZE(meta_keys); k++)
+		if (json_object_get(m, meta_keys[k]))
+			json_object_set(om, meta_keys[k], json_object_get(m, meta_keys[k]));
+	for (size_t k = 0; k < ARRAY_SIZE(spec_keys); k++)
+		if (json_object_get(spec, spec_keys[k]))
+			json_object_set(os, spec_keys[k], json_object_get(spec, spec_keys[k]));
+	json_array_foreach(json_object_get(json_object_get(obj, "status"), "addresses"), i, a)
+	{
+		const char *t = json_string_value(json_object_get(a, "type"));
+
+		if (t && strcmp(t, "InternalIP") == 0)
+			json_array_append(ad, a);
+	}
+	json_object_set_new(out, "metadata", om);
+	json_object_set_new(out, "spec", os);
+	json_object_set_new(out, "status", json_pack("{s:o}", "addresses", ad));
+	return out;
+}
+
+static void mark(struct agent *a, double delay)
+{
+	double at = informer_now() + delay;
+
+	if (!a->dirty || at < a->deadline)
+		a->deadline = at;
+	a->dirty = true;
+}
+
+static void node_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
+{
+	(void)key, (void)obj, (void)old;
+	mark(ctx, AGENT_COALESCE_MS / 1000.0);
+}
+
+static void node_remove(void *ctx, const char *key, const json_t *old)
+{
+	(void)key, (void)old;
+	mark(ctx, AGENT_COALESCE_MS / 1000.0);
+}
+
+static void nodes_synced(void *ctx)
+{
+	struct agent *a = ctx;
+
+	for (size_t i = 0; i < a->nets.n; i++)
+		net_forget(&a->nets.v[i]);
+	mark(a, 0);
+}
+
+/* This node's addresses, with their prefix lengths. */
+static size_t host_addrs(struct inet_prefix *ret, size_t max)
+{
+	_cleanup_nl_ struct nl *nl = NULL;
+	struct nl_addr *v = calloc(max, sizeof(*v));
+	size_t n = 0;
+
+	if (v && nl_open(&nl, NL_NETNS_SELF, NULL) >= 0 &&
+	    nl_addr_list(nl, 0, AF_UNSPEC, v, max, &n, NULL) >= 0)
+		for (size_t i = 0; i < n && i < max; i++)
+			ret[i] = v[i].prefix;
+	free(v);
+	return n < max ? n : max;
+}
+
+static void log_reasons(struct agent *a, json_t *now)
+{
+	const char *name;
+	json_t *why;
+
+	json_object_foreach(now, name, why)
+	{
+		const char *was = json_string_value(json_object_get(a->reasons, name));
+
+		if (!was || strcmp(was, json_string_value(why)) != 0)
+			log_warn("node %s skipped: %s", name, json_string_value(why));
+	}
+	json_decref(a->reasons);
+	a->reasons = json_incref(now);
+}
+
+static void apply_nets(struct agent *a, const struct peers *all, json_t *reasons)
+{
+	for (size_t i = 0; i < a->nets.n; i++) {
+		struct agent_net *net = &a->nets.v[i];
+		_cleanup_json_ json_t *nr = json_object();
+		struct cni_err err = {0};
+		const char *name;
+		json_t *why;
+		char buf[512];
+
+		a->f.reconciles++;
+		if (net_apply(net, all, nr, &err) < 0) {
+			a->f.reconcile_errors++;
+			log_error("%s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
+		}
+		json_object_foreach(nr, name, why)
+		{
+			snprintf(buf, sizeof(buf), "network %s: %s", net->name,
+				 json_string_value(why));
+			if (!json_object_get(reasons, name))
+				json_object_set_new(reasons, name, json_string(buf));
+		}
+	}
+}
+
+static void round_(struct agent *a)
+{
+	_cleanup_free_ struct inet_prefix *host = calloc(HOST_ADDRS_MAX, sizeof(*host));
+	_cleanup_json_ json_t *reasons = json_object();
+	struct peers all = {0};
+	struct cni_err err = {0};
+	double t0 = informer_now();
+	size_t n_host = host ? host_addrs(host, HOST_ADDRS_MAX) : 0;
+	int r;
+
+	r = peerset_parse(informer_cache(a->nodes), &all, reasons, &err);
+	if (r >= 0)
+		r = peerset_filter(&all, a->o->node_name, host, n_host, reasons, &err);
+	if (r < 0) {
+		log_error("peer set: %s", err.msg);
+		peers_free(&all);
+		a->f.reconcile_errors++;
+		return mark(a, 1.0);
+	}
+	peerset_log_diff(&a->last, &all);
+	apply_nets(a, &all, reasons);
+	log_reasons(a, reasons);
+	a->f.peers = all.n - (peers_find(&all, a->o->node_name) >= 0);
+	a->f.skipped_nodes = json_object_size(reasons);
+	a->f.networks = a->nets.n;
+	a->f.ready = true;
+	metrics_observe(&a->f, informer_now() - t0);
+	peers_free(&a->last);
+	a->last = all;
+}
+
+static void publish_fn(struct metrics_figures *f, void *ctx)
+{
+	*f = *(const struct metrics_figures *)ctx;
+}
+
+static void publish(struct agent *a)
+{
+	const struct informer_stats *s = informer_stats(a->nodes);
+
+	a->f.watch_restarts = s->watch_restarts;
+	a->f.relists = s->gone;
+	a->f.events = s->events;
+	a->f.malformed_events = s->malformed;
+	a->f.auth_errors = s->auth_errors;
+	a->f.last_sync_mono = s->last_sync_mono;
+	metrics_update(a->m, publish_fn, &a->f);
+}
+
+static void reload_nets(struct agent *a)
+{
+	struct cni_err err = {0};
+	char buf[4096];
+
+	while (read(a->inofd, buf, sizeof(buf)) > 0)
+		;
+	nets_free(&a->nets);
+	if (nets_load(a->o->conf_dir, a->o->node_name, &a->nets, &err) < 0)
+		log_error("%s", err.msg);
+	log_info("%s changed: %zu multi-node networks", a->o->conf_dir, a->nets.n);
+	mark(a, AGENT_COALESCE_MS / 1000.0);
+}
+
+static long poll_timeout(struct agent *a)
+{
+	long t = informer_timeout_ms(a->nodes), d;
+
+	if (a->dirty && informer_stats(a->nodes)->synced) {
+		d = (long)((a->deadline - informer_now()) * 1000.0) + 1;
+		d = d < 0 ? 0 : d;
+		t = t < 0 || d < t ? d : t;
+	}
+	return t < 0 || t > INT_MAX ? INT_MAX : t;
+}
+
+static void transfers_done(struct agent *a)
+{
+	CURLMsg *msg;
+	int left, running;
+
+	curl_multi_perform(a->multi, &running);
+	while ((msg = curl_multi_info_read(a->multi, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			informer_done(a->nodes, msg->easy_handle, msg->data.result);
+}
+
+static int loop(struct agent *a)
+{
+	for (;;) {
+		struct curl_waitfd w[2] = {{.fd = a->sigfd, .events = CURL_WAIT_POLLIN},
+					   {.fd = a->inofd, .events = CURL_WAIT_POLLIN}};
+		struct signalfd_siginfo si;
+
+		curl_multi_poll(a->multi, w, a->inofd >= 0 ? 2 : 1, (int)poll_timeout(a), NULL);
+		transfers_done(a);
+		informer_tick(a->nodes);
+		if (w[0].revents && read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+			log_info("signal %u: exiting; node-level state is left in place",
+				 si.ssi_signo);
+			return 0;
+		}
+		if (a->inofd >= 0 && w[1].revents)
+			reload_nets(a);
+		if (a->dirty && informer_stats(a->nodes)->synced && informer_now() >= a->deadline) {
+			a->dirty = false;
+			round_(a);
+		}
+		publish(a);
+	}
+}
+
+static int open_fds(struct agent *a)
+{
+	sigset_t ss;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
+	    (a->sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		log_error("signalfd: %m");
+		return -1;
+	}
+	a->inofd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (a->inofd >= 0 && inotify_add_watch(a->inofd, a->o->conf_dir,
+					       IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+						       IN_DELETE | IN_CREATE) < 0) {
+		log_warn("%s: cannot watch it (%m): networks are read once, at start",
+			 a->o->conf_dir);
+		close(a->inofd);
+		a->inofd = -1;
+	}
+	return 0;
+}
+
+static int setup(struct agent *a, struct cni_err *err)
+{
+	struct informer_ops ops = {.ctx = a,
+				   .transform = node_transform,
+				   .upsert = node_upsert,
+				   .remove = node_remove,
+				   .synced = nodes_synced};
+	struct kube_config cfg;
+	int r;
+
+	r = a->o->kubeconfig ? kube_config_load(a->o->kubeconfig, &cfg, err)
+			     : kube_config_in_cluster(KUBE_SA_DIR, &cfg, err);
+	if (r < 0)
+		return r;
+	r = kube_init(&a->kube, &cfg, err);
+	kube_config_free(&cfg);
+	if (r < 0)
+		return r;
+	a->multi = curl_multi_init();
+	if (!a->multi)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "curl multi");
+	r = informer_new(&a->kube, a->multi, AGENT_NODES_PATH, &ops, &a->nodes, err);
+	if (r >= 0)
+		r = nets_load(a->o->conf_dir, a->o->node_name, &a->nets, err);
+	if (r >= 0)
+		r = metrics_start(a->o->metrics_addr, &a->m, err);
+	return r;
+}
+
+static void teardown(struct agent *a)
+{
+	metrics_stop(a->m);
+	informer_free(a->nodes);
+	if (a->multi)
+		curl_multi_cleanup(a->multi);
+	kube_fini(&a->kube);
+	nets_free(&a->nets);
+	peers_free(&a->last);
+	json_decref(a->reasons);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	if (a->inofd >= 0)
+		close(a->inofd);
+}
+
+int agent_run(const struct agent_opts *o)
+{
+	struct agent a = {.o = o, .sigfd = -1, .inofd = -1};
+	struct cni_err err = {0};
+	int r;
+
+	r = setup(&a, &err);
+	if (r < 0)
+		log_error("%s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
+	else
+		log_info("node %s: watching %s%s at %s, %zu multi-node networks in %s, metrics on "
+			 "%s",
+			 o->node_name, a.kube.cfg.server, AGENT_NODES_PATH,
+			 o->kubeconfig ? o->kubeconfig : "(in-cluster)", a.nets.n, o->conf_dir,
+			 o->metrics_addr);
+	if (r >= 0)
+		r = open_fds(&a);
+	if (r >= 0)
+		r = loop(&a);
+	teardown(&a);
+	return r < 0 ? 1 : 0;
+}
+
+int agent_cleanup(const struct agent_opts *o)
+{
+	struct agent_nets nets = {0};
+	struct cni_err err = {0};
+	int r = nets_load(o->conf_dir, o->node_name, &nets, &err), bad = 0;
+
+	if (r < 0)
+		log_error("%s", err.msg);
+	for (size_t i = 0; r >= 0 && i < nets.n; i++) {
+		cni_err_clear(&err);
+		if (net_cleanup(&nets.v[i], &err) < 0) {
+			log_error("%s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
+			bad = 1;
+		}
+	}
+	nets_free(&nets);
+	return r < 0 || bad;
+}

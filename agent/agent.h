@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* weft-node's main loop: one curl multi, the Node informer, a signalfd and an inotify watch of
+ * the CNI conf dir in one poll. Changes are coalesced (COALESCE_MS after the first of a burst),
+ * then the peer set is derived (agent/peerset.h) and every network reconciled
+ * (agent/nets.h). Idle, the process sleeps in poll: the watch's socket is its only wake-up. */
+#ifndef WEFT_AGENT_AGENT_H
+#define WEFT_AGENT_AGENT_H
+
+#include <stdbool.h>
+
+#define AGENT_COALESCE_MS      100
+#define AGENT_DEFAULT_CONF_DIR "/etc/cni/net.d"
+#define AGENT_DEFAULT_METRICS  "127.0.0.1:9870"
+#define AGENT_NODES_PATH       "/api/v1/nodes"
+
+struct agent_opts {
+	const char *kubeconfig; /* NULL: in-cluster */
+	const char *node_name;
+	const char *conf_dir;
+	const char *metrics_addr;
+};
+
+/* Runs until SIGTERM/SIGINT (which leave every node-level entry in place). Exit status. */
+int agent_run(const struct agent_opts *o);
+/* --cleanup: removes the node-level state of every managed network. Exit status. */
+int agent_cleanup(const struct agent_opts *o);
+
+#endif

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The multi-node networks: found in the conf dir, kept current (see nets.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/nets.h"
+#include "agent/peerset.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/nl/link.h"
+#include "netns-tools/runtime/runtime.h"
+#include "plugins/lib/overlay-routes.h"
+
+static const char *const kind_names[] = {
+	[NET_HOSTGW] = "host-gw", [NET_VXLAN] = "vxlan", [NET_EBPF] = "ebpf"};
+
+static void net_free(struct agent_net *net)
+{
+	overlay_conf_free(&net->c.ov);
+	podnet_conf_free(&net->c.pod);
+	json_decref(net->conf);
+	json_decref(net->onlink);
+	free((char *)net->args.cni_version);
+	free(net->name);
+	free(net->source);
+	free(net->peers_file);
+	memset(net, 0, sizeof(*net));
+}
+
+void nets_free(struct agent_nets *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		net_free(&n->v[i]);
+	free(n->v);
+	n->v = NULL;
+	n->n = 0;
+}
+
+/* The index of the plugin weft-node manages in nc, or -1. */
+static long managed_plugin(const struct rt_netconf *nc, enum net_kind *ret)
+{
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(nc->plugins, i, p)
+	{
+		const char *type = json_string_value(json_object_get(p, "type"));
+
+		for (int k = 0; type && k < (int)ARRAY_SIZE(kind_names); k++) {
+			if (strcmp(type, kind_names[k]) != 0)
+				continue;
+			if (json_is_string(json_object_get(p, "peersFile"))) {
+				*ret = (enum net_kind)k;
+				return (long)i;
+			}
+			if (json_object_get(p, "peers"))
+				log_info("network %s (%s): inline \"peers\": nothing for weft-node "
+					 "to keep current",
+					 nc->name, nc->source);
+		}
+	}
+	return -1;
+}
+
+static int parse(struct agent_net *net, struct cni_err *err)
+{
+	int r = podnet_parse(&net->args, &net->c.pod, err), n;
+
+	if (r >= 0)
+		r = overlay_parse(&net->args, &net->c.ov, &net->c.pod, err);
+	if (r >= 0 && net->kind == NET_VXLAN)
+		r = vxlan_conf_parse_keys(net->conf, &net->c, err);
+	if (r < 0)
+		return r;
+	n = ipam_subnets(net->c.pod.ipam, net->local, OVERLAY_MAX_LOCAL);
+	net->n_local = n > 0 ? (size_t)n : 0;
+	return 0;
+}
+
+static void read_file_digest(struct agent_net *net)
+{
+	struct peers p = {0};
+
+	if (peers_load_file(net->peers_file, &p, NULL) >= 0)
+		peers_digest(&p, "", net->file_digest);
+	peers_free(&p);
+}
+
+static int net_open(struct agent_net *net, const struct rt_netconf *nc, size_t i,
+		    enum net_kind kind, const char *self, struct cni_err *err)
+{
+	int r = rt_netconf_plugin_stdin(nc, i, NULL, NULL, &net->conf, err);
+
+	net->kind = kind;
+	if (r < 0)
+		return r;
+	net->name = strdup(nc->name);
+	net->source = strdup(nc->source ? nc->source : "");
+	net->peers_file = strdup(json_string_value(json_object_get(net->conf, "peersFile")));
+	net->args.cni_version = strdup(nc->cni_version);
+	net->onlink = json_object();
+	if (!net->name || !net->source || !net->peers_file || !net->args.cni_version ||
+	    !net->onlink)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "network");
+	net->args = (struct cni_args){.command = CNI_CMD_STATUS,
+				      .container_id = "",
+				      .netns = "",
+				      .ifname = "",
+				      .cni_args = "",
+				      .path = "",
+				      .conf = net->conf,
+				      .cni_version = net->args.cni_version,
+				      .name = net->name};
+	r = parse(net, err);
+	if (r < 0)
+		return r;
+	if (strcmp(net->c.ov.node_name, self) != 0)
+		log_warn("network %s: the plugin's node name is \"%s\", weft-node's \"%s\": set "
+			 "\"nodeName\" in %s or run weft-node with --node-name %s",
+			 net->name, net->c.ov.node_name, self, net->source, net->c.ov.node_name);
+	read_file_digest(net);
+	log_info("network %s (%s, %s): peersFile %s, state %s", net->name, kind_names[kind],
+		 net->source, net->peers_file, net->c.ov.state_dir);
+	return 0;
+}
+
+static bool have_name(const struct agent_nets *nets, const char *name)
+{
+	for (size_t i = 0; i < nets->n; i++)
+		if (strcmp(nets->v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int load_file(const char *path, const char *self, struct agent_nets *nets,
+		     struct cni_err *err)
+{
+	_cleanup_netconf_ struct rt_netconf *nc = NULL;
+	struct cni_err e = {0};
+	struct agent_net *v;
+	const char *ext = strrchr(path, '.');
+	enum net_kind kind;
+	long i;
+	int r;
+
+	r = ext && strcmp(ext, ".conflist") == 0 ? rt_netconf_from_file(path, &nc, &e)
+						 : rt_netconf_from_plugin_file(path, &nc, &e);
+	if (r < 0) {
+		log_warn("%s (ignored)", e.msg);
+		return 0;
+	}
+	if (have_name(nets, nc->name) || (i = managed_plugin(nc, &kind)) < 0)
+		return 0;
+	v = realloc(nets->v, (nets->n + 1) * sizeof(*v));
+	if (!v)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "networks");
+	nets->v = v;
+	memset(&v[nets->n], 0, sizeof(*v));
+	r = net_open(&v[nets->n], nc, (size_t)i, kind, self, &e);
+	if (r < 0) {
+		log_warn("network %s (%s): %s (ignored)", nc->name, path, e.msg);
+		net_free(&v[nets->n]);
+		return 0;
+	}
+	nets->n++;
+	return 0;
+}
+
+int nets_load(const char *dir, const char *self, struct agent_nets *ret, struct cni_err *err)
+{
+	char **files = NULL;
+	size_t n = 0;
+	int r = rt_netconf_files(dir, &files, &n, err);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = load_file(files[i], self, ret, err);
+	rt_netconf_files_free(files, n);
+	return r;
+}
+
+void net_forget(struct agent_net *net)
+{
+	json_object_clear(net->onlink);
+}
+
+static void refuse(json_t *reasons, const char *name, const char *why)
+{
+	if (!json_object_get(reasons, name))
+		json_object_set_new(reasons, name, json_string(why));
+}
+
+/* host-gw: peers whose node IP is not on-link are left out (checked once per node IP). */
+static void onlink_filter(struct agent_net *net, struct overlay_routes *n, struct peers *want,
+			  json_t *reasons)
+{
+	char ip[INET6_ADDRSTRLEN];
+	size_t k = 0;
+
+	for (size_t i = 0; i < want->n; i++) {
+		const struct peer *p = &want->v[i];
+		json_t *c = json_object_get(net->onlink, p->name);
+		const char *cip = json_string_value(json_object_get(c, "ip"));
+		const char *why = json_string_value(json_object_get(c, "why"));
+
+		inet_addr_fmt(&p->node_ip, ip, sizeof(ip));
+		if (!cip || strcmp(cip, ip) != 0) {
+			struct cni_err e = {0};
+
+			why = overlay_routes_oif(n, p, &e) < 0 ? e.msg : NULL;
+			json_object_set_new(net->onlink, p->name,
+					    json_pack("{s:s,s:s?}", "ip", ip, "why", why));
+			why = json_string_value(
+				json_object_get(json_object_get(net->onlink, p->name), "why"));
+		}
+		if (why)
+			refuse(reasons, p->name, why);
+		else
+			want->v[k++] = *p;
+	}
+	want->n = k;
+}
+
+/* vxlan: peers of another family than this node's underlay address are left out. */
+static void family_filter(const struct vxlan_dev *dev, struct peers *want, json_t *reasons)
+{
+	char ip[INET6_ADDRSTRLEN], why[128];
+	size_t k = 0;
+
+	for (size_t i = 0; i < want->n; i++) {
+		if (want->v[i].node_ip.family == dev->local.family) {
+			want->v[k++] = want->v[i];
+			continue;
+		}
+		snprintf(why, sizeof(why),
+			 "status.addresses InternalIP %s is not of this node's underlay family",
+			 inet_addr_fmt(&want->v[i].node_ip, ip, sizeof(ip)));
+		refuse(reasons, want->v[i].name, why);
+	}
+	want->n = k;
+}
+
+static int with_self(const struct agent_net *net, const struct peers *want, struct peers *ret,
+		     struct cni_err *err)
+{
+	const struct overlay_conf *ov = &net->c.ov;
+	size_t k = 0;
+
+	ret->v = calloc(want->n + 1, sizeof(*ret->v));
+	if (!ret->v)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peers");
+	for (size_t i = 0; i < want->n; i++) {
+		if (ov->has_self && k == i && strcmp(ov->self.name, want->v[i].name) < 0)
+			ret->v[k++] = ov->self;
+		ret->v[k++] = want->v[i];
+	}
+	if (ov->has_self && k == want->n)
+		ret->v[k++] = ov->self;
+	ret->n = k;
+	return 0;
+}
+
+/* The peersFile: this node's peers and itself, written when its digest changed. 1: written. */
+static int write_file(struct agent_net *net, const struct peers *want, struct cni_err *err)
+{
+	struct peers full = {0};
+	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ char *s = NULL, *dir = strdup(net->peers_file);
+	char d[17];
+	int r = dir ? with_self(net, want, &full, err)
+		    : cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peers");
+
+	if (r < 0)
+		return r;
+	peers_digest(&full, "", d);
+	if (strcmp(d, net->file_digest) != 0) {
+		j = peers_to_json(&full);
+		s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (strrchr(dir, '/'))
+			*strrchr(dir, '/') = '\0';
+		r = s ? fs_mkdir_p(dir[0] ? dir : "/", 0755) : -ENOMEM;
+		if (r >= 0)
+			r = fs_write_atomic(net->peers_file, s, strlen(s), 0644);
+		if (r < 0)
+			r = cni_err_set(err, CNI_ERR_IO, -r, "write peersFile \"%s\"",
+					net->peers_file);
+		else
+			log_info("network %s: wrote %s (%zu nodes)", net->name, net->peers_file,
+				 full.n);
+	}
+	peers_free(&full);
+	if (r < 0)
+		return r;
+	if (strcmp(d, net->file_digest) == 0)
+		return 0;
+	memcpy(net->file_digest, d, sizeof(d));
+	return 1;
+}
+
+/* The set passes the plugins' own validation, then goes to the file. */
+static int validate_write(struct agent_net *net, const struct peers *want, struct cni_err *err)
+{
+	const struct overlay_conf *ov = &net->c.ov;
+	int r = peers_validate(want, ov->has_self ? &ov->self : NULL, net->local, net->n_local,
+			       err);
+
+	return r < 0 ? cni_err_wrap(err, "peer set refused") : write_file(net, want, err);
+}
+
+static int reconciled(int file, int node)
+{
+	return node < 0 ? node : file > 0 || node > 0;
+}
+
+static int apply_hostgw(struct agent_net *net, struct peers *want, json_t *reasons,
+			struct cni_err *err)
+{
+	struct overlay_ops ops = {.peer_add = overlay_routes_add, .peer_del = overlay_routes_del};
+	struct overlay_conf *ov = &net->c.ov;
+	struct overlay_routes n;
+	char params[128];
+	int r = overlay_routes_open(&n, ov->underlay, "host-gw", err), f;
+
+	if (r < 0)
+		return r;
+	ops.ctx = &n;
+	overlay_routes_params(&n, params, sizeof(params));
+	onlink_filter(net, &n, want, reasons);
+	r = f = validate_write(net, want, err);
+	if (r >= 0) {
+		ov->peers = *want; /* borrowed */
+		r = overlay_reconcile(ov, params, &ops, err);
+		ov->peers = (struct peers){0};
+	}
+	overlay_routes_close(&n);
+	return reconciled(f, r);
+}
+
+static int apply_vxlan(struct agent_net *net, struct peers *want, json_t *reasons,
+		       struct cni_err *err)
+{
+	_cleanup_nl_ struct nl *nl = NULL;
+	struct overlay_conf *ov = &net->c.ov;
+	struct vxlan_dev dev = {0};
+	int r = nl_open(&nl, NL_NETNS_SELF, err), f = 0;
+
+	ov->peers = *want; /* borrowed: the underlay may be found from the first peer */
+	if (r >= 0)
+		r = vxlan_dev_ensure(nl, net->name, &net->c, &dev, err);
+	ov->peers = (struct peers){0};
+	if (r >= 0) {
+		family_filter(&dev, want, reasons);
+		r = f = validate_write(net, want, err);
+	}
+	if (r >= 0) {
+		ov->peers = *want;
+		r = vxlan_node_ensure(nl, net->name, &net->c, &dev, err);
+		ov->peers = (struct peers){0};
+	}
+	return reconciled(f, r);
+}
+
+int net_apply(struct agent_net *net, const struct peers *all, json_t *reasons, struct cni_err *err)
+{
+	struct overlay_conf *ov = &net->c.ov;
+	struct peers want = {0};
+	long si = peers_find(all, ov->node_name);
+	int r;
+
+	ov->has_self = si >= 0;
+	if (ov->has_self)
+		ov->self = all->v[si];
+	r = peerset_scope(all, ov->node_name, ov->has_cluster ? &ov->cluster_cidr : NULL,
+			  net->local, net->n_local, &want, reasons, err);
+	if (r >= 0 && net->kind == NET_HOSTGW)
+		r = apply_hostgw(net, &want, reasons, err);
+	else if (r >= 0 && net->kind == NET_VXLAN)
+		r = apply_vxlan(net, &want, reasons, err);
+	else if (r >= 0)
+		r = validate_write(net, &want, err);
+	peers_free(&want);
+	return r < 0 ? cni_err_wrap(err, "network %s", net->name) : r;
+}
+
+static int cleanup_hostgw(struct agent_net *net, struct cni_err *err)
+{
+	struct overlay_ops ops = {.peer_add = overlay_routes_add, .peer_del = overlay_routes_del};
+	struct overlay_routes n;
+	char params[128];
+	int r = overlay_routes_open(&n, net->c.ov.underlay, "host-gw", err);
+
+	if (r < 0)
+		return r;
+	ops.ctx = &n;
+	overlay_routes_params(&n, params, sizeof(params));
+	r = overlay_reconcile(&net->c.ov, params, &ops, err);
+	overlay_routes_close(&n);
+	return r;
+}
+
+static int cleanup_vxlan(struct agent_net *net, struct cni_err *err)
+{
+	_cleanup_nl_ struct nl *nl = NULL;
+	struct vxlan_dev dev = {0};
+	struct cni_err e = {0};
+	int r = nl_open(&nl, NL_NETNS_SELF, err);
+
+	if (r < 0)
+		return r;
+	if (vxlan_dev_check(nl, net->name, &net->c, &dev, &e) < 0) {
+		log_info("network %s: %s: no entries to remove", net->name, e.msg);
+		return 0;
+	}
+	return vxlan_node_ensure(nl, net->name, &net->c, &dev, err);
+}
+
+static void unlink_state(const struct agent_net *net, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", net->c.ov.state_dir, name);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("remove %s: %m", path);
+}
+
+int net_cleanup(struct agent_net *net, struct cni_err *err)
+{
+	int r = 0;
+
+	net->c.ov.has_self = false;
+	if (net->kind == NET_HOSTGW)
+		r = cleanup_hostgw(net, err);
+	else if (net->kind == NET_VXLAN)
+		r = cleanup_vxlan(net, err);
+	if (r < 0)
+		return cni_err_wrap(err, "network %s", net->name);
+	unlink_state(net, "applied.json");
+	unlink_state(net, "digest");
+	if (unlink(net->peers_file) < 0 && errno != ENOENT)
+		log_warn("remove %s: %m", net->peers_file);
+	log_info("network %s: node-level entries, state and %s removed", net->name,
+		 net->peers_file);
+	return 0;
+}

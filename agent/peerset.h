@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The peer set weft-node derives from the Node objects: every node by the rules of a NodeList
+ * peersFile (peers_parse_node: spec.podCIDR(s), the InternalIP of its family), minus the nodes
+ * that would hijack traffic, each skipped with a reason naming the field:
+ *   - a pod CIDR of /0, or nodeIP and pod CIDR of different families;
+ *   - a pod CIDR holding or overlapping an address (or the subnet of an address) of this node,
+ *     a nodeIP that is one of this node's addresses;
+ *   - two nodes with one InternalIP (both skipped; a node claiming this node's IP is skipped);
+ *   - two nodes with overlapping pod CIDRs (both skipped; one overlapping this node's is);
+ * and, per network, pod CIDRs outside its clusterCIDR or overlapping its local IPAM ranges.
+ * Pure code (no kernel); reasons go to a JSON object name -> text. */
+#ifndef WEFT_AGENT_PEERSET_H
+#define WEFT_AGENT_PEERSET_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "common/inet.h"
+#include "plugins/lib/peers.h"
+
+/* nodes: key -> Node object (the informer's cache). *ret: every node that parses (self too),
+ * sorted by name; reasons: name -> why a node with a name was left out (not routable yet is
+ * not a reason: such nodes are simply absent). */
+int peerset_parse(const json_t *nodes, struct peers *ret, json_t *reasons, struct cni_err *err);
+
+/* Removes the hijackers from p (self, when listed, is kept and judged against the others).
+ * host: this node's addresses with their prefix lengths. */
+int peerset_filter(struct peers *p, const char *self, const struct inet_prefix *host, size_t n_host,
+		   json_t *reasons, struct cni_err *err);
+
+/* The peers of one network: in minus self, minus pod CIDRs outside cluster (NULL: no
+ * clusterCIDR) or overlapping a local range. *ret is allocated. */
+int peerset_scope(const struct peers *in, const char *self, const struct inet_prefix *cluster,
+		  const struct inet_prefix *local, size_t n_local, struct peers *ret,
+		  json_t *reasons, struct cni_err *err);
+
+/* Logs one line per node added, removed or changed from old to new (both sorted by name). */
+void peerset_log_diff(const struct peers *old, const struct peers *new);
+
+/* Copies a set (*ret replaced). */
+int peerset_copy(const struct peers *in, struct peers *ret, struct cni_err *err);
+
+#endif
