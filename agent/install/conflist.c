@@ -9,6 +9,7 @@
 #include "common/cleanup.h"
 #include "common/cni/conf.h"
 #include "common/inet.h"
+#include "common/log.h"
 
 static const char *const known_keys[] = {
 	"name",	     "backend",	   "clusterCIDR",	"ipMasq", "mtu", "vni", "bridge", "portmap",
@@ -56,7 +57,25 @@ int conflist_peers_file(const char *dir, const char *network, char *buf, size_t 
 }
 
 /* ipam: host-local over the node's pod CIDRs, a default route per family. */
-static int ipam_obj(const struct node_info *node, json_t *plugin, struct cni_err *err)
+/* Multi-node backends route one pod CIDR per node: the one inside clusterCIDR is served, another
+ * family's is left out with a warning (their peers carry one podCIDR). */
+static bool served(const struct inet_prefix *p, const struct inet_prefix *cluster,
+		   const struct node_info *node)
+{
+	if (!cluster || inet_prefix_contains(cluster, &p->addr))
+		return true;
+	if (p->addr.family != cluster->addr.family) {
+		log_warn(
+			"node %s: pod CIDR of the other family not served (host-gw, vxlan and ebpf "
+			"across nodes are single-stack: the family of clusterCIDR)",
+			node->name);
+		return false;
+	}
+	return true; /* same family, outside: refused by the caller */
+}
+
+static int ipam_obj(const struct node_info *node, const struct inet_prefix *cluster, json_t *plugin,
+		    struct cni_err *err)
 {
 	json_t *ranges = json_array(), *routes = json_array();
 
@@ -68,6 +87,15 @@ static int ipam_obj(const struct node_info *node, json_t *plugin, struct cni_err
 			json_decref(routes);
 			return cni_err_set(err, CNI_ERR_CONFIG, 0,
 					   "node %s: pod CIDR \"%.64s\" is not a network prefix",
+					   node->name, node->pod_cidr[i]);
+		}
+		if (!served(&p, cluster, node))
+			continue;
+		if (cluster && !inet_prefix_contains(cluster, &p.addr)) {
+			json_decref(ranges);
+			json_decref(routes);
+			return cni_err_set(err, CNI_ERR_CONFIG, 0,
+					   "node %s: pod CIDR %s is outside clusterCIDR",
 					   node->name, node->pod_cidr[i]);
 		}
 		json_array_append_new(ranges, json_pack("[{ss}]", "subnet", node->pod_cidr[i]));
@@ -148,7 +176,13 @@ static int backend_plugin(const json_t *nc, const char *backend, const struct no
 		json_object_set_new(plugin, "vni", json_integer(1));
 	else if (strcmp(backend, "vxlan") == 0)
 		copy_opt(nc, plugin, "vni");
-	return ipam_obj(node, plugin, err);
+	if (conflist_multinode(backend)) {
+		struct inet_prefix cluster;
+
+		(void)conf_prefix(nc, "clusterCIDR", CONF_OPTIONAL, &cluster, NULL);
+		return ipam_obj(node, &cluster, plugin, err);
+	}
+	return ipam_obj(node, NULL, plugin, err);
 }
 
 static void chain_refs(const json_t *nc, json_t *plugins)

@@ -13,6 +13,7 @@
 
 #include "agent/install/conflist.h"
 #include "agent/install/install.h"
+#include "agent/install/node.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 
@@ -25,22 +26,28 @@ struct opts {
 	const char *net_conf;
 	struct node_info node;
 	bool uninstall;
+	const char *kubeconfig;
 	char self_dir[PATH_MAX];
+	char cidrs[2][NODE_CIDR_LEN];
 };
 
 static const char usage[] =
-	"usage: weft-install --net-conf FILE --node-name NAME --pod-cidr CIDR [--pod-cidr CIDR6]\n"
-	"                    [--bin-dir DIR] [--conf-dir DIR] [--peers-dir DIR] [--src-dir DIR]\n"
-	"                    [--force]\n"
+	"usage: weft-install --net-conf FILE [--node-name NAME] [--pod-cidr CIDR [--pod-cidr "
+	"CIDR6]]\n"
+	"                    [--kubeconfig FILE] [--bin-dir DIR] [--conf-dir DIR] [--peers-dir "
+	"DIR]\n"
+	"                    [--src-dir DIR] [--force]\n"
 	"       weft-install --uninstall [--bin-dir DIR] [--conf-dir DIR] [--force]\n"
 	"       weft-install --version\n"
 	"Copies weft's plugins into the CNI bin dir as weft-<plugin> and writes <conf-dir>/"
-	"10-weft.conflist\nfor this node, atomically and only when they changed.\n"
+	"10-weft.conflist\nfor this node, atomically and only when they changed. Without "
+	"--pod-cidr the node's pod\n"
+	"CIDRs are read from its Node object (--kubeconfig, else the in-cluster service account).\n"
 	"Defaults: --bin-dir /opt/cni/bin --conf-dir /etc/cni/net.d --peers-dir "
 	"/var/lib/cni/weft\n           --src-dir the directory of weft-install, --node-name "
 	"$NODE_NAME\n";
 
-enum { OPT_NETCONF = 256, OPT_NODE, OPT_CIDR, OPT_BIN, OPT_CONF, OPT_PEERS, OPT_SRC };
+enum { OPT_NETCONF = 256, OPT_NODE, OPT_CIDR, OPT_BIN, OPT_CONF, OPT_PEERS, OPT_SRC, OPT_KUBE };
 
 static const struct option longopts[] = {
 	{"net-conf", required_argument, NULL, OPT_NETCONF},
@@ -50,6 +57,7 @@ static const struct option longopts[] = {
 	{"conf-dir", required_argument, NULL, OPT_CONF},
 	{"peers-dir", required_argument, NULL, OPT_PEERS},
 	{"src-dir", required_argument, NULL, OPT_SRC},
+	{"kubeconfig", required_argument, NULL, OPT_KUBE},
 	{"force", no_argument, NULL, 'f'},
 	{"uninstall", no_argument, NULL, 'u'},
 	{"version", no_argument, NULL, 'V'},
@@ -82,6 +90,9 @@ static int set_opt(struct opts *o, int c, const char *arg)
 		break;
 	case OPT_SRC:
 		o->in.src_dir = arg;
+		break;
+	case OPT_KUBE:
+		o->kubeconfig = arg;
 		break;
 	case 'f':
 		o->in.force = true;
@@ -133,17 +144,33 @@ static int parse(int argc, char **argv, struct opts *o)
 		       -1;
 	if (o->uninstall)
 		return 0;
-	if (!o->net_conf || !o->node.name || !*o->node.name || !o->node.pod_cidr[0] ||
-	    !o->in.src_dir)
+	if (!o->net_conf || !o->node.name || !*o->node.name || !o->in.src_dir)
 		return fprintf(stderr,
-			       "weft-install: --net-conf, --node-name (or NODE_NAME), --pod-cidr "
-			       "and --src-dir are needed\n%s",
+			       "weft-install: --net-conf, --node-name (or NODE_NAME) and --src-dir "
+			       "are needed\n%s",
 			       usage),
 		       -1;
 	return 0;
 }
 
-static int install(const struct opts *o, struct cni_err *err)
+/* --pod-cidr, else the Node object's. */
+static int node_cidrs(struct opts *o, struct cni_err *err)
+{
+	int r;
+
+	if (o->node.pod_cidr[0])
+		return 0;
+	r = node_pod_cidrs(o->kubeconfig, o->node.name, o->cidrs, err);
+	if (r < 0)
+		return r;
+	o->node.pod_cidr[0] = o->cidrs[0];
+	o->node.pod_cidr[1] = o->cidrs[1][0] ? o->cidrs[1] : NULL;
+	log_info("node %s: pod CIDRs %s%s%s (from the API)", o->node.name, o->cidrs[0],
+		 o->cidrs[1][0] ? " " : "", o->cidrs[1]);
+	return 0;
+}
+
+static int install(struct opts *o, struct cni_err *err)
 {
 	json_error_t je;
 	_cleanup_json_ json_t *nc = json_load_file(o->net_conf, JSON_REJECT_DUPLICATES, &je);
@@ -155,7 +182,9 @@ static int install(const struct opts *o, struct cni_err *err)
 	if (!nc)
 		return cni_err_setd(err, CNI_ERR_DECODE, EINVAL, je.text, "%s: line %d",
 				    o->net_conf, je.line);
-	r = conflist_build(nc, &o->node, &list, err);
+	r = node_cidrs(o, err);
+	if (r >= 0)
+		r = conflist_build(nc, &o->node, &list, err);
 	if (r < 0)
 		return r;
 	r = install_binaries(&o->in, err);

@@ -77,9 +77,13 @@ inst() {
 }
 
 @test "install: bad input is refused with the key named, nothing written" {
-	run inst --net-conf "$T/vxlan.json"
+	run env -u KUBERNETES_SERVICE_HOST "$BIN/weft-install" --net-conf "$T/vxlan.json" \
+		--src-dir "$BIN" --bin-dir "$T/bin" --conf-dir "$T/conf" --node-name n1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not in a cluster"*"--kubeconfig"* ]] || fail "$output"
+	run env -u NODE_NAME "$BIN/weft-install" --net-conf "$T/vxlan.json" --pod-cidr 10.77.1.0/24
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"--pod-cidr"* ]] || fail "$output"
+	[[ "$output" == *"--node-name (or NODE_NAME)"* ]] || fail "$output"
 	echo '{"backend": "flannel"}' >"$T/bad.json"
 	run inst --net-conf "$T/bad.json" --pod-cidr 10.77.1.0/24
 	[ "$status" -eq 1 ]
@@ -100,7 +104,7 @@ inst() {
 	[ "$(cat "$T/peers/weft-nodes.json")" = "[]" ]
 	jq -e --arg p "$T/peers/weft-nodes.json" '.plugins[0] | .type == "weft-vxlan" and
 		.nodeName == "n1" and .peersFile == $p and .clusterCIDR == "10.244.0.0/16" and
-		.vni == 1 and (.ipam.ranges | length) == 2' "$T/conf/10-weft.conflist"
+		.vni == 1 and .ipam.ranges == [[{"subnet": "10.244.3.0/24"}]]' "$T/conf/10-weft.conflist"
 	echo '[{"name": "n2", "nodeIP": "192.0.2.2", "podCIDR": "10.244.2.0/24"}]' >"$T/peers/weft-nodes.json"
 	run inst --net-conf "$T/vxlan.json" --pod-cidr 10.244.3.0/24
 	[ "$status" -eq 0 ] || fail "$output"

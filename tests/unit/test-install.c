@@ -55,10 +55,10 @@ static void test_vxlan(void **state)
 	assert_int_equal(json_integer_value(json_object_get(p0, "vni")), 1);
 	assert_true(json_is_true(json_object_get(p0, "ipMasq")));
 	ranges = json_object_get(json_object_get(p0, "ipam"), "ranges");
-	assert_int_equal(json_array_size(ranges), 2);
+	assert_int_equal(json_array_size(ranges), 1); /* multi-node: clusterCIDR's family */
 	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_array_get(ranges, 1), 0), "subnet")),
-			    "fd00:244:1::/64");
+				    json_array_get(json_array_get(ranges, 0), 0), "subnet")),
+			    "10.244.1.0/24");
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(json_object_get(l, "plugins"), 1), "type")),
 			    "portmap");
@@ -77,6 +77,8 @@ static void test_bridge_no_chain(void **state)
 	assert_non_null(l);
 	assert_int_equal(json_array_size(json_object_get(l, "plugins")), 1);
 	p0 = json_array_get(json_object_get(l, "plugins"), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(p0, "ipam"), "ranges")),
+			 2);
 	assert_null(json_object_get(p0, "peersFile"));
 	assert_true(json_is_false(json_object_get(p0, "ipMasq")));
 	assert_int_equal(json_integer_value(json_object_get(p0, "mtu")), 1400);
@@ -107,6 +109,9 @@ static void test_bad(void **state)
 	expect_error("{\"backend\":\"bridge\"}", &none, "no pod CIDR");
 	none.pod_cidr[0] = "10.244.1.7/24";
 	expect_error("{\"backend\":\"bridge\"}", &none, "not a network prefix");
+	none.pod_cidr[0] = "10.99.1.0/24";
+	expect_error("{\"backend\":\"host-gw\",\"clusterCIDR\":\"10.244.0.0/16\"}", &none,
+		     "outside clusterCIDR");
 }
 
 struct dirs {
