@@ -50,6 +50,9 @@ static long managed_plugin(const struct rt_netconf *nc, enum net_kind *ret)
 	{
 		const char *type = json_string_value(json_object_get(p, "type"));
 
+		/* weft-install puts the plugins on a node as weft-<type> */
+		if (type && strncmp(type, "weft-", 5) == 0)
+			type += 5;
 		for (int k = 0; type && k < (int)ARRAY_SIZE(kind_names); k++) {
 			if (strcmp(type, kind_names[k]) != 0)
 				continue;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,4 +66,35 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	if (r < 0)
 		(void)unlink(tmp);
 	return r;
+}
+
+int fs_read_file(const char *path, size_t max, char **ret, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+	ssize_t k;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((size_t)st.st_size > max)
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (n < (size_t)st.st_size && (k = read(fd, buf + n, (size_t)st.st_size - n)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	*ret = TAKE_PTR(buf);
+	return 0;
 }

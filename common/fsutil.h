@@ -17,4 +17,8 @@ int fs_write_all(int fd, const void *buf, size_t len);
  * the temp file is removed on failure. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Reads a whole regular file of at most max bytes into a new NUL-terminated buffer (*len
+ * without the NUL). -EFBIG when larger, -EINVAL when not a regular file. */
+int fs_read_file(const char *path, size_t max, char **ret, size_t *len);
+
 #endif

@@ -7,7 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=(gcc make pkg-config libmnl-dev libnftnl-dev libjansson-dev libbpf-dev libelf-dev
 	zlib1g-dev clang llvm bpftool libcurl4-openssl-dev libyaml-dev libmicrohttpd-dev)
 test=(libcmocka-dev bats jq iproute2 iputils-ping nftables clang-format libclang-rt-14-dev
-	containernetworking-plugins iperf3 procps psmisc valgrind libcap2-bin time python3 openssl curl)
+	containernetworking-plugins iperf3 procps psmisc valgrind libcap2-bin time
+	python3 python3-yaml podman openssl curl)
 demo=(iproute2 nftables iperf3 jq)
 bench=(containernetworking-plugins iperf3 gnuplot-nox jq iproute2 hyperfine sockperf)
 

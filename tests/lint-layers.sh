@@ -21,6 +21,7 @@ layer() {
 	netns-tools/runtime/*) echo runtime ;;
 	netns-tools/nsrun/*) echo nsrun ;;
 	netns-tools/netlab/*) echo netlab ;;
+	agent/install/*) echo install ;;
 	agent/*) echo agent ;;
 	*) echo "" ;;
 	esac
@@ -41,6 +42,7 @@ declare -A may=(
 	[nsrun]="base cni runtime nsrun"
 	[netlab]="base cni runtime nsrun netlab"
 	[agent]="base cni nl nft bpftc ipam podnet bpfabi runtime agent"
+	[install]="base cni nl nft bpftc ipam podnet bpfabi runtime agent install"
 )
 
 bad=0

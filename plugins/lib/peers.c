@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/naming.h"
 #include "plugins/lib/peers.h"
 
@@ -171,26 +172,16 @@ int peers_parse(const json_t *j, const char *source, struct peers *ret, struct c
 
 static int read_bounded(const char *path, char **ret, struct cni_err *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t n = 0;
-	ssize_t k;
+	int r = fs_read_file(path, PEERS_FILE_MAX, ret, NULL);
 
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return cni_err_set(err, CNI_ERR_CONFIG, errno, "peersFile \"%s\" is unreadable",
-				   path);
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > PEERS_FILE_MAX)
+	if (r == -EFBIG || r == -EINVAL)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
 				   "peersFile \"%s\" is not a regular file of at most %u bytes",
 				   path, PEERS_FILE_MAX);
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
+	if (r == -ENOMEM)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peersFile \"%s\"", path);
-	while (n < (size_t)st.st_size && (k = read(fd, buf + n, (size_t)st.st_size - n)) > 0)
-		n += (size_t)k;
-	buf[n] = '\0';
-	*ret = TAKE_PTR(buf);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_CONFIG, -r, "peersFile \"%s\" is unreadable", path);
 	return 0;
 }
 

@@ -216,6 +216,9 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         """Delay, injected failures, authentication. True when the request may go on."""
         api = self.api
         api.count("requests")
+        if api.args.request_log:  # what the client asked, for the RBAC check of the manifest
+            with api.lock, open(api.args.request_log, "a") as f:
+                f.write("%s %s\n" % (self.command, self.path))
         if api.delay_ms:
             time.sleep(api.delay_ms / 1000.0)
         with api.lock:
@@ -554,6 +557,7 @@ def main():
     ap.add_argument("--admin", default="127.0.0.1:0")
     ap.add_argument("--ports-file")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--request-log", help="append 'METHOD PATH' of every API request here")
     args = ap.parse_args()
     api = Api(args)
     serve_api(api, int(args.listen.rsplit(":", 1)[1]))
