@@ -197,7 +197,8 @@ unit-asan:
 
 # Integration + conformance: bats, root, every test in throwaway namespaces it creates.
 integration: $(BINS)
-	$(Q)WEFT_BIN=$(abspath $(OUT)/bin) bats $(BATS_FLAGS) $(or $(BATS_FILES),$(wildcard tests/conformance/*.bats tests/integration/*.bats))
+	$(Q)WEFT_BIN=$(abspath $(OUT)/bin) CRI_NODE_MODULES=$(abspath $(OUT)/cri/node_modules) \
+		bats $(BATS_FLAGS) $(or $(BATS_FILES),$(wildcard tests/conformance/*.bats tests/integration/*.bats))
 
 # Lint: formatting is part of the build contract.
 LINT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)

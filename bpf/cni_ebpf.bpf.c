@@ -180,6 +180,15 @@ static __always_inline void ttl_dec(struct iphdr *iph)
 	iph->ttl--;
 }
 
+/* Into the destination pod: straight into its netns, or through its host veth's egress when
+ * a qdisc there shapes what it receives. */
+static __always_inline long deliver(const struct weft_ep *dst)
+{
+	if (dst->flags & WEFT_EP_F_SHAPED)
+		return bpf_redirect(dst->ifindex, 0);
+	return bpf_redirect_peer(dst->ifindex, 0);
+}
+
 static __always_inline void count_tx(struct weft_ep_stats *st, struct __sk_buff *skb)
 {
 	if (st) {
@@ -188,7 +197,8 @@ static __always_inline void count_tx(struct weft_ep_stats *st, struct __sk_buff 
 	}
 }
 
-/* The fast path's bookkeeping: forwarded by src, received by dst. */
+/* The fast path's bookkeeping: forwarded by src, received by dst (a shaped dst's weft_to_pod
+ * counts it on the way out of the host veth). */
 static __always_inline void count_fwd(struct weft_ep_stats *st, const struct weft_ep *dst,
 				      struct __sk_buff *skb)
 {
@@ -198,6 +208,8 @@ static __always_inline void count_fwd(struct weft_ep_stats *st, const struct wef
 		st->fwd_packets += segs;
 		st->fwd_bytes += skb->len;
 	}
+	if (dst->flags & WEFT_EP_F_SHAPED)
+		return;
 	st = stats_of(dst->ifindex);
 	if (st) {
 		st->rx_packets += segs;
@@ -249,7 +261,7 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct ethhdr *eth
 	mac_copy(eth->h_dest, dst->mac);
 	mac_copy(eth->h_source, dst->host_mac);
 	count_fwd(st, dst, skb);
-	return bpf_redirect_peer(dst->ifindex, 0);
+	return deliver(dst);
 }
 
 /* ---- IPv6: neighbour discovery (RFC 4861) and the fast path ---- */
@@ -396,7 +408,7 @@ static __always_inline int handle_ipv6(struct __sk_buff *skb, struct ethhdr *eth
 	mac_copy(eth->h_dest, dst->mac);
 	mac_copy(eth->h_source, dst->host_mac);
 	count_fwd(st, dst, skb);
-	return bpf_redirect_peer(dst->ifindex, 0);
+	return deliver(dst);
 }
 
 /* Headers of locally built packets are linear; pull them if a driver split them. */

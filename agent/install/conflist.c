@@ -185,7 +185,10 @@ static int backend_plugin(const json_t *nc, const char *backend, const struct no
 	return ipam_obj(node, NULL, plugin, err);
 }
 
-static void chain_refs(const json_t *nc, json_t *plugins)
+/* The reference portmap and bandwidth after weft's plugin. The ebpf backend shapes by itself
+ * (the bandwidth capability on its own entry): the reference bandwidth plugin's egress
+ * shaping needs an "ingress" qdisc on the host veth, where ebpf's clsact is. */
+static void chain_refs(const json_t *nc, const char *backend, json_t *plugins)
 {
 	bool portmap = true, bandwidth = true;
 
@@ -195,7 +198,10 @@ static void chain_refs(const json_t *nc, json_t *plugins)
 		json_array_append_new(plugins,
 				      json_pack("{ss s{sb} sb}", "type", "portmap", "capabilities",
 						"portMappings", 1, "snat", 1));
-	if (bandwidth)
+	if (bandwidth && strcmp(backend, "ebpf") == 0)
+		json_object_set_new(json_array_get(plugins, 0), "capabilities",
+				    json_pack("{sb}", "bandwidth", 1));
+	else if (bandwidth)
 		json_array_append_new(plugins, json_pack("{ss s{sb}}", "type", "bandwidth",
 							 "capabilities", "bandwidth", 1));
 }
@@ -225,7 +231,7 @@ int conflist_build(const json_t *nc, const struct node_info *node, json_t **out,
 			 "plugins", plugin);
 	if (!list)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "out of memory");
-	chain_refs(nc, json_object_get(list, "plugins"));
+	chain_refs(nc, backend, json_object_get(list, "plugins"));
 	*out = json_incref(list);
 	return 0;
 }

@@ -30,9 +30,13 @@ struct weft_ep_key {
 
 #define WEFT_V4_MAPPED 0x0000ffff /* addr[2] of an IPv4 key, host byte order */
 
+/* The pod has an ingress limit (a tbf on its host veth): deliver through the host veth's egress,
+ * not bpf_redirect_peer() into its netns, which would skip the qdisc. */
+#define WEFT_EP_F_SHAPED 0x1u
+
 struct weft_ep {
 	__u32 ifindex;	  /* host-side veth, in the host netns */
-	__u32 flags;	  /* reserved, 0 */
+	__u32 flags;	  /* WEFT_EP_F_* */
 	__u8 mac[6];	  /* pod interface MAC */
 	__u8 host_mac[6]; /* host veth MAC = the pod's router MAC */
 	__u8 pad[4];
@@ -57,7 +61,7 @@ struct weft_remote {
 struct weft_link {
 	__u8 mac[6];	  /* pod interface MAC */
 	__u8 host_mac[6]; /* host veth MAC = the pod's router MAC */
-	__u32 flags;	  /* reserved, 0 */
+	__u32 flags;	  /* WEFT_EP_F_* */
 	__u64 tag;	  /* as in struct weft_ep */
 };
 

@@ -41,6 +41,8 @@ int ebpf_conf_parse(const struct cni_args *a, void *c, struct cni_err *err)
 		r = conf_str_buf(a->conf, "pinRoot", CONF_OPTIONAL, conf->pin_root,
 				 sizeof(conf->pin_root) - 64, err);
 	if (r >= 0)
+		r = bandwidth_parse(a->conf, &conf->bw, err);
+	if (r >= 0)
 		r = conf_addr(a->conf, "routerAddress", CONF_OPTIONAL, &conf->router, err);
 	if (r >= 0)
 		r = conf_addr(a->conf, "routerAddress6", CONF_OPTIONAL, &conf->router6, err);

@@ -282,7 +282,8 @@ static int stats_zero(const struct ebpf_dp *dp, uint32_t ifindex, struct cni_err
 int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
 		   const char *ifname, struct cni_err *err)
 {
-	struct weft_ep ep = {.ifindex = (uint32_t)pod->host_ifindex, .tag = pod->tag};
+	struct weft_ep ep = {
+		.ifindex = (uint32_t)pod->host_ifindex, .flags = pod->ep_flags, .tag = pod->tag};
 	struct weft_link link = {.tag = pod->tag};
 	struct weft_ep_meta meta = {.tag = pod->tag};
 	struct weft_ep_key keys[ARRAY_SIZE(pod->ips)];

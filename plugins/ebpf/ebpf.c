@@ -145,6 +145,24 @@ static void add_rollback(struct add_state *s)
 		(void)ebpf_link_veth_del(s->host, s->pod.host_veth, s->alias, NULL);
 }
 
+/* The bandwidth capability: the pod's ingress limit is a tbf on the host veth (the packets of
+ * other pods then take the host veth's egress instead of bpf_redirect_peer, so the limit holds
+ * for them too), its egress limit a tbf on the pod's interface (everything it sends). The
+ * qdiscs go with the veth. */
+static int shape(struct add_state *s, struct cni_err *err)
+{
+	const struct bandwidth *bw = &s->conf->bw;
+	int r = 0;
+
+	if (bw->ingress.rate_bps) {
+		s->pod.ep_flags |= WEFT_EP_F_SHAPED;
+		r = nl_tbf_replace(s->host, s->pod.host_ifindex, &bw->ingress, err);
+	}
+	if (r >= 0 && bw->egress.rate_bps)
+		r = nl_tbf_replace(s->ctr, s->pod.pod_ifindex, &bw->egress, err);
+	return r < 0 ? cni_err_wrap(err, "bandwidth") : r;
+}
+
 static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err *err)
 {
 	struct ebpf_veth_opts o = {.mtu = s->conf->mtu,
@@ -162,6 +180,8 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 		return r;
 	s->got_ip = true;
 	r = pod_ips_pick(res, &s->pod, err);
+	if (r >= 0)
+		r = shape(s, err);
 	if (r >= 0)
 		r = ebpf_link_host_setup(s->host, &s->pod, err);
 	if (r < 0)

@@ -16,6 +16,7 @@
 #include "common/cni/types.h"
 #include "common/inet.h"
 #include "common/nl/nl.h"
+#include "plugins/lib/bandwidth.h"
 #include "plugins/lib/overlay.h"
 
 #define EBPF_ROUTER_DEFAULT  "169.254.1.1"
@@ -29,8 +30,9 @@ struct ebpf_conf {
 	struct inet_addr router;  /* IPv4 pods' default gateway (link-local, answered by ARP) */
 	struct inet_addr router6; /* IPv6 pods' default gateway (link-local, answered by NDP) */
 	bool ip_masq;
-	bool big_tcp; /* IPv4 gso/gro max sizes EBPF_BIG_TCP_SIZE on both veth ends */
-	uint32_t mtu; /* 0 = kernel default */
+	bool big_tcp;	     /* IPv4 gso/gro max sizes EBPF_BIG_TCP_SIZE on both veth ends */
+	uint32_t mtu;	     /* 0 = kernel default */
+	struct bandwidth bw; /* runtimeConfig.bandwidth (the capability) */
 	struct ipam *ipam;
 	/* Multi-node (a "peers" or "peersFile" key): the other nodes' pod CIDRs are routed via
 	 * their node IPs and sent there by the program with bpf_redirect_neigh. */
@@ -53,7 +55,8 @@ struct ebpf_pod {
 	uint8_t host_mac[6], pod_mac[6];
 	struct inet_prefix ips[2]; /* at most one IPv4 and one IPv6, as /32 and /128 */
 	size_t n_ips;
-	uint64_t tag; /* naming_attachment_hash(network, containerID, ifname) */
+	uint64_t tag;	   /* naming_attachment_hash(network, containerID, ifname) */
+	uint32_t ep_flags; /* WEFT_EP_F_* of its endpoint entries */
 };
 
 /* The pod's router for an address of family. */

@@ -113,6 +113,31 @@ masq_rules() {
 	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3 | grep -q 'ttl=63'
 }
 
+@test "ebpf: the bandwidth capability: tbf on both veth ends, pod-to-pod traffic passes the shaper" {
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ]
+	shaped=$(ebpf_conf '.runtimeConfig.bandwidth = {ingressRate: 8000000, ingressBurst: 4000000,
+		egressRate: 16000000, egressBurst: 4000000}')
+	run run_plugin ADD ebpf "$shaped" c2 eth0 "/run/netns/$CTR2"
+	[ "$status" -eq 0 ] || { echo "$output $(plugin_stderr)"; false; }
+	hv=$(counter c2 hostVeth)
+	tc -n "$HOST" -j qdisc show dev "$hv" | jq -e '.[0].kind == "tbf" and .[0].options.rate == 1000000'
+	tc -n "$CTR2" -j qdisc show dev eth0 | jq -e '.[0].kind == "tbf" and .[0].options.rate == 2000000'
+	qpkts() { tc -n "$HOST" -j -s qdisc show dev "$hv" | jq '.[0].packets'; }
+	ip netns exec "$CTR" ping -c 1 -W 2 10.66.0.3 # neighbours settled
+	before=$(qpkts)
+	ip netns exec "$CTR" ping -c 10 -i 0.05 -W 2 10.66.0.3
+	# to the shaped pod through its host veth's egress (the qdisc counts each request), not
+	# straight into its netns
+	[ "$(($(qpkts) - before))" -ge 10 ] || { echo "qdisc saw $(($(qpkts) - before)) of 10"; false; }
+	[ "$(counter c2 rxPackets)" -ge 10 ]
+	# an unshaped pod still gets the peer redirect: c1's host veth qdisc sees no echo replies
+	[ "$(tc -n "$HOST" -j qdisc show dev "$(counter c1 hostVeth)" | jq -r '.[0].kind')" != tbf ]
+	run run_plugin ADD ebpf "$(ebpf_conf '.runtimeConfig.bandwidth = {ingressBurst: 100}')" c3 eth0 "/run/netns/$CTR2"
+	[ "$status" -ne 0 ] && [ "$(json_get "$output" .code)" = 7 ]
+	[[ "$(json_get "$output" .msg)" == *'"ingressBurst" is set but "ingressRate" is not'* ]]
+}
+
 @test "ebpf: the pod's ARP for the router is answered with the host veth's MAC" {
 	run add c1 "$CTR"
 	[ "$status" -eq 0 ]

@@ -64,6 +64,26 @@ static void test_vxlan(void **state)
 			    "portmap");
 }
 
+/* ebpf shapes by itself: the bandwidth capability on its own entry, no reference bandwidth. */
+static void test_ebpf_shapes_itself(void **state)
+{
+	struct cni_err err;
+	_cleanup_json_ json_t *l =
+		build("{\"backend\":\"ebpf\",\"clusterCIDR\":\"10.244.0.0/16\"}", &node, &err);
+	json_t *plugins, *p0;
+
+	(void)state;
+	assert_non_null(l);
+	plugins = json_object_get(l, "plugins");
+	assert_int_equal(json_array_size(plugins), 2);
+	p0 = json_array_get(plugins, 0);
+	assert_string_equal(json_string_value(json_object_get(p0, "type")), "weft-ebpf");
+	assert_true(
+		json_is_true(json_object_get(json_object_get(p0, "capabilities"), "bandwidth")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(plugins, 1), "type")),
+			    "portmap");
+}
+
 static void test_bridge_no_chain(void **state)
 {
 	struct cni_err err;
@@ -208,6 +228,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vxlan),
+		cmocka_unit_test(test_ebpf_shapes_itself),
 		cmocka_unit_test(test_bridge_no_chain),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test_setup_teardown(test_files, dirs_setup, dirs_teardown),
