@@ -230,9 +230,9 @@ demo: deps
 	$(Q)./tests/demo.sh $(abspath $(OUT)/bin)
 
 bench: deps
-	$(Q)./tests/deps.sh bench
+	$(Q)OUT=$(OUT) ./tests/deps.sh bench
 	$(Q)$(MAKE) build
-	$(Q)./tests/bench/run.sh $(abspath $(OUT)/bin)
+	$(Q)CRI_NODE_MODULES=$(abspath $(OUT)/cri/node_modules) ./tests/bench/run.sh $(abspath $(OUT)/bin)
 
 # ---- install ----------------------------------------------------------------------------------
 install: all

@@ -10,7 +10,8 @@ test=(libcmocka-dev bats jq iproute2 iputils-ping nftables clang-format libclang
 	containernetworking-plugins iperf3 procps psmisc valgrind libcap2-bin time
 	python3 python3-yaml podman openssl curl containerd runc busybox-static)
 demo=(iproute2 nftables iperf3 jq)
-bench=(containernetworking-plugins iperf3 gnuplot-nox jq iproute2 hyperfine sockperf)
+bench=(containernetworking-plugins iperf3 gnuplot-nox jq iproute2 hyperfine sockperf
+	containerd runc busybox-static)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
@@ -22,7 +23,7 @@ esac
 
 # The CRI tests' client runs on Node.js (any packaging of it: Debian's nodejs + npm, or a
 # nodejs that carries its own npm).
-if [ "${1:-}" = test ]; then
+if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
 	command -v node >/dev/null || want+=(nodejs)
 	command -v npm >/dev/null || want+=(npm)
 fi
@@ -54,8 +55,8 @@ if [ "${1:-}" = test ]; then
 	fi
 fi
 # The CRI test client's modules (tests/cri/package-lock.json) from the npm registry, into the
-# build directory. Without them the CRI tests skip, saying why.
-if [ "${1:-}" = test ]; then
+# build directory. Without them the CRI tests (and the bench's cri part) skip, saying why.
+if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
 	cri=${OUT:-build}/cri
 	if ! cmp -s "$here/cri/package-lock.json" "$cri/package-lock.json" ||
 		[ ! -d "$cri/node_modules/@grpc/grpc-js" ]; then

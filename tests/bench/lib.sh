@@ -34,6 +34,7 @@ bench_init() { # bench_init PREFIX
 bench_cleanup() {
 	local pid ns m
 	set +e
+	declare -F cri_stop >/dev/null && cri_stop # the cri part's containerd, when it ran
 	while read -r pid; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	done <"$BENCH_TMP/pids"

@@ -5,7 +5,7 @@
 # harness itself broke.
 #
 #   tests/bench/run.sh [WEFT_BIN_DIR]          (root; default build/bin)
-#   env:  ONLY=invocation|scale|datapath|all   (default all; a comma list works too; an
+#   env:  ONLY=invocation|scale|datapath|cri|all   (default all; a comma list works too; an
 #                       unknown part is an error naming the known ones)
 #         REPS=n        invocation reps (default 30); datapath rounds = min(REPS, 5);
 #                       concurrent rounds = min(REPS, 3)
@@ -41,8 +41,10 @@ BENCH_RSS_REPS=$((REPS < 3 ? REPS : 3))
 . "$here/part-scale.sh"
 # shellcheck source=tests/bench/part-datapath.sh
 . "$here/part-datapath.sh"
+# shellcheck source=tests/bench/part-cri.sh
+. "$here/part-cri.sh"
 
-PARTS="invocation scale datapath"
+PARTS="invocation scale datapath cri"
 want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for p in ${ONLY//,/ }; do
 	[ "$p" = all ] || [[ " $PARTS " == *" $p "* ]] || {
@@ -89,6 +91,9 @@ fi
 if want datapath; then
 	part_datapath $((REPS < 5 ? REPS : 5)) "$SECS"
 fi
+if want cri; then
+	if [ -x "$WEFT_BIN/bridge" ]; then part_cri "$REPS"; else bench_note "cri: skipped (no weft bridge in $WEFT_BIN)"; fi
+fi
 
 # ---- plots ----------------------------------------------------------------------------------
 pl_pods=0
@@ -127,7 +132,7 @@ base=$(basename "$res")
 	echo "|---|---|---|---|"
 	awk -F'\t' '{ printf "| %s | %s | %s %s %s | %s |\n", $1, $2, $3, $4, $5, ($6 == "MISSED" ? "**missed**" : $6) }' "$BENCH_TMP/targets.tsv"
 	echo
-	for p in invocation scale datapath; do
+	for p in invocation scale datapath cri; do
 		[ -f "$BENCH_TMP/md.$p" ] && sed -e "s|(scale-add.png)|($base-scale-add.png) ![per-pod DEL time]($base-scale-del.png)|" \
 			-e "s|(datapath.png)|($base-datapath.png)|" "$BENCH_TMP/md.$p"
 	done

@@ -68,6 +68,12 @@ _cri_config() {
 		    runtime_type = "io.containerd.runc.v2"
 		  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
 		    Root = "$d/runc"
+		  # a second runtime handler with CNI config of its own (the bench's reference side)
+		  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ref]
+		    runtime_type = "io.containerd.runc.v2"
+		    cni_conf_dir = "$d/cni-conf-ref"
+		  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ref.options]
+		    Root = "$d/runc"
 	TOML
 }
 
@@ -89,7 +95,7 @@ _cri_launch() {
 cri_start() {
 	CRI_DIR=$1 CRI_NETNS=$2 CRI_SOCK=$1/c.sock
 	export CRI_DIR CRI_NETNS CRI_SOCK CRI_LOG_DIR=$1/pods CRI_CGROUP_PARENT=/${1##*/}
-	mkdir -p "$CRI_DIR/cni-bin" "$CRI_DIR/cni-conf" "$CRI_LOG_DIR"
+	mkdir -p "$CRI_DIR/cni-bin" "$CRI_DIR/cni-conf" "$CRI_DIR/cni-conf-ref" "$CRI_LOG_DIR"
 	_cri_config "$CRI_DIR" >"$CRI_DIR/config.toml"
 	cri_image "$CRI_DIR/images.tar" || return 1
 	_cri_launch || return 1

@@ -10,7 +10,10 @@
 //   cri.js SOCK many N [--workers W]                  -> [{"id","name","ip"}] (N at once)
 //   cri.js SOCK churn WORKERS ROUNDS [--ipam-dir D]   -> run, status, stop, remove in loops; with
 //                                                      D, each reservation D/<ip> must name its sandbox
-//   cri.js SOCK bench REPS [--warmup W]               -> per-rep RunPodSandbox/StopPodSandbox ms
+//   cri.js SOCK bench REPS [--warmup W] [--handlers A,B]
+//                                     -> per rep and handler: RunPodSandbox and StopPodSandbox ms
+//                                        (handlers interleaved, who goes first alternating)
+//   --handler H (run, many): the runtime handler (containerd: a runtime with its own CNI conf)
 //
 // Every failure prints the gRPC status and message on stderr and exits 1.
 'use strict';
@@ -64,8 +67,10 @@ async function status(call, id) {
   return { id, name: r.status.metadata.name, state: r.status.state, ip: net.ip || '', ips, netns };
 }
 
-async function run(call, name, ports, annotations) {
-  const r = await call('RunPodSandbox', { config: sandboxConfig(name, ports, annotations) });
+async function run(call, name, ports, annotations, handler = '') {
+  const r = await call('RunPodSandbox', {
+    config: sandboxConfig(name, ports, annotations), runtimeHandler: handler,
+  });
   return r.podSandboxId;
 }
 
@@ -139,17 +144,24 @@ async function churn(call, workers, rounds, ipamDir) {
   return { sandboxes: seen.length, distinctIps: new Set(seen.map((s) => s.ip)).size };
 }
 
-async function bench(call, reps, warmup) {
+async function benchOne(call, name, handler) {
+  const t0 = process.hrtime.bigint();
+  const id = await run(call, name, [], {}, handler);
+  const t1 = process.hrtime.bigint();
+  await call('StopPodSandbox', { podSandboxId: id });
+  const t2 = process.hrtime.bigint();
+  await call('RemovePodSandbox', { podSandboxId: id });
+  return { run_ms: Number(t1 - t0) / 1e6, stop_ms: Number(t2 - t1) / 1e6 };
+}
+
+async function bench(call, reps, warmup, handlers) {
   const rows = [];
   for (let i = 0; i < warmup + reps; i++) {
-    const name = `bench-${i}`;
-    const t0 = process.hrtime.bigint();
-    const id = await run(call, name, []);
-    const t1 = process.hrtime.bigint();
-    await call('StopPodSandbox', { podSandboxId: id });
-    const t2 = process.hrtime.bigint();
-    await call('RemovePodSandbox', { podSandboxId: id });
-    if (i >= warmup) rows.push({ run_ms: Number(t1 - t0) / 1e6, stop_ms: Number(t2 - t1) / 1e6 });
+    const order = handlers.map((_, k) => handlers[(k + i) % handlers.length]);
+    for (const h of order) {
+      const r = await benchOne(call, `bench-${h || 'default'}-${i}`, h);
+      if (i >= warmup) rows.push({ handler: h, rep: i - warmup, ...r });
+    }
   }
   return rows;
 }
@@ -176,7 +188,7 @@ async function main(argv) {
   }
   switch (cmd) {
     case 'version': return print(await call('Version', { version: 'v1' }));
-    case 'run': return print(await run(call, args[0], ports, annotations));
+    case 'run': return print(await run(call, args[0], ports, annotations, flag(args, '--handler', '')));
     case 'status': return print(await status(call, args[0]));
     case 'exec-bg': return print(await execBg(call, args[0], args[1], args.slice(2)));
     case 'stop': return call('StopPodSandbox', { podSandboxId: args[0] });
@@ -192,7 +204,8 @@ async function main(argv) {
     }
     case 'bench': {
       const warmup = Number(flag(args, '--warmup', '2'));
-      return print(await bench(call, Number(args[0]), warmup));
+      const handlers = flag(args, '--handlers', '').split(',');
+      return print(await bench(call, Number(args[0]), warmup, handlers));
     }
     default: throw new Error(`unknown command ${cmd}`);
   }
