@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The main loop (see agent.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -182,6 +183,9 @@ static void round_(struct agent *a)
 	metrics_observe(&a->f, informer_now() - t0);
 	peers_free(&a->last);
 	a->last = all;
+	/* A round allocates and frees the whole peer set and its JSON: hand the freed pages back
+	 * (glibc keeps them otherwise, and the agent's RSS would stay at its peak). */
+	malloc_trim(0);
 }
 
 static void publish_fn(struct metrics_figures *f, void *ctx)
