@@ -113,6 +113,18 @@ image: build
 deps:
 	$(Q)./tests/deps.sh build
 
+# ---- version ----------------------------------------------------------------------------------
+# `git describe` of this checkout, baked into common/version.o only (a new version recompiles one
+# file): $(OUT)/version.txt changes only when the version does.
+WEFT_VERSION := $(or $(shell git -C $(CURDIR) describe --tags --always --dirty 2>/dev/null),0.1.0-unknown)
+$(OUT)/version.txt: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(WEFT_VERSION)' | cmp -s - $@ || echo '$(WEFT_VERSION)' >$@
+$(call obj,common/version.c): $(OUT)/version.txt
+$(call obj,common/version.c): WEFT_CFLAGS += -DWEFT_VERSION='"$(WEFT_VERSION)"'
+.PHONY: FORCE
+FORCE:
+
 # ---- compile ----------------------------------------------------------------------------------
 $(OUT)/obj/%.o: %.c
 	$(call msg,CC,$@)

@@ -10,10 +10,8 @@
 #include "agent/agent.h"
 #include "common/log.h"
 #include "plugins/lib/peers.h"
+#include "common/version.h"
 
-#ifndef WEFT_VERSION
-#define WEFT_VERSION "0.1.0"
-#endif
 
 static void usage(FILE *f)
 {
@@ -70,7 +68,7 @@ int main(int argc, char **argv)
 			cleanup = true;
 			break;
 		case 'V':
-			printf("weft-node %s\n", WEFT_VERSION);
+			printf("weft-node %s\n", weft_version);
 			return 0;
 		case 'h':
 			usage(stdout);

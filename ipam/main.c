@@ -67,7 +67,7 @@ static const struct cni_plugin host_local_plugin = {
 	.gc = host_local_gc,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return cni_plugin_main(&host_local_plugin);
+	return cni_plugin_main(&host_local_plugin, argc, argv);
 }

@@ -16,10 +16,8 @@
 #include "agent/install/node.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/version.h"
 
-#ifndef WEFT_VERSION
-#define WEFT_VERSION "unknown"
-#endif
 
 struct opts {
 	struct install_opts in;
@@ -101,7 +99,7 @@ static int set_opt(struct opts *o, int c, const char *arg)
 		o->uninstall = true;
 		break;
 	case 'V':
-		printf("weft-install %s\n", WEFT_VERSION);
+		printf("weft-install %s\n", weft_version);
 		exit(0);
 	case 'h':
 		fputs(usage, stdout);
@@ -121,7 +119,7 @@ static void defaults(struct opts *o)
 	o->in.bin_dir = "/opt/cni/bin";
 	o->in.conf_dir = "/etc/cni/net.d";
 	o->in.peers_dir = o->node.peers_dir = "/var/lib/cni/weft";
-	o->in.version = o->node.version = WEFT_VERSION;
+	o->in.version = o->node.version = weft_version;
 	o->node.name = getenv("NODE_NAME");
 	if (n > 0) {
 		self[n] = '\0';

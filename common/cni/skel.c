@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/cni/skel-internal.h"
+#include "common/version.h"
 
 static void skel_req_free(struct skel_req *q)
 {
@@ -232,9 +233,30 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
-int cni_plugin_main(const struct cni_plugin *p)
+/* "weft bridge plugin v1.2-3-gabc\nCNI protocol versions supported: 0.1.0, ..." */
+static void about(const struct cni_plugin *p, FILE *f)
+{
+	static const char *const versions[] = {CNI_SUPPORTED_VERSIONS};
+
+	fprintf(f, "weft %s plugin %s\nCNI protocol versions supported: ", p->name, weft_version);
+	for (size_t i = 0; i < ARRAY_SIZE(versions); i++)
+		fprintf(f, "%s%s", i ? ", " : "", versions[i]);
+	fputc('\n', f);
+}
+
+int cni_plugin_main(const struct cni_plugin *p, int argc, char **argv)
 {
 	struct skel_input input = {.buf = NULL, .fd = STDIN_FILENO};
+	const char *cmd = getenv("CNI_COMMAND");
+
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", p->name, weft_version);
+		return 0;
+	}
+	if (!cmd || !*cmd) {
+		about(p, stderr);
+		return 0;
+	}
 
 	/* jansson would open /dev/urandom for its hash seed; the input is the runtime's, so a
 	 * seed from the pid and ASLR does (one open and read less per invocation). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The plugin side of the CNI protocol: environment + stdin -> request, version checks,
  * dispatch to a plugin vtable, result or error JSON on stdout. Every plugin's main() is
- *	int main(void) { return cni_plugin_main(&bridge_plugin); }
+ *	int main(int argc, char **argv) { return cni_plugin_main(&bridge_plugin, argc, argv); }
  * Only skel prints to stdout. */
 #ifndef WEFT_SKEL_H
 #define WEFT_SKEL_H
@@ -96,7 +96,10 @@ struct cni_plugin {
  * (6), name (7), unknown CNI_COMMAND (4), cniVersion (6 malformed, 1 unsupported or too old
  * for CHECK/GC/STATUS), CNI_ARGS (4), prevResult (6), GC attachments (6/7), parse, verb.
  * A verb failing without a code is reported as code 100. */
-int cni_plugin_main(const struct cni_plugin *p);
+/* The process entry: `<plugin> --version` prints "<name> <weft version>" on stdout; run without
+ * CNI_COMMAND (by hand), it prints what it is and the CNI versions it speaks on stderr, exit 0,
+ * as the reference plugins do; otherwise one invocation from the environment and stdin. */
+int cni_plugin_main(const struct cni_plugin *p, int argc, char **argv);
 
 /* For tests and fuzzing: the same, with env taken from envp-style getter, stdin from a buffer
  * and output to a FILE. */

@@ -14,6 +14,7 @@
 #include "netns-tools/netlab/lab-multinode.h" /* lab_hostgw, lab_vxlan */
 #include "netns-tools/netlab/lab.h"
 #include "common/log.h"
+#include "common/version.h"
 
 static const struct scenario *const scenarios[] = {
 	&lab_veth,   &lab_namespaces, &lab_cgroups, &lab_container, &lab_overlay,
@@ -25,6 +26,7 @@ static const char usage_text[] =
 	"       netlab up|verify|show|down|run SCENARIO [OPTIONS]\n"
 	"       netlab cni add|check|del|gc|status ...   (netlab cni --help)\n"
 	"       netlab ping NETNS ADDRESS [--timeout MS]\n"
+	"       netlab --version\n"
 	"\n"
 	"Scenarios reproduce classic container and pod networking exercises (docs/netlab.md)\n"
 	"in namespaces netlab creates:\n"
@@ -341,6 +343,10 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage_text, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("netlab %s\n", weft_version);
+		return 0;
 	}
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list();

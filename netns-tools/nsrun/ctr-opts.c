@@ -17,6 +17,7 @@
 
 const char ctr_usage[] =
 	"Usage: nsrun [OPTIONS] -- COMMAND [ARG...]\n"
+	"       nsrun --version\n"
 	"\n"
 	"Runs COMMAND as PID 1 of new pid, net, mnt, uts, ipc and cgroup namespaces, in a cgroup\n"
 	"with optional limits, optionally on its own root filesystem, with CNI networks attached\n"

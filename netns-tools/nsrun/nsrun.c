@@ -3,11 +3,13 @@
  * the runtime side (netns-tools/runtime/) before it starts and detached when it ends. The
  * command line is parsed by ctr-opts.c, the container run by ctr.c. */
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "netns-tools/nsrun/ctr.h"
+#include "common/version.h"
 
 static void usage_error(const char *msg)
 {
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init("nsrun");
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("nsrun %s\n", weft_version);
+		return 0;
+	}
 	if (ctr_opts_parse(&o, argc, argv) < 0) {
 		usage_error(o.error);
 		ctr_opts_free(&o);

@@ -18,7 +18,7 @@ static const struct cni_plugin bridge_plugin = {
 	.gc = podnet_gc,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return cni_plugin_main(&bridge_plugin);
+	return cni_plugin_main(&bridge_plugin, argc, argv);
 }

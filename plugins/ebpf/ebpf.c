@@ -494,5 +494,5 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_log);
 	if (argc >= 2 && strcmp(argv[1], "stats") == 0 && !getenv("CNI_COMMAND"))
 		return ebpf_stats_main(argc, argv);
-	return cni_plugin_main(&ebpf_plugin);
+	return cni_plugin_main(&ebpf_plugin, argc, argv);
 }

@@ -53,7 +53,7 @@ static const struct cni_plugin hostgw_plugin = {
 	.gc = podnet_gc,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return cni_plugin_main(&hostgw_plugin);
+	return cni_plugin_main(&hostgw_plugin, argc, argv);
 }

@@ -82,7 +82,7 @@ static const struct cni_plugin vxlan_plugin = {
 	.gc = podnet_gc,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return cni_plugin_main(&vxlan_plugin);
+	return cni_plugin_main(&vxlan_plugin, argc, argv);
 }
