@@ -12,7 +12,6 @@
 #include "plugins/lib/peers.h"
 #include "common/version.h"
 
-
 static void usage(FILE *f)
 {
 	fprintf(f,

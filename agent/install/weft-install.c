@@ -18,7 +18,6 @@
 #include "common/log.h"
 #include "common/version.h"
 
-
 struct opts {
 	struct install_opts in;
 	const char *net_conf;

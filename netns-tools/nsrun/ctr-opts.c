@@ -17,7 +17,6 @@
 
 const char ctr_usage[] =
 	"Usage: nsrun [OPTIONS] -- COMMAND [ARG...]\n"
-	"       nsrun --version\n"
 	"\n"
 	"Runs COMMAND as PID 1 of new pid, net, mnt, uts, ipc and cgroup namespaces, in a cgroup\n"
 	"with optional limits, optionally on its own root filesystem, with CNI networks attached\n"
@@ -78,7 +77,8 @@ const char ctr_usage[] =
 	"/run/weft/nsrun/NAME):\n"
 	"                           CNI DEL, netns pin, cgroup, overlay dirs\n"
 	"  -v, --verbose            log the CNI results and the cgroup directories\n"
-	"  -h, --help               this text\n";
+	"  -h, --help               this text\n"
+	"      --version            print nsrun's version\n";
 
 enum {
 	OPT_INIT = 256,
@@ -95,6 +95,7 @@ enum {
 	OPT_PID_FILE,
 	OPT_STOP_TIMEOUT,
 	OPT_CLEANUP,
+	OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +126,7 @@ static const struct option long_opts[] = {
 	{"cleanup", required_argument, NULL, OPT_CLEANUP},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -469,8 +471,9 @@ int ctr_opts_parse(struct ctr_opts *o, int argc, char **argv)
 	opterr = 0;
 	optind = 0; /* a fresh scan, also when called more than once */
 	while ((c = getopt_long(argc, argv, "+:n:H:w:Ur:o:m:c:p:N:i:vh", long_opts, NULL)) != -1) {
-		if (c == 'h') {
-			o->help = true;
+		if (c == 'h' || c == OPT_VERSION) {
+			o->help = c == 'h';
+			o->version = c == OPT_VERSION;
 			return 0;
 		}
 		if (c == '?' || c == ':') {

@@ -118,6 +118,7 @@ struct ctr_opts {
 	struct ctr_spec spec;
 	const char *cleanup; /* --cleanup NAME: undo what a killed nsrun left, run nothing */
 	bool help;	     /* -h/--help: print ctr_usage; what follows it is not parsed */
+	bool version;	     /* --version: print the version; the same */
 	size_t n_ifnames;
 	char *overlay; /* owned copy, split in place into spec.lowers */
 	char rootfs[PATH_MAX];

@@ -47,14 +47,15 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init("nsrun");
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("nsrun %s\n", weft_version);
-		return 0;
-	}
 	if (ctr_opts_parse(&o, argc, argv) < 0) {
 		usage_error(o.error);
 		ctr_opts_free(&o);
 		return CTR_EXIT_ERROR;
+	}
+	if (o.version) {
+		printf("nsrun %s\n", weft_version);
+		ctr_opts_free(&o);
+		return 0;
 	}
 	if (o.help) {
 		fputs(ctr_usage, stdout);
