@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -65,6 +66,45 @@ static int mount_bpffs(const char *dir, struct cni_err *err)
 	return 0;
 }
 
+/* True unless this process is known to run in a mount namespace other than the one of the
+ * process that started it (the runtime; PID 1's when the parent's cannot be read): then it is a
+ * namespace of its own, as `ip netns exec` makes (also remounting /sys), and a bpffs mounted
+ * there dies with the process. A runtime that itself runs in a private mount namespace shares
+ * it with its plugins: mounts there are seen by its next invocations. */
+static bool mount_outlives_us(void)
+{
+	char parent[64];
+	struct stat self, other;
+
+	snprintf(parent, sizeof(parent), "/proc/%d/ns/mnt", (int)getppid());
+	if (stat("/proc/self/ns/mnt", &self) < 0)
+		return true;
+	if (stat(parent, &other) < 0 && stat("/proc/1/ns/mnt", &other) < 0)
+		return true; /* cannot tell (no /proc, not allowed): as before */
+	return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+}
+
+/* The error of a bpffs that would not be shared: every pod would get maps of its own. */
+static int not_durable(const char *path, const char *anc, struct cni_err *err)
+{
+	char host[PATH_MAX + 16], fix[512];
+
+	snprintf(host, sizeof(host), "/proc/1/root%s", anc);
+	snprintf(fix, sizeof(fix),
+		 "%smount a bpffs at the pinRoot (or on %s) in the host's mount namespace before "
+		 "the plugins run, set pinRoot to a directory on a bpffs this namespace sees, or "
+		 "run the plugin with nsenter --net instead of ip netns exec",
+		 bpftc_is_bpffs(host) ? "the host has a bpffs there that this namespace does not "
+					"see (ip netns exec remounts /sys): "
+				      : "",
+		 BPFTC_FS_DEFAULT);
+	return cni_err_setd(
+		err, CNI_ERR_BPF, 0, fix,
+		"pinRoot '%s' has no bpffs, and one mounted now would die with this "
+		"process (a private mount namespace): every pod would get maps of its own",
+		path);
+}
+
 int bpftc_fs_ensure(const char *path, struct cni_err *err)
 {
 	const size_t base_len = strlen(BPFTC_FS_DEFAULT);
@@ -76,6 +116,8 @@ int bpftc_fs_ensure(const char *path, struct cni_err *err)
 				   path);
 	existing_ancestor(path, anc, sizeof(anc));
 	if (!bpftc_is_bpffs(anc)) {
+		if (!mount_outlives_us())
+			return not_durable(path, anc, err);
 		if (strncmp(path, BPFTC_FS_DEFAULT, base_len) == 0 &&
 		    (path[base_len] == '/' || path[base_len] == '\0'))
 			r = mount_bpffs(BPFTC_FS_DEFAULT, err);

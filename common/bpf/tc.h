@@ -33,7 +33,9 @@ enum bpftc_dir {
 bool bpftc_is_bpffs(const char *path);
 /* Makes path a directory on a bpffs (mode 0700, parents created). When the deepest existing
  * ancestor is not on bpffs, mounts one: on /sys/fs/bpf when path lies below it, otherwise on
- * path itself. Code 103 (BPF) on failure, naming the path. */
+ * path itself. Code 103 (BPF) on failure, naming the path; also, without mounting, when this
+ * process runs in a mount namespace other than its parent's (`ip netns exec`): that bpffs would
+ * die with the process and the next invocation would pin everything anew. */
 int bpftc_fs_ensure(const char *path, struct cni_err *err);
 /* "/sys/fs/bpf/weft/<inode of the calling process's netns>". */
 int bpftc_pin_root_default(char *buf, size_t len, struct cni_err *err);

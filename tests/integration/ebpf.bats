@@ -558,13 +558,25 @@ dual_conf() {
 	[[ "$pinned" =~ ^endpoints_v2\ from_pod_v2_[0-9a-f]{8}\ links_v2\ meta_v2\ remote_v2\ stats_v2\ to_pod_v2_[0-9a-f]{8}\ $ ]]
 }
 
-@test "ebpf: the default pinRoot never touches the machine's /sys/fs/bpf" {
+@test "ebpf: no bpffs that outlives the call (ip netns exec): ADD fails naming pinRoot, nothing made" {
 	before=$(stat -f -c %T /sys/fs/bpf)
+	# the default pinRoot is under /sys/fs/bpf, which ip netns exec's fresh sysfs does not have
 	CONF=$(ebpf_conf 'del(.pinRoot)')
 	run add c1 "$CTR"
-	[ "$status" -eq 0 ]
-	[ "$(stat -f -c %T /sys/fs/bpf)" = "$before" ]
-	[ ! -e /sys/fs/bpf/weft ] || [ "$before" = bpf_fs ]
+	[ "$status" -ne 0 ]
+	[ "$(json_get "$output" .code)" = 103 ]
+	[[ "$(json_get "$output" .msg)" == *"pinRoot '/sys/fs/bpf/weft/"*"private mount namespace"* ]]
+	[[ "$(json_get "$output" .details)" == *"mount a bpffs at the pinRoot"*"nsenter --net instead of ip netns exec" ]]
+	[ "$(stat -f -c %T /sys/fs/bpf)" = "$before" ] # the machine's /sys/fs/bpf untouched
+	[ -z "$(ip -n "$HOST" -j link show type veth | jq -r '.[].ifname')" ]
+	[ -z "$(ls "$DATA" | grep -v lock || true)" ] || [ -z "$(find "$DATA" -name '10.*')" ]
+	# the same with a pinRoot outside /sys that has no bpffs
+	root=$(mktemp -d /tmp/weft-root.XXXXXX)
+	weft_track_path "$root"
+	CONF=$(ebpf_conf --arg r "$root/pins" '.pinRoot = $r')
+	run add c1 "$CTR"
+	[ "$(json_get "$output" .code)" = 103 ]
+	[ "$(stat -f -c %T "$root")" != bpf_fs ] && [ ! -e "$root/pins/$NET" ]
 	run run_plugin DEL ebpf "$CONF" c1
 	[ "$status" -eq 0 ]
 }
