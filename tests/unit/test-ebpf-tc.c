@@ -57,27 +57,65 @@ static void test_pin_root_default(void **state)
 	assert_string_equal(buf, want);
 }
 
+/* In a child: bpftc_fs_ensure refuses to mount unless the caller shares its parent's mount
+ * namespace (the test process unshared one of its own in group_setup). */
+static int fs_ensure_mounts_child(const char *tmpl)
+{
+	char path[256], sub[300];
+	struct cni_err err = {0};
+
+	snprintf(path, sizeof(path), "%s/pins", tmpl);
+	if (bpftc_is_bpffs(tmpl) || bpftc_fs_ensure(path, &err) != 0 || !bpftc_is_bpffs(path))
+		return 1;
+	/* Below it: only directories, no second instance. */
+	snprintf(sub, sizeof(sub), "%s/net1/x", path);
+	if (bpftc_fs_ensure(sub, &err) != 0 || !bpftc_is_bpffs(sub))
+		return 2;
+	if (bpftc_fs_ensure("relative/path", &err) != -EINVAL)
+		return 3;
+	return umount(path) == 0 ? 0 : 4;
+}
+
+/* A mount namespace of its own (as under ip netns exec): no mount, code 103 naming pinRoot. */
+static int fs_ensure_private_child(const char *tmpl)
+{
+	char path[256];
+	struct cni_err err = {0};
+
+	snprintf(path, sizeof(path), "%s/private", tmpl);
+	if (unshare(CLONE_NEWNS) < 0)
+		return 10;
+	if (bpftc_fs_ensure(path, &err) >= 0 || err.code != CNI_ERR_BPF)
+		return 11;
+	if (!strstr(err.msg, "pinRoot") || !strstr(err.details, "nsenter --net"))
+		return 12;
+	return bpftc_is_bpffs(path) ? 13 : 0;
+}
+
+static int in_child(int (*fn)(const char *), const char *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 static void test_fs_ensure_mounts(void **state)
 {
-	char tmpl[] = "/tmp/weft-test-bpftc.XXXXXX", path[256], sub[300];
-	struct cni_err err = {0};
+	char tmpl[] = "/tmp/weft-test-bpftc.XXXXXX", cmd[300];
 
 	(void)state;
 	if (!privileged)
 		skip();
 	assert_non_null(mkdtemp(tmpl));
-	snprintf(path, sizeof(path), "%s/pins", tmpl);
-	assert_false(bpftc_is_bpffs(tmpl));
-	assert_int_equal(bpftc_fs_ensure(path, &err), 0);
-	assert_true(bpftc_is_bpffs(path));
-	/* Below it: only directories, no second instance. */
-	snprintf(sub, sizeof(sub), "%s/net1/x", path);
-	assert_int_equal(bpftc_fs_ensure(sub, &err), 0);
-	assert_true(bpftc_is_bpffs(sub));
-	assert_int_equal(bpftc_fs_ensure("relative/path", &err), -EINVAL);
-	assert_int_equal(umount(path), 0);
-	snprintf(sub, sizeof(sub), "rm -rf '%s'", tmpl);
-	assert_int_equal(system(sub), 0);
+	assert_int_equal(in_child(fs_ensure_mounts_child, tmpl), 0);
+	assert_int_equal(in_child(fs_ensure_private_child, tmpl), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_dir_lock_bounded(void **state)
