@@ -38,34 +38,11 @@ struct agent {
 	struct metrics_figures f;
 };
 
-/* What weft-node keeps of a Node: name, uid, resourceVersion, pod CIDRs, InternalIPs. */
+/* What weft-node keeps of a Node: its peer, parsed once (peerset_node_compact). */
 static json_t *node_transform(void *ctx, json_t *obj)
 {
-	static const char *const meta_keys[] = {"name", "uid", "resourceVersion"};
-	static const char *const spec_keys[] = {"podCIDR", "podCIDRs"};
-	json_t *m = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec");
-	json_t *out = json_object(), *om = json_object(), *os = json_object(), *ad = json_array();
-	json_t *a;
-	size_t i;
-
 	(void)ctx;
-	for (size_t k = 0; k < ARRAY_SIZE(meta_keys); k++)
-		if (json_object_get(m, meta_keys[k]))
-			json_object_set(om, meta_keys[k], json_object_get(m, meta_keys[k]));
-	for (size_t k = 0; k < ARRAY_SIZE(spec_keys); k++)
-		if (json_object_get(spec, spec_keys[k]))
-			json_object_set(os, spec_keys[k], json_object_get(spec, spec_keys[k]));
-	json_array_foreach(json_object_get(json_object_get(obj, "status"), "addresses"), i, a)
-	{
-		const char *t = json_string_value(json_object_get(a, "type"));
-
-		if (t && strcmp(t, "InternalIP") == 0)
-			json_array_append(ad, a);
-	}
-	json_object_set_new(out, "metadata", om);
-	json_object_set_new(out, "spec", os);
-	json_object_set_new(out, "status", json_pack("{s:o}", "addresses", ad));
-	return out;
+	return peerset_node_compact(obj);
 }
 
 static void mark(struct agent *a, double delay)

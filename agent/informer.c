@@ -310,7 +310,8 @@ static void list_complete(struct informer *inf)
 		old = json_object_get(inf->cache, key);
 		a = old ? obj_rv(old) : NULL;
 		b = obj_rv(obj);
-		if (a && b && strcmp(a, b) == 0)
+		/* same version, or (a transform kept no metadata) the same content */
+		if (a && b ? strcmp(a, b) == 0 : old && json_equal(old, obj))
 			continue;
 		old = json_incref(old);
 		json_object_set(inf->cache, key, obj);

@@ -31,6 +31,43 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(((const struct peer *)a)->name, ((const struct peer *)b)->name);
 }
 
+json_t *peerset_node_compact(const json_t *node)
+{
+	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
+	struct peer p = {0};
+	struct cni_err e = {0};
+	int r = peers_parse_node(node, "Node", 0, &p, &e);
+
+	if (r < 0)
+		return json_sprintf("E\t%s", e.msg);
+	if (r == 0)
+		return json_string("W");
+	return json_sprintf("P\t%s\t%s\t%s", inet_addr_fmt(&p.node_ip, ip, sizeof(ip)),
+			    inet_prefix_fmt(&p.pod_cidr, cidr, sizeof(cidr)), p.name);
+}
+
+/* One cached entry: a compact string (peerset_node_compact) or a whole Node object. 1: a
+ * peer; 0: not routable yet; < 0: refused (e.msg says why). */
+static int parse_entry(const json_t *node, size_t i, struct peer *p, struct cni_err *e)
+{
+	const char *s = json_string_value(node);
+	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
+	int n = 0;
+
+	if (!s)
+		return peers_parse_node(node, "Node", i, p, e);
+	if (s[0] == 'W')
+		return 0;
+	if (s[0] == 'E')
+		return cni_err_set(e, CNI_ERR_CONFIG, EINVAL, "%s", s + 2);
+	if (sscanf(s, "P\t%45[^\t]\t%49[^\t]\t%n", ip, cidr, &n) != 2 || !n ||
+	    strlen(s + n) > PEER_NAME_MAX || inet_addr_parse(ip, &p->node_ip) < 0 ||
+	    inet_prefix_parse(cidr, &p->pod_cidr) < 0)
+		return cni_err_set(e, CNI_ERR_INTERNAL, EINVAL, "bad cache entry \"%s\"", s);
+	snprintf(p->name, sizeof(p->name), "%s", s + n);
+	return 1;
+}
+
 int peerset_parse(const json_t *nodes, struct peers *ret, json_t *reasons, struct cni_err *err)
 {
 	size_t n = json_object_size(nodes), i = 0;
@@ -44,7 +81,7 @@ int peerset_parse(const json_t *nodes, struct peers *ret, json_t *reasons, struc
 	json_object_foreach((json_t *)nodes, key, node)
 	{
 		struct cni_err e = {0};
-		int r = peers_parse_node(node, "Node", i, &v[i], &e);
+		int r = parse_entry(node, i, &v[i], &e);
 
 		if (r > 0)
 			i++;

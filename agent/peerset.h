@@ -19,9 +19,14 @@
 #include "common/inet.h"
 #include "plugins/lib/peers.h"
 
-/* nodes: key -> Node object (the informer's cache). *ret: every node that parses (self too),
- * sorted by name; reasons: name -> why a node with a name was left out (not routable yet is
- * not a reason: such nodes are simply absent). */
+/* What the agent keeps of a Node object (the informer's transform): one string, "P\t<nodeIP>\t
+ * <podCIDR>\t<name>" for a peer, "W" for a node not routable yet (no pod CIDR or InternalIP),
+ * "E\t<why>" for one refused; about 1/50 of the memory of the trimmed object. */
+json_t *peerset_node_compact(const json_t *node);
+
+/* nodes: key -> Node object or its peerset_node_compact string (the informer's cache). *ret: every
+ * node that parses (self too), sorted by name; reasons: name -> why a node with a name was left out
+ * (not routable yet is not a reason: such nodes are simply absent). */
 int peerset_parse(const json_t *nodes, struct peers *ret, json_t *reasons, struct cni_err *err);
 
 /* Removes the hijackers from p (self, when listed, is kept and judged against the others).

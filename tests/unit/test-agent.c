@@ -136,6 +136,40 @@ static void test_scope(void **state)
 	peers_free(&s);
 }
 
+/* The informer keeps a compact string per Node: parsing the strings gives the same peers, the
+ * same refusals and the same waits as parsing the objects. */
+static void test_compact(void **state)
+{
+	_cleanup_json_ json_t *objs = json_object(), *comp = json_object(), *w1 = json_object(),
+			      *w2 = json_object();
+	struct peers a = {0}, b = {0};
+	struct cni_err err = {0};
+	const char *key;
+	json_t *v;
+
+	(void)state;
+	json_object_set_new(objs, "a", node("a", "10.244.1.0/24", "192.168.1.1"));
+	json_object_set_new(objs, "v6", node("v6", "fd00:244:6::/64", "fd00::6"));
+	json_object_set_new(objs, "bad", node("bad", "nope", "192.168.1.41"));
+	json_object_set_new(objs, "noip",
+			    json_pack("{s:{s:s},s:{s:s}}", "metadata", "name", "noip", "spec",
+				      "podCIDR", "10.244.9.0/24"));
+	json_object_foreach(objs, key, v) json_object_set_new(comp, key, peerset_node_compact(v));
+	assert_string_equal(json_string_value(json_object_get(comp, "a")),
+			    "P\t192.168.1.1\t10.244.1.0/24\ta");
+	assert_string_equal(json_string_value(json_object_get(comp, "noip")), "W");
+	assert_int_equal(peerset_parse(objs, &a, w1, &err), 0);
+	assert_int_equal(peerset_parse(comp, &b, w2, &err), 0);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(b.n, a.n);
+	for (size_t i = 0; i < a.n; i++)
+		assert_true(peers_eq(&a.v[i], &b.v[i]) && strcmp(a.v[i].name, b.v[i].name) == 0);
+	assert_true(json_equal(w1, w2));
+	assert_non_null(json_object_get(w2, "bad"));
+	peers_free(&a);
+	peers_free(&b);
+}
+
 static void test_metrics_text(void **state)
 {
 	struct metrics_figures f = {.peers = 3, .reconciles = 5, .ready = true};
@@ -159,9 +193,9 @@ static void test_metrics_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kubeconfig),   cmocka_unit_test(test_kubeconfig_bad),
-		cmocka_unit_test(test_peerset),	     cmocka_unit_test(test_scope),
-		cmocka_unit_test(test_metrics_text),
+		cmocka_unit_test(test_kubeconfig), cmocka_unit_test(test_kubeconfig_bad),
+		cmocka_unit_test(test_peerset),	   cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_compact),	   cmocka_unit_test(test_metrics_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
