@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include "common/lock.h"
 #include "common/log.h"
 #include "plugins/lib/overlay.h"
+
+#define APPLIED_MAX (64u << 20) /* applied.json of any cluster weft serves */
 
 struct applied {
 	struct peers peers, pending;
@@ -70,12 +73,16 @@ static int applied_read(const char *dir, struct applied *s)
 {
 	char path[PATH_MAX + 16];
 	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r;
 	const char *params;
 
 	snprintf(path, sizeof(path), "%s/applied.json", dir);
-	if (access(path, F_OK) < 0 && errno == ENOENT)
+	r = fs_read_file(path, APPLIED_MAX, &buf, &len);
+	if (r == -ENOENT)
 		return 0;
-	j = json_load_file(path, 0, NULL);
+	j = r < 0 ? NULL : json_loadb(buf, len, 0, NULL);
 	params = json_string_value(json_object_get(j, "params"));
 	if (!params || peers_parse(json_object_get(j, "peers"), path, &s->peers, NULL) < 0) {
 		log_warn("%s: unreadable, ignored", path);
@@ -110,17 +117,37 @@ static int remove_stale(const struct peers *old, const struct peers *want, bool 
 	return 0;
 }
 
+/* What a reconcile may leave half made: the peers it adds or changes (all of them when the
+ * params changed). Written as "pending" before it starts; the next one removes those it does
+ * not want. Borrowed entries: free only ret->v. */
+static int pending_of(const struct applied *s, const struct overlay_conf *o, bool all,
+		      struct peers *ret, struct cni_err *err)
+{
+	ret->v = calloc(o->peers.n ? o->peers.n : 1, sizeof(*ret->v));
+	ret->n = 0;
+	if (!ret->v)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "pending peers");
+	for (size_t i = 0; i < o->peers.n; i++)
+		if (all || !has_exact(&s->peers, &o->peers.v[i]))
+			ret->v[ret->n++] = o->peers.v[i];
+	return 0;
+}
+
 /* known: applied.json was read; without it, what an earlier reconcile made is unknown and
  * ops->sweep (when there is one) removes what it safely can. */
 static int apply(const struct overlay_conf *o, const struct applied *s, bool known,
 		 const char *params, const struct overlay_ops *ops, struct cni_err *err)
 {
 	bool all = strcmp(s->params, params) != 0;
+	struct peers pending = {0};
 	int r;
 
 	r = ops->prepare ? ops->prepare(ops->ctx, &o->peers, err) : 0;
 	if (r >= 0)
-		r = applied_write(o->state_dir, &s->peers, &o->peers, s->params, err);
+		r = pending_of(s, o, all, &pending, err);
+	if (r >= 0)
+		r = applied_write(o->state_dir, &s->peers, &pending, s->params, err);
+	free(pending.v);
 	if (r >= 0)
 		r = remove_stale(&s->peers, &o->peers, all, ops, err);
 	if (r >= 0)
