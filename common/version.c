@@ -7,6 +7,7 @@
 #ifndef WEFT_VERSION
 #define WEFT_VERSION "0.1.0-unknown"
 #endif
+_Static_assert(sizeof(WEFT_VERSION) <= WEFT_VERSION_MAX, "WEFT_VERSION is too long");
 
 /* One object: whatever prints the version keeps the mark in the binary. */
 const char weft_version_mark[] = WEFT_VERSION_MARK WEFT_VERSION;

@@ -9,7 +9,7 @@
 
 /* What precedes the version in every weft binary's bytes: "@(#)weft-version <version>\0". */
 #define WEFT_VERSION_MARK "@(#)weft-version "
-#define WEFT_VERSION_MAX  64 /* the longest version weft_version_find() accepts, NUL included */
+#define WEFT_VERSION_MAX  128 /* the longest version weft_version_find() takes, NUL included */
 
 extern const char weft_version_mark[];
 extern const char *const weft_version; /* the version alone, inside weft_version_mark */

@@ -86,7 +86,7 @@ static void test_find_length(void **state)
 	size_t m = strlen(MARK);
 
 	memcpy(buf, MARK, m);
-	memset(buf + m, 'a', WEFT_VERSION_MAX - 1); /* the longest accepted: 63 + NUL */
+	memset(buf + m, 'a', WEFT_VERSION_MAX - 1); /* the longest accepted, and its NUL */
 	buf[m + WEFT_VERSION_MAX - 1] = '\0';
 	assert_int_equal(strlen(find(buf, m + WEFT_VERSION_MAX)), WEFT_VERSION_MAX - 1);
 	buf[m + WEFT_VERSION_MAX - 1] = 'a'; /* one more: refused, never overflows */
