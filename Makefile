@@ -115,8 +115,12 @@ deps:
 
 # ---- version ----------------------------------------------------------------------------------
 # `git describe` of this checkout, baked into common/version.o only (a new version recompiles one
-# file): $(OUT)/version.txt changes only when the version does.
-WEFT_VERSION := $(or $(shell git -C $(CURDIR) describe --tags --always --dirty 2>/dev/null),0.1.0-unknown)
+# file): $(OUT)/version.txt changes only when the version does. Asked only when this tree is a
+# checkout itself (a tarball unpacked inside another repository must not take its version);
+# "0.1.0-unknown" otherwise, or when git is missing. `make WEFT_VERSION=x` overrides it. Quotes
+# (legal in a tag) are dropped: the string goes into a C literal through the shell.
+WEFT_GIT_VERSION := $(if $(wildcard $(CURDIR)/.git),$(shell git -C $(CURDIR) describe --tags --always --dirty 2>/dev/null))
+WEFT_VERSION := $(subst ',,$(subst ",,$(or $(WEFT_GIT_VERSION),0.1.0-unknown)))
 $(OUT)/version.txt: FORCE
 	$(Q)mkdir -p $(@D)
 	$(Q)echo '$(WEFT_VERSION)' | cmp -s - $@ || echo '$(WEFT_VERSION)' >$@

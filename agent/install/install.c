@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #define BIN_MAX	     (64u << 20)
 #define CONFLIST_MAX (1u << 20)
@@ -36,6 +37,22 @@ static int same_content(const char *path, const char *data, size_t len)
 	return n == len && memcmp(cur, data, len) == 0;
 }
 
+/* Names the version of the plugin just copied, read off its bytes; warns when it is not the
+ * version of this weft-install (plugins from another build in --src-dir). */
+static void log_installed(const struct install_opts *o, const char *dst, const char *data,
+			  size_t len)
+{
+	char v[WEFT_VERSION_MAX];
+
+	if (weft_version_find(data, len, v) < 0) {
+		log_warn("installed %s: not a weft build (no version mark)", dst);
+		return;
+	}
+	log_info("installed %s (weft %s)", dst, v);
+	if (o->version && strcmp(v, o->version) != 0)
+		log_warn("%s is weft %s, weft-install is %s", dst, v, o->version);
+}
+
 static int install_one(const struct install_opts *o, const char *name, struct cni_err *err)
 {
 	char src[PATH_MAX], dst[PATH_MAX];
@@ -54,7 +71,7 @@ static int install_one(const struct install_opts *o, const char *name, struct cn
 	r = fs_write_atomic(dst, data, len, 0755);
 	if (r < 0)
 		return cni_err_set(err, CNI_ERR_IO, -r, "install %s", dst);
-	log_info("installed %s (weft %s)", dst, o->version);
+	log_installed(o, dst, data, len);
 	return 1;
 }
 

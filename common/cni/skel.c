@@ -233,13 +233,13 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
-/* "weft bridge plugin v1.2-3-gabc\nCNI protocol versions supported: 0.1.0, ..." */
-static void about(const struct cni_plugin *p, FILE *f)
+void cni_plugin_about(const struct cni_plugin *p, FILE *f)
 {
-	static const char *const versions[] = {CNI_SUPPORTED_VERSIONS};
+	const char *const *versions;
+	size_t n = cni_versions_list(&versions);
 
 	fprintf(f, "weft %s plugin %s\nCNI protocol versions supported: ", p->name, weft_version);
-	for (size_t i = 0; i < ARRAY_SIZE(versions); i++)
+	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s%s", i ? ", " : "", versions[i]);
 	fputc('\n', f);
 }
@@ -254,7 +254,7 @@ int cni_plugin_main(const struct cni_plugin *p, int argc, char **argv)
 		return 0;
 	}
 	if (!cmd || !*cmd) {
-		about(p, stderr);
+		cni_plugin_about(p, stderr);
 		return 0;
 	}
 

@@ -91,18 +91,23 @@ struct cni_plugin {
 	int (*gc)(const struct cni_args *a, void *conf, struct cni_err *err);
 };
 
-/* Runs one invocation; returns the process exit status (0, or 1 after printing error JSON).
- * Order (docs/cni-contract.md §1.7): env (4), stdin (5; VERSION answers here), JSON
- * (6), name (7), unknown CNI_COMMAND (4), cniVersion (6 malformed, 1 unsupported or too old
- * for CHECK/GC/STATUS), CNI_ARGS (4), prevResult (6), GC attachments (6/7), parse, verb.
- * A verb failing without a code is reported as code 100. */
-/* The process entry: `<plugin> --version` prints "<name> <weft version>" on stdout; run without
- * CNI_COMMAND (by hand), it prints what it is and the CNI versions it speaks on stderr, exit 0,
- * as the reference plugins do; otherwise one invocation from the environment and stdin. */
+/* The process entry. `<plugin> --version` prints "<name> <weft version>" on stdout. Run without
+ * CNI_COMMAND (unset or empty: by hand), it prints cni_plugin_about() on stderr and exits 0, as
+ * the reference plugins do. Otherwise it runs one invocation from the environment and stdin and
+ * returns the process exit status (0, or 1 after printing error JSON). Order
+ * (docs/cni-contract.md §1.7): env (4), stdin (5; VERSION answers here), JSON (6), name (7),
+ * unknown CNI_COMMAND (4), cniVersion (6 malformed, 1 unsupported or too old for
+ * CHECK/GC/STATUS), CNI_ARGS (4), prevResult (6), GC attachments (6/7), parse, verb. A verb
+ * failing without a code is reported as code 100. */
 int cni_plugin_main(const struct cni_plugin *p, int argc, char **argv);
 
-/* For tests and fuzzing: the same, with env taken from envp-style getter, stdin from a buffer
- * and output to a FILE. */
+/* What a plugin is, for a human: "weft <name> plugin <weft version>\nCNI protocol versions
+ * supported: 0.1.0, ..., 1.1.0\n". */
+void cni_plugin_about(const struct cni_plugin *p, FILE *f);
+
+/* For tests, fuzzing and in-process callers: one invocation, with env taken from an
+ * envp-style getter, stdin from a buffer and output to a FILE. No --version and no about text
+ * here: a missing CNI_COMMAND is code 4. */
 int cni_plugin_run(const struct cni_plugin *p, const char *(*getenv_fn)(const char *),
 		   const char *in, size_t in_len, FILE *out);
 

@@ -169,20 +169,21 @@ netns_setup() {
 	want=$(git -C "$BATS_TEST_DIRNAME" describe --tags --always --dirty 2>/dev/null || true)
 	for p in "${PLUGINS[@]}"; do
 		echo "plugin $p"
-		for env in "" CNI_COMMAND=; do
-			: >"$ERR"
-			run cni "$p" "$(conf_min "$p")" $env "${ENV_OK[@]}"
-			[ "$status" -eq 0 ]
-			[ -z "$output" ] # nothing on stdout: a runtime never mistakes it for a result
-			grep -qx "weft $p plugin [^ ]*" "$ERR"
-			grep -qx 'CNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0' "$ERR"
-		done
 		run "$BIN/$p" --version
 		[ "$status" -eq 0 ]
 		[[ "$output" =~ ^$p\ [^\ ]+$ ]]
 		# the checkout's describe, give or take -dirty (built before or after an edit)
 		[ -z "$want" ] || [ "${output%-dirty}" = "$p ${want%-dirty}" ] ||
 			{ echo "version '$output', checkout '$want'"; false; }
+		printf 'weft %s plugin %s\nCNI protocol versions supported: %s\n' "$p" \
+			"${output#* }" "0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0" >"$ERR.want"
+		for env in "" CNI_COMMAND=; do
+			: >"$ERR"
+			run cni "$p" "$(conf_min "$p")" $env "${ENV_OK[@]}"
+			[ "$status" -eq 0 ]
+			[ -z "$output" ] # nothing on stdout: a runtime never mistakes it for a result
+			diff "$ERR.want" "$ERR"
+		done
 	done
 }
 

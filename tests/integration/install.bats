@@ -28,10 +28,51 @@ inst() {
 		--peers-dir "$T/peers" --node-name n1 "$@"
 }
 
-@test "install: --version names weft's version" {
-	run "$BIN/weft-install" --version
-	[ "$status" -eq 0 ]
-	[[ "$output" =~ ^weft-install\ [^\ ]+$ ]] || fail "$output"
+# want_version: the checkout's `git describe` ("" outside a git checkout).
+want_version() {
+	[ -e "$WEFT_ROOT/.git" ] || return 0
+	git -C "$WEFT_ROOT" describe --tags --always --dirty 2>/dev/null || true
+}
+
+@test "install: every binary answers --version with one version, the checkout's" {
+	local b v want all=()
+	want=$(want_version)
+	for b in bridge host-gw vxlan ebpf host-local nsrun netlab weft-node weft-install; do
+		run "$BIN/$b" --version
+		[ "$status" -eq 0 ] || fail "$b --version: exit $status: $output"
+		[[ "$output" =~ ^$b\ ([^\ ]+)$ ]] || fail "$b --version: '$output'"
+		all+=("${BASH_REMATCH[1]}")
+	done
+	v=${all[0]}
+	for b in "${all[@]}"; do
+		[ "$b" = "$v" ] || fail "versions differ: ${all[*]}"
+	done
+	# the checkout's describe, give or take -dirty (an edit after the build)
+	[ -z "$want" ] || [ "${v%-dirty}" = "${want%-dirty}" ] || fail "built $v, checkout $want"
+}
+
+@test "install: the log names the version of each plugin copied, warns on another build's" {
+	local v other
+	v=$("$BIN/weft-install" --version | cut -d' ' -f2)
+	other=$(tr -c '\n' z <<<"$v") # same length: the binary stays the same size
+	mkdir "$T/src"
+	cp "$BIN/bridge" "$BIN/host-gw" "$T/src/"
+	LC_ALL=C sed "s/@(#)weft-version $v\x00/@(#)weft-version $other\x00/" "$BIN/vxlan" >"$T/src/vxlan"
+	printf '#!/bin/sh\n' >"$T/src/ebpf"
+	WEFT_LOG_LEVEL=info run inst --src-dir "$T/src" --net-conf "$T/bridge.json" \
+		--pod-cidr 10.77.1.0/24
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"installed $T/bin/weft-bridge (weft $v)"* ]] || fail "$output"
+	[[ "$output" == *"installed $T/bin/weft-host-gw (weft $v)"* ]] || fail "$output"
+	[[ "$output" == *"installed $T/bin/weft-vxlan (weft $other)"* ]] || fail "$output"
+	[[ "$output" == *"weft-vxlan is weft $other, weft-install is $v"* ]] || fail "$output"
+	[[ "$output" == *"installed $T/bin/weft-ebpf: not a weft build"* ]] || fail "$output"
+	[[ "$output" != *"weft-bridge is weft"* ]] || fail "$output"
+	# the copies run by hand say what they are, on stderr, exit 0
+	env -u CNI_COMMAND "$T/bin/weft-bridge" >"$T/out" 2>"$T/err" </dev/null || fail "exit $?"
+	[ ! -s "$T/out" ] || fail "stdout: $(cat "$T/out")"
+	[ "$(sed -n 1p "$T/err")" = "weft bridge plugin $v" ] || fail "$(cat "$T/err")"
+	grep -qx 'CNI protocol versions supported: 0.1.0, .*, 1.1.0' "$T/err" || fail "$(cat "$T/err")"
 }
 
 @test "install: plugins and conflist written once, identical runs change nothing" {

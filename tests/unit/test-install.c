@@ -17,6 +17,7 @@
 #include "agent/install/install.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/version.h"
 
 static const struct node_info node = {
 	.name = "n1",
@@ -141,6 +142,7 @@ struct dirs {
 
 static int dirs_setup(void **state)
 {
+	static const char plugin[] = WEFT_VERSION_MARK "v-test"; /* a plugin of this version */
 	struct dirs *d = calloc(1, sizeof(*d));
 
 	snprintf(d->root, sizeof(d->root), "/tmp/weft-ut-install.XXXXXX");
@@ -153,7 +155,7 @@ static int dirs_setup(void **state)
 		char p[160];
 
 		snprintf(p, sizeof(p), "%s/%s", d->src, install_plugins[i]);
-		assert_int_equal(fs_write_atomic(p, install_plugins[i], 3, 0755), 0);
+		assert_int_equal(fs_write_atomic(p, plugin, sizeof(plugin), 0755), 0);
 	}
 	d->o = (struct install_opts){
 		.src_dir = d->src, .bin_dir = d->bin, .conf_dir = d->conf, .version = "v-test"};

@@ -178,12 +178,14 @@ static const struct skel_case cases[] = {
 	 .env = {"CNI_COMMAND=VERSION", "CNI_IFNAME=a/b"},
 	 .in = "",
 	 .msg = "\"cniVersion\":\"1.1.0\""},
-	/* §7 4-10: environment */
-	{.name = "04 CNI_COMMAND unset",
+	/* §7 4-10: environment. A plugin process without CNI_COMMAND prints its about text and
+	 * exits 0 (cni_plugin_main: tests/conformance/skel.bats, test-version.c); the library
+	 * entry tested here answers code 4. */
+	{.name = "04 library entry: CNI_COMMAND unset is code 4",
 	 .in = CONF("1.0.0"),
 	 .code = 4,
 	 .msg = "required env variables [CNI_COMMAND] missing"},
-	{.name = "04 CNI_COMMAND empty",
+	{.name = "04 library entry: CNI_COMMAND empty is code 4",
 	 .env = {E_CMD("")},
 	 .in = CONF("1.0.0"),
 	 .code = 4,
