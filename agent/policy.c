@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* NetworkPolicy compiled for one pod (see policy.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/policy.h"
+#include "common/cleanup.h"
+
+#define NS_NAME_LABEL "kubernetes.io/metadata.name"
+
+/* ---- objects ------------------------------------------------------------------------------ */
+
+static const json_t *meta(const json_t *o, const char *key)
+{
+	return json_object_get(json_object_get(o, "metadata"), key);
+}
+
+static const char *meta_str(const json_t *o, const char *key)
+{
+	return json_string_value(meta(o, key));
+}
+
+static bool host_network(const json_t *pod)
+{
+	return json_is_true(json_object_get(json_object_get(pod, "spec"), "hostNetwork"));
+}
+
+/* The namespace's labels, with the name label Kubernetes always sets (new reference). */
+static json_t *ns_labels(const json_t *namespaces, const char *ns)
+{
+	json_t *l = json_deep_copy(meta(json_object_get(namespaces, ns), "labels"));
+
+	if (!json_is_object(l)) {
+		json_decref(l);
+		l = json_object();
+	}
+	json_object_set_new(l, NS_NAME_LABEL, json_string(ns));
+	return l;
+}
+
+static size_t pod_ips(const json_t *pod, struct inet_addr *ret, size_t max)
+{
+	const json_t *st = json_object_get(pod, "status"), *v;
+	size_t n = 0, i;
+
+	json_array_foreach(json_object_get(st, "podIPs"), i,
+			   v) if (n < max &&
+				  inet_addr_parse(json_string_value(json_object_get(v, "ip")),
+						  &ret[n]) == 0) n++;
+	if (!n && inet_addr_parse(json_string_value(json_object_get(st, "podIP")), &ret[0]) == 0)
+		n = 1;
+	return n;
+}
+
+/* ---- selectors ---------------------------------------------------------------------------- */
+
+static bool in_values(const json_t *values, const char *v)
+{
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(values, i, x) if (v && json_is_string(x) &&
+					     strcmp(json_string_value(x), v) == 0) return true;
+	return false;
+}
+
+static bool expr_matches(const json_t *e, const json_t *labels)
+{
+	const char *op = json_string_value(json_object_get(e, "operator"));
+	const char *key = json_string_value(json_object_get(e, "key"));
+	const char *v = key ? json_string_value(json_object_get(labels, key)) : NULL;
+	const json_t *values = json_object_get(e, "values");
+
+	if (!op || !key)
+		return false;
+	if (strcmp(op, "In") == 0)
+		return in_values(values, v);
+	if (strcmp(op, "NotIn") == 0)
+		return !in_values(values, v);
+	if (strcmp(op, "Exists") == 0)
+		return v != NULL;
+	if (strcmp(op, "DoesNotExist") == 0)
+		return v == NULL;
+	return false; /* an operator the API does not have selects nothing */
+}
+
+bool pol_selector_matches(const json_t *sel, const json_t *labels)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(sel))
+		return false;
+	json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), k, v)
+	{
+		const char *have = json_string_value(json_object_get(labels, k));
+
+		if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)) != 0)
+			return false;
+	}
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i,
+			   v) if (!expr_matches(v, labels)) return false;
+	return true;
+}
+
+/* ---- growing arrays ----------------------------------------------------------------------- */
+
+static int push(void **v, size_t *n, size_t size, const void *item)
+{
+	void *p = realloc(*v, (*n + 1) * size);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy((char *)p + *n * size, item, size);
+	*v = p;
+	(*n)++;
+	return 0;
+}
+
+/* ---- ports -------------------------------------------------------------------------------- */
+
+static uint8_t proto_of(const char *s)
+{
+	if (!s || strcmp(s, "TCP") == 0)
+		return POL_PROTO_TCP;
+	if (strcmp(s, "UDP") == 0)
+		return POL_PROTO_UDP;
+	if (strcmp(s, "SCTP") == 0)
+		return POL_PROTO_SCTP;
+	return 0;
+}
+
+/* The number pod gives the port name for proto; 0 when it has none. */
+static uint16_t named_port(const json_t *pod, const char *name, uint8_t proto)
+{
+	const json_t *c, *p;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
+		json_array_foreach(json_object_get(c, "ports"), j, p)
+	{
+		const char *n = json_string_value(json_object_get(p, "name"));
+		json_int_t num = json_integer_value(json_object_get(p, "containerPort"));
+
+		if (n && strcmp(n, name) == 0 &&
+		    proto_of(json_string_value(json_object_get(p, "protocol"))) == proto &&
+		    num > 0 && num < 65536)
+			return (uint16_t)num;
+	}
+	return 0;
+}
+
+/* One entry of a rule's ports, resolved on pod (NULL: named ports resolve to nothing).
+ * 1: *ret filled; 0: matches nothing here. */
+static int port_entry(const json_t *e, const json_t *pod, struct pol_port *ret)
+{
+	const json_t *port = json_object_get(e, "port");
+	json_int_t end = json_integer_value(json_object_get(e, "endPort"));
+
+	ret->proto = proto_of(json_string_value(json_object_get(e, "protocol")));
+	ret->lo = ret->hi = 0;
+	if (!ret->proto)
+		return 0;
+	if (json_is_integer(port) && json_integer_value(port) > 0 &&
+	    json_integer_value(port) < 65536) {
+		ret->lo = (uint16_t)json_integer_value(port);
+		ret->hi = end >= ret->lo && end < 65536 ? (uint16_t)end : ret->lo;
+	} else if (json_is_string(port)) {
+		ret->lo = ret->hi = pod ? named_port(pod, json_string_value(port), ret->proto) : 0;
+		return ret->lo != 0;
+	}
+	return 1;
+}
+
+static bool has_named(const json_t *ports)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(ports, i, e) if (json_is_string(json_object_get(e, "port"))) return true;
+	return false;
+}
+
+/* The rule's ports resolved on pod. 0 and nothing allowed when it lists ports but none holds
+ * here (the rule then allows nothing for this pod). */
+static int rule_ports(const json_t *ports, const json_t *pod, struct pol_rule *r)
+{
+	struct pol_port p;
+	size_t i;
+	json_t *e;
+
+	r->any_port = json_array_size(ports) == 0;
+	json_array_foreach(ports, i, e) if (port_entry(e, pod, &p) > 0 &&
+					    push((void **)&r->ports, &r->n_ports, sizeof(p), &p) <
+						    0) return -ENOMEM;
+	return r->any_port || r->n_ports ? 1 : 0;
+}
+
+/* ---- peers -------------------------------------------------------------------------------- */
+
+struct ctx {
+	const json_t *namespaces, *pods;
+	const char *ns; /* the policy's namespace */
+};
+
+/* Is pod selected by the peer (not an ipBlock)? */
+static bool peer_selects(const struct ctx *x, const json_t *peer, const json_t *pod)
+{
+	const json_t *nsel = json_object_get(peer, "namespaceSelector");
+	const json_t *psel = json_object_get(peer, "podSelector");
+	const char *pns = meta_str(pod, "namespace");
+	bool ns_ok;
+
+	if (host_network(pod) || !pns)
+		return false;
+	if (nsel) {
+		_cleanup_json_ json_t *l = ns_labels(x->namespaces, pns);
+
+		ns_ok = pol_selector_matches(nsel, l);
+	} else {
+		ns_ok = strcmp(pns, x->ns) == 0;
+	}
+	return ns_ok && (!psel || pol_selector_matches(psel, meta(pod, "labels")));
+}
+
+static int add_block(const json_t *b, struct pol_rule *r)
+{
+	struct pol_block blk = {0};
+	struct inet_prefix ex;
+	size_t i;
+	json_t *e;
+
+	if (inet_prefix_parse(json_string_value(json_object_get(b, "cidr")), &blk.cidr) < 0)
+		return 0; /* an invalid block selects nothing */
+	json_array_foreach(json_object_get(b, "except"), i,
+			   e) if (inet_prefix_parse(json_string_value(e), &ex) == 0 &&
+				  push((void **)&blk.except, &blk.n_except, sizeof(ex), &ex) <
+					  0) return -ENOMEM;
+	if (push((void **)&r->blocks, &r->n_blocks, sizeof(blk), &blk) < 0) {
+		free(blk.except);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_pod_ips(const json_t *pod, struct pol_rule *r)
+{
+	struct inet_addr ips[2];
+	size_t n = pod_ips(pod, ips, 2);
+
+	for (size_t i = 0; i < n; i++)
+		if (push((void **)&r->ips, &r->n_ips, sizeof(ips[i]), &ips[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* The peers of a rule (its from or to list) into r. */
+static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+{
+	const char *key;
+	json_t *peer, *pod;
+	size_t i;
+	int e = 0;
+
+	r->any_peer = json_array_size(peers) == 0;
+	json_array_foreach(peers, i, peer)
+	{
+		if (json_object_get(peer, "ipBlock")) {
+			e = add_block(json_object_get(peer, "ipBlock"), r);
+			continue;
+		}
+		json_object_foreach((json_t *)x->pods, key,
+				    pod) if (e >= 0 && peer_selects(x, peer, pod)) e =
+			add_pod_ips(pod, r);
+		if (e < 0)
+			return e;
+	}
+	return e;
+}
+
+/* ---- rules -------------------------------------------------------------------------------- */
+
+static void rule_free(struct pol_rule *r)
+{
+	for (size_t i = 0; i < r->n_blocks; i++)
+		free(r->blocks[i].except);
+	free(r->blocks);
+	free(r->ips);
+	free(r->ports);
+	memset(r, 0, sizeof(*r));
+}
+
+static int keep_rule(struct pol_dir *d, struct pol_rule *r)
+{
+	if (push((void **)&d->rules, &d->n, sizeof(*r), r) < 0) {
+		rule_free(r);
+		return -ENOMEM;
+	}
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+static bool block_holds(const struct pol_block *b, const struct inet_addr *a)
+{
+	if (!inet_prefix_contains(&b->cidr, a))
+		return false;
+	for (size_t i = 0; i < b->n_except; i++)
+		if (inet_prefix_contains(&b->except[i], a))
+			return false;
+	return true;
+}
+
+static bool rule_has_peer(const struct pol_rule *r, const struct inet_addr *a)
+{
+	if (r->any_peer)
+		return true;
+	for (size_t i = 0; i < r->n_ips; i++)
+		if (inet_addr_eq(&r->ips[i], a))
+			return true;
+	for (size_t i = 0; i < r->n_blocks; i++)
+		if (block_holds(&r->blocks[i], a))
+			return true;
+	return false;
+}
+
+/* Ingress rule of target: ports resolved on the target itself. */
+static int ingress_rule(const struct ctx *x, const json_t *rule, const json_t *target,
+			struct pol_dir *d)
+{
+	struct pol_rule r = {0};
+	int k = rule_ports(json_object_get(rule, "ports"), target, &r);
+
+	if (k > 0)
+		k = rule_peers(x, json_object_get(rule, "from"), &r);
+	if (k >= 0 && (r.any_port || r.n_ports))
+		return keep_rule(d, &r);
+	rule_free(&r);
+	return k < 0 ? k : 0;
+}
+
+/* The part of an egress rule whose peer is the pod dst, ports resolved on dst. */
+static int egress_to_pod(const struct pol_rule *peers, const json_t *ports, const json_t *dst,
+			 struct pol_dir *d)
+{
+	struct pol_rule r = {0};
+	struct inet_addr ips[2];
+	size_t n = pod_ips(dst, ips, 2);
+	bool in = false;
+	int k;
+
+	for (size_t i = 0; i < n; i++)
+		in = in || rule_has_peer(peers, &ips[i]);
+	if (!in || host_network(dst))
+		return 0;
+	k = rule_ports(ports, dst, &r);
+	if (k > 0)
+		k = add_pod_ips(dst, &r);
+	if (k >= 0 && r.n_ports)
+		return keep_rule(d, &r);
+	rule_free(&r);
+	return k < 0 ? k : 0;
+}
+
+/* Egress rule: numeric ports hold for every peer; a named port is resolved on each
+ * destination pod, one rule per pod (an address that is not a pod has no port names). */
+static int egress_rule(const struct ctx *x, const json_t *rule, struct pol_dir *d)
+{
+	const json_t *ports = json_object_get(rule, "ports"), *pod;
+	struct pol_rule r = {0};
+	const char *key;
+	int k = rule_peers(x, json_object_get(rule, "to"), &r);
+
+	if (k >= 0 && has_named(ports))
+		json_object_foreach((json_t *)x->pods, key, pod) if (k >= 0) k =
+			egress_to_pod(&r, ports, pod, d);
+	if (k >= 0)
+		k = rule_ports(ports, NULL, &r);
+	if (k > 0)
+		return keep_rule(d, &r);
+	rule_free(&r);
+	return k < 0 ? k : 0;
+}
+
+/* ---- policies ----------------------------------------------------------------------------- */
+
+/* Does pol hold rules of type ("Ingress" / "Egress")? The default when policyTypes is
+ * omitted: Ingress, plus Egress when the policy has an egress section. */
+static bool has_type(const json_t *pol, const char *type)
+{
+	const json_t *spec = json_object_get(pol, "spec");
+	const json_t *types = json_object_get(spec, "policyTypes");
+
+	if (json_is_array(types) && json_array_size(types))
+		return in_values(types, type);
+	return strcmp(type, "Ingress") == 0 || json_object_get(spec, "egress") != NULL;
+}
+
+static int apply_policy(const json_t *namespaces, const json_t *pods, const json_t *pol,
+			const json_t *target, struct pol_pod *ret)
+{
+	const json_t *spec = json_object_get(pol, "spec"), *rule;
+	struct ctx x = {namespaces, pods, meta_str(pol, "namespace")};
+	size_t i;
+	int r = 0;
+
+	if (!x.ns || strcmp(x.ns, meta_str(target, "namespace")) != 0 ||
+	    !pol_selector_matches(json_object_get(spec, "podSelector"), meta(target, "labels")))
+		return 0;
+	if (has_type(pol, "Ingress")) {
+		ret->in.isolated = true;
+		json_array_foreach(json_object_get(spec, "ingress"), i, rule) if (r >= 0) r =
+			ingress_rule(&x, rule, target, &ret->in);
+	}
+	if (has_type(pol, "Egress")) {
+		ret->out.isolated = true;
+		json_array_foreach(json_object_get(spec, "egress"), i, rule) if (r >= 0) r =
+			egress_rule(&x, rule, &ret->out);
+	}
+	return r;
+}
+
+int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err)
+{
+	char key[512];
+	const json_t *target;
+	const char *k;
+	json_t *pol;
+	int r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	target = json_object_get(pods, key);
+	if (!target)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "no pod %s", key);
+	ret->n_ips = pod_ips(target, ret->ips, 2);
+	if (host_network(target))
+		return 0;
+	json_object_foreach((json_t *)policies, k, pol) if (r >= 0) r =
+		apply_policy(namespaces, pods, pol, target, ret);
+	if (r < 0) {
+		pol_pod_free(ret);
+		return cni_err_set(err, CNI_ERR_INTERNAL, -r, "compile the policies of %s", key);
+	}
+	return 0;
+}
+
+void pol_pod_free(struct pol_pod *p)
+{
+	for (size_t i = 0; i < p->in.n; i++)
+		rule_free(&p->in.rules[i]);
+	for (size_t i = 0; i < p->out.n; i++)
+		rule_free(&p->out.rules[i]);
+	free(p->in.rules);
+	free(p->out.rules);
+	memset(p, 0, sizeof(*p));
+}
+
+static bool rule_has_port(const struct pol_rule *r, uint8_t proto, uint16_t port)
+{
+	if (r->any_port)
+		return true;
+	for (size_t i = 0; i < r->n_ports; i++)
+		if (r->ports[i].proto == proto &&
+		    (!r->ports[i].lo || (port >= r->ports[i].lo && port <= r->ports[i].hi)))
+			return true;
+	return false;
+}
+
+bool pol_dir_allows(const struct pol_dir *d, const struct inet_addr *peer, uint8_t proto,
+		    uint16_t port)
+{
+	if (!d->isolated)
+		return true;
+	for (size_t i = 0; i < d->n; i++)
+		if (rule_has_peer(&d->rules[i], peer) && rule_has_port(&d->rules[i], proto, port))
+			return true;
+	return false;
+}
