@@ -621,7 +621,7 @@ ingress_maps() {
 	before=$(stat -f -c %T /sys/fs/bpf)
 	ino=$(ip netns exec "$HOST" stat -L -c %i /proc/self/ns/net)
 	CONF=$(ebpf_conf 'del(.pinRoot)')
-	export CONF NET CTR2 ino BATS_TEST_TMPDIR
+	export CONF NET CTR2 ino BATS_TEST_TMPDIR WEFT_ROOT
 	export -f add run_plugin conf_with_data
 	# The "runtime" is a shell in a mount namespace of its own, gone with it: the machine's
 	# /sys/fs/bpf is never touched. Each call under it unshares another (ip netns exec).
