@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/lock.h"
+#include "common/log.h"
 
 bool bpftc_is_bpffs(const char *path)
 {
@@ -66,69 +67,154 @@ static int mount_bpffs(const char *dir, struct cni_err *err)
 	return 0;
 }
 
-/* True unless this process is known to run in a mount namespace other than the one of the
- * process that started it (the runtime; PID 1's when the parent's cannot be read): then it is a
- * namespace of its own, as `ip netns exec` makes (also remounting /sys), and a bpffs mounted
- * there dies with the process. A runtime that itself runs in a private mount namespace shares
- * it with its plugins: mounts there are seen by its next invocations. */
-static bool mount_outlives_us(void)
+/* True when path, or its deepest existing ancestor, is on a bpffs. */
+static bool below_bpffs(const char *path)
 {
-	char parent[64];
-	struct stat self, other;
+	char anc[PATH_MAX];
 
-	snprintf(parent, sizeof(parent), "/proc/%d/ns/mnt", (int)getppid());
-	if (stat("/proc/self/ns/mnt", &self) < 0)
-		return true;
-	if (stat(parent, &other) < 0 && stat("/proc/1/ns/mnt", &other) < 0)
-		return true; /* cannot tell (no /proc, not allowed): as before */
-	return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+	existing_ancestor(path, anc, sizeof(anc));
+	return bpftc_is_bpffs(anc);
 }
 
-/* The error of a bpffs that would not be shared: every pod would get maps of its own. */
-static int not_durable(const char *path, const char *anc, struct cni_err *err)
-{
-	char host[PATH_MAX + 16], fix[512];
-
-	snprintf(host, sizeof(host), "/proc/1/root%s", anc);
-	snprintf(fix, sizeof(fix),
-		 "%smount a bpffs at the pinRoot (or on %s) in the host's mount namespace before "
-		 "the plugins run, set pinRoot to a directory on a bpffs this namespace sees, or "
-		 "run the plugin with nsenter --net instead of ip netns exec",
-		 bpftc_is_bpffs(host) ? "the host has a bpffs there that this namespace does not "
-					"see (ip netns exec remounts /sys): "
-				      : "",
-		 BPFTC_FS_DEFAULT);
-	return cni_err_setd(
-		err, CNI_ERR_BPF, 0, fix,
-		"pinRoot '%s' has no bpffs, and one mounted now would die with this "
-		"process (a private mount namespace): every pod would get maps of its own",
-		path);
-}
-
-int bpftc_fs_ensure(const char *path, struct cni_err *err)
+/* Mounts the bpffs path needs in this mount namespace, unless path lies on one: on
+ * /sys/fs/bpf when path is below it, otherwise on path itself. */
+static int mount_here(const char *path, struct cni_err *err)
 {
 	const size_t base_len = strlen(BPFTC_FS_DEFAULT);
-	char anc[PATH_MAX];
+
+	if (below_bpffs(path))
+		return 0;
+	if (strncmp(path, BPFTC_FS_DEFAULT, base_len) == 0 &&
+	    (path[base_len] == '/' || path[base_len] == '\0'))
+		return mount_bpffs(BPFTC_FS_DEFAULT, err);
+	return mount_bpffs(path, err);
+}
+
+/* The process whose mount namespace the runtime's other invocations share, when this one runs
+ * in another: the parent (the runtime), or PID 1 when the parent's cannot be read. Such a
+ * namespace of its own is what `ip netns exec` makes (remounting /sys too); whatever is mounted
+ * there dies with this process. 0 when the namespace is the parent's (a runtime in a private
+ * mount namespace shares it with its plugins) or when that cannot be told (no /proc). */
+static pid_t runtime_ns_pid(void)
+{
+	pid_t pid = getppid();
+	struct stat self, other;
+	char ns[64];
+
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)pid);
+	if (stat("/proc/self/ns/mnt", &self) < 0)
+		return 0;
+	if (stat(ns, &other) < 0) {
+		pid = 1;
+		if (stat("/proc/1/ns/mnt", &other) < 0)
+			return 0;
+	}
+	return self.st_ino == other.st_ino && self.st_dev == other.st_dev ? 0 : pid;
+}
+
+/* "/proc/<pid>/root<path>": path as process pid sees it, reachable from this namespace (the
+ * kernel resolves pins and their directories through it like any other path); path itself
+ * when pid is 0. */
+static int via_pid(pid_t pid, const char *path, char *buf, size_t len, struct cni_err *err)
+{
+	int n = pid ? snprintf(buf, len, "/proc/%d/root%s", (int)pid, path)
+		    : snprintf(buf, len, "%s", path);
+
+	if (n >= (int)len)
+		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "pinRoot too long: '%s'",
+				   path);
+	return 0;
+}
+
+/* In a child: mount_here in the mount namespace of pid. Exit status: 0 or an errno. */
+static int mount_in_ns_child(pid_t pid, const char *path)
+{
+	_cleanup_close_ int fd = -1;
+	char ns[64];
+	int r;
+
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)pid);
+	fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+		return errno;
+	r = mount_here(path, NULL);
+	return r < 0 ? -r & 0xff : 0;
+}
+
+/* The error of a bpffs that would not be shared (every pod would get maps of its own), after
+ * mounting one in the runtime's mount namespace failed with errno e. */
+static int not_durable(const char *path, pid_t pid, int e, struct cni_err *err)
+{
+	return cni_err_setd(
+		err, CNI_ERR_BPF, e,
+		"a bpffs mounted in this private mount namespace would die with the "
+		"call and every pod would get maps of its own; fix: mount a bpffs at "
+		"the pinRoot (or on " BPFTC_FS_DEFAULT ") in the host's mount namespace "
+		"before the plugins run, set pinRoot to a directory on a bpffs that "
+		"outlives the call, or run the plugin with nsenter --net instead of ip "
+		"netns exec",
+		"pinRoot '%s' has no bpffs that outlives this process, and mounting one "
+		"in the runtime's mount namespace (process %d) failed: %s",
+		path, (int)pid, strerror(e));
+}
+
+/* mount_here, in the mount namespace of pid (a child enters it: setns needs a process that
+ * shares nothing, and this one keeps its own). */
+static int mount_in_ns(pid_t pid, const char *path, struct cni_err *err)
+{
+	pid_t child;
+	int status;
+
+	child = fork();
+	if (child < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "fork to mount a bpffs");
+	if (child == 0)
+		_exit(mount_in_ns_child(pid, path));
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return cni_err_set(err, CNI_ERR_INTERNAL, errno,
+					   "wait for the bpffs mount");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return not_durable(path, pid, WIFEXITED(status) ? WEXITSTATUS(status) : EIO, err);
+}
+
+int bpftc_fs_find(const char *path, char *buf, size_t len, struct cni_err *err)
+{
+	pid_t pid;
 	int r;
 
 	if (path[0] != '/')
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "pin path '%s' is not absolute",
 				   path);
-	existing_ancestor(path, anc, sizeof(anc));
-	if (!bpftc_is_bpffs(anc)) {
-		if (!mount_outlives_us())
-			return not_durable(path, anc, err);
-		if (strncmp(path, BPFTC_FS_DEFAULT, base_len) == 0 &&
-		    (path[base_len] == '/' || path[base_len] == '\0'))
-			r = mount_bpffs(BPFTC_FS_DEFAULT, err);
-		else
-			r = mount_bpffs(path, err);
-		if (r < 0)
-			return r;
-	}
-	r = fs_mkdir_p(path, 0700);
+	pid = below_bpffs(path) ? 0 : runtime_ns_pid();
+	r = via_pid(pid, path, buf, len, err);
+	if (r >= 0 && pid && !below_bpffs(buf))
+		r = via_pid(0, path, buf, len, err); /* none there either: nothing pinned */
+	return r;
+}
+
+int bpftc_fs_ensure(const char *path, char *buf, size_t len, struct cni_err *err)
+{
+	pid_t pid;
+	int r;
+
+	if (path[0] != '/')
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "pin path '%s' is not absolute",
+				   path);
+	pid = below_bpffs(path) ? 0 : runtime_ns_pid();
+	r = pid ? mount_in_ns(pid, path, err) : mount_here(path, err);
+	if (r >= 0)
+		r = via_pid(pid, path, buf, len, err);
 	if (r < 0)
-		return cni_err_set(err, CNI_ERR_BPF, -r, "mkdir '%s'", path);
+		return r;
+	if (pid)
+		log_info("pinRoot %s: pinned in the runtime's mount namespace, through %s (this "
+			 "process runs in one of its own)",
+			 path, buf);
+	r = fs_mkdir_p(buf, 0700);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_BPF, -r, "mkdir '%s'", buf);
 	return 0;
 }
 

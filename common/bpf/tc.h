@@ -31,12 +31,19 @@ enum bpftc_dir {
 
 /* True when path is on a bpf filesystem. */
 bool bpftc_is_bpffs(const char *path);
-/* Makes path a directory on a bpffs (mode 0700, parents created). When the deepest existing
- * ancestor is not on bpffs, mounts one: on /sys/fs/bpf when path lies below it, otherwise on
- * path itself. Code 103 (BPF) on failure, naming the path; also, without mounting, when this
- * process runs in a mount namespace other than its parent's (`ip netns exec`): that bpffs would
- * die with the process and the next invocation would pin everything anew. */
-int bpftc_fs_ensure(const char *path, struct cni_err *err);
+/* Makes path a directory on a bpffs that outlives this process (mode 0700, parents created) and
+ * writes to buf where this process reaches it. When the deepest existing ancestor is not on
+ * bpffs, mounts one: on /sys/fs/bpf when path lies below it, otherwise on path itself. That
+ * happens here, and buf is path, unless this process runs in a mount namespace other than its
+ * parent's (`ip netns exec` makes one): there a bpffs would die with the process and the next
+ * invocation would pin everything anew, so the bpffs is found or mounted in the parent's (the
+ * runtime's) mount namespace and buf is "/proc/<parent>/root<path>". Code 103 (BPF) on failure,
+ * naming the path (as pinRoot, with the fixes in details when the runtime's namespace cannot
+ * have one). */
+int bpftc_fs_ensure(const char *path, char *buf, size_t len, struct cni_err *err);
+/* Where bpftc_fs_ensure put path, without making anything: path, or the runtime's view of it
+ * when only that is on a bpffs. Pins absent from buf are absent everywhere. */
+int bpftc_fs_find(const char *path, char *buf, size_t len, struct cni_err *err);
 /* "/sys/fs/bpf/weft/<inode of the calling process's netns>". */
 int bpftc_pin_root_default(char *buf, size_t len, struct cni_err *err);
 /* "<pin_root>/<network>"; -ENAMETOOLONG (code 7) when it does not fit. */

@@ -14,6 +14,7 @@
 
 #include "common/bpf/tc.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "plugins/ebpf/ebpf.h"
 #include "common/log.h"
 
@@ -70,17 +71,26 @@ static int pin_root_get(const char *pin_root, char *buf, size_t len, struct cni_
 	return 0;
 }
 
-/* "<pin_root or the default>/<network>". */
-static int ebpf_dp_dir(const char *pin_root, const char *network, char *buf, size_t len,
-		       struct cni_err *err)
+/* "<pin root>/<network>", the pin root as bpftc_fs_find (create: bpftc_fs_ensure) reaches the
+ * configured or default one: through the runtime's mount namespace under `ip netns exec`. */
+static int ebpf_dp_dir(const char *pin_root, const char *network, bool create, char *buf,
+		       size_t len, struct cni_err *err)
 {
-	char root[PATH_MAX];
+	char root[PATH_MAX], reach[PATH_MAX];
 	int r;
 
 	r = pin_root_get(pin_root, root, sizeof(root), err);
-	if (r < 0)
+	if (r >= 0)
+		r = create ? bpftc_fs_ensure(root, reach, sizeof(reach), err)
+			   : bpftc_fs_find(root, reach, sizeof(reach), err);
+	if (r >= 0)
+		r = bpftc_pin_dir(reach, network, buf, len, err);
+	if (r < 0 || !create)
 		return r;
-	return bpftc_pin_dir(root, network, buf, len, err);
+	r = fs_mkdir_p(buf, 0700);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_BPF, -r, "mkdir '%s'", buf);
+	return 0;
 }
 
 void ebpf_dp_close(struct ebpf_dp *dp)
@@ -206,10 +216,9 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 		 struct cni_err *err)
 {
 	_cleanup_close_ int lock = -1;
-	char root[PATH_MAX];
 	int r;
 
-	r = ebpf_dp_dir(pin_root, network, dp->dir, sizeof(dp->dir), err);
+	r = ebpf_dp_dir(pin_root, network, false, dp->dir, sizeof(dp->dir), err);
 	if (r < 0)
 		return r;
 	if (!create)
@@ -217,12 +226,9 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 	/* Fast path: the datapath is there (every ADD but the first of this build). */
 	if (dp_get(dp, true, NULL) >= 0)
 		return 0;
-	/* The root is the bpffs (mounted there if needed), the network a directory in it. */
-	r = pin_root_get(pin_root, root, sizeof(root), err);
-	if (r >= 0)
-		r = bpftc_fs_ensure(root, err);
-	if (r >= 0)
-		r = bpftc_fs_ensure(dp->dir, err);
+	/* The root on a bpffs that outlives the call (mounted if needed), the network a directory
+	 * in it. */
+	r = ebpf_dp_dir(pin_root, network, true, dp->dir, sizeof(dp->dir), err);
 	if (r < 0)
 		return r;
 	lock = bpftc_dir_lock(dp->dir, -1, err);

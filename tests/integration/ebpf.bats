@@ -22,6 +22,11 @@ teardown() {
 		umount "$PIN" 2>/dev/null || true
 		rmdir "$PIN"
 	fi
+	# a pin root without a bpffs of its own (the plugin mounts one on $ROOT/pins)
+	if [ -n "${ROOT:-}" ]; then
+		umount "$ROOT/pins" 2>/dev/null || true
+		rm -rf "$ROOT"
+	fi
 }
 
 # extra_ns NAME: weft_netns_add in this shell (a $(...) subshell would lose its teardown
@@ -46,7 +51,7 @@ add() {
 }
 
 stats_json() {
-	ip netns exec "$HOST" "$BIN/ebpf" stats "$NET" --pin-root "$PIN" --json
+	ip netns exec "$HOST" "$BIN/ebpf" stats "$NET" --pin-root "${STATS_PIN:-$PIN}" --json
 }
 
 # counter CID FIELD: one counter (or field) of one pod from `ebpf stats --json`.
@@ -558,25 +563,92 @@ dual_conf() {
 	[[ "$pinned" =~ ^endpoints_v2\ from_pod_v2_[0-9a-f]{8}\ links_v2\ meta_v2\ remote_v2\ stats_v2\ to_pod_v2_[0-9a-f]{8}\ $ ]]
 }
 
-@test "ebpf: no bpffs that outlives the call (ip netns exec): ADD fails naming pinRoot, nothing made" {
+# ep_count DIR: entries of the endpoint map pinned in DIR.
+ep_count() {
+	bpftool map dump pinned "$1/endpoints_v2" -j | jq length
+}
+
+# ingress_maps HOSTVETH: ids of the maps the ingress program of a host veth uses.
+ingress_maps() {
+	local id
+	id=$(ip netns exec "$HOST" bpftool net -j |
+		jq --arg d "$1" '.[0].tc[] | select(.devname == $d and .kind == "clsact/ingress") | .id')
+	bpftool prog show id "$id" -j | jq -c .map_ids
+}
+
+@test "ebpf: ip netns exec, no bpffs at pinRoot: pinned in the runtime's mount namespace, shared by every call" {
+	ROOT=$(mktemp -d /tmp/weft-root.XXXXXX)
+	pins=$ROOT/pins
+	CONF=$(ebpf_conf --arg r "$pins" '.pinRoot = $r')
+	STATS_PIN=$pins
+	run add c1 "$CTR"
+	[ "$status" -eq 0 ] || { echo "$output $(plugin_stderr)"; false; }
+	hv1=$(json_get "$output" '.interfaces[0].name')
+	conf1=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
+	# on a bpffs of this shell's mount namespace (the runtime's), not the call's private one
+	[ "$(stat -f -c %T "$pins")" = bpf_fs ]
+	map=$(bpftool map show pinned "$pins/$NET/endpoints_v2" -j | jq .id)
+	run add c2 "$CTR2"
+	[ "$status" -eq 0 ]
+	hv2=$(json_get "$output" '.interfaces[0].name')
+	# one datapath: the second call found the first one's maps and programs
+	[ "$(bpftool map show pinned "$pins/$NET/endpoints_v2" -j | jq .id)" = "$map" ]
+	[ "$(ep_count "$pins/$NET")" -eq 2 ]
+	[ "$(ls "$pins/$NET" | grep -c '^from_pod_v2_')" -eq 1 ]
+	ingress_maps "$hv1" | jq -e --argjson m "$map" 'any(.[]; . == $m)'
+	[ "$(ingress_maps "$hv1")" = "$(ingress_maps "$hv2")" ]
+	# pod to pod through the program (bpf_redirect_peer), not the host stack
+	fwd_before=$(host_forwarded)
+	ip netns exec "$CTR" ping -c 3 -i 0.2 -W 2 10.66.0.3
+	[ "$(counter c1 fwdPackets)" -ge 3 ]
+	[ "$(counter c2 rxPackets)" -ge 3 ]
+	[ "$(host_forwarded)" -eq "$fwd_before" ]
+	# CHECK, DEL and GC (each a call in a private mount namespace of its own) find the pins
+	run run_plugin CHECK ebpf "$conf1" c1
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run run_plugin DEL ebpf "$CONF" c1
+	[ "$status" -eq 0 ]
+	[ "$(ep_count "$pins/$NET")" -eq 1 ]
+	! ip -n "$HOST" link show "$hv1" 2>/dev/null
+	run run_plugin GC ebpf "$(printf '%s' "$CONF" | jq -c '.["cni.dev/valid-attachments"] = []')" "" "" ""
+	[ "$status" -eq 0 ]
+	[ "$(ep_count "$pins/$NET")" -eq 0 ]
+	! ip -n "$HOST" link show "$hv2" 2>/dev/null
+	[ "$(masq_rules)" = 0 ]
+}
+
+@test "ebpf: ip netns exec with the default pinRoot pins on the runtime's /sys/fs/bpf (a throwaway mount namespace here)" {
 	before=$(stat -f -c %T /sys/fs/bpf)
-	# the default pinRoot is under /sys/fs/bpf, which ip netns exec's fresh sysfs does not have
+	ino=$(ip netns exec "$HOST" stat -L -c %i /proc/self/ns/net)
 	CONF=$(ebpf_conf 'del(.pinRoot)')
+	export CONF NET CTR2 ino BATS_TEST_TMPDIR WEFT_ROOT
+	export -f add run_plugin conf_with_data
+	# The "runtime" is a shell in a mount namespace of its own, gone with it: the machine's
+	# /sys/fs/bpf is never touched. Each call under it unshares another (ip netns exec).
+	run unshare -m --propagation private bash -euc '
+		add c1 "$CTR" >/dev/null
+		add c2 "$CTR2" >/dev/null
+		pins=/sys/fs/bpf/weft/$ino/$NET
+		[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ]
+		echo "eps $(bpftool map dump pinned "$pins/endpoints_v2" -j | jq length)"
+		run_plugin DEL ebpf "$CONF" c1
+		echo "after $(bpftool map dump pinned "$pins/endpoints_v2" -j | jq length)"'
+	[ "$status" -eq 0 ] || { echo "$output $(plugin_stderr)"; false; }
+	[[ "$output" == *"eps 2"*"after 1"* ]]
+	[ "$(stat -f -c %T /sys/fs/bpf)" = "$before" ] # the machine's /sys/fs/bpf untouched
+	[ ! -e /sys/fs/bpf/weft ] || [ "$before" = bpf_fs ]
+}
+
+@test "ebpf: ip netns exec, and the runtime's mount namespace cannot have a bpffs at pinRoot: ADD fails naming pinRoot, nothing made" {
+	CONF=$(ebpf_conf '.pinRoot = "/proc/weft-no-bpffs-here/pins"')
 	run add c1 "$CTR"
 	[ "$status" -ne 0 ]
 	[ "$(json_get "$output" .code)" = 103 ]
-	[[ "$(json_get "$output" .msg)" == *"pinRoot '/sys/fs/bpf/weft/"*"private mount namespace"* ]]
-	[[ "$(json_get "$output" .details)" == *"mount a bpffs at the pinRoot"*"nsenter --net instead of ip netns exec" ]]
-	[ "$(stat -f -c %T /sys/fs/bpf)" = "$before" ] # the machine's /sys/fs/bpf untouched
+	[[ "$(json_get "$output" .msg)" == "pinRoot '/proc/weft-no-bpffs-here/pins' has no bpffs that outlives this process, and mounting one in the runtime's mount namespace (process "*") failed: "* ]]
+	[[ "$(json_get "$output" .details)" == *"every pod would get maps of its own; fix: mount a bpffs at the pinRoot (or on /sys/fs/bpf) in the host's mount namespace"*"set pinRoot to a directory on a bpffs that outlives the call"* ]]
 	[ -z "$(ip -n "$HOST" -j link show type veth | jq -r '.[].ifname')" ]
-	[ -z "$(ls "$DATA" | grep -v lock || true)" ] || [ -z "$(find "$DATA" -name '10.*')" ]
-	# the same with a pinRoot outside /sys that has no bpffs
-	root=$(mktemp -d /tmp/weft-root.XXXXXX)
-	weft_track_path "$root"
-	CONF=$(ebpf_conf --arg r "$root/pins" '.pinRoot = $r')
-	run add c1 "$CTR"
-	[ "$(json_get "$output" .code)" = 103 ]
-	[ "$(stat -f -c %T "$root")" != bpf_fs ] && [ ! -e "$root/pins/$NET" ]
+	[ -z "$(find "$DATA" -name '10.*')" ]
+	[ "$(masq_rules)" = 0 ]
 	run run_plugin DEL ebpf "$CONF" c1
 	[ "$status" -eq 0 ]
 }

@@ -57,39 +57,54 @@ static void test_pin_root_default(void **state)
 	assert_string_equal(buf, want);
 }
 
-/* In a child: bpftc_fs_ensure refuses to mount unless the caller shares its parent's mount
- * namespace (the test process unshared one of its own in group_setup). */
+/* In a child sharing its parent's mount namespace (the test process unshared one of its own in
+ * group_setup): bpftc_fs_ensure mounts here, and the path is reached as it is. */
 static int fs_ensure_mounts_child(const char *tmpl)
 {
-	char path[256], sub[300];
+	char path[256], sub[300], buf[400];
 	struct cni_err err = {0};
 
 	snprintf(path, sizeof(path), "%s/pins", tmpl);
-	if (bpftc_is_bpffs(tmpl) || bpftc_fs_ensure(path, &err) != 0 || !bpftc_is_bpffs(path))
+	if (bpftc_is_bpffs(tmpl) || bpftc_fs_ensure(path, buf, sizeof(buf), &err) != 0 ||
+	    !bpftc_is_bpffs(path) || strcmp(buf, path) != 0)
 		return 1;
 	/* Below it: only directories, no second instance. */
 	snprintf(sub, sizeof(sub), "%s/net1/x", path);
-	if (bpftc_fs_ensure(sub, &err) != 0 || !bpftc_is_bpffs(sub))
+	if (bpftc_fs_ensure(sub, buf, sizeof(buf), &err) != 0 || !bpftc_is_bpffs(sub))
 		return 2;
-	if (bpftc_fs_ensure("relative/path", &err) != -EINVAL)
+	if (bpftc_fs_ensure("relative/path", buf, sizeof(buf), &err) != -EINVAL)
 		return 3;
 	return umount(path) == 0 ? 0 : 4;
 }
 
-/* A mount namespace of its own (as under ip netns exec): no mount, code 103 naming pinRoot. */
+/* A mount namespace of its own (as under ip netns exec): the bpffs is mounted in the parent's,
+ * reached through /proc/<parent>/root, and found there again; when the parent's namespace
+ * cannot have one, code 103 naming pinRoot and the fix. */
 static int fs_ensure_private_child(const char *tmpl)
 {
-	char path[256];
+	char path[256], want[300], buf[400];
 	struct cni_err err = {0};
 
 	snprintf(path, sizeof(path), "%s/private", tmpl);
+	snprintf(want, sizeof(want), "/proc/%d/root%s", (int)getppid(), path);
 	if (unshare(CLONE_NEWNS) < 0)
 		return 10;
-	if (bpftc_fs_ensure(path, &err) >= 0 || err.code != CNI_ERR_BPF)
+	if (bpftc_fs_ensure(path, buf, sizeof(buf), &err) != 0 || strcmp(buf, want) != 0)
 		return 11;
-	if (!strstr(err.msg, "pinRoot") || !strstr(err.details, "nsenter --net"))
-		return 12;
-	return bpftc_is_bpffs(path) ? 13 : 0;
+	if (!bpftc_is_bpffs(buf) || bpftc_is_bpffs(path))
+		return 12; /* in the parent's namespace, not in this one */
+	if (bpftc_fs_find(path, buf, sizeof(buf), &err) != 0 || strcmp(buf, want) != 0)
+		return 13;
+	snprintf(path, sizeof(path), "%s/none", tmpl); /* no bpffs anywhere: as it is */
+	if (bpftc_fs_find(path, buf, sizeof(buf), &err) != 0 || strcmp(buf, path) != 0)
+		return 14;
+	if (bpftc_fs_ensure("/proc/weft-none/pins", buf, sizeof(buf), &err) >= 0 ||
+	    err.code != CNI_ERR_BPF)
+		return 15;
+	if (!strstr(err.msg, "pinRoot '/proc/weft-none/pins'") ||
+	    !strstr(err.details, "mount a bpffs at the pinRoot"))
+		return 16;
+	return 0;
 }
 
 static int in_child(int (*fn)(const char *), const char *arg)
@@ -114,6 +129,9 @@ static void test_fs_ensure_mounts(void **state)
 	assert_non_null(mkdtemp(tmpl));
 	assert_int_equal(in_child(fs_ensure_mounts_child, tmpl), 0);
 	assert_int_equal(in_child(fs_ensure_private_child, tmpl), 0);
+	snprintf(cmd, sizeof(cmd), "%s/private", tmpl);
+	assert_true(bpftc_is_bpffs(cmd));
+	assert_int_equal(umount(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	assert_int_equal(system(cmd), 0);
 }
