@@ -2,7 +2,8 @@
 #
 #   make            build everything into $(OUT)/bin        (installs missing Debian packages first)
 #   make demo       build, then run the netlab bridge scenario end to end
-#   make check      unit tests (+ ASan/UBSan), integration + conformance (root), fuzz smoke, lint
+#   make check      unit tests (+ ASan/UBSan), NetworkPolicy model, integration + conformance
+#                   (root), fuzz smoke, lint
 #   make bench      weft against the reference plugins, side by side (see tests/bench/)
 #   make install    DESTDIR=, PREFIX=/usr/local, CNI_BIN_DIR=/opt/cni/bin
 #   V=1             show the commands;  OUT=dir  another build directory;  SANITIZE=1  ASan+UBSan
