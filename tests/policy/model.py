@@ -10,7 +10,7 @@ reading of each rule, the points where implementations differ, and the file form
 Command line:
   model.py expect [--cluster FILE] [--policies FILE] [--ports 80/TCP,...] [--family 4|6|4,6]
                   [--nodes] [--out FILE]
-  model.py case CASE.json [--cluster FILE] [--out FILE]
+  model.py case CASE.json [--cluster FILE] [--step N] [--out FILE]
   model.py diff EXPECTED.json OBSERVED.json
 
 Standard library only.
@@ -807,9 +807,16 @@ def cmd_expect(args: argparse.Namespace) -> int:
 def cmd_case(args: argparse.Namespace) -> int:
     case = load_case(args.case)
     steps = run_case(load_cluster(args.cluster), case)
+    if args.step is not None and not 0 <= args.step < len(steps):
+        raise ModelError(f"--step {args.step}: the case has steps 0 to {len(steps) - 1}")
+    if args.step is not None:
+        steps = [steps[args.step]]
     tables = "".join(f"== {case['name']}: {s.label}\n{render_table(s.result)}\n" for s in steps)
-    document = {"case": case["name"], "steps": [
-        dict(matrix_to_json(s.result), label=s.label) for s in steps]}
+    if args.step is not None:
+        document = matrix_to_json(steps[0].result)
+    else:
+        document = {"case": case["name"], "steps": [
+            dict(matrix_to_json(s.result), label=s.label) for s in steps]}
     write_outputs(document, tables, args.out)
     return 0
 
@@ -841,6 +848,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p = sub.add_parser("case", help="the expected matrices of a case file, step by step")
     p.add_argument("case")
     p.add_argument("--cluster", default=str(DEFAULT_CLUSTER))
+    p.add_argument("--step", type=int, help="only this step (0: the initial policies), as a "
+                   "plain matrix that diff reads")
     p.add_argument("--out", help="write the JSON here (the tables go to stdout)")
     p.set_defaults(func=cmd_case)
     p = sub.add_parser("diff", help="cells where an observed matrix differs; exit 1 if any")

@@ -452,6 +452,20 @@ class MatrixTest(ModelTest):
                           out.getvalue())
 
 
+    def test_cli_case_step(self) -> None:
+        case = str(Path(model.__file__).parent / "cases" / "policy-update-and-delete.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "step.json"
+            with contextlib.redirect_stdout(io.StringIO()) as tables:
+                self.assertEqual(model.main(["case", case, "--step", "1", "--out", str(out)]), 0)
+            self.assertIn("apply x/deny-ingress", tables.getvalue())
+            result = model.matrix_from_json(json.loads(out.read_text()))
+            self.assertFalse(result[Probe("z/a", "x/b", 80, "TCP", 4)])
+            self.assertTrue(result[Probe("y/a", "x/b", 80, "TCP", 4)])
+            with contextlib.redirect_stderr(io.StringIO()):
+                self.assertEqual(model.main(["case", case, "--step", "4"]), 2)
+
+
 class PatternTest(unittest.TestCase):
     def test_expand(self) -> None:
         probes = [Probe(s, d, n, p, f) for s in ("x/a", "y/a") for d in ("x/a", "x/b")
