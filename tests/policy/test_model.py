@@ -138,9 +138,10 @@ class ValidationTest(unittest.TestCase):
 
     def test_ip_blocks(self) -> None:
         self.bad(ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}])
-        self.bad(ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["11.0.0.0/16"]}}]}])
-        self.bad(ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.0.0.0/8"]}}]}])
-        self.bad(ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["fd00::/64"]}}]}])
+        for outside in ("11.0.0.0/16", "10.0.0.0/8", "10.0.0.0/7", "fd00::/64"):
+            with self.subTest(outside=outside):
+                block = {"cidr": "10.0.0.0/8", "except": [outside]}
+                self.bad(ingress=[{"from": [{"ipBlock": block}]}])
 
     def test_ports(self) -> None:
         for port in ({"port": 80, "protocol": "ICMP"}, {"port": 0}, {"port": 65536},
