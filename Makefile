@@ -199,13 +199,19 @@ $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 $(call obj,$(wildcard plugins/ebpf/*.c) tests/unit/test-ebpf-prog.c): $(SKELS)
 
 # ---- tests ------------------------------------------------------------------------------------
+# The policy compiler answering probes, for the cross-check against tests/policy/model.py.
+$(OUT)/tests/policy-eval: $(call obj,tests/policy/policy-eval.c) $(LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(AGENT_LIBS) $(LDLIBS)
+
 $(OUT)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(AGENT_LIBS) -lcmocka $(LDLIBS)
 
 # Unit tests need no root. Each binary is a cmocka group; any failure fails the target.
-unit: $(UNIT_BINS) $(BINS)
+unit: $(UNIT_BINS) $(BINS) $(OUT)/tests/policy-eval
 	$(Q)fail=0; for t in $(UNIT_BINS); do \
 		WEFT_TEST_BIN=$(abspath $(OUT)/bin) $$t || fail=1; done; exit $$fail
 

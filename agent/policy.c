@@ -387,7 +387,8 @@ static int egress_rule(const struct ctx *x, const json_t *rule, struct pol_dir *
 /* ---- policies ----------------------------------------------------------------------------- */
 
 /* Does pol hold rules of type ("Ingress" / "Egress")? The default when policyTypes is
- * omitted: Ingress, plus Egress when the policy has an egress section. */
+ * omitted: Ingress, plus Egress when the policy has egress rules (the API server's defaulting
+ * counts them: an empty egress list adds nothing). */
 static bool has_type(const json_t *pol, const char *type)
 {
 	const json_t *spec = json_object_get(pol, "spec");
@@ -395,7 +396,7 @@ static bool has_type(const json_t *pol, const char *type)
 
 	if (json_is_array(types) && json_array_size(types))
 		return in_values(types, type);
-	return strcmp(type, "Ingress") == 0 || json_object_get(spec, "egress") != NULL;
+	return strcmp(type, "Ingress") == 0 || json_array_size(json_object_get(spec, "egress")) > 0;
 }
 
 static int apply_policy(const json_t *namespaces, const json_t *pods, const json_t *pol,

@@ -13,7 +13,7 @@
  *
  * Semantics (the API's documentation): a selector {} selects everything; matchLabels and
  * matchExpressions (In, NotIn, Exists, DoesNotExist) are ANDed. policyTypes, when omitted, is
- * Ingress plus Egress when the policy has an egress section. A peer with podSelector only
+ * Ingress plus Egress when the policy has egress rules. A peer with podSelector only
  * means pods of the policy's namespace; with namespaceSelector only, every pod of the selected
  * namespaces; with both, the pods selected in the selected namespaces; ipBlock alone, the
  * addresses in cidr minus except (pod addresses included). A rule without from/to allows every

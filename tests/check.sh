@@ -33,8 +33,10 @@ stage build make OUT="$OUT" build
 stage lint make lint
 stage unit make OUT="$OUT" unit
 stage unit-asan make OUT="$OUT" unit-asan
-# the NetworkPolicy model and its cases (tests/policy/README.md); python3 stdlib, no root
-stage policy-model python3 -m unittest discover -s tests/policy -p 'test_*.py'
+# the NetworkPolicy model and its cases (tests/policy/README.md), and weft-node's policy
+# compiler checked against it on every case (test_crosscheck.py); python3 stdlib, no root
+stage policy-model env WEFT_POLICY_EVAL="$OUT/tests/policy-eval" \
+	python3 -m unittest discover -s tests/policy -p 'test_*.py'
 if [ "$(id -u)" -eq 0 ]; then
 	stage integration make OUT="$OUT" integration BATS_FLAGS="--formatter tap"
 else

@@ -136,6 +136,9 @@ static void test_deny_and_defaults(void **state)
 		"{\"p\":{\"metadata\":{\"namespace\":\"x\"},\"spec\":{\"podSelector\":{}}}}";
 	const char *deny_out =
 		"{\"p\":{\"metadata\":{\"namespace\":\"x\"},\"spec\":{\"podSelector\":{},"
+		"\"policyTypes\":[\"Egress\"]}}}";
+	const char *empty_out =
+		"{\"p\":{\"metadata\":{\"namespace\":\"x\"},\"spec\":{\"podSelector\":{},"
 		"\"egress\":[]}}}";
 
 	(void)state;
@@ -143,8 +146,10 @@ static void test_deny_and_defaults(void **state)
 	/* policyTypes omitted, no egress section: Ingress only */
 	assert_false(allowed(deny_in, "y/a", "x/a", TCP, 80));
 	assert_true(allowed(deny_in, "x/a", "y/a", TCP, 80));
-	/* an (empty) egress section adds Egress */
+	/* policyTypes Egress with no rules denies all egress; an empty egress list without
+	 * policyTypes adds nothing (the API's defaulting counts the rules) */
 	assert_false(allowed(deny_out, "x/a", "y/a", TCP, 80));
+	assert_true(allowed(empty_out, "x/a", "y/a", TCP, 80));
 	/* other namespaces are not selected */
 	assert_true(allowed(deny_in, "x/a", "y/b", TCP, 80));
 }
