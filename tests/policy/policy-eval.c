@@ -77,11 +77,11 @@ int main(void)
 		fputs("policy-eval: stdin needs namespaces, pods, policies and probes\n", stderr);
 		return 1;
 	}
-	json_array_foreach(probes, i, p)
-		if (probe(in, p) < 0) {
-			fprintf(stderr, "policy-eval: probe %zu names an unknown pod\n", i);
-			return 1;
-		}
+	json_array_foreach(probes, i, p) if (probe(in, p) < 0)
+	{
+		fprintf(stderr, "policy-eval: probe %zu names an unknown pod\n", i);
+		return 1;
+	}
 	json_dumpf(probes, stdout, JSON_COMPACT);
 	putchar('\n');
 	return 0;
