@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +170,55 @@ int cl_node_add(struct lab *lab, struct cl *c, int i)
 	if (r >= 0)
 		r = node_agent(lab, n);
 	return r;
+}
+
+const json_t *cl_agent_res(const struct lab *lab, const struct cl_node *n)
+{
+	const json_t *res = json_object_get(lab->state, "resources"), *r, *last = NULL;
+	size_t i;
+
+	json_array_foreach(res, i, r)
+	{
+		const char *k = json_string_value(json_object_get(r, "kind"));
+		const char *ns = json_string_value(json_object_get(r, "netns"));
+
+		if (k && ns && strcmp(k, "proc") == 0 && strcmp(ns, n->ns) == 0)
+			last = r;
+	}
+	return last;
+}
+
+bool cl_agent_stop(const struct lab *lab, const struct cl_node *n)
+{
+	const json_t *res = cl_agent_res(lab, n);
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	pid_t pid = (pid_t)json_integer_value(json_object_get(res, "pid"));
+
+	if (lab_proc_alive(res))
+		kill(pid, SIGTERM);
+	for (int t = 0; t < 5000 && lab_proc_alive(res); t += 20) {
+		waitpid(pid, NULL, WNOHANG); /* ours when up and verify run in one process */
+		nanosleep(&ts, NULL);
+	}
+	return !lab_proc_alive(res);
+}
+
+int cl_agent_restart(struct lab *lab, const struct cl_node *n, bool cleanup)
+{
+	char bin[PATH_MAX + 16], conf[PATH_MAX], name[32];
+	char *const argv[] = {bin, "--cleanup", "--node-name", name, "--cni-conf-dir", conf, NULL};
+
+	if (!cl_agent_stop(lab, n))
+		return -EBUSY;
+	snprintf(bin, sizeof(bin), "%s/weft-node", lab->bin_dir);
+	snprintf(name, sizeof(name), "node-%d", n->i);
+	node_path(lab, n, "net.d", conf, sizeof(conf));
+	if (cleanup && lab_run_in(lab, n->ns, argv, NULL, true) != 0)
+		return -EIO;
+	if (cleanup && lab_cmd(lab, "ip", "-n", n->ns, "link", "del", "weft.1", NULL) < 0)
+		return -EIO;
+	return node_agent(lab, n);
 }
 
 int cl_node_pods(struct lab *lab, struct cl *c, struct cl_node *n)
@@ -353,7 +404,7 @@ static void show_node(const struct lab *lab, const struct cl *c, const struct cl
 		      struct topo *t, int sw)
 {
 	char addrs[128], pods[200] = "";
-	const json_t *agent = lab_find(lab, "proc", "netns", n->ns);
+	const json_t *agent = cl_agent_res(lab, n);
 	int g, ul, ag;
 	size_t len = 0;
 

@@ -189,7 +189,8 @@ static char *run_report(const struct scenario *sc, const struct opts *o)
 	struct lab lab;
 	char *text;
 
-	if (!sc->report || open_lab(&lab, sc, o, false) < 0)
+	memset(&lab, 0, sizeof(lab));
+	if (!sc->report || lab_open(&lab, sc, o->prefix, false) < 0)
 		return NULL;
 	text = sc->report(&lab);
 	lab_close(&lab);
