@@ -345,7 +345,7 @@ static int cl_nodes_up(struct lab *lab, struct cl *c, int nodes)
 	if (r >= 0)
 		r = cl_save(lab, c);
 	for (int k = 0; r >= 0 && k < c->n; k++)
-		if (!cl_peers_wait(lab, &c->node[k], nodes, CL_WAIT_MS))
+		if (!cl_peers_wait(lab, &c->node[k], nodes, 3 * CL_WAIT_MS))
 			r = -ETIMEDOUT;
 	if (r >= 0)
 		lab_step(lab, "%d agents synced (each wrote its peersFile of %d nodes)", nodes,

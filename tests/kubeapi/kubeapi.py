@@ -395,6 +395,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
 class TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # many agents connecting at once (netlab run cluster --nodes 32)
 
     def __init__(self, addr, handler, ctx, api):
         self.ctx = ctx
