@@ -266,10 +266,10 @@ json_t *cl_node_json(const char *name, int cidr, const char *ip)
 	char pod_cidr[32];
 
 	snprintf(pod_cidr, sizeof(pod_cidr), "10.244.%d.0/24", cidr);
-	return json_pack("{s:{s:s},s:{s:s,s:[s]},s:{s:[{s:s,s:s},{s:s,s:s}]}}", "metadata",
-			 "name", name, "spec", "podCIDR", pod_cidr, "podCIDRs", pod_cidr,
-			 "status", "addresses", "type", "Hostname", "address", name, "type",
-			 "InternalIP", "address", ip);
+	return json_pack("{s:{s:s},s:{s:s,s:[s]},s:{s:[{s:s,s:s},{s:s,s:s}]}}", "metadata", "name",
+			 name, "spec", "podCIDR", pod_cidr, "podCIDRs", pod_cidr, "status",
+			 "addresses", "type", "Hostname", "address", name, "type", "InternalIP",
+			 "address", ip);
 }
 
 int cl_node_post(const struct lab *lab, const char *name, int cidr, const char *ip)

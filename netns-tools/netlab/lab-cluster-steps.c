@@ -119,11 +119,11 @@ static double watch_done(struct lab *lab, struct cl_watch *w, const struct cl_ex
 			len += (size_t)snprintf(missing + len, sizeof(missing) - len, " node-%d",
 						w->node[k]->i);
 	if (seen == w->n)
-		lab_check(lab, true, "%s: on %d/%d other nodes, the last after %.1f ms", what,
-			  seen, w->n, max);
+		lab_check(lab, true, "%s: on %d/%d other nodes, the last after %.1f ms", what, seen,
+			  w->n, max);
 	else
-		lab_check(lab, false, "%s: on %d/%d other nodes after %d ms; not on:%s", what,
-			  seen, w->n, timeout_ms, missing);
+		lab_check(lab, false, "%s: on %d/%d other nodes after %d ms; not on:%s", what, seen,
+			  w->n, timeout_ms, missing);
 	cl_watch_close(w);
 	return max;
 }
@@ -236,7 +236,9 @@ static void step_move(struct lab *lab, struct cl *c, struct cl_node *n)
 	 * refuses to move it (the agent logs "exists with local address"), as flanneld needs a
 	 * restart. So the node is re-provisioned: its agent stopped, --cleanup, the device
 	 * deleted, the agent started again. Its pods stay as they are (no pod ADD). */
-	lab_check(lab, cl_agent_restart(lab, n, true) >= 0 && cl_peers_wait(lab, n, cl_live(c), CL_WAIT_MS),
+	lab_check(lab,
+		  cl_agent_restart(lab, n, true) >= 0 &&
+			  cl_peers_wait(lab, n, cl_live(c), CL_WAIT_MS),
 		  "vxlan: %s re-provisioned for its new VTEP address (agent restarted after "
 		  "--cleanup and the device deleted)",
 		  name);
@@ -259,7 +261,8 @@ static void step_restart(struct lab *lab, struct cl *c)
 	fd = cl_admin_send(lab, "POST", "/restart?down_ms=" RESTART_DOWN, NULL);
 	sleep_ms(700); /* its listener is closed by then (it stops within 0.5 s) */
 	t0 = cl_now_ms();
-	lab_check(lab, fd >= 0 && cl_node_post(lab, "ghost-0", GHOST_CIDR, MN_UNDERLAY_NET ".200") >= 0,
+	lab_check(lab,
+		  fd >= 0 && cl_node_post(lab, "ghost-0", GHOST_CIDR, MN_UNDERLAY_NET ".200") >= 0,
 		  "POST /restart, then Node ghost-0 while the API is down");
 	watch_done(lab, &w, &e, t0, 3 * CL_WAIT_MS, NULL, "ghost-0's route, after the restart");
 	lab_check(lab, fd >= 0 && cl_admin_recv(fd, NULL) == 200, "the API server is back");
@@ -287,7 +290,8 @@ static void step_expire(struct lab *lab, struct cl *c)
 	ok = ok && cl_node_delete(lab, "ghost-0") >= 0;
 	ok = ok && cl_admin(lab, "POST", "/compact", NULL, NULL) == 200;
 	lab_check(lab, ok, "POST /drop, DELETE Node ghost-0, POST /compact");
-	watch_done(lab, &w, &e, t0, 3 * CL_WAIT_MS, NULL, "ghost-0's route removed, after the relist");
+	watch_done(lab, &w, &e, t0, 3 * CL_WAIT_MS, NULL,
+		   "ghost-0's route removed, after the relist");
 	lab_check(lab,
 		  cl_api_stat(lab, "gone") - gone >= cl_live(c) &&
 			  cl_api_stat(lab, "lists") - lists >= cl_live(c),

@@ -135,8 +135,15 @@ static int node_files(const struct lab *lab, const struct cl *c, const struct cl
 static int node_agent(struct lab *lab, const struct cl_node *n)
 {
 	char bin[PATH_MAX + 16], kc[PATH_MAX], conf[PATH_MAX], log[PATH_MAX], name[32];
-	char *const argv[] = {bin,	      "--kubeconfig",	kc,	   "--node-name", name,
-			      "--cni-conf-dir", conf,		"--metrics-addr", "127.0.0.1:9870",
+	char *const argv[] = {bin,
+			      "--kubeconfig",
+			      kc,
+			      "--node-name",
+			      name,
+			      "--cni-conf-dir",
+			      conf,
+			      "--metrics-addr",
+			      "127.0.0.1:9870",
 			      NULL};
 	pid_t pid;
 
@@ -265,7 +272,9 @@ bool cl_peers_wait(const struct lab *lab, const struct cl_node *n, int want, int
 			return true;
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "netlab: node-%d: no peersFile with %d nodes and itself after %d ms (%s/n%d/agent.log)\n",
+	fprintf(stderr,
+		"netlab: node-%d: no peersFile with %d nodes and itself after %d ms "
+		"(%s/n%d/agent.log)\n",
 		n->i, want, timeout_ms, lab->dir, n->i);
 	return false;
 }
@@ -286,10 +295,11 @@ static int cl_opts(struct cl *c, int *nodes)
 	else if (strcmp(plugin, "vxlan") == 0)
 		c->plugin = "vxlan";
 	else if (strcmp(plugin, "ebpf") == 0) {
-		fprintf(stderr, "netlab: cluster --plugin ebpf: weft-node only writes an ebpf "
-				"network's peersFile (the next pod ADD applies it), so a node change "
-				"cannot reach the other nodes without a pod ADD; use host-gw or "
-				"vxlan\n");
+		fprintf(stderr,
+			"netlab: cluster --plugin ebpf: weft-node only writes an ebpf "
+			"network's peersFile (the next pod ADD applies it), so a node change "
+			"cannot reach the other nodes without a pod ADD; use host-gw or "
+			"vxlan\n");
 		return -EINVAL;
 	} else {
 		fprintf(stderr, "netlab: cluster: --plugin is host-gw or vxlan, not '%s'\n",
@@ -368,8 +378,8 @@ static int cl_up(struct lab *lab)
 	if (r < 0)
 		return r;
 	cl_base(lab, c);
-	lab_step(lab, "%d nodes x %d pods, %s, a weft-node per node, the API server in %s",
-		 nodes, c->pods, c->plugin, c->sw);
+	lab_step(lab, "%d nodes x %d pods, %s, a weft-node per node, the API server in %s", nodes,
+		 c->pods, c->plugin, c->sw);
 	r = cl_save(lab, c);
 	if (r >= 0)
 		r = lab_mn_switch(lab, c->sw);
@@ -445,8 +455,9 @@ static int cl_show(struct lab *lab, struct topo *t)
 	}
 	if (shown > TOPO_MAX_GROUPS - 2)
 		lab_topo_note(t, "%d more nodes not drawn", shown - (TOPO_MAX_GROUPS - 2));
-	lab_topo_note(t, "each node: weft-node --kubeconfig %s/n<i>/kubeconfig --cni-conf-dir "
-			 "%s/n<i>/net.d (peersFile n<i>/peers.json)",
+	lab_topo_note(t,
+		      "each node: weft-node --kubeconfig %s/n<i>/kubeconfig --cni-conf-dir "
+		      "%s/n<i>/net.d (peersFile n<i>/peers.json)",
 		      lab->dir, lab->dir);
 	lab_topo_note(t, "try: ip -n %s route show proto 0x57", c->node[0].ns);
 	return 0;

@@ -91,9 +91,9 @@ long cl_api_stat(const struct lab *lab, const char *key);
 
 /* ---- lab-cluster-watch.c: convergence through netlink ---------------------------------- */
 struct cl_expect {
-	int type;	/* RTM_NEWROUTE, RTM_DELROUTE or RTM_NEWNEIGH (an FDB entry) */
-	uint32_t dst;	/* route: the /24 (network order); FDB: the remote VTEP's IP */
-	uint32_t gw;	/* RTM_NEWROUTE: this gateway too (0: any) */
+	int type;     /* RTM_NEWROUTE, RTM_DELROUTE or RTM_NEWNEIGH (an FDB entry) */
+	uint32_t dst; /* route: the /24 (network order); FDB: the remote VTEP's IP */
+	uint32_t gw;  /* RTM_NEWROUTE: this gateway too (0: any) */
 };
 struct cl_watch {
 	int n;

@@ -274,11 +274,10 @@ static pid_t spawn(struct lab *lab, const char *netns, char *const argv[], const
 		_exit(127);
 	}
 	close(sync[0]);
-	if (lab_record(lab,
-		       json_pack("{s:s,s:s?,s:i,s:I,s:s,s:s?}", "kind",
-				 nsrun_name ? "nsrun" : "proc", "name", nsrun_name, "pid", (int)pid,
-				 "start", (json_int_t)ctr_pid_starttime(pid), "argv0", argv[0],
-				 "netns", netns)) < 0) {
+	if (lab_record(lab, json_pack("{s:s,s:s?,s:i,s:I,s:s,s:s?}", "kind",
+				      nsrun_name ? "nsrun" : "proc", "name", nsrun_name, "pid",
+				      (int)pid, "start", (json_int_t)ctr_pid_starttime(pid),
+				      "argv0", argv[0], "netns", netns)) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		close(sync[1]);

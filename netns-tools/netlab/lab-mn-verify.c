@@ -223,8 +223,7 @@ static void mesh_report(struct lab *lab, const struct mn_mesh *m, const struct m
 			ok += res[k].ok[o];
 			if (!res[k].ok[o] && len < sizeof(missing) - 48)
 				len += (size_t)snprintf(missing + len, sizeof(missing) - len,
-							" %s->%s", m->pod[k] + id,
-							m->pod[o] + id);
+							" %s->%s", m->pod[k] + id, m->pod[o] + id);
 		}
 	}
 	lab_check(lab, ok == all, "pods of %s: %d/%d pings to the other pods answered%s%s",

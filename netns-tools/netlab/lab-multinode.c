@@ -15,7 +15,6 @@
 #include "netns-tools/runtime/runtime.h"
 #include "netns-tools/netlab/lab-multinode.h"
 
-
 static int env_int(const char *name, int def, int max)
 {
 	const char *s = getenv(name);
@@ -269,8 +268,7 @@ static int mn_up(struct lab *lab)
 		r = underlay(lab, m);
 	for (int i = 0; r >= 0 && i < m->nodes; i++)
 		for (int j = 0; r >= 0 && j < m->pods; j++)
-			r = lab_mn_pod_add(lab, m->node[i], m->pod[i][j], m->conflist[i],
-					   m->cache);
+			r = lab_mn_pod_add(lab, m->node[i], m->pod[i][j], m->conflist[i], m->cache);
 	return r;
 }
 
