@@ -80,3 +80,16 @@ run_cluster() { # run_cluster PLUGIN
 	[ "$status" -ne 0 ]
 	nothing_left
 }
+
+@test "netlab cluster: a SIGTERM to run mid-way tears everything down" {
+	"$NETLAB" run cluster --prefix "$P" --cni-path "$BIN" --nodes 3 >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		ip netns list | grep -q "^$P-cluster-n3p1" && break
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	wait "$pid" || true
+	grep -q "netlab: $P-cluster is down" "$BATS_TEST_TMPDIR/out"
+	nothing_left
+}
