@@ -263,6 +263,27 @@ static bool peers_ok(const struct lab *lab, const struct cl_node *n, int want)
 	return false;
 }
 
+/* The last lines of node n's agent log, to stderr (the lab dir goes with the teardown). */
+static void log_tail(const struct lab *lab, const struct cl_node *n)
+{
+	char path[PATH_MAX], *line = NULL, *last[8] = {0};
+	_cleanup_fclose_ FILE *f = NULL;
+	size_t len = 0, k = 0;
+
+	node_path(lab, n, "agent.log", path, sizeof(path));
+	f = fopen(path, "re");
+	while (f && getline(&line, &len, f) > 0) {
+		free(last[k % 8]);
+		last[k++ % 8] = strdup(line);
+	}
+	free(line);
+	fprintf(stderr, "netlab: the end of %s:\n", path);
+	for (size_t i = k > 8 ? k - 8 : 0; i < k; i++) {
+		fprintf(stderr, "  %s", last[i % 8] ? last[i % 8] : "\n");
+		free(last[i % 8]);
+	}
+}
+
 bool cl_peers_wait(const struct lab *lab, const struct cl_node *n, int want, int timeout_ms)
 {
 	struct timespec ts = {0, 20 * 1000 * 1000};
@@ -272,10 +293,9 @@ bool cl_peers_wait(const struct lab *lab, const struct cl_node *n, int want, int
 			return true;
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr,
-		"netlab: node-%d: no peersFile with %d nodes and itself after %d ms "
-		"(%s/n%d/agent.log)\n",
-		n->i, want, timeout_ms, lab->dir, n->i);
+	fprintf(stderr, "netlab: node-%d: no peersFile with %d nodes and itself after %d ms\n",
+		n->i, want, timeout_ms);
+	log_tail(lab, n);
 	return false;
 }
 

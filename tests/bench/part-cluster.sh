@@ -23,7 +23,7 @@ cluster_conv() {
 	bench_log "cluster: netlab run cluster --nodes $CLUSTER_NODES"
 	if ! "$WEFT_BIN/netlab" run cluster --nodes "$CLUSTER_NODES" --plugin host-gw \
 		--prefix "$BENCH_P" --cni-path "$WEFT_BIN" --kubeapi "$CL_KUBEAPI" >"$out" 2>&1; then
-		bench_note "cluster: netlab run cluster --nodes $CLUSTER_NODES failed: $({ grep -m3 FAIL "$out" || grep -m3 'netlab:' "$out"; } | tr '\n' ' ')"
+		bench_note "cluster: netlab run cluster --nodes $CLUSTER_NODES failed: $({ grep -m3 FAIL "$out" || grep -A9 'netlab: node-' "$out"; } | tr '\n' ' ')"
 	fi
 	"$WEFT_BIN/netlab" down cluster --prefix "$BENCH_P" >/dev/null 2>&1 || true
 	line=$(tail -n 1 "$out")

@@ -406,16 +406,26 @@ class TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
-        sock.settimeout(30)
         try:
-            sock = self.ctx.wrap_socket(sock, server_side=True)
+            sock = self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         except (OSError, ssl.SSLError):
             sock.close()
             raise
-        sock.settimeout(None)
         with self.api.lock:
             self.api.conns.add(sock)
         return sock, addr
+
+    def process_request_thread(self, request, client_address):
+        # the TLS handshake in the connection's own thread: a slow or silent client never
+        # holds up the accept loop (many agents connect at once in netlab run cluster)
+        try:
+            request.settimeout(30)
+            request.do_handshake()
+            request.settimeout(None)
+        except (OSError, ssl.SSLError, ValueError):
+            self.shutdown_request(request)
+            return
+        super().process_request_thread(request, client_address)
 
     def shutdown_request(self, request):
         with self.api.lock:
