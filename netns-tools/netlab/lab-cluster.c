@@ -263,24 +263,42 @@ static bool peers_ok(const struct lab *lab, const struct cl_node *n, int want)
 	return false;
 }
 
+static void peers_age(const struct lab *lab, const struct cl_node *n)
+{
+	char path[PATH_MAX];
+	struct timespec now;
+	struct stat st;
+
+	node_path(lab, n, "peers.json", path, sizeof(path));
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (stat(path, &st) < 0)
+		fprintf(stderr, "  (no %s)\n", path);
+	else
+		fprintf(stderr, "  (%s: %lld bytes, written %.1f s ago)\n", path,
+			(long long)st.st_size,
+			(double)(now.tv_sec - st.st_mtim.tv_sec) +
+				(double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9);
+}
+
 /* The last lines of node n's agent log, to stderr (the lab dir goes with the teardown). */
 static void log_tail(const struct lab *lab, const struct cl_node *n)
 {
-	char path[PATH_MAX], *line = NULL, *last[8] = {0};
+	char path[PATH_MAX], *line = NULL, *last[16] = {0};
 	_cleanup_fclose_ FILE *f = NULL;
 	size_t len = 0, k = 0;
 
 	node_path(lab, n, "agent.log", path, sizeof(path));
 	f = fopen(path, "re");
 	while (f && getline(&line, &len, f) > 0) {
-		free(last[k % 8]);
-		last[k++ % 8] = strdup(line);
+		free(last[k % 16]);
+		last[k++ % 16] = strdup(line);
 	}
 	free(line);
 	fprintf(stderr, "netlab: the end of %s:\n", path);
-	for (size_t i = k > 8 ? k - 8 : 0; i < k; i++) {
-		fprintf(stderr, "  %s", last[i % 8] ? last[i % 8] : "\n");
-		free(last[i % 8]);
+	peers_age(lab, n);
+	for (size_t i = k > 16 ? k - 16 : 0; i < k; i++) {
+		fprintf(stderr, "  %s", last[i % 16] ? last[i % 16] : "\n");
+		free(last[i % 16]);
 	}
 }
 

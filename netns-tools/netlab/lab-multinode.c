@@ -159,9 +159,14 @@ int lab_mn_switch(struct lab *lab, const char *sw)
 {
 	int r = lab_netns_add(lab, sw);
 
+	/* A MAC of its own: else the bridge takes its lowest port's, which changes as nodes
+	 * join, and whoever cached the old one (the cluster lab's API server is on sw0) is cut
+	 * off until its ARP entry expires. */
 	if (r >= 0)
-		r = lab_cmd(lab, "ip", "-n", sw, "link", "add", "sw0", "up", "type", "bridge",
-			    NULL);
+		r = lab_cmd(lab, "ip", "-n", sw, "link", "add", "sw0", "type", "bridge", NULL);
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", sw, "link", "set", "sw0", "address",
+			    "02:57:ef:00:00:01", "up", NULL);
 	return r;
 }
 
