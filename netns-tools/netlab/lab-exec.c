@@ -235,7 +235,8 @@ bool lab_proc_alive(const json_t *res)
 	return pid > 0 && start && ctr_pid_starttime(pid) == start;
 }
 
-pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char *nsrun_name)
+static pid_t spawn(struct lab *lab, const char *netns, char *const argv[], const char *log,
+		   const char *nsrun_name)
 {
 	int sync[2];
 	pid_t pid;
@@ -261,6 +262,8 @@ pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char
 		/* Wait until the parent recorded us: a crash in between leaves no orphan. */
 		if (read(sync[0], &go, 1) != 1)
 			_exit(1);
+		if (netns && join_netns(netns) < 0)
+			_exit(125);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
@@ -271,10 +274,10 @@ pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char
 		_exit(127);
 	}
 	close(sync[0]);
-	if (lab_record(lab,
-		       json_pack("{s:s,s:s?,s:i,s:I,s:s}", "kind", nsrun_name ? "nsrun" : "proc",
-				 "name", nsrun_name, "pid", (int)pid, "start",
-				 (json_int_t)ctr_pid_starttime(pid), "argv0", argv[0])) < 0) {
+	if (lab_record(lab, json_pack("{s:s,s:s?,s:i,s:I,s:s,s:s?}", "kind",
+				      nsrun_name ? "nsrun" : "proc", "name", nsrun_name, "pid",
+				      (int)pid, "start", (json_int_t)ctr_pid_starttime(pid),
+				      "argv0", argv[0], "netns", netns)) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		close(sync[1]);
@@ -284,6 +287,16 @@ pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char
 		pid = -EIO;
 	close(sync[1]);
 	return pid;
+}
+
+pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char *nsrun_name)
+{
+	return spawn(lab, NULL, argv, log, nsrun_name);
+}
+
+pid_t lab_spawn_in(struct lab *lab, const char *netns, char *const argv[], const char *log)
+{
+	return spawn(lab, netns, argv, log, NULL);
 }
 
 static const char *const ns_order[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};

@@ -21,7 +21,6 @@
 #include "common/cleanup.h"
 #include "netns-tools/netlab/lab-multinode.h"
 
-#define MESH_MAX     (MN_MAX_NODES * MN_MAX_PODS)
 #define MESH_ROUND   200  /* ms between re-sends of unanswered echoes */
 #define MESH_TIMEOUT 8000 /* ms per source pod */
 #define MESH_WINDOW  32	  /* echoes in flight per source */
@@ -183,7 +182,7 @@ static int read_result(int fd, struct mesh_result *res)
 }
 
 /* Sources k0 .. k0+cnt-1 in parallel; their results into res[]. */
-static void mesh_wave(const struct mn_lab *m, struct in_addr *dst, int n, int k0, int cnt,
+static void mesh_wave(const struct mn_mesh *m, struct in_addr *dst, int n, int k0, int cnt,
 		      struct mesh_result *res)
 {
 	pid_t pid[MESH_PAR];
@@ -196,7 +195,7 @@ static void mesh_wave(const struct mn_lab *m, struct in_addr *dst, int n, int k0
 		for (int o = 0; o < n; o++)
 			targets += o != k && dst[o].s_addr;
 		dst[k].s_addr = 0; /* not to itself */
-		pid[w] = mesh_spawn(m->pod[k / m->pods][k % m->pods], dst, n, targets, &fds[w]);
+		pid[w] = mesh_spawn(m->pod[k], dst, n, targets, &fds[w]);
 		dst[k] = self;
 	}
 	for (int w = 0; w < cnt; w++) {
@@ -207,7 +206,7 @@ static void mesh_wave(const struct mn_lab *m, struct in_addr *dst, int n, int k0
 	}
 }
 
-static void mesh_report(struct lab *lab, const struct mn_lab *m, const struct mesh_result *res,
+static void mesh_report(struct lab *lab, const struct mn_mesh *m, const struct mesh_result *res,
 			int i, int *total, int *answered)
 {
 	int n = m->nodes * m->pods, ok = 0, all = 0;
@@ -224,30 +223,31 @@ static void mesh_report(struct lab *lab, const struct mn_lab *m, const struct me
 			ok += res[k].ok[o];
 			if (!res[k].ok[o] && len < sizeof(missing) - 48)
 				len += (size_t)snprintf(missing + len, sizeof(missing) - len,
-							" %s->%s", m->pod[i][j] + id,
-							m->pod[o / m->pods][o % m->pods] + id);
+							" %s->%s", m->pod[k] + id, m->pod[o] + id);
 		}
 	}
-	lab_check(lab, ok == all, "pods of node-%d: %d/%d pings to the other pods answered%s%s",
-		  i + 1, ok, all, missing[0] ? "; missing:" : "", missing);
+	lab_check(lab, ok == all, "pods of %s: %d/%d pings to the other pods answered%s%s",
+		  m->node[i], ok, all, missing[0] ? "; missing:" : "", missing);
 	*total += all;
 	*answered += ok;
 }
 
-void lab_mn_verify_mesh(struct lab *lab, const struct mn_lab *m)
+int lab_mesh_verify(struct lab *lab, const struct mn_mesh *m)
 {
 	static struct in_addr dst[MESH_MAX];
 	static struct mesh_result res[MESH_MAX];
 	int n = m->nodes * m->pods, total = 0, answered = 0;
 	long long t0 = now_ms();
 
+	if (n > MESH_MAX)
+		return lab_check(lab, false, "at most %d pods in a mesh, not %d", MESH_MAX, n), n;
 	for (int k = 0; k < n; k++)
-		if (inet_pton(AF_INET, m->pod_ip[k / m->pods][k % m->pods], &dst[k]) != 1)
+		if (inet_pton(AF_INET, m->ip[k], &dst[k]) != 1)
 			dst[k].s_addr = 0;
 	for (int k = 0; k < n; k += MESH_PAR) {
 		mesh_wave(m, dst, n, k, n - k < MESH_PAR ? n - k : MESH_PAR, res);
 		for (int i = 0; n > MESH_PAR && i < m->nodes; i++) {
-			char *const argv[] = {"ip",  "-n",    (char *)m->node[i],
+			char *const argv[] = {"ip",  "-n",    (char *)m->host[i],
 					      "-4",  "neigh", "flush",
 					      "all", NULL};
 
@@ -259,6 +259,26 @@ void lab_mn_verify_mesh(struct lab *lab, const struct mn_lab *m)
 	printf("  mesh: %d/%d pod-to-pod pings answered in %lld ms (%d pods, %d sources at a "
 	       "time, %d echoes in flight each)\n",
 	       answered, total, now_ms() - t0, n, MESH_PAR, MESH_WINDOW);
+	return total - answered;
+}
+
+void lab_mn_verify_mesh(struct lab *lab, const struct mn_lab *m)
+{
+	static struct mn_mesh mesh;
+	static char label[MN_MAX_NODES][16];
+
+	mesh.nodes = m->nodes;
+	mesh.pods = m->pods;
+	for (int i = 0; i < m->nodes; i++) {
+		snprintf(label[i], sizeof(label[i]), "node-%d", i + 1);
+		mesh.node[i] = label[i];
+		mesh.host[i] = m->node[i];
+		for (int j = 0; j < m->pods; j++) {
+			mesh.pod[i * m->pods + j] = m->pod[i][j];
+			mesh.ip[i * m->pods + j] = m->pod_ip[i][j];
+		}
+	}
+	lab_mesh_verify(lab, &mesh);
 }
 
 void lab_mn_verify_iperf(struct lab *lab, const struct mn_lab *m)

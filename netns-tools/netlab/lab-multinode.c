@@ -15,9 +15,6 @@
 #include "netns-tools/runtime/runtime.h"
 #include "netns-tools/netlab/lab-multinode.h"
 
-#define UNDERLAY_NET "192.168.100"
-#define CLUSTER_CIDR "10.244.0.0/16"
-
 static int env_int(const char *name, int def, int max)
 {
 	const char *s = getenv(name);
@@ -45,22 +42,24 @@ static void mn_names(const struct lab *lab, struct mn_lab *m)
 	snprintf(m->cache, sizeof(m->cache), "%s/cache", lab->dir);
 }
 
-static void pod_ip(const struct lab *lab, struct mn_lab *m, int i, int j)
+const char *lab_mn_pod_ip(const struct lab *lab, const char *cache, const char *pod, char *buf,
+			  size_t len)
 {
-	struct rt rt = {.cache_dir = m->cache};
+	struct rt rt = {.cache_dir = cache};
 	struct rt_cached c = {0};
 	const char *a;
 
-	m->pod_ip[i][j][0] = '\0';
-	if (rt_cache_read(&rt, lab->id, m->pod[i][j], "eth0", &c, NULL) < 0)
-		return;
+	buf[0] = '\0';
+	if (rt_cache_read(&rt, lab->id, pod, "eth0", &c, NULL) < 0)
+		return buf;
 	a = json_string_value(
 		json_object_get(json_array_get(json_object_get(c.result, "ips"), 0), "address"));
 	if (a) {
-		snprintf(m->pod_ip[i][j], sizeof(m->pod_ip[i][j]), "%s", a);
-		*strchrnul(m->pod_ip[i][j], '/') = '\0';
+		snprintf(buf, len, "%s", a);
+		*strchrnul(buf, '/') = '\0';
 	}
 	rt_cached_free(&c);
+	return buf;
 }
 
 /* Names and sizes of an existing lab (reads the sizes file and the result cache). */
@@ -79,7 +78,8 @@ static int mn_load(const struct lab *lab, struct mn_lab *m)
 	mn_names(lab, m);
 	for (int i = 0; i < m->nodes; i++)
 		for (int k = 0; k < m->pods; k++)
-			pod_ip(lab, m, i, k);
+			lab_mn_pod_ip(lab, m->cache, m->pod[i][k], m->pod_ip[i][k],
+				      sizeof(m->pod_ip[i][k]));
 	return 0;
 }
 
@@ -91,7 +91,7 @@ static int write_nodes(const struct lab *lab, const struct mn_lab *m)
 
 	for (int i = 0; items && i < m->nodes; i++) {
 		snprintf(name, sizeof(name), "node-%d", i + 1);
-		snprintf(ip, sizeof(ip), UNDERLAY_NET ".%d", i + 1);
+		snprintf(ip, sizeof(ip), MN_UNDERLAY_NET ".%d", i + 1);
 		snprintf(cidr, sizeof(cidr), "10.244.%d.0/24", i + 1);
 		json_array_append_new(
 			items,
@@ -105,22 +105,36 @@ static int write_nodes(const struct lab *lab, const struct mn_lab *m)
 	return list && json_dump_file(list, path, JSON_INDENT(2)) == 0 ? 0 : -EIO;
 }
 
-static int write_conflist(const struct lab *lab, const struct mn_lab *m, int i)
+int lab_mn_conflist(const struct lab *lab, const struct mn_conf *c)
 {
 	_cleanup_json_ json_t *conf = NULL;
-	char node[32], subnet[32], ipam[PATH_MAX], state[PATH_MAX], nodes[PATH_MAX];
+	char node[32], subnet[32];
 
-	snprintf(node, sizeof(node), "node-%d", i + 1);
-	snprintf(subnet, sizeof(subnet), "10.244.%d.0/24", i + 1);
+	snprintf(node, sizeof(node), "node-%d", c->node);
+	snprintf(subnet, sizeof(subnet), "10.244.%d.0/24", c->node);
+	conf = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:{s:s,s:s,s:s}}]}",
+			 "cniVersion", "1.0.0", "name", lab->id, "plugins", "type", c->plugin,
+			 "nodeName", node, "peersFile", c->peers, "stateDir", c->state_dir,
+			 "clusterCIDR", MN_CLUSTER_CIDR, "isDefaultGateway", 1, "ipMasq", 1,
+			 "bridge", "cni0", "ipam", "type", "host-local", "subnet", subnet,
+			 "dataDir", c->ipam_dir);
+	return conf && json_dump_file(conf, c->path, JSON_INDENT(2)) == 0 ? 0 : -EIO;
+}
+
+static int write_conflist(const struct lab *lab, const struct mn_lab *m, int i)
+{
+	char ipam[PATH_MAX], state[PATH_MAX], nodes[PATH_MAX];
+	struct mn_conf c = {.path = m->conflist[i],
+			    .plugin = m->plugin,
+			    .node = i + 1,
+			    .peers = nodes,
+			    .state_dir = state,
+			    .ipam_dir = ipam};
+
 	snprintf(ipam, sizeof(ipam), "%s/ipam-n%d", lab->dir, i + 1);
 	snprintf(state, sizeof(state), "%s/run-n%d", lab->dir, i + 1);
 	snprintf(nodes, sizeof(nodes), "%s/nodes.json", lab->dir);
-	conf = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:{s:s,s:s,s:s}}]}",
-			 "cniVersion", "1.0.0", "name", lab->id, "plugins", "type", m->plugin,
-			 "nodeName", node, "peersFile", nodes, "stateDir", state, "clusterCIDR",
-			 CLUSTER_CIDR, "isDefaultGateway", 1, "ipMasq", 1, "bridge", "cni0", "ipam",
-			 "type", "host-local", "subnet", subnet, "dataDir", ipam);
-	return conf && json_dump_file(conf, m->conflist[i], JSON_INDENT(2)) == 0 ? 0 : -EIO;
+	return lab_mn_conflist(lab, &c);
 }
 
 static int files(struct lab *lab, struct mn_lab *m)
@@ -141,38 +155,53 @@ static int files(struct lab *lab, struct mn_lab *m)
 	return r;
 }
 
+int lab_mn_switch(struct lab *lab, const char *sw)
+{
+	int r = lab_netns_add(lab, sw);
+
+	/* A MAC of its own: else the bridge takes its lowest port's, which changes as nodes
+	 * join, and whoever cached the old one (the cluster lab's API server is on sw0) is cut
+	 * off until its ARP entry expires. */
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", sw, "link", "add", "sw0", "type", "bridge", NULL);
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", sw, "link", "set", "sw0", "address",
+			    "02:57:ef:00:00:01", "up", NULL);
+	return r;
+}
+
+int lab_mn_node(struct lab *lab, const char *sw, const char *node, int i)
+{
+	char port[16], addr[32];
+	int r = lab_netns_add(lab, node);
+
+	snprintf(port, sizeof(port), "n%d", i);
+	snprintf(addr, sizeof(addr), MN_UNDERLAY_NET ".%d/24", i);
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", node, "link", "add", "ul0", "type", "veth", "peer",
+			    "name", port, "netns", sw, NULL);
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", sw, "link", "set", port, "master", "sw0", "up", NULL);
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", node, "addr", "add", addr, "dev", "ul0", NULL);
+	if (r >= 0)
+		r = lab_cmd(lab, "ip", "-n", node, "link", "set", "ul0", "up", NULL);
+	return r;
+}
+
 /* The switch (a bridge in its own netns) and each node's underlay port on it. */
 static int underlay(struct lab *lab, const struct mn_lab *m)
 {
-	char port[16], addr[32];
-	int r = lab_netns_add(lab, m->sw);
+	int r = lab_mn_switch(lab, m->sw);
 
-	if (r >= 0)
-		r = lab_cmd(lab, "ip", "-n", m->sw, "link", "add", "sw0", "up", "type", "bridge",
-			    NULL);
-	for (int i = 0; r >= 0 && i < m->nodes; i++) {
-		snprintf(port, sizeof(port), "n%d", i + 1);
-		snprintf(addr, sizeof(addr), UNDERLAY_NET ".%d/24", i + 1);
-		r = lab_netns_add(lab, m->node[i]);
-		if (r >= 0)
-			r = lab_cmd(lab, "ip", "-n", m->node[i], "link", "add", "ul0", "type",
-				    "veth", "peer", "name", port, "netns", m->sw, NULL);
-		if (r >= 0)
-			r = lab_cmd(lab, "ip", "-n", m->sw, "link", "set", port, "master", "sw0",
-				    "up", NULL);
-		if (r >= 0)
-			r = lab_cmd(lab, "ip", "-n", m->node[i], "addr", "add", addr, "dev", "ul0",
-				    NULL);
-		if (r >= 0)
-			r = lab_cmd(lab, "ip", "-n", m->node[i], "link", "set", "ul0", "up", NULL);
-	}
+	for (int i = 0; r >= 0 && i < m->nodes; i++)
+		r = lab_mn_node(lab, m->sw, m->node[i], i + 1);
 	return r;
 }
 
 struct add_ctx {
 	const struct lab *lab;
-	const struct mn_lab *m;
-	int i, j;
+	const char *pod, *conflist, *cache;
 };
 
 static int add_in_node(void *arg, struct cni_err *err)
@@ -180,14 +209,13 @@ static int add_in_node(void *arg, struct cni_err *err)
 	const struct add_ctx *x = arg;
 	_cleanup_netconf_ struct rt_netconf *nc = NULL;
 	_cleanup_json_ json_t *res = NULL;
-	struct rt rt = {.cni_path = x->lab->cni_path, .cache_dir = x->m->cache};
+	struct rt rt = {.cni_path = x->lab->cni_path, .cache_dir = x->cache};
 	char netns[PATH_MAX];
-	struct rt_attach a = {
-		.container_id = x->m->pod[x->i][x->j], .netns = netns, .ifname = "eth0"};
+	struct rt_attach a = {.container_id = x->pod, .netns = netns, .ifname = "eth0"};
 	int r;
 
-	lab_netns_path(x->m->pod[x->i][x->j], netns, sizeof(netns));
-	r = rt_netconf_from_file(x->m->conflist[x->i], &nc, err);
+	lab_netns_path(x->pod, netns, sizeof(netns));
+	r = rt_netconf_from_file(x->conflist, &nc, err);
 	if (r >= 0)
 		r = rt_add(&rt, nc, &a, &res, err);
 	if (r < 0)
@@ -196,23 +224,23 @@ static int add_in_node(void *arg, struct cni_err *err)
 	return r;
 }
 
-static int pod_add(struct lab *lab, const struct mn_lab *m, int i, int j)
+int lab_mn_pod_add(struct lab *lab, const char *node, const char *pod, const char *conflist,
+		   const char *cache)
 {
-	struct add_ctx x = {lab, m, i, j};
+	struct add_ctx x = {lab, pod, conflist, cache};
 	struct cni_err err = {0};
-	char netns[PATH_MAX], node[PATH_MAX];
-	int r = lab_netns_add(lab, m->pod[i][j]);
+	char netns[PATH_MAX], node_path[PATH_MAX];
+	int r = lab_netns_add(lab, pod);
 
-	lab_netns_path(m->pod[i][j], netns, sizeof(netns));
+	lab_netns_path(pod, netns, sizeof(netns));
 	if (r >= 0)
 		r = lab_record(lab, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "cni",
-					      "hostNetns", m->node[i], "conflist", m->conflist[i],
-					      "cniPath", lab->cni_path, "cacheDir", m->cache,
-					      "containerId", m->pod[i][j], "ifname", "eth0",
-					      "netns", netns));
+					      "hostNetns", node, "conflist", conflist, "cniPath",
+					      lab->cni_path, "cacheDir", cache, "containerId", pod,
+					      "ifname", "eth0", "netns", netns));
 	if (r >= 0)
-		r = netns_exec_path(lab_netns_path(m->node[i], node, sizeof(node)), add_in_node, &x,
-				    &err);
+		r = netns_exec_path(lab_netns_path(node, node_path, sizeof(node_path)), add_in_node,
+				    &x, &err);
 	return r;
 }
 
@@ -245,7 +273,7 @@ static int mn_up(struct lab *lab)
 		r = underlay(lab, m);
 	for (int i = 0; r >= 0 && i < m->nodes; i++)
 		for (int j = 0; r >= 0 && j < m->pods; j++)
-			r = pod_add(lab, m, i, j);
+			r = lab_mn_pod_add(lab, m->node[i], m->pod[i][j], m->conflist[i], m->cache);
 	return r;
 }
 
@@ -308,7 +336,7 @@ static int mn_show(struct lab *lab, struct topo *t)
 	snprintf(t->title, sizeof(t->title), "%s: %d nodes x %d pods, weft %s plugin (network %s)",
 		 lab->sc->name, m->nodes, m->pods, m->plugin, lab->id);
 	g = lab_topo_group(t, "host", "switch (%s)", m->sw);
-	sw = lab_topo_node(t, g, "sw0", "bridge, underlay %s.0/24", UNDERLAY_NET);
+	sw = lab_topo_node(t, g, "sw0", "bridge, underlay %s.0/24", MN_UNDERLAY_NET);
 	shown = m->nodes < TOPO_MAX_GROUPS - 1 ? m->nodes : TOPO_MAX_GROUPS - 1;
 	for (int i = 0; i < shown; i++)
 		show_node(lab, m, t, sw, i);

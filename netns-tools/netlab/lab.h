@@ -40,6 +40,9 @@ struct scenario {
 	/* Optional: `netlab __<name> ARGS`, a process the scenario runs inside its namespaces
 	 * (a holder, an allocation, a fork bomb). Returns the exit status. */
 	int (*helper)(int argc, char **argv);
+	/* Optional: what `run` prints last, after the teardown (malloc'd text, or NULL), read
+	 * from the lab after verify and show. */
+	char *(*report)(struct lab *lab);
 };
 
 struct lab {
@@ -106,6 +109,9 @@ json_t *lab_ip_json(const struct lab *lab, const char *ns, const char *arg0, ...
 /* Starts argv detached (new session, stdio to log), records {"kind":"proc"} (or "nsrun" with
  * nsrun_name set) and returns its pid. */
 pid_t lab_spawn(struct lab *lab, char *const argv[], const char *log, const char *nsrun_name);
+/* lab_spawn of a {"kind":"proc"} inside network namespace /run/netns/<netns>, recorded with
+ * "netns": netns (lab_find(lab, "proc", "netns", netns) finds it). */
+pid_t lab_spawn_in(struct lab *lab, const char *netns, char *const argv[], const char *log);
 /* Runs argv inside the namespaces of pid (ipc, uts, net, pid, cgroup, mnt) as `nsenter -a`
  * does (without the user namespace), capturing stdout. Returns the exit status. */
 int lab_enter_run(pid_t pid, char *const argv[], char **out);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "netns-tools/netlab/lab-cluster.h"   /* lab_cluster */
 #include "netns-tools/netlab/lab-multinode.h" /* lab_hostgw, lab_vxlan */
 #include "netns-tools/netlab/lab.h"
 #include "common/log.h"
@@ -18,7 +19,7 @@
 
 static const struct scenario *const scenarios[] = {
 	&lab_veth,   &lab_namespaces, &lab_cgroups, &lab_container, &lab_overlay,
-	&lab_bridge, &lab_hostgw,     &lab_vxlan,   &lab_ebpf,
+	&lab_bridge, &lab_hostgw,     &lab_vxlan,   &lab_ebpf,	    &lab_cluster,
 };
 
 static const char usage_text[] =
@@ -44,8 +45,15 @@ static const char usage_text[] =
 	"  --dot             show: print Graphviz DOT instead of text\n"
 	"  --svg FILE, --png FILE\n"
 	"                    show/run: also render the picture with graphviz\n"
-	"  --nodes N         host-gw/vxlan: number of node namespaces (default 3, 1..16)\n"
-	"  --pods M          host-gw/vxlan: pods per node (default 2, 1..16)\n"
+	"  --nodes N         host-gw/vxlan: number of node namespaces (default 3, 1..16);\n"
+	"                    cluster: default 8, 1..32\n"
+	"  --pods M          host-gw/vxlan: pods per node (default 2, 1..16); cluster: default 1,\n"
+	"                    1..4\n"
+	"  --plugin P        cluster: host-gw (default) or vxlan\n"
+	"  --rounds R        cluster: add/delete rounds of convergence samples (default 5,\n"
+	"                    1..50)\n"
+	"  --kubeapi PATH    cluster: the API test double (default: netlab's dir/../../tests/\n"
+	"                    kubeapi/kubeapi.py)\n"
 	"  --keep            run: leave the lab up (tear down later with down)\n"
 	"  -v, --verbose     print every command netlab runs\n";
 
@@ -176,10 +184,25 @@ static int cmd_down(const struct scenario *sc, const struct opts *o)
 	return left ? 1 : 0;
 }
 
+/* The scenario's report, read before the teardown (NULL: none). */
+static char *run_report(const struct scenario *sc, const struct opts *o)
+{
+	struct lab lab;
+	char *text;
+
+	memset(&lab, 0, sizeof(lab));
+	if (!sc->report || lab_open(&lab, sc, o->prefix, false) < 0)
+		return NULL;
+	text = sc->report(&lab);
+	lab_close(&lab);
+	return text;
+}
+
 /* run: up, verify and show happen in a child; the parent outlives a crash or a Ctrl-C of it
  * and always brings the lab down. */
 static int cmd_run(const struct scenario *sc, const struct opts *o)
 {
+	_cleanup_free_ char *report = NULL;
 	sigset_t set, old;
 	int st = 0, rc;
 	pid_t pid;
@@ -215,8 +238,11 @@ static int cmd_run(const struct scenario *sc, const struct opts *o)
 			kill(pid, sig);
 	}
 	rc = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	report = run_report(sc, o);
 	if (!o->keep && cmd_down(sc, o) != 0)
 		rc = rc ? rc : 1;
+	if (report)
+		printf("\n%s", report);
 	return rc;
 }
 
@@ -240,20 +266,43 @@ static int cmd_ping(int argc, char **argv)
 	return 1;
 }
 
-/* --nodes / --pods: 1..16, handed to the scenario through NETLAB_NODES / NETLAB_PODS. */
-static int count_opt(const char *env, const char *val)
+/* --nodes, --pods, --rounds: 1..max (the scenario checks its own range), handed to the
+ * scenario through NETLAB_NODES, NETLAB_PODS, NETLAB_ROUNDS. */
+static int count_opt(const char *opt, const char *env, const char *val, long max)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(val, &end, 10);
-	if (errno || end == val || *end || v < 1 || v > 16) {
-		fprintf(stderr, "netlab: --%s takes a number from 1 to 16, not '%s'\n",
-			strcmp(env, "NETLAB_NODES") == 0 ? "nodes" : "pods", val);
+	if (errno || end == val || *end || v < 1 || v > max) {
+		fprintf(stderr, "netlab: --%s takes a number from 1 to %ld, not '%s'\n", opt, max,
+			val);
 		return -EINVAL;
 	}
 	return setenv(env, val, 1);
+}
+
+/* The options of one scenario, handed to it through the environment. */
+static int scenario_opt(int c, const char *val)
+{
+	switch (c) {
+	case 'n':
+		return count_opt("nodes", "NETLAB_NODES", val, CL_MAX_NODES);
+	case 'p':
+		return count_opt("pods", "NETLAB_PODS", val, MN_MAX_PODS);
+	case 'r':
+		return count_opt("rounds", "NETLAB_ROUNDS", val, CL_MAX_ROUNDS);
+	case 'L':
+		if (strcmp(val, "host-gw") && strcmp(val, "vxlan") && strcmp(val, "ebpf")) {
+			fprintf(stderr, "netlab: --plugin is host-gw, vxlan or ebpf, not '%s'\n",
+				val);
+			return -EINVAL;
+		}
+		return setenv("NETLAB_PLUGIN", val, 1);
+	default:
+		return setenv("NETLAB_KUBEAPI", val, 1);
+	}
 }
 
 static int parse_opts(struct opts *o, int argc, char **argv)
@@ -267,6 +316,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"keep", no_argument, NULL, 'K'},
 		{"nodes", required_argument, NULL, 'n'},
 		{"pods", required_argument, NULL, 'p'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"plugin", required_argument, NULL, 'L'},
+		{"kubeapi", required_argument, NULL, 'A'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -296,8 +348,11 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'n':
 		case 'p':
-			/* the multi-node scenarios read their size from the environment */
-			if (count_opt(c == 'n' ? "NETLAB_NODES" : "NETLAB_PODS", optarg) < 0)
+		case 'r':
+		case 'L':
+		case 'A':
+			/* the multi-node scenarios read their options from the environment */
+			if (scenario_opt(c, optarg) < 0)
 				return -EINVAL;
 			break;
 		case 'v':

@@ -5,7 +5,7 @@
 # harness itself broke.
 #
 #   tests/bench/run.sh [WEFT_BIN_DIR]          (root; default build/bin)
-#   env:  ONLY=invocation|scale|datapath|cri|all   (default all; a comma list works too; an
+#   env:  ONLY=invocation|scale|datapath|cri|cluster|all   (default all; a comma list works too; an
 #                       unknown part is an error naming the known ones)
 #         REPS=n        invocation reps (default 30); datapath rounds = min(REPS, 5);
 #                       concurrent rounds = min(REPS, 3)
@@ -14,6 +14,8 @@
 #         DP_CPU=n      the CPU both ends of a datapath measurement are pinned to (default the
 #                       last one, nproc - 1)
 #         SCALE_MASQ=true|false   ipMasq in the scale part (default false)
+#         CLUSTER_NODES=n  nodes of the cluster part's convergence run (default 16);
+#                       CLUSTER_BIG=n Node objects for its agent figures (default 5000)
 #         JSON=1        also write bench/results/<host>-<date>.json (every raw sample included)
 #         REF_BIN=dir   the reference plugins (default /usr/lib/cni)
 #         OUT_DIR=dir   where results go (default <repo>/bench/results)
@@ -43,8 +45,10 @@ BENCH_RSS_REPS=$((REPS < 3 ? REPS : 3))
 . "$here/part-datapath.sh"
 # shellcheck source=tests/bench/part-cri.sh
 . "$here/part-cri.sh"
+# shellcheck source=tests/bench/part-cluster.sh
+. "$here/part-cluster.sh"
 
-PARTS="invocation scale datapath cri"
+PARTS="invocation scale datapath cri cluster"
 want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for p in ${ONLY//,/ }; do
 	[ "$p" = all ] || [[ " $PARTS " == *" $p "* ]] || {
@@ -94,6 +98,9 @@ fi
 if want cri; then
 	if [ -x "$WEFT_BIN/bridge" ]; then part_cri "$REPS"; else bench_note "cri: skipped (no weft bridge in $WEFT_BIN)"; fi
 fi
+if want cluster; then
+	part_cluster
+fi
 
 # ---- plots ----------------------------------------------------------------------------------
 pl_pods=0
@@ -132,7 +139,7 @@ base=$(basename "$res")
 	echo "|---|---|---|---|"
 	awk -F'\t' '{ printf "| %s | %s | %s %s %s | %s |\n", $1, $2, $3, $4, $5, ($6 == "MISSED" ? "**missed**" : $6) }' "$BENCH_TMP/targets.tsv"
 	echo
-	for p in invocation scale datapath cri; do
+	for p in invocation scale datapath cri cluster; do
 		[ -f "$BENCH_TMP/md.$p" ] && sed -e "s|(scale-add.png)|($base-scale-add.png) ![per-pod DEL time]($base-scale-del.png)|" \
 			-e "s|(datapath.png)|($base-datapath.png)|" "$BENCH_TMP/md.$p"
 	done
