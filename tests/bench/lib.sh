@@ -154,6 +154,23 @@ bench_ratio() {
 		printf "%d %.4f %.4f %.4f\n", n, med, v[0], v[n - 1] }' "$BENCH_SAMPLES"
 }
 
+# bench_cell PART CASE IMPL VERB METRIC DIVISOR DECIMALS [FIRST_REP LAST_REP]: a report cell,
+# "median (min–max)" of the series, each value divided and formatted; "-" when it is empty
+bench_cell() {
+	local s
+	read -r -a s <<<"$(bench_stats "$1" "$2" "$3" "$4" "$5" "${8:-}" "${9:-}")"
+	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
+	echo "$(bench_fmt "${s[1]}" "$6" "$7") ($(bench_fmt "${s[2]}" "$6" "$7")–$(bench_fmt "${s[3]}" "$6" "$7"))"
+}
+
+# bench_ratio_cell KEY_A KEY_B METRIC: a report cell, "median (min–max)" of the paired ratios
+bench_ratio_cell() {
+	local s
+	read -r -a s <<<"$(bench_ratio "$1" "$2" "$3")"
+	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
+	printf '%.3f (%.2f–%.2f)' "${s[1]}" "${s[2]}" "${s[3]}"
+}
+
 # bench_div A B: A/B with 3 decimals ("-" when either is missing)
 bench_div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-";
 	else printf "%.3f\n", a / b }'; }

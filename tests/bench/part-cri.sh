@@ -55,15 +55,8 @@ part_cri() {
 	cri_report "$reps" >"$md"
 }
 
-cri_cell() { # cri_cell IMPL VERB: "median (min–max)" ms
-	local s
-	read -r -a s <<<"$(bench_stats cri bridge "$1" "$2" wall_us)"
-	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
-	echo "$(bench_fmt "${s[1]}" 1000 1) ($(bench_fmt "${s[2]}" 1000 1)–$(bench_fmt "${s[3]}" 1000 1))"
-}
-
 cri_report() {
-	local v s
+	local v
 	echo "## Through containerd's CRI (what a kubelet waits for)"
 	echo
 	echo "containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR == 1 {print $3}');"
@@ -74,8 +67,7 @@ cri_report() {
 	echo "| RPC | weft ms | reference ms | weft/ref (paired per rep) |"
 	echo "|---|---|---|---|"
 	for v in RunPodSandbox StopPodSandbox; do
-		read -r -a s <<<"$(bench_ratio cri/bridge/weft/$v cri/bridge/ref/$v wall_us)"
-		echo "| $v | $(cri_cell weft $v) | $(cri_cell ref $v) | $([ "${s[0]}" = 0 ] && echo - || printf '%.3f (%.2f–%.2f)' "${s[1]}" "${s[2]}" "${s[3]}") |"
+		echo "| $v | $(bench_cell cri bridge weft $v wall_us 1000 1) | $(bench_cell cri bridge ref $v wall_us 1000 1) | $(bench_ratio_cell cri/bridge/weft/$v cri/bridge/ref/$v wall_us) |"
 	done
 	echo
 }

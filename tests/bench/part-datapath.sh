@@ -305,13 +305,6 @@ part_datapath() {
 	dp_report "$rounds" "$secs"
 }
 
-dp_cell() { # dp_cell PATH METRIC VERB
-	local s
-	read -r -a s <<<"$(bench_stats dp "$1" path "$3" "$2")"
-	[ "${s[0]}" = 0 ] && { echo "-"; return; }
-	printf '%.2f (%.2f–%.2f)\n' "${s[1]}" "${s[2]}" "${s[3]}"
-}
-
 dp_report() {
 	local rounds=$1 secs=$2 p md=$BENCH_TMP/md.datapath
 	: >"$BENCH_TMP/dp.dat"
@@ -331,19 +324,19 @@ dp_report() {
 		echo "| path | TCP Gbit/s (pinned) | ÷ veth | TCP Gbit/s (unpinned) | latency µs (p50) |"
 		echo "|---|---|---|---|---|"
 		for p in "${DP_PATHS[@]}"; do
-			echo "| $p | $(dp_cell "$p" gbps tcp) | $(inv_ratio "dp/$p/path/tcp" dp/veth/path/tcp gbps) |" \
-				"$(dp_cell "$p" gbps tcp-free) | $(dp_cell "$p" lat_us udp-pp) |"
+			echo "| $p | $(bench_cell dp "$p" path tcp gbps 1 2) | $(bench_ratio_cell "dp/$p/path/tcp" dp/veth/path/tcp gbps) |" \
+				"$(bench_cell dp "$p" path tcp-free gbps 1 2) | $(bench_cell dp "$p" path udp-pp lat_us 1 2) |"
 			bench_stats dp "$p" path tcp gbps | awk -v p="$p" '$1 { print p, $2, $3, $4 }' >>"$BENCH_TMP/dp.dat"
 		done
 		echo
-		echo "Pairs: weft-ebpf/weft-bridge $(inv_ratio dp/weft-ebpf/path/tcp dp/weft-bridge/path/tcp gbps);" \
-			"weft-ebpf-bigtcp/veth $(inv_ratio dp/weft-ebpf-bigtcp/path/tcp dp/veth/path/tcp gbps);" \
-			"weft-ebpf-bigtcp/weft-ebpf $(inv_ratio dp/weft-ebpf-bigtcp/path/tcp dp/weft-ebpf/path/tcp gbps);" \
-			"weft-bridge/ref-bridge $(inv_ratio dp/weft-bridge/path/tcp dp/ref-bridge/path/tcp gbps);" \
-			"weft-bridge/hand-bridge $(inv_ratio dp/weft-bridge/path/tcp dp/hand-bridge/path/tcp gbps);" \
-			"weft-hostgw/hand-hostgw $(inv_ratio dp/weft-hostgw/path/tcp dp/hand-hostgw/path/tcp gbps);" \
-			"weft-ebpf-mn/hand-hostgw $(inv_ratio dp/weft-ebpf-mn/path/tcp dp/hand-hostgw/path/tcp gbps);" \
-			"weft-vxlan/hand-vxlan $(inv_ratio dp/weft-vxlan/path/tcp dp/hand-vxlan/path/tcp gbps)."
+		echo "Pairs: weft-ebpf/weft-bridge $(bench_ratio_cell dp/weft-ebpf/path/tcp dp/weft-bridge/path/tcp gbps);" \
+			"weft-ebpf-bigtcp/veth $(bench_ratio_cell dp/weft-ebpf-bigtcp/path/tcp dp/veth/path/tcp gbps);" \
+			"weft-ebpf-bigtcp/weft-ebpf $(bench_ratio_cell dp/weft-ebpf-bigtcp/path/tcp dp/weft-ebpf/path/tcp gbps);" \
+			"weft-bridge/ref-bridge $(bench_ratio_cell dp/weft-bridge/path/tcp dp/ref-bridge/path/tcp gbps);" \
+			"weft-bridge/hand-bridge $(bench_ratio_cell dp/weft-bridge/path/tcp dp/hand-bridge/path/tcp gbps);" \
+			"weft-hostgw/hand-hostgw $(bench_ratio_cell dp/weft-hostgw/path/tcp dp/hand-hostgw/path/tcp gbps);" \
+			"weft-ebpf-mn/hand-hostgw $(bench_ratio_cell dp/weft-ebpf-mn/path/tcp dp/hand-hostgw/path/tcp gbps);" \
+			"weft-vxlan/hand-vxlan $(bench_ratio_cell dp/weft-vxlan/path/tcp dp/hand-vxlan/path/tcp gbps)."
 		echo
 		echo "![throughput per path](datapath.png)"
 		echo

@@ -110,19 +110,7 @@ part_invocation() {
 	inv_report "$n"
 }
 
-inv_cell() { # inv_cell CASE IMPL VERB METRIC DIV DEC [LO HI]: "median (min–max)"
-	local s
-	read -r -a s <<<"$(bench_stats inv "$1" "$2" "$3" "$4" "${7:-}" "${8:-}")"
-	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
-	echo "$(bench_fmt "${s[1]}" "$5" "$6") ($(bench_fmt "${s[2]}" "$5" "$6")–$(bench_fmt "${s[3]}" "$5" "$6"))"
-}
-
-inv_ratio() { # inv_ratio KEY_A KEY_B METRIC: "median (min–max)" of paired ratios
-	local s
-	read -r -a s <<<"$(bench_ratio "$1" "$2" "$3")"
-	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
-	printf '%.3f (%.2f–%.2f)' "${s[1]}" "${s[2]}" "${s[3]}"
-}
+inv_cell() { bench_cell inv "$@"; } # inv_cell CASE IMPL VERB METRIC DIV DEC [LO HI]
 
 inv_med_ratio() { # value only (for targets)
 	local s
@@ -148,7 +136,7 @@ inv_report() {
 		for c in bridge-masq bridge-nomasq host-local ebpf; do
 			[ "$c" != ebpf ] || [ -x "${BINS[weft]}/ebpf" ] || continue
 			for v in ADD DEL; do
-				echo "| $c | $v | $(inv_cell "$c" weft $v wall_us 1000 2) | $(inv_cell "$c" ref $v wall_us 1000 2) | $(inv_ratio "inv/$c/weft/$v" "inv/$c/ref/$v" wall_us) | $(inv_cell "$c" weft $v cpu_us 1000 2) | $(inv_cell "$c" ref $v cpu_us 1000 2) | $(inv_ratio "inv/$c/weft/$v" "inv/$c/ref/$v" cpu_us) | $(inv_cell "$c" weft $v offcpu_us 1000 2) | $(inv_cell "$c" ref $v offcpu_us 1000 2) | $(inv_cell "$c" weft $v rss_kib 1 0) | $(inv_cell "$c" ref $v rss_kib 1 0) |"
+				echo "| $c | $v | $(inv_cell "$c" weft $v wall_us 1000 2) | $(inv_cell "$c" ref $v wall_us 1000 2) | $(bench_ratio_cell "inv/$c/weft/$v" "inv/$c/ref/$v" wall_us) | $(inv_cell "$c" weft $v cpu_us 1000 2) | $(inv_cell "$c" ref $v cpu_us 1000 2) | $(bench_ratio_cell "inv/$c/weft/$v" "inv/$c/ref/$v" cpu_us) | $(inv_cell "$c" weft $v offcpu_us 1000 2) | $(inv_cell "$c" ref $v offcpu_us 1000 2) | $(inv_cell "$c" weft $v rss_kib 1 0) | $(inv_cell "$c" ref $v rss_kib 1 0) |"
 			done
 		done
 		echo
@@ -165,17 +153,17 @@ inv_report() {
 		echo "no IPv6 link-local on the pod end, the pod's address, pod up with arp_notify, the default route) with"
 		echo "one request each. It does not read a config, reserve an address, wait for the bridge port"
 		echo "to forward, announce the address, check anything or print a result."
-		echo "weft bridge ADD (no ipMasq) over the full floor, paired per rep: $(inv_ratio inv/bridge-nomasq/weft/ADD inv/floor/kernel/full wall_us) wall, $(inv_ratio inv/bridge-nomasq/weft/ADD inv/floor/kernel/full cpu_us) CPU."
+		echo "weft bridge ADD (no ipMasq) over the full floor, paired per rep: $(bench_ratio_cell inv/bridge-nomasq/weft/ADD inv/floor/kernel/full wall_us) wall, $(bench_ratio_cell inv/bridge-nomasq/weft/ADD inv/floor/kernel/full cpu_us) CPU."
 		echo
 		if [ -x "${BINS[weft]}/ebpf" ]; then
-			echo "weft ebpf over weft bridge (no ipMasq), paired per rep: ADD wall $(inv_ratio inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us), DEL wall $(inv_ratio inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)."
+			echo "weft ebpf over weft bridge (no ipMasq), paired per rep: ADD wall $(bench_ratio_cell inv/ebpf/weft/ADD inv/bridge-nomasq/weft/ADD wall_us), DEL wall $(bench_ratio_cell inv/ebpf/weft/DEL inv/bridge-nomasq/weft/DEL wall_us)."
 			echo
 		fi
 		echo "The floor bounds what any plugin that makes a veth can reach: floor veth-add / reference ADD" \
-			"(paired per rep) = $(inv_ratio inv/floor/kernel/veth-add inv/bridge-nomasq/ref/ADD wall_us) without ipMasq," \
-			"$(inv_ratio inv/floor/kernel/veth-add inv/bridge-masq/ref/ADD wall_us) with ipMasq (wall)."
+			"(paired per rep) = $(bench_ratio_cell inv/floor/kernel/veth-add inv/bridge-nomasq/ref/ADD wall_us) without ipMasq," \
+			"$(bench_ratio_cell inv/floor/kernel/veth-add inv/bridge-masq/ref/ADD wall_us) with ipMasq (wall)."
 		echo
-		echo "weft DEL over the floor \`ip link del\` (paired per rep): bridge-nomasq $(inv_ratio inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us), bridge-masq $(inv_ratio inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)."
+		echo "weft DEL over the floor \`ip link del\` (paired per rep): bridge-nomasq $(bench_ratio_cell inv/bridge-nomasq/weft/DEL inv/floor/kernel/link-del wall_us), bridge-masq $(bench_ratio_cell inv/bridge-masq/weft/DEL inv/floor/kernel/link-del wall_us)."
 		echo
 	} >"$md"
 	bench_target "bridge ADD wall, ipMasq / no ipMasq (weft)" "$(inv_med_ratio inv/bridge-masq/weft/ADD inv/bridge-nomasq/weft/ADD wall_us)" "<=" 1.15 x

@@ -208,7 +208,7 @@ scale_report() {
 		echo "| verb | weft s | ref s | full floor s | weft/ref (paired) | weft/floor (paired) | floor/ref (paired) |"
 		echo "|---|---|---|---|---|---|---|"
 		for v in ADD DEL; do
-			echo "| $v | $(inv_cell_p conc "c$conc" weft $v) | $(inv_cell_p conc "c$conc" ref $v) | $(inv_cell_p conc "c$conc" floor $v) | $(inv_ratio "conc/c$conc/weft/$v" "conc/c$conc/ref/$v" wall_us) | $(inv_ratio "conc/c$conc/weft/$v" "conc/c$conc/floor/$v" wall_us) | $(inv_ratio "conc/c$conc/floor/$v" "conc/c$conc/ref/$v" wall_us) |"
+			echo "| $v | $(bench_cell conc "c$conc" weft $v wall_us 1e6 3) | $(bench_cell conc "c$conc" ref $v wall_us 1e6 3) | $(bench_cell conc "c$conc" floor $v wall_us 1e6 3) | $(bench_ratio_cell "conc/c$conc/weft/$v" "conc/c$conc/ref/$v" wall_us) | $(bench_ratio_cell "conc/c$conc/weft/$v" "conc/c$conc/floor/$v" wall_us) | $(bench_ratio_cell "conc/c$conc/floor/$v" "conc/c$conc/ref/$v" wall_us) |"
 		done
 		echo
 		echo "The full floor here is $conc copies of tests/bench/floor.c at once (one bridge port each; DEL:"
@@ -235,9 +235,3 @@ scale_lockwait() { # scale_lockwait CONC VERB: "<total ms> in <n> waits" (median
 	echo "$t in $w waits"
 }
 
-inv_cell_p() { # inv_cell_p PART CASE IMPL VERB: seconds "median (min–max)"
-	local s
-	read -r -a s <<<"$(bench_stats "$1" "$2" "$3" "$4" wall_us)"
-	if [ "${s[0]}" = 0 ]; then echo "-"; return; fi
-	echo "$(bench_fmt "${s[1]}" 1e6 3) ($(bench_fmt "${s[2]}" 1e6 3)–$(bench_fmt "${s[3]}" 1e6 3))"
-}
