@@ -179,15 +179,24 @@ static int mount_in_ns(pid_t pid, const char *path, struct cni_err *err)
 	return not_durable(path, pid, WIFEXITED(status) ? WEXITSTATUS(status) : EIO, err);
 }
 
-int bpftc_fs_find(const char *path, char *buf, size_t len, struct cni_err *err)
+/* Whose mount namespace the pins of path live in: 0 for this process's (path is on a bpffs
+ * here, or this process shares its runtime's namespace), else the runtime's pid. */
+static int pins_owner(const char *path, pid_t *ret, struct cni_err *err)
 {
-	pid_t pid;
-	int r;
-
 	if (path[0] != '/')
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "pin path '%s' is not absolute",
 				   path);
-	pid = below_bpffs(path) ? 0 : runtime_ns_pid();
+	*ret = below_bpffs(path) ? 0 : runtime_ns_pid();
+	return 0;
+}
+
+int bpftc_fs_find(const char *path, char *buf, size_t len, struct cni_err *err)
+{
+	pid_t pid = 0;
+	int r = pins_owner(path, &pid, err);
+
+	if (r < 0)
+		return r;
 	r = via_pid(pid, path, buf, len, err);
 	if (r >= 0 && pid && !below_bpffs(buf))
 		r = via_pid(0, path, buf, len, err); /* none there either: nothing pinned */
@@ -196,13 +205,11 @@ int bpftc_fs_find(const char *path, char *buf, size_t len, struct cni_err *err)
 
 int bpftc_fs_ensure(const char *path, char *buf, size_t len, struct cni_err *err)
 {
-	pid_t pid;
-	int r;
+	pid_t pid = 0;
+	int r = pins_owner(path, &pid, err);
 
-	if (path[0] != '/')
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "pin path '%s' is not absolute",
-				   path);
-	pid = below_bpffs(path) ? 0 : runtime_ns_pid();
+	if (r < 0)
+		return r;
 	r = pid ? mount_in_ns(pid, path, err) : mount_here(path, err);
 	if (r >= 0)
 		r = via_pid(pid, path, buf, len, err);
