@@ -201,8 +201,32 @@ static int rule_ports(const json_t *ports, const json_t *pod, struct pol_rule *r
 
 /* ---- peers -------------------------------------------------------------------------------- */
 
+static void rule_free_peers(struct pol_rule *r)
+{
+	for (size_t i = 0; i < r->n_blocks; i++)
+		free(r->blocks[i].except);
+	free(r->blocks);
+	free(r->ips);
+	r->blocks = NULL;
+	r->ips = NULL;
+	r->n_blocks = r->n_ips = 0;
+}
+
+/* What one round of compiles shares (see pol_index_new): the caches indexed by namespace,
+ * and the peers of every rule already evaluated (a rule's from/to list means the same pods for
+ * every target). */
+struct pol_index {
+	const json_t *pods;
+	json_t *ns_labels;  /* namespace -> its labels, with the name label */
+	json_t *pods_by_ns; /* namespace -> [pod] */
+	json_t *pols_by_ns; /* namespace -> [policy] */
+	json_t *memo;	    /* "%p" of a from/to list -> index in memo_rules */
+	struct pol_rule *memo_rules;
+	size_t n_memo;
+};
+
 struct ctx {
-	const json_t *namespaces, *pods;
+	struct pol_index *ix;
 	const char *ns; /* the policy's namespace */
 };
 
@@ -216,13 +240,10 @@ static bool peer_selects(const struct ctx *x, const json_t *peer, const json_t *
 
 	if (host_network(pod) || !pns)
 		return false;
-	if (nsel) {
-		_cleanup_json_ json_t *l = ns_labels(x->namespaces, pns);
-
-		ns_ok = pol_selector_matches(nsel, l);
-	} else {
+	if (nsel)
+		ns_ok = pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, pns));
+	else
 		ns_ok = strcmp(pns, x->ns) == 0;
-	}
 	return ns_ok && (!psel || pol_selector_matches(psel, meta(pod, "labels")));
 }
 
@@ -257,38 +278,90 @@ static int add_pod_ips(const json_t *pod, struct pol_rule *r)
 	return 0;
 }
 
-/* The peers of a rule (its from or to list) into r. */
-static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+/* The pods a selector peer may select: its namespace's, or those of every namespace. */
+static int peer_pods(const struct ctx *x, const json_t *peer, struct pol_rule *r)
 {
-	const char *key;
-	json_t *peer, *pod;
+	const json_t *nsel = json_object_get(peer, "namespaceSelector"), *pods, *pod;
+	const char *ns;
+	size_t i;
+	int e = 0;
+
+	json_object_foreach(x->ix->pods_by_ns, ns, pods)
+	{
+		if (nsel ? !pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, ns))
+			 : strcmp(ns, x->ns) != 0)
+			continue;
+		json_array_foreach(pods, i, pod) if (e >= 0 && peer_selects(x, peer, pod)) e =
+			add_pod_ips(pod, r);
+	}
+	return e;
+}
+
+static int copy_peers(const struct pol_rule *src, struct pol_rule *dst)
+{
+	dst->any_peer = src->any_peer;
+	for (size_t i = 0; i < src->n_ips; i++)
+		if (push((void **)&dst->ips, &dst->n_ips, sizeof(src->ips[i]), &src->ips[i]) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < src->n_blocks; i++) {
+		struct pol_block b = src->blocks[i];
+
+		b.except = b.n_except ? malloc(b.n_except * sizeof(*b.except)) : NULL;
+		if (b.n_except && !b.except)
+			return -ENOMEM;
+		if (b.n_except)
+			memcpy(b.except, src->blocks[i].except, b.n_except * sizeof(*b.except));
+		if (push((void **)&dst->blocks, &dst->n_blocks, sizeof(b), &b) < 0) {
+			free(b.except);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int eval_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+{
+	json_t *peer;
 	size_t i;
 	int e = 0;
 
 	r->any_peer = json_array_size(peers) == 0;
 	json_array_foreach(peers, i, peer)
 	{
-		if (json_object_get(peer, "ipBlock")) {
+		if (e >= 0 && json_object_get(peer, "ipBlock"))
 			e = add_block(json_object_get(peer, "ipBlock"), r);
-			continue;
-		}
-		json_object_foreach((json_t *)x->pods, key,
-				    pod) if (e >= 0 && peer_selects(x, peer, pod)) e =
-			add_pod_ips(pod, r);
-		if (e < 0)
-			return e;
+		else if (e >= 0)
+			e = peer_pods(x, peer, r);
 	}
 	return e;
+}
+
+/* The peers of a rule (its from or to list) into r, evaluated once per index. */
+static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+{
+	struct pol_index *ix = x->ix;
+	struct pol_rule m = {0};
+	const json_t *at;
+	char key[32];
+
+	snprintf(key, sizeof(key), "%p", (const void *)peers);
+	at = json_object_get(ix->memo, key);
+	if (at)
+		return copy_peers(&ix->memo_rules[json_integer_value(at)], r);
+	if (eval_peers(x, peers, &m) < 0 ||
+	    push((void **)&ix->memo_rules, &ix->n_memo, sizeof(m), &m) < 0 ||
+	    json_object_set_new(ix->memo, key, json_integer((json_int_t)ix->n_memo - 1)) < 0) {
+		rule_free_peers(&m);
+		return -ENOMEM;
+	}
+	return copy_peers(&m, r);
 }
 
 /* ---- rules -------------------------------------------------------------------------------- */
 
 static void rule_free(struct pol_rule *r)
 {
-	for (size_t i = 0; i < r->n_blocks; i++)
-		free(r->blocks[i].except);
-	free(r->blocks);
-	free(r->ips);
+	rule_free_peers(r);
 	free(r->ports);
 	memset(r, 0, sizeof(*r));
 }
@@ -374,7 +447,7 @@ static int egress_rule(const struct ctx *x, const json_t *rule, struct pol_dir *
 	int k = rule_peers(x, json_object_get(rule, "to"), &r);
 
 	if (k >= 0 && has_named(ports))
-		json_object_foreach((json_t *)x->pods, key, pod) if (k >= 0) k =
+		json_object_foreach((json_t *)x->ix->pods, key, pod) if (k >= 0) k =
 			egress_to_pod(&r, ports, pod, d);
 	if (k >= 0)
 		k = rule_ports(ports, NULL, &r);
@@ -399,11 +472,11 @@ static bool has_type(const json_t *pol, const char *type)
 	return strcmp(type, "Ingress") == 0 || json_array_size(json_object_get(spec, "egress")) > 0;
 }
 
-static int apply_policy(const json_t *namespaces, const json_t *pods, const json_t *pol,
-			const json_t *target, struct pol_pod *ret)
+static int apply_policy(struct pol_index *ix, const json_t *pol, const json_t *target,
+			struct pol_pod *ret)
 {
 	const json_t *spec = json_object_get(pol, "spec"), *rule;
-	struct ctx x = {namespaces, pods, meta_str(pol, "namespace")};
+	struct ctx x = {ix, meta_str(pol, "namespace")};
 	size_t i;
 	int r = 0;
 
@@ -423,30 +496,114 @@ static int apply_policy(const json_t *namespaces, const json_t *pods, const json
 	return r;
 }
 
-int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *policies,
-		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err)
+int pol_compile_ix(struct pol_index *ix, const char *ns, const char *name, struct pol_pod *ret,
+		   struct cni_err *err)
 {
 	char key[512];
-	const json_t *target;
-	const char *k;
-	json_t *pol;
+	const json_t *target, *pol;
+	size_t i;
 	int r = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	target = json_object_get(pods, key);
+	target = json_object_get(ix->pods, key);
 	if (!target)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "no pod %s", key);
 	ret->n_ips = pod_ips(target, ret->ips, 2);
 	if (host_network(target))
 		return 0;
-	json_object_foreach((json_t *)policies, k, pol) if (r >= 0) r =
-		apply_policy(namespaces, pods, pol, target, ret);
+	json_array_foreach(json_object_get(ix->pols_by_ns, ns), i, pol) if (r >= 0) r =
+		apply_policy(ix, pol, target, ret);
 	if (r < 0) {
 		pol_pod_free(ret);
 		return cni_err_set(err, CNI_ERR_INTERNAL, -r, "compile the policies of %s", key);
 	}
 	return 0;
+}
+
+/* obj[key] as an array, made when missing (borrowed). */
+static json_t *bucket(json_t *obj, const char *key)
+{
+	json_t *a = json_object_get(obj, key);
+
+	if (!a && json_object_set_new(obj, key, a = json_array()) < 0)
+		return NULL;
+	return a;
+}
+
+static int index_fill(struct pol_index *ix, const json_t *namespaces, const json_t *policies)
+{
+	const char *k;
+	json_t *o, *b;
+
+	json_object_foreach((json_t *)ix->pods, k, o)
+	{
+		const char *ns = meta_str(o, "namespace");
+
+		if (ns && (!(b = bucket(ix->pods_by_ns, ns)) || json_array_append(b, o) < 0))
+			return -ENOMEM;
+	}
+	json_object_foreach((json_t *)policies, k, o)
+	{
+		const char *ns = meta_str(o, "namespace");
+
+		if (ns && (!(b = bucket(ix->pols_by_ns, ns)) || json_array_append(b, o) < 0))
+			return -ENOMEM;
+	}
+	json_object_foreach(ix->pods_by_ns, k, o)
+	{
+		if (json_object_set_new(ix->ns_labels, k, ns_labels(namespaces, k)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		  struct pol_index **ret)
+{
+	struct pol_index *ix = calloc(1, sizeof(*ix));
+
+	if (!ix)
+		return -ENOMEM;
+	ix->pods = pods;
+	ix->ns_labels = json_object();
+	ix->pods_by_ns = json_object();
+	ix->pols_by_ns = json_object();
+	ix->memo = json_object();
+	if (!ix->ns_labels || !ix->pods_by_ns || !ix->pols_by_ns || !ix->memo ||
+	    index_fill(ix, namespaces, policies) < 0) {
+		pol_index_free(ix);
+		return -ENOMEM;
+	}
+	*ret = ix;
+	return 0;
+}
+
+void pol_index_free(struct pol_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t i = 0; i < ix->n_memo; i++)
+		rule_free(&ix->memo_rules[i]);
+	free(ix->memo_rules);
+	json_decref(ix->ns_labels);
+	json_decref(ix->pods_by_ns);
+	json_decref(ix->pols_by_ns);
+	json_decref(ix->memo);
+	free(ix);
+}
+
+int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err)
+{
+	struct pol_index *ix = NULL;
+	int r;
+
+	if (pol_index_new(namespaces, pods, policies, &ix) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy index");
+	r = pol_compile_ix(ix, ns, name, ret, err);
+	pol_index_free(ix);
+	return r;
 }
 
 void pol_pod_free(struct pol_pod *p)

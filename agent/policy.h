@@ -74,6 +74,16 @@ int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *poli
 		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err);
 void pol_pod_free(struct pol_pod *p);
 
+/* Many compiles of one round share an index of the caches (by namespace) and the peers of
+ * every rule evaluated once: build it after the caches changed, compile each pod with it. The
+ * caches must outlive it, unchanged. pol_compile is one compile with its own index. */
+struct pol_index;
+int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		  struct pol_index **ret);
+void pol_index_free(struct pol_index *ix); /* NULL-safe */
+int pol_compile_ix(struct pol_index *ix, const char *ns, const char *name, struct pol_pod *ret,
+		   struct cni_err *err);
+
 /* Does dir allow a connection with peer (the other end's address) on proto/port? */
 bool pol_dir_allows(const struct pol_dir *d, const struct inet_addr *peer, uint8_t proto,
 		    uint16_t port);

@@ -302,8 +302,7 @@ static bool is_local(const json_t *pod, const char *node)
 	return n && strcmp(n, node) == 0 && !json_is_true(json_object_get(spec, "hostNetwork"));
 }
 
-static int add_pod(json_t *want, const json_t *namespaces, const json_t *pods,
-		   const json_t *policies, const json_t *pod, struct polsync_stats *st,
+static int add_pod(json_t *want, struct pol_index *ix, const json_t *pod, struct polsync_stats *st,
 		   struct cni_err *err)
 {
 	const json_t *m = json_object_get(pod, "metadata");
@@ -314,7 +313,7 @@ static int add_pod(json_t *want, const json_t *namespaces, const json_t *pods,
 	char tag[17];
 	int rr;
 
-	if (!ns || !name || pol_compile(namespaces, pods, policies, ns, name, &p, err) < 0)
+	if (!ns || !name || pol_compile_ix(ix, ns, name, &p, err) < 0)
 		return ns && name ? -EINVAL : 0;
 	st->pods_local++;
 	snprintf(tag, sizeof(tag), "%016" PRIx64, naming_hash(parts, 3));
@@ -331,21 +330,24 @@ json_t *polsync_want(const char *node_name, const json_t *namespaces, const json
 {
 	json_t *want = json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out");
 	struct polsync_stats s = {0};
+	struct pol_index *ix = NULL;
 	const char *k;
 	json_t *pod;
 
-	if (!want) {
+	if (!want || pol_index_new(namespaces, pods, policies, &ix) < 0) {
+		json_decref(want);
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
 		return NULL;
 	}
 	json_object_foreach((json_t *)pods, k, pod)
 	{
-		if (is_local(pod, node_name) &&
-		    add_pod(want, namespaces, pods, policies, pod, &s, err) < 0) {
+		if (is_local(pod, node_name) && add_pod(want, ix, pod, &s, err) < 0) {
+			pol_index_free(ix);
 			json_decref(want);
 			return NULL;
 		}
 	}
+	pol_index_free(ix);
 	s.chains = json_object_size(json_object_get(want, "chains"));
 	s.sets = json_object_size(json_object_get(want, "sets"));
 	if (st)
