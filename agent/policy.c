@@ -7,6 +7,7 @@
 
 #include "agent/policy.h"
 #include "common/cleanup.h"
+#include "common/naming.h"
 
 #define NS_NAME_LABEL "kubernetes.io/metadata.name"
 
@@ -108,11 +109,21 @@ bool pol_selector_matches(const json_t *sel, const json_t *labels)
 
 /* ---- growing arrays ----------------------------------------------------------------------- */
 
+/* Arrays grow by doubling: room for n items is the next power of two (push relies on it). */
+static size_t room(size_t n)
+{
+	size_t c = 1;
+
+	while (c < n)
+		c <<= 1;
+	return c;
+}
+
 static int push(void **v, size_t *n, size_t size, const void *item)
 {
-	void *p = realloc(*v, (*n + 1) * size);
+	void *p = *v;
 
-	if (!p)
+	if ((*n & (*n - 1)) == 0 && !(p = realloc(*v, room(*n + 1) * size)))
 		return -ENOMEM;
 	memcpy((char *)p + *n * size, item, size);
 	*v = p;
@@ -215,19 +226,29 @@ static void rule_free_peers(struct pol_rule *r)
 /* What one round of compiles shares (see pol_index_new): the caches indexed by namespace,
  * and the peers of every rule already evaluated (a rule's from/to list means the same pods for
  * every target). */
+struct memo {
+	uint64_t id;	     /* new for every content */
+	uint64_t key;	     /* pol_rule.peers_key */
+	const json_t *peers; /* NULL: a free slot */
+	const json_t *pol;   /* the policy it belongs to */
+	struct pol_rule r;
+};
+
 struct pol_index {
-	const json_t *pods;
-	json_t *ns_labels;  /* namespace -> its labels, with the name label */
-	json_t *pods_by_ns; /* namespace -> [pod] */
-	json_t *pols_by_ns; /* namespace -> [policy] */
-	json_t *memo;	    /* "%p" of a from/to list -> index in memo_rules */
-	struct pol_rule *memo_rules;
+	const json_t *namespaces, *pods; /* the caches, borrowed */
+	json_t *ns_labels;		 /* namespace -> its labels, with the name label */
+	json_t *pods_by_ns;		 /* namespace -> [pod] */
+	json_t *pols_by_ns;		 /* namespace -> [policy] */
+	json_t *memo_at;		 /* "%p" of a from/to list -> slot in memo */
+	struct memo *memo;
 	size_t n_memo;
+	uint64_t next_id;
 };
 
 struct ctx {
 	struct pol_index *ix;
-	const char *ns; /* the policy's namespace */
+	const char *ns;	   /* the policy's namespace */
+	const json_t *pol; /* the policy */
 };
 
 /* Is pod selected by the peer (not an ipBlock)? */
@@ -300,9 +321,17 @@ static int peer_pods(const struct ctx *x, const json_t *peer, struct pol_rule *r
 static int copy_peers(const struct pol_rule *src, struct pol_rule *dst)
 {
 	dst->any_peer = src->any_peer;
-	for (size_t i = 0; i < src->n_ips; i++)
-		if (push((void **)&dst->ips, &dst->n_ips, sizeof(src->ips[i]), &src->ips[i]) < 0)
+	if (src->n_ips && !dst->n_ips) {
+		if (!(dst->ips = malloc(room(src->n_ips) * sizeof(*dst->ips))))
 			return -ENOMEM;
+		memcpy(dst->ips, src->ips, src->n_ips * sizeof(*dst->ips));
+		dst->n_ips = src->n_ips;
+	} else {
+		for (size_t i = 0; i < src->n_ips; i++)
+			if (push((void **)&dst->ips, &dst->n_ips, sizeof(src->ips[i]),
+				 &src->ips[i]) < 0)
+				return -ENOMEM;
+	}
 	for (size_t i = 0; i < src->n_blocks; i++) {
 		struct pol_block b = src->blocks[i];
 
@@ -336,25 +365,76 @@ static int eval_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 	return e;
 }
 
-/* The peers of a rule (its from or to list) into r, evaluated once per index. */
+/* A free slot of the memo (grown when there is none). */
+static struct memo *memo_slot(struct pol_index *ix, size_t *at)
+{
+	struct memo *v;
+
+	for (size_t i = 0; i < ix->n_memo; i++)
+		if (!ix->memo[i].peers) {
+			*at = i;
+			return &ix->memo[i];
+		}
+	v = realloc(ix->memo, (ix->n_memo + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	ix->memo = v;
+	*at = ix->n_memo++;
+	memset(&v[*at], 0, sizeof(v[*at]));
+	return &v[*at];
+}
+
+/* pol_rule.peers_key: the namespace and the list's canonical text. */
+static uint64_t peers_key(const char *ns, const json_t *peers)
+{
+	_cleanup_free_ char *text = json_dumps(peers, JSON_COMPACT | JSON_SORT_KEYS);
+	const char *parts[] = {ns ? ns : "", text ? text : ""};
+
+	return naming_hash(parts, 2);
+}
+
+static void memo_key(const json_t *peers, char key[32])
+{
+	snprintf(key, 32, "%p", (const void *)peers);
+}
+
+/* The peers of a rule (its from or to list) into r, evaluated once per index (until a change
+ * the index is told of may have changed them). */
 static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
 {
 	struct pol_index *ix = x->ix;
 	struct pol_rule m = {0};
 	const json_t *at;
+	struct memo *slot;
+	size_t i;
 	char key[32];
 
-	snprintf(key, sizeof(key), "%p", (const void *)peers);
-	at = json_object_get(ix->memo, key);
-	if (at)
-		return copy_peers(&ix->memo_rules[json_integer_value(at)], r);
-	if (eval_peers(x, peers, &m) < 0 ||
-	    push((void **)&ix->memo_rules, &ix->n_memo, sizeof(m), &m) < 0 ||
-	    json_object_set_new(ix->memo, key, json_integer((json_int_t)ix->n_memo - 1)) < 0) {
+	memo_key(peers, key);
+	at = json_object_get(ix->memo_at, key);
+	if (at) {
+		r->peers_id = ix->memo[json_integer_value(at)].id;
+		r->peers_key = ix->memo[json_integer_value(at)].key;
+		return copy_peers(&ix->memo[json_integer_value(at)].r, r);
+	}
+	if (eval_peers(x, peers, &m) < 0 || !(slot = memo_slot(ix, &i)) ||
+	    json_object_set_new(ix->memo_at, key, json_integer((json_int_t)i)) < 0) {
 		rule_free_peers(&m);
 		return -ENOMEM;
 	}
+	*slot = (struct memo){++ix->next_id, peers_key(x->ns, peers), peers, x->pol, m};
+	r->peers_id = slot->id;
+	r->peers_key = slot->key;
 	return copy_peers(&m, r);
+}
+
+static void memo_drop(struct pol_index *ix, struct memo *m)
+{
+	char key[32];
+
+	memo_key(m->peers, key);
+	json_object_del(ix->memo_at, key);
+	rule_free_peers(&m->r);
+	memset(m, 0, sizeof(*m));
 }
 
 /* ---- rules -------------------------------------------------------------------------------- */
@@ -476,7 +556,7 @@ static int apply_policy(struct pol_index *ix, const json_t *pol, const json_t *t
 			struct pol_pod *ret)
 {
 	const json_t *spec = json_object_get(pol, "spec"), *rule;
-	struct ctx x = {ix, meta_str(pol, "namespace")};
+	struct ctx x = {ix, meta_str(pol, "namespace"), pol};
 	size_t i;
 	int r = 0;
 
@@ -521,6 +601,8 @@ int pol_compile_ix(struct pol_index *ix, const char *ns, const char *name, struc
 	return 0;
 }
 
+/* ---- the index ------------------------------------------------------------------------------ */
+
 /* obj[key] as an array, made when missing (borrowed). */
 static json_t *bucket(json_t *obj, const char *key)
 {
@@ -531,47 +613,137 @@ static json_t *bucket(json_t *obj, const char *key)
 	return a;
 }
 
-static int index_fill(struct pol_index *ix, const json_t *namespaces, const json_t *policies)
+/* Replaces old by now in by[ns] (either may be NULL). */
+static int bucket_swap(json_t *by, const char *ns, const json_t *old, json_t *now)
 {
-	const char *k;
-	json_t *o, *b;
+	json_t *b = bucket(by, ns), *v;
+	size_t i;
 
-	json_object_foreach((json_t *)ix->pods, k, o)
+	if (!b)
+		return -ENOMEM;
+	json_array_foreach(b, i, v) if (old && v == old)
 	{
-		const char *ns = meta_str(o, "namespace");
+		if (now)
+			return json_array_set(b, i, now) < 0 ? -ENOMEM : 0;
+		json_array_remove(b, i);
+		return 0;
+	}
+	return now && json_array_append(b, now) < 0 ? -ENOMEM : 0;
+}
 
-		if (ns && (!(b = bucket(ix->pods_by_ns, ns)) || json_array_append(b, o) < 0))
-			return -ENOMEM;
-	}
-	json_object_foreach((json_t *)policies, k, o)
-	{
-		const char *ns = meta_str(o, "namespace");
+/* Does any selector peer of the memo entry select pod? */
+static bool memo_selects(struct pol_index *ix, const struct memo *m, const json_t *pod)
+{
+	struct ctx x = {ix, meta_str(m->pol, "namespace"), m->pol};
+	const json_t *peer;
+	size_t i;
 
-		if (ns && (!(b = bucket(ix->pols_by_ns, ns)) || json_array_append(b, o) < 0))
+	if (!x.ns)
+		return true;
+	json_array_foreach(m->peers, i, peer) if (!json_object_get(peer, "ipBlock") &&
+						  peer_selects(&x, peer, pod)) return true;
+	return false;
+}
+
+static int ns_labels_set(struct pol_index *ix, const char *ns)
+{
+	return json_object_set_new(ix->ns_labels, ns, ns_labels(ix->namespaces, ns)) < 0 ? -ENOMEM
+											 : 0;
+}
+
+/* The addresses of pod out of r (the first occurrence of each). */
+static void remove_pod_ips(const json_t *pod, struct pol_rule *r)
+{
+	struct inet_addr ips[2];
+	size_t n = pod_ips(pod, ips, 2);
+
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < r->n_ips; i++)
+			if (inet_addr_eq(&r->ips[i], &ips[k])) {
+				r->ips[i] = r->ips[--r->n_ips];
+				break;
+			}
+}
+
+/* The entry after pod changed from old to now: its addresses out if it was selected, in if
+ * it is; a new id when anything moved. */
+static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, const json_t *now)
+{
+	bool was = old && memo_selects(ix, m, old), is = now && memo_selects(ix, m, now);
+
+	if (!was && !is)
+		return 0;
+	if (was)
+		remove_pod_ips(old, &m->r);
+	m->id = ++ix->next_id;
+	return is ? add_pod_ips(now, &m->r) : 0;
+}
+
+int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now)
+{
+	const char *ns = meta_str(now ? now : old, "namespace");
+
+	if (!ns)
+		return 0;
+	if (!json_object_get(ix->ns_labels, ns) && ns_labels_set(ix, ns) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n_memo; i++)
+		if (ix->memo[i].peers && memo_patch(ix, &ix->memo[i], old, now) < 0) {
+			memo_drop(ix, &ix->memo[i]);
 			return -ENOMEM;
-	}
-	json_object_foreach(ix->pods_by_ns, k, o)
-	{
-		if (json_object_set_new(ix->ns_labels, k, ns_labels(namespaces, k)) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+		}
+	return bucket_swap(ix->pods_by_ns, ns, old, now);
+}
+
+static bool has_ns_selector(const json_t *peers)
+{
+	const json_t *peer;
+	size_t i;
+
+	json_array_foreach(peers, i,
+			   peer) if (json_object_get(peer, "namespaceSelector")) return true;
+	return false;
+}
+
+int pol_index_ns(struct pol_index *ix, const char *name)
+{
+	for (size_t i = 0; i < ix->n_memo; i++)
+		if (ix->memo[i].peers && has_ns_selector(ix->memo[i].peers))
+			memo_drop(ix, &ix->memo[i]);
+	return json_object_get(ix->pods_by_ns, name) ? ns_labels_set(ix, name) : 0;
+}
+
+int pol_index_policy(struct pol_index *ix, const json_t *old, json_t *now)
+{
+	const char *ns = meta_str(now ? now : old, "namespace");
+
+	for (size_t i = 0; old && i < ix->n_memo; i++)
+		if (ix->memo[i].peers && ix->memo[i].pol == old)
+			memo_drop(ix, &ix->memo[i]);
+	return ns ? bucket_swap(ix->pols_by_ns, ns, old, now) : 0;
 }
 
 int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *policies,
 		  struct pol_index **ret)
 {
 	struct pol_index *ix = calloc(1, sizeof(*ix));
+	const char *k;
+	json_t *o;
+	int r = 0;
 
 	if (!ix)
 		return -ENOMEM;
+	ix->namespaces = namespaces;
 	ix->pods = pods;
 	ix->ns_labels = json_object();
 	ix->pods_by_ns = json_object();
 	ix->pols_by_ns = json_object();
-	ix->memo = json_object();
-	if (!ix->ns_labels || !ix->pods_by_ns || !ix->pols_by_ns || !ix->memo ||
-	    index_fill(ix, namespaces, policies) < 0) {
+	ix->memo_at = json_object();
+	if (!ix->ns_labels || !ix->pods_by_ns || !ix->pols_by_ns || !ix->memo_at)
+		r = -ENOMEM;
+	json_object_foreach((json_t *)pods, k, o) if (r >= 0) r = pol_index_pod(ix, NULL, o);
+	json_object_foreach((json_t *)policies, k, o) if (r >= 0) r = pol_index_policy(ix, NULL, o);
+	if (r < 0) {
 		pol_index_free(ix);
 		return -ENOMEM;
 	}
@@ -584,12 +756,12 @@ void pol_index_free(struct pol_index *ix)
 	if (!ix)
 		return;
 	for (size_t i = 0; i < ix->n_memo; i++)
-		rule_free(&ix->memo_rules[i]);
-	free(ix->memo_rules);
+		rule_free_peers(&ix->memo[i].r);
+	free(ix->memo);
 	json_decref(ix->ns_labels);
 	json_decref(ix->pods_by_ns);
 	json_decref(ix->pols_by_ns);
-	json_decref(ix->memo);
+	json_decref(ix->memo_at);
 	free(ix);
 }
 
