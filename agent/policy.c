@@ -424,6 +424,10 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 	size_t i;
 	char key[32];
 
+	if (json_array_size(peers) == 0) { /* no from/to: every peer, nothing to remember */
+		r->any_peer = true;
+		return 0;
+	}
 	memo_key(peers, key);
 	at = json_object_get(ix->memo_at, key);
 	if (at) {

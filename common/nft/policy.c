@@ -32,12 +32,12 @@ static void spec(const char *name, struct nft_chain_spec *c)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 }
 
-static void base_spec(bool fwd, struct nft_chain_spec *c)
+static void base_spec(struct nft_chain_spec *c)
 {
-	spec(fwd ? "forward" : "input", c);
+	spec("forward", c);
 	c->type = "filter";
-	c->hooknum = fwd ? NF_INET_FORWARD : NF_INET_LOCAL_IN;
-	c->hook_name = fwd ? "forward" : "input";
+	c->hooknum = NF_INET_FORWARD;
+	c->hook_name = "forward";
 	c->prio = 0;
 }
 
@@ -444,7 +444,7 @@ static int fill_dispatch(struct nftnl_rule *r, const void *arg)
 	return add_addr_lookup(r, a->v6, a->src, a->map, true);
 }
 
-static int base_chain(struct nft_batch *b, bool fwd)
+static int base_chain(struct nft_batch *b)
 {
 	static const struct base_arg all[] = {{false, true, "out4"},
 					      {true, true, "out6"},
@@ -453,9 +453,9 @@ static int base_chain(struct nft_batch *b, bool fwd)
 	struct nft_chain_spec c;
 	int rr;
 
-	base_spec(fwd, &c);
+	base_spec(&c);
 	rr = nft_batch_add_chain(b, &c);
-	for (size_t i = 0; rr == 0 && i < (fwd ? 4u : 2u); i++)
+	for (size_t i = 0; rr == 0 && i < 4; i++)
 		rr = push_rule(b, &c, fill_dispatch, &all[i], all[i].map);
 	return rr;
 }
@@ -466,7 +466,7 @@ static int frame(struct nft_batch *b)
 	struct nft_chain_spec c;
 	int rr;
 
-	base_spec(true, &c);
+	base_spec(&c);
 	rr = nft_batch_add_table(b, &c);
 	if (rr == 0)
 		rr = nft_batch_del_table(b, &c);
@@ -474,9 +474,7 @@ static int frame(struct nft_batch *b)
 		rr = nft_batch_add_table(b, &c);
 	for (size_t i = 0; rr == 0 && i < 4; i++)
 		rr = map_add(b, maps[i]);
-	if (rr == 0)
-		rr = base_chain(b, true);
-	return rr < 0 ? rr : base_chain(b, false);
+	return rr < 0 ? rr : base_chain(b);
 }
 
 /* ---- the diff ------------------------------------------------------------------------------- */

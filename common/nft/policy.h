@@ -8,15 +8,14 @@
  *   chain forward  { type filter hook forward priority filter; policy accept;
  *                    ip saddr vmap @out4; ip6 saddr vmap @out6;
  *                    ip daddr vmap @in4;  ip6 daddr vmap @in6 }
- *   chain input    { type filter hook input priority filter; policy accept;
- *                    ip saddr vmap @out4; ip6 saddr vmap @out6 }
  *   map in4/in6/out4/out6   endpoint address -> jump <its chain>
  *   chain <in chain>   ct state established,related accept; <rules> accept; counter drop
  *   chain <out chain>  ct state established,related accept; <rules> return; counter drop
  *   set <name>         an interval set of addresses (the peers of rules; shared by name)
  * An address in no map costs one failed lookup per direction and nothing else. An out chain
- * returns on an allowed packet, so the destination's in chain still sees it. Traffic the node
- * sends to an endpoint never meets these chains (no output hook): it is always allowed.
+ * returns on an allowed packet, so the destination's in chain still sees it. Traffic between
+ * the node and an endpoint never meets these chains (no input or output hook): a pod and the
+ * node it runs on always reach each other, as the API has it.
  * Bridged traffic reaches the forward hook through br_netfilter (bridge-nf-call-iptables),
  * which the caller makes sure of.
  *

@@ -47,7 +47,12 @@ pod() {
 	ip=$(json_get "$out" '.ips[0].address | split("/")[0]')
 	echo "$ip" >"$DATA/ip.$ns.$name"
 	echo "$netns" >"$DATA/netns.$ns.$name"
-	ip netns exec "$netns" python3 -c '
+	serve "$netns"
+	ka_admin /objects/api/v1/namespaces/"$ns"/pods -XPOST -d "$(pod_json "$ns" "$name" "$ip" "pod=$name")" >/dev/null
+}
+
+serve() { # serve NETNS: a TCP server on 80 and 81 answering "ok"
+	ip netns exec "$1" python3 -c '
 import socket, threading, time
 def serve(p):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -56,7 +61,6 @@ def serve(p):
         c, _ = s.accept(); c.sendall(b"ok"); c.close()
 for p in (80, 81): threading.Thread(target=serve, args=(p,), daemon=True).start()
 time.sleep(3600)' >/dev/null 2>&1 &
-	ka_admin /objects/api/v1/namespaces/"$ns"/pods -XPOST -d "$(pod_json "$ns" "$name" "$ip" "pod=$name")" >/dev/null
 }
 
 pod_json() { # NS NAME IP LABEL=VALUE
@@ -158,6 +162,9 @@ deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
 	can x.a x.b 80
 	can x.a x.b 81
 	cannot x.a y.c 80
+	serve "$HOST"
+	echo 10.98.0.1 >"$DATA/ip.node"
+	can x.a node 80 # the node it runs on is always reachable
 	can y.c x.a 80 # ingress is not isolated; the answer leaves by conntrack
 	[ "$(metric policy_sets)" -ge 1 ]
 	ip netns exec "$HOST" nft list table inet weft-policy | grep -q "tcp dport 80-81 return"
