@@ -119,7 +119,7 @@ int lab_enter_run(pid_t pid, char *const argv[], char **out);
 int lab_in_mntns(pid_t pid, int (*fn)(void *arg), void *arg);
 /* The executable name in the usual system dirs (sbin first) into buf, or NULL. */
 const char *lab_find_bin(const char *name, char *buf, size_t len);
-/* Is pid alive and the same process (start time) as recorded in res? */
+/* Is pid alive (not a zombie) and the same process (start time) as recorded in res? */
 bool lab_proc_alive(const json_t *res);
 
 /* ---- network helpers (lab-net.c) ------------------------------------------------------------ */
