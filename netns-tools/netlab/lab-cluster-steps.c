@@ -224,8 +224,8 @@ static void step_move(struct lab *lab, struct cl *c, struct cl_node *n)
 		       "%s on %s's ul0; netlink watch on every node", ip, name))
 		return;
 	t0 = cl_now_ms();
-	lab_check(lab, kube_node_post(lab, name, n->i, ip) >= 0, "POST Node %s (InternalIP %s)", name,
-		  ip);
+	lab_check(lab, kube_node_post(lab, name, n->i, ip) >= 0, "POST Node %s (InternalIP %s)",
+		  name, ip);
 	watch_done(lab, &w, &e, t0, CL_WAIT_MS, NULL,
 		   vx ? "its FDB entry to the new VTEP address" : "its route through the new IP");
 	snprintf(n->ip, sizeof(n->ip), "%s", ip);
@@ -262,7 +262,8 @@ static void step_restart(struct lab *lab, struct cl *c)
 	sleep_ms(700); /* its listener is closed by then (it stops within 0.5 s) */
 	t0 = cl_now_ms();
 	lab_check(lab,
-		  fd >= 0 && kube_node_post(lab, "ghost-0", GHOST_CIDR, MN_UNDERLAY_NET ".200") >= 0,
+		  fd >= 0 &&
+			  kube_node_post(lab, "ghost-0", GHOST_CIDR, MN_UNDERLAY_NET ".200") >= 0,
 		  "POST /restart, then Node ghost-0 while the API is down");
 	watch_done(lab, &w, &e, t0, 3 * CL_WAIT_MS, NULL, "ghost-0's route, after the restart");
 	lab_check(lab, fd >= 0 && kube_admin_recv(fd, NULL) == 200, "the API server is back");
@@ -296,7 +297,8 @@ static void step_expire(struct lab *lab, struct cl *c)
 		  kube_api_stat(lab, "gone") - gone >= cl_live(c) &&
 			  kube_api_stat(lab, "lists") - lists >= cl_live(c),
 		  "every agent got 410 and relisted (%ld 410s, %ld lists for %d agents)",
-		  kube_api_stat(lab, "gone") - gone, kube_api_stat(lab, "lists") - lists, cl_live(c));
+		  kube_api_stat(lab, "gone") - gone, kube_api_stat(lab, "lists") - lists,
+		  cl_live(c));
 }
 
 /* Rounds of a ghost node added then deleted: convergence samples on every live node. */

@@ -220,7 +220,7 @@ int cl_node_pods(struct lab *lab, struct cl *c, struct cl_node *n)
 
 	node_path(lab, n, CONFLIST, conf, sizeof(conf));
 	for (int j = 0; r >= 0 && j < c->pods; j++) {
-		r = lab_mn_pod_add(lab, n->ns, n->pod[j], conf, c->cache);
+		r = lab_mn_pod_add(lab, n->ns, n->pod[j], conf, c->cache, NULL);
 		lab_mn_pod_ip(lab, c->cache, n->pod[j], n->pod_ip[j], sizeof(n->pod_ip[j]));
 	}
 	return r;
