@@ -89,7 +89,7 @@ static json_t *pod_json(const struct pl *p, const json_t *e)
 		"{s:{s:s,s:s,s:O},s:{s:s,s:b,s:[{s:s,s:s,s:O}]},s:{s:s,s:s,s:s,s:[{s:s}]}}",
 		"metadata", "name", json_string_value(json_object_get(e, "name")), "namespace",
 		json_string_value(json_object_get(e, "namespace")), "labels",
-		json_object_get(e, "labels") ?: json_object(), "spec", "nodeName", n->name,
+		json_object_get(e, "labels") ?: json_object(), "spec", "nodeName", n->api,
 		"hostNetwork", host, "containers", "name", "serve", "image", "netlab", "ports",
 		ports ? ports : json_array(), "status", "phase", "Running", "hostIP", n->ip,
 		"podIP", ip ?: "", "podIPs", "ip", ip ?: "");

@@ -320,7 +320,7 @@ void pl_table(const json_t *matrix, FILE *out)
 	fputs("    each cell:", out);
 	for (size_t k = 0; k < np; k++)
 		fprintf(out, " %s", ports[k]);
-	fputs("  ('.' allowed, 'X' denied)\n          ", out);
+	fputs("  ('.' allowed, 'X' denied)\n             ", out);
 	for (size_t j = 0; j < ne; j++)
 		fprintf(out, "%-*s", (int)(np > 8 ? np + 1 : 9), ends[j]);
 	for (size_t i = 0; i < ne; i++) {

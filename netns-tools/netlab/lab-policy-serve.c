@@ -56,6 +56,8 @@ static int listen_on(const char *spec)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (type == SOCK_DGRAM)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
 		int r = -errno;
@@ -67,22 +69,44 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
+/* Echoes every datagram waiting on fd from the address it was sent to (IP_PKTINFO): a node
+ * has several, and the prober's connected socket takes replies from that one only. */
+static void echo(int fd)
+{
+	char buf[512], ctl[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct sockaddr_in from;
+	struct iovec iov = {.iov_base = buf};
+	struct msghdr m = {.msg_name = &from, .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n;
+
+	for (;;) {
+		iov.iov_len = sizeof(buf);
+		m.msg_namelen = sizeof(from);
+		m.msg_control = ctl;
+		m.msg_controllen = sizeof(ctl);
+		n = recvmsg(fd, &m, 0);
+		if (n < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
+
+				pi->ipi_spec_dst = pi->ipi_addr;
+				pi->ipi_ifindex = 0;
+			}
+		iov.iov_len = (size_t)n;
+		sendmsg(fd, &m, 0);
+	}
+}
+
 static void serve_one(int fd)
 {
-	char buf[512];
-	struct sockaddr_storage from;
-	socklen_t len = sizeof(from);
 	int type = 0;
 	socklen_t tl = sizeof(type);
-	ssize_t n;
 
 	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl);
 	if (type == SOCK_DGRAM) {
-		while ((n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len)) >=
-		       0) {
-			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
-			len = sizeof(from);
-		}
+		echo(fd);
 		return;
 	}
 	for (int c; (c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0;)

@@ -147,6 +147,7 @@ static void pl_names(const struct lab *lab, struct pl *p)
 		struct pl_node *n = &p->node[i];
 
 		snprintf(n->name, sizeof(n->name), "n%d", i + 1);
+		snprintf(n->api, sizeof(n->api), "node-%d", i + 1);
 		lab_name(lab, n->name, n->ns, sizeof(n->ns));
 		snprintf(n->dir, sizeof(n->dir), "%s/%s", lab->dir, n->name);
 	}
@@ -327,17 +328,17 @@ static int pl_nodes_up(struct lab *lab, struct pl *p)
 			"netlab: policy: this weft-node has no --network-policy: nothing is "
 			"enforced, only cases that deny nothing can pass\n");
 	for (int i = 0; r >= 0 && i < p->nodes; i++)
-		r = kube_node_post(lab, p->node[i].name, i + 1, p->node[i].ip);
+		r = kube_node_post(lab, p->node[i].api, i + 1, p->node[i].ip);
 	for (int i = 0; r >= 0 && i < p->nodes; i++) {
 		r = lab_mn_node(lab, p->sw, p->node[i].ns, i + 1);
 		if (r >= 0)
 			r = node_files(lab, p, &p->node[i], i);
 		if (r >= 0)
-			r = kube_agent_spawn(lab, p->node[i].ns, p->node[i].dir, p->node[i].name,
+			r = kube_agent_spawn(lab, p->node[i].ns, p->node[i].dir, p->node[i].api,
 					     policy);
 	}
 	for (int i = 0; r >= 0 && strcmp(p->plugin, "vxlan") == 0 && i < p->nodes; i++)
-		if (!kube_peers_wait(p->node[i].dir, p->node[i].name, p->nodes, 30000))
+		if (!kube_peers_wait(p->node[i].dir, p->node[i].api, p->nodes, 30000))
 			r = -ETIMEDOUT;
 	return r;
 }

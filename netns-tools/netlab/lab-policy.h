@@ -28,7 +28,8 @@
 extern const struct scenario lab_policy;
 
 struct pl_node {
-	char name[16]; /* "n1": the Node object, the model's node and --node-name */
+	char name[16]; /* "n1": the model's node */
+	char api[16];  /* "node-1": the Node object, --node-name, the plugin's nodeName */
 	char ns[96], dir[PATH_MAX], ip[48];
 };
 
