@@ -17,8 +17,10 @@
 #include "agent/metrics.h"
 #include "agent/nets.h"
 #include "agent/peerset.h"
+#include "agent/polsync.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/nft/policy.h"
 #include "common/nl/addr.h"
 
 #define HOST_ADDRS_MAX 512
@@ -28,6 +30,11 @@ struct agent {
 	struct kube kube;
 	CURLM *multi;
 	struct informer *nodes;
+	/* NetworkPolicy (NULL when off): namespaces, pods, networkpolicies */
+	struct informer *pol_inf[3];
+	struct polsync *ps;
+	bool pdirty, pdone, ndone;
+	double pdeadline;
 	struct agent_nets nets;
 	struct metrics *m;
 	int sigfd, inofd;
@@ -73,6 +80,129 @@ static void nodes_synced(void *ctx)
 	for (size_t i = 0; i < a->nets.n; i++)
 		net_forget(&a->nets.v[i]);
 	mark(a, 0);
+}
+
+/* ---- NetworkPolicy ---- */
+
+static void pmark(struct agent *a, double delay)
+{
+	double at = informer_now() + delay;
+
+	if (!a->pdirty || at < a->pdeadline)
+		a->pdeadline = at;
+	a->pdirty = true;
+}
+
+static json_t *pod_transform(void *ctx, json_t *obj)
+{
+	(void)ctx;
+	return polsync_pod_compact(obj);
+}
+
+static json_t *ns_transform(void *ctx, json_t *obj)
+{
+	(void)ctx;
+	return polsync_ns_compact(obj);
+}
+
+static json_t *pol_transform(void *ctx, json_t *obj)
+{
+	(void)ctx;
+	return polsync_policy_compact(obj);
+}
+
+static void pol_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
+{
+	(void)key, (void)obj, (void)old;
+	pmark(ctx, AGENT_POLICY_COALESCE_MS / 1000.0);
+}
+
+static void pol_remove(void *ctx, const char *key, const json_t *old)
+{
+	(void)key, (void)old;
+	pmark(ctx, AGENT_POLICY_COALESCE_MS / 1000.0);
+}
+
+static void pol_synced(void *ctx)
+{
+	pmark(ctx, 0);
+}
+
+static bool pol_synced_all(const struct agent *a)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (!a->pol_inf[i] || !informer_stats(a->pol_inf[i])->synced)
+			return false;
+	return true;
+}
+
+/* The highest resourceVersion of the three caches (Kubernetes versions are opaque strings;
+ * the API server's are numbers, and the metric is for tests and dashboards). */
+static uint64_t pol_rv(const struct agent *a)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		unsigned long long v = strtoull(informer_resource_version(a->pol_inf[i]), NULL, 10);
+
+		m = v > m ? v : m;
+	}
+	return m;
+}
+
+static void policy_round(struct agent *a)
+{
+	struct polsync_stats st = {0};
+	struct cni_err err = {0};
+	double t0 = informer_now();
+	uint64_t rv = pol_rv(a);
+	int r = polsync_apply(a->ps, informer_cache(a->pol_inf[0]), informer_cache(a->pol_inf[1]),
+			      informer_cache(a->pol_inf[2]), &st, &err);
+
+	a->f.policy_rounds++;
+	a->f.policy_last_seconds = informer_now() - t0;
+	if (r < 0) {
+		a->f.policy_errors++;
+		log_error("NetworkPolicy: %s%s%s (retrying in 1 s)", err.msg,
+			  err.details[0] ? ": " : "", err.details);
+		return pmark(a, 1.0);
+	}
+	if (st.changes)
+		log_info("NetworkPolicy: %zu of %zu local pods isolated, %zu chains, %zu sets "
+			 "(%u changes, %.1f ms)",
+			 st.pods_isolated, st.pods_local, st.chains, st.sets, st.changes,
+			 a->f.policy_last_seconds * 1000.0);
+	a->pdone = true;
+	a->f.policy_rv = rv > a->f.policy_rv ? rv : a->f.policy_rv;
+	a->f.policy_pods = st.pods_local;
+	a->f.policy_isolated = st.pods_isolated;
+	a->f.policy_chains = st.chains;
+	a->f.policy_sets = st.sets;
+	malloc_trim(0);
+}
+
+static int policy_setup(struct agent *a, struct cni_err *err)
+{
+	static const char *const paths[] = {AGENT_NAMESPACES_PATH, AGENT_PODS_PATH,
+					    AGENT_POLICIES_PATH};
+	json_t *(*const tr[])(void *, json_t *) = {ns_transform, pod_transform, pol_transform};
+	int r = 0;
+
+	if (!a->o->network_policy)
+		return 0;
+	a->f.policy_on = true;
+	if (polsync_new(a->o->node_name, &a->ps) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy state");
+	for (size_t i = 0; r >= 0 && i < 3; i++) {
+		struct informer_ops ops = {.ctx = a,
+					   .transform = tr[i],
+					   .upsert = pol_upsert,
+					   .remove = pol_remove,
+					   .synced = pol_synced};
+
+		r = informer_new(&a->kube, a->multi, paths[i], &ops, &a->pol_inf[i], err);
+	}
+	return r;
 }
 
 /* This node's addresses, with their prefix lengths. */
@@ -156,7 +286,7 @@ static void round_(struct agent *a)
 	a->f.peers = all.n - (peers_find(&all, a->o->node_name) >= 0);
 	a->f.skipped_nodes = json_object_size(reasons);
 	a->f.networks = a->nets.n;
-	a->f.ready = true;
+	a->ndone = true;
 	metrics_observe(&a->f, informer_now() - t0);
 	peers_free(&a->last);
 	a->last = all;
@@ -180,6 +310,7 @@ static void publish(struct agent *a)
 	a->f.malformed_events = s->malformed;
 	a->f.auth_errors = s->auth_errors;
 	a->f.last_sync_mono = s->last_sync_mono;
+	a->f.ready = a->ndone && (!a->o->network_policy || a->pdone);
 	metrics_update(a->m, publish_fn, &a->f);
 }
 
@@ -197,15 +328,29 @@ static void reload_nets(struct agent *a)
 	mark(a, AGENT_COALESCE_MS / 1000.0);
 }
 
+static long min_timeout(long t, long d)
+{
+	return t < 0 || (d >= 0 && d < t) ? d : t;
+}
+
+static long until(double deadline)
+{
+	long d = (long)((deadline - informer_now()) * 1000.0) + 1;
+
+	return d < 0 ? 0 : d;
+}
+
 static long poll_timeout(struct agent *a)
 {
-	long t = informer_timeout_ms(a->nodes), d;
+	long t = informer_timeout_ms(a->nodes);
 
-	if (a->dirty && informer_stats(a->nodes)->synced) {
-		d = (long)((a->deadline - informer_now()) * 1000.0) + 1;
-		d = d < 0 ? 0 : d;
-		t = t < 0 || d < t ? d : t;
-	}
+	for (size_t i = 0; i < 3; i++)
+		if (a->pol_inf[i])
+			t = min_timeout(t, informer_timeout_ms(a->pol_inf[i]));
+	if (a->dirty && informer_stats(a->nodes)->synced)
+		t = min_timeout(t, until(a->deadline));
+	if (a->pdirty && pol_synced_all(a))
+		t = min_timeout(t, until(a->pdeadline));
 	return t < 0 || t > INT_MAX ? INT_MAX : t;
 }
 
@@ -216,8 +361,12 @@ static void transfers_done(struct agent *a)
 
 	curl_multi_perform(a->multi, &running);
 	while ((msg = curl_multi_info_read(a->multi, &left)))
-		if (msg->msg == CURLMSG_DONE)
-			informer_done(a->nodes, msg->easy_handle, msg->data.result);
+		if (msg->msg == CURLMSG_DONE &&
+		    !informer_done(a->nodes, msg->easy_handle, msg->data.result))
+			for (size_t i = 0; i < 3; i++)
+				if (a->pol_inf[i] && informer_done(a->pol_inf[i], msg->easy_handle,
+								   msg->data.result))
+					break;
 }
 
 static int loop(struct agent *a)
@@ -230,6 +379,9 @@ static int loop(struct agent *a)
 		curl_multi_poll(a->multi, w, a->inofd >= 0 ? 2 : 1, (int)poll_timeout(a), NULL);
 		transfers_done(a);
 		informer_tick(a->nodes);
+		for (size_t i = 0; i < 3; i++)
+			if (a->pol_inf[i])
+				informer_tick(a->pol_inf[i]);
 		if (w[0].revents && read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			log_info("signal %u: exiting; node-level state is left in place",
 				 si.ssi_signo);
@@ -240,6 +392,10 @@ static int loop(struct agent *a)
 		if (a->dirty && informer_stats(a->nodes)->synced && informer_now() >= a->deadline) {
 			a->dirty = false;
 			round_(a);
+		}
+		if (a->pdirty && pol_synced_all(a) && informer_now() >= a->pdeadline) {
+			a->pdirty = false;
+			policy_round(a);
 		}
 		publish(a);
 	}
@@ -297,6 +453,8 @@ static int setup(struct agent *a, struct cni_err *err)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "curl multi");
 	r = informer_new(&a->kube, a->multi, AGENT_NODES_PATH, &ops, &a->nodes, err);
 	if (r >= 0)
+		r = policy_setup(a, err);
+	if (r >= 0)
 		r = nets_load(a->o->conf_dir, a->o->node_name, &a->nets, err);
 	if (r >= 0)
 		r = metrics_start(a->o->metrics_addr, &a->m, err);
@@ -307,6 +465,9 @@ static void teardown(struct agent *a)
 {
 	metrics_stop(a->m);
 	informer_free(a->nodes);
+	for (size_t i = 0; i < 3; i++)
+		informer_free(a->pol_inf[i]);
+	polsync_free(a->ps);
 	if (a->multi)
 		curl_multi_cleanup(a->multi);
 	kube_fini(&a->kube);
@@ -360,5 +521,10 @@ int agent_cleanup(const struct agent_opts *o)
 		}
 	}
 	nets_free(&nets);
+	cni_err_clear(&err);
+	if (o->network_policy && nft_pol_remove(&err) < 0) {
+		log_error("%s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
+		bad = 1;
+	}
 	return r < 0 || bad;
 }

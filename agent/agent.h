@@ -12,12 +12,18 @@
 #define AGENT_DEFAULT_CONF_DIR "/etc/cni/net.d"
 #define AGENT_DEFAULT_METRICS  "127.0.0.1:9870"
 #define AGENT_NODES_PATH       "/api/v1/nodes"
+#define AGENT_NAMESPACES_PATH  "/api/v1/namespaces"
+#define AGENT_PODS_PATH	       "/api/v1/pods"
+#define AGENT_POLICIES_PATH    "/apis/networking.k8s.io/v1/networkpolicies"
+/* NetworkPolicy changes are coalesced for less: enforcement latency is a target (200 ms). */
+#define AGENT_POLICY_COALESCE_MS 20
 
 struct agent_opts {
 	const char *kubeconfig; /* NULL: in-cluster */
 	const char *node_name;
 	const char *conf_dir;
 	const char *metrics_addr;
+	bool network_policy; /* enforce NetworkPolicy (--network-policy on, the default) */
 };
 
 /* Runs until SIGTERM/SIGINT (which leave every node-level entry in place). Exit status. */

@@ -541,3 +541,8 @@ const char *informer_path(const struct informer *inf)
 {
 	return inf->path;
 }
+
+const char *informer_resource_version(const struct informer *inf)
+{
+	return inf->rv;
+}

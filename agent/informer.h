@@ -58,6 +58,8 @@ bool informer_done(struct informer *inf, CURL *h, CURLcode rc);
 const json_t *informer_cache(const struct informer *inf);
 const struct informer_stats *informer_stats(const struct informer *inf);
 const char *informer_path(const struct informer *inf);
+/* The version the cache is at ("" while a LIST is due). */
+const char *informer_resource_version(const struct informer *inf);
 
 /* Now on CLOCK_MONOTONIC in seconds (also for the caller's timers). */
 double informer_now(void);

@@ -23,6 +23,9 @@ static void usage(FILE *f)
 		"  --node-name NAME       this node (default: $NODE_NAME, else the host name)\n"
 		"  --cni-conf-dir DIR     the CNI conf dir (default %s)\n"
 		"  --metrics-addr A:P     /healthz and /metrics (default %s)\n"
+		"  --network-policy on|off  enforce Kubernetes NetworkPolicy on this node's pods\n"
+		"                         (default on; needs list/watch of pods, namespaces and\n"
+		"                         networkpolicies)\n"
 		"  --cleanup              remove the node-level state weft-node made, and exit\n"
 		"  --version              print the version\n"
 		"  --help                 this text\n"
@@ -36,13 +39,15 @@ int main(int argc, char **argv)
 					     {"node-name", required_argument, NULL, 'n'},
 					     {"cni-conf-dir", required_argument, NULL, 'c'},
 					     {"metrics-addr", required_argument, NULL, 'm'},
+					     {"network-policy", required_argument, NULL, 'P'},
 					     {"cleanup", no_argument, NULL, 'C'},
 					     {"version", no_argument, NULL, 'V'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct agent_opts o = {.conf_dir = AGENT_DEFAULT_CONF_DIR,
 			       .metrics_addr = AGENT_DEFAULT_METRICS,
-			       .node_name = getenv("NODE_NAME")};
+			       .node_name = getenv("NODE_NAME"),
+			       .network_policy = true};
 	static char host[PEER_NAME_MAX + 1];
 	bool cleanup = false;
 	int c;
@@ -62,6 +67,14 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			o.metrics_addr = optarg;
+			break;
+		case 'P':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "weft-node: --network-policy: \"%s\": on or off\n",
+					optarg);
+				return 2;
+			}
+			o.network_policy = strcmp(optarg, "on") == 0;
 			break;
 		case 'C':
 			cleanup = true;

@@ -100,6 +100,31 @@ static void histogram(struct text *t, const struct metrics_figures *f)
 	    (unsigned long long)f->hist_count);
 }
 
+static void policy_metrics(struct text *t, const struct metrics_figures *f)
+{
+	metric(t, "policy_resource_version", "gauge",
+	       "Highest resourceVersion of Pods, Namespaces and NetworkPolicies the enforced rules "
+	       "reflect.",
+	       (double)f->policy_rv);
+	metric(t, "policy_rounds_total", "counter", "NetworkPolicy compile and apply rounds.",
+	       (double)f->policy_rounds);
+	metric(t, "policy_errors_total", "counter",
+	       "NetworkPolicy rounds that failed (the previous rules stay).",
+	       (double)f->policy_errors);
+	metric(t, "policy_local_pods", "gauge", "Pods of this node (hostNetwork aside).",
+	       (double)f->policy_pods);
+	metric(t, "policy_isolated_pods", "gauge",
+	       "Pods of this node selected by a NetworkPolicy (ingress or egress).",
+	       (double)f->policy_isolated);
+	metric(t, "policy_chains", "gauge", "Per-pod chains in table inet weft-policy.",
+	       (double)f->policy_chains);
+	metric(t, "policy_sets", "gauge", "Peer address sets in table inet weft-policy.",
+	       (double)f->policy_sets);
+	metric(t, "policy_last_round_seconds", "gauge",
+	       "Duration of the last NetworkPolicy round (compile + apply).",
+	       f->policy_last_seconds);
+}
+
 char *metrics_text(const struct metrics_figures *f, double now)
 {
 	struct text t = {.p = malloc(4096), .cap = 4096};
@@ -131,6 +156,8 @@ char *metrics_text(const struct metrics_figures *f, double now)
 	       "before the first.",
 	       f->last_sync_mono > 0 ? now - f->last_sync_mono : -1.0);
 	metric(&t, "ready", "gauge", "1 after the first sync and reconcile.", f->ready ? 1 : 0);
+	if (f->policy_on)
+		policy_metrics(&t, f);
 	histogram(&t, f);
 	if (t.oom) {
 		free(t.p);

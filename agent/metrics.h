@@ -16,6 +16,12 @@ struct metrics_figures {
 	uint64_t peers, networks, reconciles, reconcile_errors, watch_restarts, relists;
 	uint64_t events, malformed_events, auth_errors, skipped_nodes;
 	double last_sync_mono; /* 0: never */
+	/* NetworkPolicy (all 0 when it is off) */
+	bool policy_on;
+	uint64_t policy_rv; /* highest resourceVersion the enforced rules reflect */
+	uint64_t policy_rounds, policy_errors, policy_pods, policy_isolated, policy_chains;
+	uint64_t policy_sets;
+	double policy_last_seconds;
 	bool ready;
 	uint64_t hist[METRICS_BUCKETS + 1]; /* reconcile duration, cumulative at output */
 	double hist_sum;

@@ -27,6 +27,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
 /* Room reserved for one command; rules are bounded far below (NFT_EXCLUDE_MAX). */
@@ -278,14 +279,15 @@ int nft_batch_add_table(struct nft_batch *b, const struct nft_chain_spec *c)
 
 static int chain_fill(struct nftnl_chain *ch, const struct nft_chain_spec *c)
 {
+	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, c->table) < 0 ||
+	    nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name) < 0)
+		return -ENOMEM;
+	if (!c->type)
+		return 0;
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, c->hooknum);
 	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, c->prio);
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, c->table) < 0 ||
-	    nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name) < 0 ||
-	    nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, c->type) < 0)
-		return -ENOMEM;
-	return 0;
+	return nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, c->type) < 0 ? -ENOMEM : 0;
 }
 
 int nft_batch_add_chain(struct nft_batch *b, const struct nft_chain_spec *c)
@@ -294,10 +296,13 @@ int nft_batch_add_chain(struct nft_batch *b, const struct nft_chain_spec *c)
 	struct nlmsghdr *nlh = NULL;
 
 	if (ch && chain_fill(ch, c) == 0)
-		nlh = batch_cmd(b, NFT_MSG_NEWCHAIN, c->family, NLM_F_CREATE, false,
-				"add chain %s %s %s { type %s hook %s priority %d }",
-				family_name(c->family), c->table, c->name, c->type, c->hook_name,
-				c->prio);
+		nlh = c->type ? batch_cmd(b, NFT_MSG_NEWCHAIN, c->family, NLM_F_CREATE, false,
+					  "add chain %s %s %s { type %s hook %s priority %d }",
+					  family_name(c->family), c->table, c->name, c->type,
+					  c->hook_name, c->prio)
+			      : batch_cmd(b, NFT_MSG_NEWCHAIN, c->family, NLM_F_CREATE, false,
+					  "add chain %s %s %s", family_name(c->family), c->table,
+					  c->name);
 	if (nlh) {
 		nftnl_chain_nlmsg_build_payload(nlh, ch);
 		batch_cmd_done(b, nlh);
@@ -344,6 +349,87 @@ int nft_batch_del_rule(struct nft_batch *b, const struct nft_chain_spec *c, uint
 	if (r)
 		nftnl_rule_free(r);
 	return nlh ? 0 : -ENOMEM;
+}
+
+int nft_batch_flush_chain(struct nft_batch *b, const struct nft_chain_spec *c)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh = NULL;
+
+	if (r && nftnl_rule_set_str(r, NFTNL_RULE_TABLE, c->table) == 0 &&
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c->name) == 0)
+		nlh = batch_cmd(b, NFT_MSG_DELRULE, c->family, 0, true, "flush chain %s %s %s",
+				family_name(c->family), c->table, c->name);
+	if (nlh) {
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		batch_cmd_done(b, nlh);
+	}
+	if (r)
+		nftnl_rule_free(r);
+	return nlh ? 0 : -ENOMEM;
+}
+
+int nft_batch_del_table(struct nft_batch *b, const struct nft_chain_spec *c)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh = NULL;
+
+	if (t && nftnl_table_set_str(t, NFTNL_TABLE_NAME, c->table) == 0)
+		nlh = batch_cmd(b, NFT_MSG_DELTABLE, c->family, 0, true, "delete table %s %s",
+				family_name(c->family), c->table);
+	if (nlh) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_cmd_done(b, nlh);
+	}
+	if (t)
+		nftnl_table_free(t);
+	return nlh ? 0 : -ENOMEM;
+}
+
+int nft_batch_add_set(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_set *s)
+{
+	struct nlmsghdr *nlh =
+		batch_cmd(b, NFT_MSG_NEWSET, c->family, NLM_F_CREATE, false, "add set %s %s %s",
+			  family_name(c->family), c->table, nftnl_set_get_str(s, NFTNL_SET_NAME));
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	batch_cmd_done(b, nlh);
+	return 0;
+}
+
+int nft_batch_del_set(struct nft_batch *b, const struct nft_chain_spec *c, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh = NULL;
+
+	if (s && nftnl_set_set_str(s, NFTNL_SET_TABLE, c->table) == 0 &&
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, name) == 0)
+		nlh = batch_cmd(b, NFT_MSG_DELSET, c->family, 0, true, "delete set %s %s %s",
+				family_name(c->family), c->table, name);
+	if (nlh) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		batch_cmd_done(b, nlh);
+	}
+	if (s)
+		nftnl_set_free(s);
+	return nlh ? 0 : -ENOMEM;
+}
+
+int nft_batch_set_elems(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_set *s,
+			bool add)
+{
+	struct nlmsghdr *nlh = batch_cmd(
+		b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, c->family, add ? NLM_F_CREATE : 0,
+		!add, "%s elements of set %s %s %s", add ? "add" : "delete", family_name(c->family),
+		c->table, nftnl_set_get_str(s, NFTNL_SET_NAME));
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	batch_cmd_done(b, nlh);
+	return 0;
 }
 
 int nft_batch_add_rule(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_rule *r,

@@ -18,12 +18,8 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/udata.h>
 
-#define IPV4_SADDR_OFF 12
-#define IPV4_DADDR_OFF 16
-#define IPV6_SADDR_OFF 8
-#define IPV6_DADDR_OFF 24
-#define ETH_SADDR_OFF  6
-#define NFT_IFNAMSIZ   16
+#define ETH_SADDR_OFF 6
+#define NFT_IFNAMSIZ  16
 
 static bool chain_name_char_ok(char ch)
 {
@@ -157,7 +153,7 @@ struct nftnl_rule *nft_rule_new(const struct nft_chain_spec *c, const char *comm
 
 /* ---- expression builders: each appends one expression, 0 or -ENOMEM ------------------------ */
 
-static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
+int nft_add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
 {
 	if (!e)
 		return -ENOMEM;
@@ -165,7 +161,7 @@ static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
 	return 0;
 }
 
-static int add_meta(struct nftnl_rule *r, uint32_t key)
+int nft_add_meta(struct nftnl_rule *r, uint32_t key)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("meta");
 
@@ -173,10 +169,10 @@ static int add_meta(struct nftnl_rule *r, uint32_t key)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 	}
-	return add_expr(r, e);
+	return nft_add_expr(r, e);
 }
 
-static int add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len)
+int nft_add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
@@ -186,10 +182,10 @@ static int add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uin
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
 	}
-	return add_expr(r, e);
+	return nft_add_expr(r, e);
 }
 
-static int add_bitwise(struct nftnl_rule *r, const uint8_t *mask, uint32_t len)
+int nft_add_bitwise(struct nftnl_rule *r, const uint8_t *mask, uint32_t len)
 {
 	static const uint8_t zero[16];
 	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
@@ -201,10 +197,10 @@ static int add_bitwise(struct nftnl_rule *r, const uint8_t *mask, uint32_t len)
 		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
 		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
 	}
-	return add_expr(r, e);
+	return nft_add_expr(r, e);
 }
 
-static int add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+int nft_add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
 
@@ -213,15 +209,15 @@ static int add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 	}
-	return add_expr(r, e);
+	return nft_add_expr(r, e);
 }
 
-static int add_plain(struct nftnl_rule *r, const char *name)
+int nft_add_plain(struct nftnl_rule *r, const char *name)
 {
-	return add_expr(r, nftnl_expr_alloc(name)); /* counter, masq */
+	return nft_add_expr(r, nftnl_expr_alloc(name)); /* counter, masq */
 }
 
-static int add_verdict(struct nftnl_rule *r, uint32_t verdict)
+int nft_add_verdict(struct nftnl_rule *r, uint32_t verdict)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
 
@@ -229,7 +225,7 @@ static int add_verdict(struct nftnl_rule *r, uint32_t verdict)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
 	}
-	return add_expr(r, e);
+	return nft_add_expr(r, e);
 }
 
 /* ---- rules ---------------------------------------------------------------------------------- */
@@ -248,10 +244,10 @@ static int add_prefix_match(struct nftnl_rule *r, uint32_t off, uint32_t op,
 		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
 		net[i] = p->addr.bytes[i] & mask[i];
 	}
-	rr = add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, alen);
+	rr = nft_add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, alen);
 	if (rr == 0 && p->len < alen * 8)
-		rr = add_bitwise(r, mask, alen);
-	return rr < 0 ? rr : add_cmp(r, op, net, alen);
+		rr = nft_add_bitwise(r, mask, alen);
+	return rr < 0 ? rr : nft_add_cmp(r, op, net, alen);
 }
 
 static bool prefix_ok(const struct inet_prefix *p)
@@ -289,16 +285,16 @@ int nft_masq_rule_fill(struct nftnl_rule *r, const struct inet_prefix *subnet,
 		if (!prefix_ok(&exclude[i]))
 			return -EINVAL;
 	/* inet table: the family guard nft adds before any ip/ip6 payload match */
-	rr = add_meta(r, NFT_META_NFPROTO);
+	rr = nft_add_meta(r, NFT_META_NFPROTO);
 	if (rr == 0)
-		rr = add_cmp(r, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
+		rr = nft_add_cmp(r, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
 	if (rr == 0)
 		rr = add_prefix_match(r, v6 ? IPV6_SADDR_OFF : IPV4_SADDR_OFF, NFT_CMP_EQ, subnet);
 	if (rr == 0)
 		rr = masq_daddr_matches(r, subnet, exclude, n_exclude);
 	if (rr == 0)
-		rr = add_plain(r, "counter");
-	return rr < 0 ? rr : add_plain(r, "masq");
+		rr = nft_add_plain(r, "counter");
+	return rr < 0 ? rr : nft_add_plain(r, "masq");
 }
 
 int nft_macspoof_rule_fill(struct nftnl_rule *r, const char *ifname, const uint8_t mac[6])
@@ -309,14 +305,14 @@ int nft_macspoof_rule_fill(struct nftnl_rule *r, const char *ifname, const uint8
 	if (!ifname || !*ifname || strlen(ifname) >= NFT_IFNAMSIZ)
 		return -EINVAL;
 	memcpy(name, ifname, strlen(ifname));
-	rr = add_meta(r, NFT_META_IIFNAME);
+	rr = nft_add_meta(r, NFT_META_IIFNAME);
 	if (rr == 0)
-		rr = add_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+		rr = nft_add_cmp(r, NFT_CMP_EQ, name, sizeof(name));
 	if (rr == 0)
-		rr = add_payload(r, NFT_PAYLOAD_LL_HEADER, ETH_SADDR_OFF, 6);
+		rr = nft_add_payload(r, NFT_PAYLOAD_LL_HEADER, ETH_SADDR_OFF, 6);
 	if (rr == 0)
-		rr = add_cmp(r, NFT_CMP_NEQ, mac, 6);
+		rr = nft_add_cmp(r, NFT_CMP_NEQ, mac, 6);
 	if (rr == 0)
-		rr = add_plain(r, "counter");
-	return rr < 0 ? rr : add_verdict(r, NF_DROP);
+		rr = nft_add_plain(r, "counter");
+	return rr < 0 ? rr : nft_add_verdict(r, NF_DROP);
 }

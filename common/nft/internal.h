@@ -12,7 +12,9 @@
 #include <sys/types.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 
 #include "common/cni-error.h"
 #include "common/inet.h"
@@ -78,6 +80,20 @@ static inline void nftnl_rule_freep(struct nftnl_rule **r)
 		nftnl_rule_free(*r);
 }
 #define _cleanup_nft_rule_ __attribute__((cleanup(nftnl_rule_freep)))
+
+/* Expression builders: each appends one expression to r, 0 or -ENOMEM. Loads go to NFT_REG_1,
+ * compares read it. */
+#define IPV4_SADDR_OFF 12
+#define IPV4_DADDR_OFF 16
+#define IPV6_SADDR_OFF 8
+#define IPV6_DADDR_OFF 24
+int nft_add_expr(struct nftnl_rule *r, struct nftnl_expr *e); /* takes e; NULL: -ENOMEM */
+int nft_add_meta(struct nftnl_rule *r, uint32_t key);
+int nft_add_payload(struct nftnl_rule *r, uint32_t base, uint32_t offset, uint32_t len);
+int nft_add_bitwise(struct nftnl_rule *r, const uint8_t *mask, uint32_t len);
+int nft_add_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len);
+int nft_add_plain(struct nftnl_rule *r, const char *name); /* counter, masq */
+int nft_add_verdict(struct nftnl_rule *r, uint32_t verdict);
 
 /* ---- batch.c: socket, acks, batches ------------------------------------------------------ */
 
@@ -149,9 +165,22 @@ static inline void nft_batch_freep(struct nft_batch **b)
  * a no-op when they exist, so concurrent plugins race safely. */
 int nft_batch_add_table(struct nft_batch *b, const struct nft_chain_spec *c);
 int nft_batch_add_chain(struct nft_batch *b, const struct nft_chain_spec *c);
+/* A chain without type (c->type NULL) is a regular chain (a jump target). */
 /* Deletes the chain (its rules must be deleted earlier in the same batch). */
 int nft_batch_del_chain(struct nft_batch *b, const struct nft_chain_spec *c);
 int nft_batch_del_rule(struct nft_batch *b, const struct nft_chain_spec *c, uint64_t handle);
+/* Deletes every rule of chain c. */
+int nft_batch_flush_chain(struct nft_batch *b, const struct nft_chain_spec *c);
+/* Deletes the table and everything in it (it must exist: add it first in the same batch to
+ * make the delete unconditional). */
+int nft_batch_del_table(struct nft_batch *b, const struct nft_chain_spec *c);
+/* Adds set s (its table, name, flags, key and data types set by the caller) to c's table. */
+int nft_batch_add_set(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_set *s);
+int nft_batch_del_set(struct nft_batch *b, const struct nft_chain_spec *c, const char *name);
+/* Adds (add) or deletes the elements held by s (table and name set) in one message; keep a
+ * message under NFT_MSG_RESERVE (about 100 elements). */
+int nft_batch_set_elems(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_set *s,
+			bool add);
 /* r must belong to chain c; what names it in errors ("rule for 10.88.0.5"). */
 int nft_batch_add_rule(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_rule *r,
 		       const char *what);

@@ -24,6 +24,7 @@
 #include "common/naming.h"
 #include "common/nft/internal.h"
 #include "common/nft/nft.h"
+#include "common/nft/policy.h"
 
 #define CHILD_SKIP 77
 
@@ -503,6 +504,96 @@ static void t_concurrent_ensure(void)
 	CHECK_OK(masq_check("fd00:88::5", 2, &_e));
 }
 
+/* ---- the policy table (common/nft/policy.h) ------------------------------------------------ */
+
+static const char *const pol_v1 =
+	"{\"sets\": {\"a4-1\": {\"family\": 4, \"ranges\": [[\"10.1.0.0\", \"10.1.0.255\"], "
+	"[\"10.1.0.7\", \"10.1.0.7\"], [\"10.1.1.0\", \"10.1.1.9\"], [\"10.2.0.1\", "
+	"\"10.2.0.1\"]]},"
+	" \"a6-1\": {\"family\": 6, \"ranges\": [[\"fd00::1\", \"fd00::1\"]]}},"
+	" \"chains\": {\"pi-a\": {\"dir\": \"in\", \"rules\": [{\"set\": \"a4-1\", \"proto\": 6, "
+	"\"lo\": 80, \"hi\": 81}, {\"set\": \"a6-1\"}, {\"proto\": 17}]},"
+	" \"po-a\": {\"dir\": \"out\", \"rules\": [{\"proto\": 6, \"lo\": 53, \"hi\": 53}]}},"
+	" \"in\": {\"10.9.0.2\": \"pi-a\", \"fd00:9::2\": \"pi-a\"},"
+	" \"out\": {\"10.9.0.2\": \"po-a\"}}";
+
+static void pol_apply_text(struct nft_pol **st, const char *text)
+{
+	json_t *want = json_loads(text, 0, NULL);
+
+	CHECK(want);
+	CHECK_OK(nft_pol_apply(st, want, NULL, &_e));
+	json_decref(want);
+}
+
+/* Is what in the listing of the policy table? (Prints the table when it is not and should be.) */
+static bool listed(const char *what, bool want)
+{
+	char *out = sh_out("nft list table inet " NFT_POL_TABLE " 2>/dev/null");
+	bool found = out && strstr(out, what);
+
+	if (found != want)
+		fprintf(stderr, "%s the table: %s\n%s", want ? "not in" : "in", what,
+			out ? out : "(no table)\n");
+	free(out);
+	return found;
+}
+#define HAS(s)	 CHECK(listed(s, true))
+#define HASNT(s) CHECK(!listed(s, false))
+
+static void t_policy_table(void)
+{
+	struct nft_pol *st = NULL;
+
+	sh("nft add table inet " NFT_POL_TABLE "; nft add chain inet " NFT_POL_TABLE " stray");
+	pol_apply_text(&st, pol_v1);
+	HASNT("chain stray"); /* a first apply replaces the table */
+	HAS("10.1.0.0-10.1.1.9, 10.2.0.1");
+	HAS("ip saddr @a4-1 tcp dport 80-81 accept");
+	HAS("ip6 saddr @a6-1 accept");
+	HAS("meta l4proto udp accept");
+	HAS("tcp dport 53 return");
+	HAS("10.9.0.2 : jump pi-a");
+	HAS("fd00:9::2 : jump pi-a");
+	HAS("ct state established,related accept");
+	HAS("ip saddr vmap @out4");
+	/* a change: one chain goes, a rule changes, a set is added, one goes */
+	pol_apply_text(&st, "{\"sets\": {\"a4-2\": {\"family\": 4, \"ranges\": [[\"10.3.0.0\", "
+			    "\"10.3.0.255\"]]}}, \"chains\": {\"pi-a\": {\"dir\": \"in\", "
+			    "\"rules\": [{\"set\": \"a4-2\", \"proto\": 132}]}}, "
+			    "\"in\": {\"10.9.0.2\": \"pi-a\"}, \"out\": {}}");
+	HAS("ip saddr @a4-2 meta l4proto sctp accept");
+	HASNT("po-a");
+	HASNT("a4-1");
+	HASNT("fd00:9::2");
+	/* nothing to enforce: the frame only */
+	pol_apply_text(&st, "{}");
+	HASNT("pi-a");
+	HAS("ip daddr vmap @in4");
+	nft_pol_free(st);
+	CHECK_OK(nft_pol_remove(&_e));
+	CHECK(sh_out("nft list table inet " NFT_POL_TABLE " 2>/dev/null") == NULL);
+	CHECK_OK(nft_pol_remove(&_e));
+}
+
+static void t_policy_bad_input(void)
+{
+	struct nft_pol *st = NULL;
+	struct cni_err e = {0};
+	json_t *w = json_loads("{\"chains\": {\"bad name\": {\"dir\": \"in\"}}}", 0, NULL);
+
+	CHECK(nft_pol_apply(&st, w, NULL, &e) < 0 && e.code == CNI_ERR_CONFIG);
+	json_decref(w);
+	w = json_loads("{\"sets\": {\"s\": {\"family\": 4, \"ranges\": [[\"10.0.0.9\", "
+		       "\"10.0.0.1\"]]}}}",
+		       0, NULL);
+	cni_err_clear(&e);
+	CHECK(nft_pol_apply(&st, w, NULL, &e) < 0 && e.code == CNI_ERR_CONFIG);
+	json_decref(w);
+	CHECK(st == NULL);
+	CHECK(sh_out("nft list table inet " NFT_POL_TABLE " 2>/dev/null") == NULL);
+}
+
 #define LIVE(fn)                                                                                   \
 	static void test_##fn(void **state)                                                        \
 	{                                                                                          \
@@ -520,6 +611,8 @@ LIVE(t_names_and_limits)
 LIVE(t_gc_many)
 LIVE(t_error_is_reported)
 LIVE(t_concurrent_ensure)
+LIVE(t_policy_table)
+LIVE(t_policy_bad_input)
 
 int main(void)
 {
@@ -536,6 +629,8 @@ int main(void)
 		cmocka_unit_test(test_t_gc_many),
 		cmocka_unit_test(test_t_error_is_reported),
 		cmocka_unit_test(test_t_concurrent_ensure),
+		cmocka_unit_test(test_t_policy_table),
+		cmocka_unit_test(test_t_policy_bad_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

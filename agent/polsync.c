@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* NetworkPolicy -> table `inet weft-policy` (see polsync.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/policy.h"
+#include "agent/polsync.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/naming.h"
+#include "common/nft/policy.h"
+
+#define BRNF_DIR "/proc/sys/net/bridge"
+
+struct polsync {
+	char *node;
+	struct nft_pol *nft;
+	bool brnf_done;
+};
+
+/* ---- what the informers keep ---------------------------------------------------------------- */
+
+static void copy_key(json_t *dst, const json_t *src, const char *key)
+{
+	json_t *v = json_object_get(src, key);
+
+	if (v)
+		json_object_set(dst, key, v);
+}
+
+static json_t *compact_meta(const json_t *obj)
+{
+	const json_t *m = json_object_get(obj, "metadata");
+	json_t *r = json_object();
+
+	copy_key(r, m, "name");
+	copy_key(r, m, "namespace");
+	copy_key(r, m, "labels");
+	copy_key(r, m, "resourceVersion");
+	return r;
+}
+
+static json_t *compact_containers(const json_t *spec)
+{
+	const json_t *c;
+	json_t *r = json_array();
+	size_t i;
+
+	json_array_foreach(json_object_get(spec, "containers"), i, c)
+	{
+		json_t *k = json_object();
+
+		copy_key(k, c, "ports");
+		json_array_append_new(r, k);
+	}
+	return r;
+}
+
+json_t *polsync_pod_compact(const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec"), *st = json_object_get(pod, "status");
+	json_t *s = json_object(), *t = json_object();
+
+	copy_key(s, spec, "nodeName");
+	copy_key(s, spec, "hostNetwork");
+	json_object_set_new(s, "containers", compact_containers(spec));
+	copy_key(t, st, "podIP");
+	copy_key(t, st, "podIPs");
+	return json_pack("{s:o, s:o, s:o}", "metadata", compact_meta(pod), "spec", s, "status", t);
+}
+
+json_t *polsync_ns_compact(const json_t *ns)
+{
+	return json_pack("{s:o}", "metadata", compact_meta(ns));
+}
+
+json_t *polsync_policy_compact(const json_t *pol)
+{
+	json_t *spec = json_object_get(pol, "spec");
+
+	return json_pack("{s:o, s:O}", "metadata", compact_meta(pol), "spec",
+			 spec ? spec : json_null());
+}
+
+/* ---- address ranges ------------------------------------------------------------------------- */
+
+struct rng {
+	struct inet_addr lo, hi;
+};
+
+struct rngs {
+	struct rng *v;
+	size_t n, cap;
+};
+
+static int rngs_push(struct rngs *s, const struct inet_addr *lo, const struct inet_addr *hi)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap * 2 + 8;
+		struct rng *p = realloc(s->v, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct rng){*lo, *hi};
+	return 0;
+}
+
+/* [a.lo, a.hi] minus [lo, hi], appended to out. */
+static int rng_minus(const struct rng *a, const struct inet_addr *lo, const struct inet_addr *hi,
+		     struct rngs *out)
+{
+	struct inet_addr x;
+	int r = 0;
+
+	if (inet_addr_cmp(hi, &a->lo) < 0 || inet_addr_cmp(lo, &a->hi) > 0)
+		return rngs_push(out, &a->lo, &a->hi);
+	if (inet_addr_cmp(&a->lo, lo) < 0 && inet_addr_prev(lo, &x) == 0)
+		r = rngs_push(out, &a->lo, &x);
+	if (r == 0 && inet_addr_cmp(hi, &a->hi) < 0 && inet_addr_next(hi, &x) == 0)
+		r = rngs_push(out, &x, &a->hi);
+	return r;
+}
+
+/* The block's cidr minus its excepts, appended to s. */
+static int block_ranges(const struct pol_block *b, struct rngs *s)
+{
+	struct rngs cur = {0};
+	struct inet_prefix net;
+	struct inet_addr last;
+	int r;
+
+	inet_prefix_network(&b->cidr, &net);
+	inet_prefix_last(&b->cidr, &last);
+	r = rngs_push(&cur, &net.addr, &last);
+	for (size_t i = 0; r == 0 && i < b->n_except; i++) {
+		struct rngs next = {0};
+		struct inet_prefix en;
+		struct inet_addr el;
+
+		if (b->except[i].addr.family != b->cidr.addr.family)
+			continue;
+		inet_prefix_network(&b->except[i], &en);
+		inet_prefix_last(&b->except[i], &el);
+		for (size_t j = 0; r == 0 && j < cur.n; j++)
+			r = rng_minus(&cur.v[j], &en.addr, &el, &next);
+		free(cur.v);
+		cur = next;
+	}
+	for (size_t j = 0; r == 0 && j < cur.n; j++)
+		r = rngs_push(s, &cur.v[j].lo, &cur.v[j].hi);
+	free(cur.v);
+	return r;
+}
+
+static int rng_cmp(const void *a, const void *b)
+{
+	const struct rng *x = a, *y = b;
+	int c = inet_addr_cmp(&x->lo, &y->lo);
+
+	return c ? c : inet_addr_cmp(&x->hi, &y->hi);
+}
+
+/* The peers of rule r in family fam as ranges (sorted). */
+static int rule_ranges(const struct pol_rule *r, int fam, struct rngs *s)
+{
+	int rr = 0;
+
+	for (size_t i = 0; rr == 0 && i < r->n_ips; i++)
+		if (r->ips[i].family == fam)
+			rr = rngs_push(s, &r->ips[i], &r->ips[i]);
+	for (size_t i = 0; rr == 0 && i < r->n_blocks; i++)
+		if (r->blocks[i].cidr.addr.family == fam)
+			rr = block_ranges(&r->blocks[i], s);
+	if (rr == 0 && s->n)
+		qsort(s->v, s->n, sizeof(*s->v), rng_cmp);
+	return rr;
+}
+
+/* ---- the wanted table ----------------------------------------------------------------------- */
+
+/* The ranges as JSON; name gets "a4-<16 hex>" / "a6-..." of a hash of their text. */
+static json_t *ranges_json(const struct rngs *s, char name[32], int fam)
+{
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *a = json_array();
+	const char *parts[1];
+
+	for (size_t i = 0; i < s->n; i++) {
+		inet_addr_fmt(&s->v[i].lo, lo, sizeof(lo));
+		inet_addr_fmt(&s->v[i].hi, hi, sizeof(hi));
+		json_array_append_new(a, json_pack("[ss]", lo, hi));
+		if (f)
+			fprintf(f, "%s-%s,", lo, hi);
+	}
+	if (f)
+		fclose(f);
+	parts[0] = text ? text : "";
+	snprintf(name, 32, "a%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4, naming_hash(parts, 1));
+	return a;
+}
+
+/* The set of rule r's peers in fam, added to sets: its name, or "" when r has none there. */
+static int rule_set(const struct pol_rule *r, int fam, json_t *sets, char name[32])
+{
+	struct rngs s = {0};
+	json_t *ranges;
+	int rr = rule_ranges(r, fam, &s);
+
+	name[0] = '\0';
+	if (rr < 0 || !s.n) {
+		free(s.v);
+		return rr;
+	}
+	ranges = ranges_json(&s, name, fam);
+	free(s.v);
+	if (!json_object_get(sets, name))
+		json_object_set_new(sets, name,
+				    json_pack("{s:i, s:o}", "family", fam == AF_INET6 ? 6 : 4,
+					      "ranges", ranges));
+	else
+		json_decref(ranges);
+	return 0;
+}
+
+static void rule_ports_json(const struct pol_rule *r, const char *set, json_t *out)
+{
+	if (r->any_port) {
+		json_array_append_new(out, set ? json_pack("{s:s}", "set", set) : json_object());
+		return;
+	}
+	for (size_t i = 0; i < r->n_ports; i++) {
+		const struct pol_port *p = &r->ports[i];
+		json_t *o = json_pack("{s:i}", "proto", p->proto);
+
+		if (set)
+			json_object_set_new(o, "set", json_string(set));
+		if (p->lo) {
+			json_object_set_new(o, "lo", json_integer(p->lo));
+			json_object_set_new(o, "hi", json_integer(p->hi ? p->hi : p->lo));
+		}
+		json_array_append_new(out, o);
+	}
+}
+
+static int dir_rules(const struct pol_dir *d, json_t *sets, json_t *out)
+{
+	static const int fams[] = {AF_INET, AF_INET6};
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pol_rule *r = &d->rules[i];
+
+		if (r->any_peer) {
+			rule_ports_json(r, NULL, out);
+			continue;
+		}
+		for (size_t f = 0; f < 2; f++) {
+			char name[32];
+			int rr = rule_set(r, fams[f], sets, name);
+
+			if (rr < 0)
+				return rr;
+			if (name[0])
+				rule_ports_json(r, name, out);
+		}
+	}
+	return 0;
+}
+
+static int add_dir(json_t *want, const struct pol_pod *p, bool in, const char *tag)
+{
+	const struct pol_dir *d = in ? &p->in : &p->out;
+	json_t *rules = json_array(), *disp = json_object_get(want, in ? "in" : "out");
+	char chain[32], ip[INET6_ADDRSTRLEN];
+	int rr;
+
+	snprintf(chain, sizeof(chain), "p%c-%s", in ? 'i' : 'o', tag);
+	rr = dir_rules(d, json_object_get(want, "sets"), rules);
+	json_object_set_new(json_object_get(want, "chains"), chain,
+			    json_pack("{s:s, s:o}", "dir", in ? "in" : "out", "rules", rules));
+	for (size_t i = 0; i < p->n_ips; i++)
+		json_object_set_new(disp, inet_addr_fmt(&p->ips[i], ip, sizeof(ip)),
+				    json_string(chain));
+	return rr;
+}
+
+static bool is_local(const json_t *pod, const char *node)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+	const char *n = json_string_value(json_object_get(spec, "nodeName"));
+
+	return n && strcmp(n, node) == 0 && !json_is_true(json_object_get(spec, "hostNetwork"));
+}
+
+static int add_pod(json_t *want, const json_t *namespaces, const json_t *pods,
+		   const json_t *policies, const json_t *pod, struct polsync_stats *st,
+		   struct cni_err *err)
+{
+	const json_t *m = json_object_get(pod, "metadata");
+	const char *ns = json_string_value(json_object_get(m, "namespace"));
+	const char *name = json_string_value(json_object_get(m, "name"));
+	const char *parts[] = {"pod", ns ? ns : "", name ? name : ""};
+	struct pol_pod p;
+	char tag[17];
+	int rr;
+
+	if (!ns || !name || pol_compile(namespaces, pods, policies, ns, name, &p, err) < 0)
+		return ns && name ? -EINVAL : 0;
+	st->pods_local++;
+	snprintf(tag, sizeof(tag), "%016" PRIx64, naming_hash(parts, 3));
+	rr = p.n_ips && p.in.isolated ? add_dir(want, &p, true, tag) : 0;
+	if (rr == 0 && p.n_ips && p.out.isolated)
+		rr = add_dir(want, &p, false, tag);
+	st->pods_isolated += p.n_ips && (p.in.isolated || p.out.isolated);
+	pol_pod_free(&p);
+	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy of %s/%s", ns, name) : 0;
+}
+
+json_t *polsync_want(const char *node_name, const json_t *namespaces, const json_t *pods,
+		     const json_t *policies, struct polsync_stats *st, struct cni_err *err)
+{
+	json_t *want = json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out");
+	struct polsync_stats s = {0};
+	const char *k;
+	json_t *pod;
+
+	if (!want) {
+		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
+		return NULL;
+	}
+	json_object_foreach((json_t *)pods, k, pod)
+	{
+		if (is_local(pod, node_name) &&
+		    add_pod(want, namespaces, pods, policies, pod, &s, err) < 0) {
+			json_decref(want);
+			return NULL;
+		}
+	}
+	s.chains = json_object_size(json_object_get(want, "chains"));
+	s.sets = json_object_size(json_object_get(want, "sets"));
+	if (st)
+		*st = s;
+	return want;
+}
+
+/* ---- applying ------------------------------------------------------------------------------- */
+
+/* br_netfilter on in this netns: bridged frames meet the inet hooks (and conntrack). */
+static int brnf_ensure(struct cni_err *err)
+{
+	static const char *const keys[] = {"bridge-nf-call-iptables", "bridge-nf-call-ip6tables"};
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[128], v = 0;
+		_cleanup_close_ int fd = -1;
+
+		snprintf(path, sizeof(path), "%s/%s", BRNF_DIR, keys[i]);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return cni_err_set(err, CNI_ERR_CONFIG, errno,
+					   "NetworkPolicy on bridged pods needs br_netfilter: "
+					   "%s: %s (load the module: modprobe br_netfilter)",
+					   path, strerror(errno));
+		if (read(fd, &v, 1) == 1 && v == '1')
+			continue;
+		if (pwrite(fd, "1\n", 2, 0) != 2)
+			return cni_err_set(err, CNI_ERR_CONFIG, errno, "write 1 to %s", path);
+		log_info("set %s to 1 (bridged pod traffic must meet NetworkPolicy)", path);
+	}
+	return 0;
+}
+
+int polsync_new(const char *node_name, struct polsync **ret)
+{
+	struct polsync *ps = calloc(1, sizeof(*ps));
+
+	if (!ps || !(ps->node = strdup(node_name))) {
+		free(ps);
+		return -ENOMEM;
+	}
+	*ret = ps;
+	return 0;
+}
+
+void polsync_free(struct polsync *ps)
+{
+	if (!ps)
+		return;
+	nft_pol_free(ps->nft);
+	free(ps->node);
+	free(ps);
+}
+
+int polsync_apply(struct polsync *ps, const json_t *namespaces, const json_t *pods,
+		  const json_t *policies, struct polsync_stats *st, struct cni_err *err)
+{
+	_cleanup_json_ json_t *want = polsync_want(ps->node, namespaces, pods, policies, st, err);
+	struct nft_pol_counts c = {0};
+	int r;
+
+	if (!want)
+		return -EINVAL;
+	if (st->chains && !ps->brnf_done) {
+		if (brnf_ensure(err) < 0)
+			return -EINVAL;
+		ps->brnf_done = true;
+	}
+	r = nft_pol_apply(&ps->nft, want, &c, err);
+	st->changes = c.sets_added + c.sets_removed + c.chains_added + c.chains_changed +
+		      c.chains_removed + c.map_changes;
+	return r;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* weft-node's NetworkPolicy enforcement for bridge, host-gw and vxlan pods (docs/design.md §7):
+ * from the informers' caches of Namespaces, Pods and NetworkPolicies, every pod of this node
+ * is compiled (agent/policy.h) and the result rendered as the wanted content of the nftables
+ * table `inet weft-policy` (common/nft/policy.h), which is then applied as a diff:
+ *   - a pod isolated for ingress gets the chain "pi-<16 hex>", one for egress "po-<16 hex>"
+ *     (the hex: naming_hash of the pod's namespace and name), and its addresses in the
+ *     dispatch maps; a pod no policy selects has nothing in the table;
+ *   - each rule's peers become one interval set per family, named after its content
+ *     ("a4-<16 hex>", "a6-..."): rules with the same peers share it, across pods too;
+ *   - each rule's ports become one nft rule per port entry (protocol + range).
+ * Bridged pod-to-pod traffic reaches the forward hook only through br_netfilter: when there is
+ * something to enforce, net.bridge.bridge-nf-call-ip(6)tables are set to 1 in the node's netns
+ * (what Kubernetes asks of nodes anyway); without br_netfilter the round fails loudly. */
+#ifndef WEFT_AGENT_POLSYNC_H
+#define WEFT_AGENT_POLSYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common/cni-error.h"
+
+struct polsync_stats {
+	size_t pods_local, pods_isolated, chains, sets;
+	unsigned changes; /* chains and sets added, changed or removed by the last apply */
+};
+
+struct polsync;
+
+int polsync_new(const char *node_name, struct polsync **ret);
+void polsync_free(struct polsync *ps); /* NULL-safe; leaves the table in place */
+
+/* The wanted table for this node (a new reference), pure: unit tests use it. */
+json_t *polsync_want(const char *node_name, const json_t *namespaces, const json_t *pods,
+		     const json_t *policies, struct polsync_stats *st, struct cni_err *err);
+/* Computes and applies. */
+int polsync_apply(struct polsync *ps, const json_t *namespaces, const json_t *pods,
+		  const json_t *policies, struct polsync_stats *st, struct cni_err *err);
+
+/* What the informers keep of each kind (new references): the fields the compiler reads. */
+json_t *polsync_pod_compact(const json_t *pod);
+json_t *polsync_ns_compact(const json_t *ns);
+json_t *polsync_policy_compact(const json_t *pol);
+
+#endif

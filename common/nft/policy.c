@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The table `inet weft-policy` (see policy.h): wanted content -> one batch of differences. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/nft/internal.h"
+#include "common/nft/policy.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+
+#define TYPE_IPV4   7 /* nft's datatype numbers, so `nft list` prints addresses */
+#define TYPE_IPV6   8
+#define ELEMS_CHUNK 64
+#define TH_DPORT    2
+
+struct nft_pol {
+	json_t *applied;
+};
+
+static const char *const maps[] = {"in4", "in6", "out4", "out6"};
+
+static void spec(const char *name, struct nft_chain_spec *c)
+{
+	*c = (struct nft_chain_spec){.family = NFPROTO_INET, .table = NFT_POL_TABLE};
+	snprintf(c->name, sizeof(c->name), "%s", name);
+}
+
+static void base_spec(bool fwd, struct nft_chain_spec *c)
+{
+	spec(fwd ? "forward" : "input", c);
+	c->type = "filter";
+	c->hooknum = fwd ? NF_INET_FORWARD : NF_INET_LOCAL_IN;
+	c->hook_name = fwd ? "forward" : "input";
+	c->prio = 0;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n >= NFT_CHAIN_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* ---- rules ---------------------------------------------------------------------------------- */
+
+static int add_lookup(struct nftnl_rule *r, const char *set, bool vmap)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		if (vmap)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	}
+	return nft_add_expr(r, e);
+}
+
+/* meta nfproto == v6 ? ipv6 : ipv4; payload (s|d)addr; lookup @set [vmap] */
+static int add_addr_lookup(struct nftnl_rule *r, bool v6, bool src, const char *set, bool vmap)
+{
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	uint32_t off = v6 ? (src ? IPV6_SADDR_OFF : IPV6_DADDR_OFF)
+			  : (src ? IPV4_SADDR_OFF : IPV4_DADDR_OFF);
+	int rr = nft_add_meta(r, NFT_META_NFPROTO);
+
+	if (rr == 0)
+		rr = nft_add_cmp(r, NFT_CMP_EQ, &nfproto, 1);
+	if (rr == 0)
+		rr = nft_add_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, v6 ? 16 : 4);
+	return rr < 0 ? rr : add_lookup(r, set, vmap);
+}
+
+static int add_ct_established(struct nftnl_rule *r)
+{
+	uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED), z = 0;
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+	int rr;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	rr = nft_add_expr(r, e);
+	if (rr == 0)
+		rr = nft_add_bitwise(r, (const uint8_t *)&mask, sizeof(mask));
+	if (rr == 0)
+		rr = nft_add_cmp(r, NFT_CMP_NEQ, &z, sizeof(z));
+	return rr < 0 ? rr : nft_add_verdict(r, NF_ACCEPT);
+}
+
+static int add_ports(struct nftnl_rule *r, const json_t *rule)
+{
+	json_t *p = json_object_get(rule, "proto"), *lo = json_object_get(rule, "lo");
+	uint8_t proto = (uint8_t)json_integer_value(p);
+	uint16_t a, b;
+	int rr;
+
+	if (!p)
+		return 0;
+	rr = nft_add_meta(r, NFT_META_L4PROTO);
+	if (rr == 0)
+		rr = nft_add_cmp(r, NFT_CMP_EQ, &proto, 1);
+	if (rr < 0 || !lo)
+		return rr;
+	a = htons((uint16_t)json_integer_value(lo));
+	b = htons((uint16_t)json_integer_value(json_object_get(rule, "hi")));
+	rr = nft_add_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, TH_DPORT, 2);
+	if (rr == 0 && a == b)
+		return nft_add_cmp(r, NFT_CMP_EQ, &a, 2);
+	if (rr == 0)
+		rr = nft_add_cmp(r, NFT_CMP_GTE, &a, 2);
+	return rr < 0 ? rr : nft_add_cmp(r, NFT_CMP_LTE, &b, 2);
+}
+
+/* One allow rule of a chain; in chains accept, out chains return. */
+static int rule_fill(struct nftnl_rule *r, const json_t *sets, const json_t *rule, bool in)
+{
+	const char *set = json_string_value(json_object_get(rule, "set"));
+	int rr = 0;
+
+	if (set)
+		rr = add_addr_lookup(r,
+				     json_integer_value(json_object_get(json_object_get(sets, set),
+									"family")) == 6,
+				     in, set, false);
+	if (rr == 0)
+		rr = add_ports(r, rule);
+	return rr < 0 ? rr : nft_add_verdict(r, in ? NF_ACCEPT : NFT_RETURN);
+}
+
+typedef int (*rule_filler)(struct nftnl_rule *r, const void *arg);
+
+static int push_rule(struct nft_batch *b, const struct nft_chain_spec *c, rule_filler fill,
+		     const void *arg, const char *what)
+{
+	_cleanup_nft_rule_ struct nftnl_rule *r = nft_rule_new(c, NULL);
+	int rr = r ? fill(r, arg) : -ENOMEM;
+
+	return rr < 0 ? rr : nft_batch_add_rule(b, c, r, what);
+}
+
+static int fill_ct(struct nftnl_rule *r, const void *arg)
+{
+	(void)arg;
+	return add_ct_established(r);
+}
+
+static int fill_drop(struct nftnl_rule *r, const void *arg)
+{
+	(void)arg;
+	int rr = nft_add_plain(r, "counter");
+
+	return rr < 0 ? rr : nft_add_verdict(r, NF_DROP);
+}
+
+struct rule_arg {
+	const json_t *sets, *rule;
+	bool in;
+};
+
+static int fill_allow(struct nftnl_rule *r, const void *arg)
+{
+	const struct rule_arg *a = arg;
+
+	return rule_fill(r, a->sets, a->rule, a->in);
+}
+
+static int chain_rules(struct nft_batch *b, const json_t *sets, const char *name,
+		       const json_t *chain)
+{
+	bool in = strcmp(json_string_value(json_object_get(chain, "dir")), "in") == 0;
+	struct nft_chain_spec c;
+	const json_t *rule;
+	size_t i;
+	int rr;
+
+	spec(name, &c);
+	rr = push_rule(b, &c, fill_ct, NULL, "ct state established,related accept");
+	json_array_foreach(json_object_get(chain, "rules"), i, rule)
+	{
+		struct rule_arg a = {sets, rule, in};
+
+		if (rr == 0)
+			rr = push_rule(b, &c, fill_allow, &a, "allow rule");
+	}
+	return rr < 0 ? rr : push_rule(b, &c, fill_drop, NULL, "counter drop");
+}
+
+/* ---- sets ----------------------------------------------------------------------------------- */
+
+struct range {
+	struct inet_addr lo, hi;
+};
+
+static int range_cmp(const void *a, const void *b)
+{
+	return inet_addr_cmp(&((const struct range *)a)->lo, &((const struct range *)b)->lo);
+}
+
+/* The set's ranges parsed, sorted and merged (overlapping or adjacent joined). */
+static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, struct cni_err *err)
+{
+	const json_t *rs = json_object_get(set, "ranges"), *r;
+	int fam = json_integer_value(json_object_get(set, "family")) == 6 ? AF_INET6 : AF_INET;
+	struct range *v = calloc(json_array_size(rs) + 1, sizeof(*v));
+	size_t i, n = 0;
+
+	if (!v)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set ranges");
+	json_array_foreach(rs, i, r)
+	{
+		if (inet_addr_parse(json_string_value(json_array_get(r, 0)), &v[n].lo) < 0 ||
+		    inet_addr_parse(json_string_value(json_array_get(r, 1)), &v[n].hi) < 0 ||
+		    v[n].lo.family != fam || v[n].hi.family != fam ||
+		    inet_addr_cmp(&v[n].lo, &v[n].hi) > 0) {
+			free(v);
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy set: bad range %zu",
+					   i);
+		}
+		n++;
+	}
+	qsort(v, n, sizeof(*v), range_cmp);
+	*n_ret = 0;
+	for (i = 0; i < n; i++) {
+		struct inet_addr next;
+		struct range *last = *n_ret ? &v[*n_ret - 1] : NULL;
+
+		if (last &&
+		    (inet_addr_cmp(&v[i].lo, &last->hi) <= 0 ||
+		     (inet_addr_next(&last->hi, &next) == 0 && inet_addr_eq(&next, &v[i].lo)))) {
+			if (inet_addr_cmp(&v[i].hi, &last->hi) > 0)
+				last->hi = v[i].hi;
+		} else {
+			v[(*n_ret)++] = v[i];
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+static struct nftnl_set *set_obj(const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s && (nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_POL_TABLE) < 0 ||
+		  nftnl_set_set_str(s, NFTNL_SET_NAME, name) < 0)) {
+		nftnl_set_free(s);
+		s = NULL;
+	}
+	if (s)
+		nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	return s;
+}
+
+/* The kernel wants an ID on every new set (rules of the same batch may refer to it by ID). */
+static void set_id(struct nftnl_set *s)
+{
+	static uint32_t id;
+
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++id);
+}
+
+static void set_freep(struct nftnl_set **s)
+{
+	if (*s)
+		nftnl_set_free(*s);
+}
+#define _cleanup_set_ __attribute__((cleanup(set_freep)))
+
+static int elem_add(struct nftnl_set *s, const struct inet_addr *a, bool end)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, a->bytes, a->family == AF_INET6 ? 16 : 4);
+	if (end)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/* Elements of ranges [i, j) into one message. */
+static int range_elems(struct nft_batch *b, const char *name, const struct range *v, size_t i,
+		       size_t j)
+{
+	_cleanup_set_ struct nftnl_set *s = set_obj(name);
+	struct nft_chain_spec c;
+	int rr = s ? 0 : -ENOMEM;
+
+	for (; rr == 0 && i < j; i++) {
+		struct inet_addr end;
+
+		rr = elem_add(s, &v[i].lo, false);
+		if (rr == 0 && inet_addr_next(&v[i].hi, &end) == 0)
+			rr = elem_add(s, &end, true);
+	}
+	spec(name, &c);
+	return rr < 0 ? rr : nft_batch_set_elems(b, &c, s, true);
+}
+
+static int set_add(struct nft_batch *b, const char *name, const json_t *set, struct cni_err *err)
+{
+	_cleanup_set_ struct nftnl_set *s = set_obj(name);
+	_cleanup_free_ struct range *v = NULL;
+	bool v6 = json_integer_value(json_object_get(set, "family")) == 6;
+	struct nft_chain_spec c;
+	size_t n = 0, i;
+	int rr;
+
+	if (!s)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set %s", name);
+	if (ranges_of(set, &v, &n, err) < 0)
+		return -EINVAL;
+	set_id(s);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? TYPE_IPV6 : TYPE_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
+	spec(name, &c);
+	rr = nft_batch_add_set(b, &c, s);
+	for (i = 0; rr == 0 && i < n; i += ELEMS_CHUNK)
+		rr = range_elems(b, name, v, i, i + ELEMS_CHUNK < n ? i + ELEMS_CHUNK : n);
+	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy set %s", name) : 0;
+}
+
+static int map_add(struct nft_batch *b, const char *name)
+{
+	_cleanup_set_ struct nftnl_set *s = set_obj(name);
+	bool v6 = name[strlen(name) - 1] == '6';
+	struct nft_chain_spec c;
+
+	if (!s)
+		return -ENOMEM;
+	set_id(s);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? TYPE_IPV6 : TYPE_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	spec(name, &c);
+	return nft_batch_add_set(b, &c, s);
+}
+
+/* ---- the table's frame ---------------------------------------------------------------------- */
+
+struct base_arg {
+	bool v6, src;
+	const char *map;
+};
+
+static int fill_dispatch(struct nftnl_rule *r, const void *arg)
+{
+	const struct base_arg *a = arg;
+
+	return add_addr_lookup(r, a->v6, a->src, a->map, true);
+}
+
+static int base_chain(struct nft_batch *b, bool fwd)
+{
+	static const struct base_arg all[] = {{false, true, "out4"},
+					      {true, true, "out6"},
+					      {false, false, "in4"},
+					      {true, false, "in6"}};
+	struct nft_chain_spec c;
+	int rr;
+
+	base_spec(fwd, &c);
+	rr = nft_batch_add_chain(b, &c);
+	for (size_t i = 0; rr == 0 && i < (fwd ? 4u : 2u); i++)
+		rr = push_rule(b, &c, fill_dispatch, &all[i], all[i].map);
+	return rr;
+}
+
+/* add table; delete table; add table: replaces any table of the name, in one transaction. */
+static int frame(struct nft_batch *b)
+{
+	struct nft_chain_spec c;
+	int rr;
+
+	base_spec(true, &c);
+	rr = nft_batch_add_table(b, &c);
+	if (rr == 0)
+		rr = nft_batch_del_table(b, &c);
+	if (rr == 0)
+		rr = nft_batch_add_table(b, &c);
+	for (size_t i = 0; rr == 0 && i < 4; i++)
+		rr = map_add(b, maps[i]);
+	if (rr == 0)
+		rr = base_chain(b, true);
+	return rr < 0 ? rr : base_chain(b, false);
+}
+
+/* ---- the diff ------------------------------------------------------------------------------- */
+
+static const json_t *section(const json_t *doc, const char *key)
+{
+	const json_t *s = json_object_get(doc, key);
+
+	return json_is_object(s) ? s : NULL;
+}
+
+static int check_names(const json_t *want, struct cni_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)section(want, "sets"), k, v)
+	{
+		if (!name_ok(k))
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy: bad set name");
+	}
+	json_object_foreach((json_t *)section(want, "chains"), k, v)
+	{
+		const char *dir = json_string_value(json_object_get(v, "dir"));
+
+		if (!name_ok(k) || !dir || (strcmp(dir, "in") && strcmp(dir, "out")))
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy: bad chain %s", k);
+	}
+	return 0;
+}
+
+static int sets_add(struct nft_batch *b, const json_t *old, const json_t *want,
+		    struct nft_pol_counts *n, struct cni_err *err)
+{
+	const json_t *os = section(old, "sets");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)section(want, "sets"), k, v)
+	{
+		const json_t *o = json_object_get(os, k);
+
+		if (o && json_equal(o, v))
+			continue;
+		if (o)
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+					   "policy: set %s changed content under the same name", k);
+		if (set_add(b, k, v, err) < 0)
+			return -EINVAL;
+		n->sets_added++;
+	}
+	return 0;
+}
+
+static int chains_update(struct nft_batch *b, const json_t *old, const json_t *want,
+			 struct nft_pol_counts *n)
+{
+	const json_t *oc = section(old, "chains"), *ws = section(want, "sets");
+	const char *k;
+	json_t *v;
+	int rr = 0;
+
+	json_object_foreach((json_t *)section(want, "chains"), k, v)
+	{
+		const json_t *o = json_object_get(oc, k);
+		struct nft_chain_spec c;
+
+		if (o && json_equal(o, v))
+			continue;
+		spec(k, &c);
+		rr = o ? nft_batch_flush_chain(b, &c) : nft_batch_add_chain(b, &c);
+		if (rr == 0)
+			rr = chain_rules(b, ws, k, v);
+		if (rr < 0)
+			return rr;
+		*(o ? &n->chains_changed : &n->chains_added) += 1;
+	}
+	return 0;
+}
+
+static int map_elem(struct nft_batch *b, const char *map, const char *addr, const char *chain,
+		    bool add)
+{
+	_cleanup_set_ struct nftnl_set *s = set_obj(map);
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct nft_chain_spec c;
+	struct inet_addr a;
+
+	if (!s || !e) {
+		if (e)
+			nftnl_set_elem_free(e);
+		return -ENOMEM;
+	}
+	if (inet_addr_parse(addr, &a) < 0) {
+		nftnl_set_elem_free(e);
+		return -EINVAL;
+	}
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, a.bytes, a.family == AF_INET6 ? 16 : 4);
+	if (add) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
+	}
+	nftnl_set_elem_add(s, e);
+	spec(map, &c);
+	return nft_batch_set_elems(b, &c, s, add);
+}
+
+static const char *map_of(const char *dir, const char *addr)
+{
+	bool v6 = strchr(addr, ':') != NULL;
+
+	return strcmp(dir, "in") == 0 ? (v6 ? "in6" : "in4") : (v6 ? "out6" : "out4");
+}
+
+/* Map elements: removed or changed ones deleted, new or changed ones added. */
+static int maps_update(struct nft_batch *b, const json_t *old, const json_t *want,
+		       struct nft_pol_counts *n)
+{
+	static const char *const dirs[] = {"in", "out"};
+	int rr = 0;
+
+	for (size_t d = 0; rr == 0 && d < 2; d++) {
+		const json_t *o = section(old, dirs[d]), *w = section(want, dirs[d]);
+		const char *k;
+		json_t *v;
+
+		json_object_foreach((json_t *)o, k, v)
+		{
+			json_t *nv = json_object_get(w, k);
+
+			if (rr == 0 && (!nv || !json_equal(nv, v))) {
+				rr = map_elem(b, map_of(dirs[d], k), k, NULL, false);
+				n->map_changes++;
+			}
+		}
+		json_object_foreach((json_t *)w, k, v)
+		{
+			json_t *ov = json_object_get(o, k);
+
+			if (rr == 0 && (!ov || !json_equal(ov, v))) {
+				rr = map_elem(b, map_of(dirs[d], k), k, json_string_value(v), true);
+				n->map_changes++;
+			}
+		}
+	}
+	return rr;
+}
+
+static int removals(struct nft_batch *b, const json_t *old, const json_t *want,
+		    struct nft_pol_counts *n)
+{
+	const char *k;
+	json_t *v;
+	int rr = 0;
+
+	json_object_foreach((json_t *)section(old, "chains"), k, v)
+	{
+		struct nft_chain_spec c;
+
+		if (rr < 0 || json_object_get(section(want, "chains"), k))
+			continue;
+		spec(k, &c);
+		rr = nft_batch_flush_chain(b, &c);
+		if (rr == 0)
+			rr = nft_batch_del_chain(b, &c);
+		n->chains_removed++;
+	}
+	json_object_foreach((json_t *)section(old, "sets"), k, v)
+	{
+		struct nft_chain_spec c;
+
+		if (rr < 0 || json_object_get(section(want, "sets"), k))
+			continue;
+		spec(k, &c);
+		rr = nft_batch_del_set(b, &c, k);
+		n->sets_removed++;
+	}
+	return rr;
+}
+
+static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
+		struct nft_pol_counts *n, struct cni_err *err)
+{
+	int rr = old ? 0 : frame(b);
+
+	if (rr < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy batch");
+	if (sets_add(b, old, want, n, err) < 0)
+		return -EINVAL;
+	rr = chains_update(b, old, want, n);
+	if (rr == 0)
+		rr = maps_update(b, old, want, n);
+	if (rr == 0)
+		rr = removals(b, old, want, n);
+	return rr < 0 ? cni_err_set(err, rr == -EINVAL ? CNI_ERR_CONFIG : CNI_ERR_INTERNAL, -rr,
+				    "policy batch")
+		      : 0;
+}
+
+int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
+		  struct cni_err *err)
+{
+	_cleanup_nft_sock_ struct nft_sock *s = NULL;
+	_cleanup_nft_batch_ struct nft_batch *b = NULL;
+	struct nft_pol_counts n = {0};
+	const json_t *old = *st ? (*st)->applied : NULL;
+	int rr;
+
+	if (check_names(want, err) < 0)
+		return -EINVAL;
+	rr = nft_sock_open(&s, err);
+	if (rr < 0)
+		return rr;
+	if (nft_batch_new(s, 0, &b) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");
+	rr = diff(b, old, want, &n, err);
+	if (rr == 0)
+		rr = nft_batch_send(s, b, err);
+	if (rr < 0) {
+		nft_pol_free(*st);
+		*st = NULL;
+		return rr == -ERESTART ? -EAGAIN : rr;
+	}
+	if (!*st && !(*st = calloc(1, sizeof(**st))))
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy state");
+	json_decref((*st)->applied);
+	(*st)->applied = json_incref(want);
+	if (ret)
+		*ret = n;
+	return 0;
+}
+
+void nft_pol_free(struct nft_pol *st)
+{
+	if (!st)
+		return;
+	json_decref(st->applied);
+	free(st);
+}
+
+int nft_pol_remove(struct cni_err *err)
+{
+	_cleanup_nft_sock_ struct nft_sock *s = NULL;
+	_cleanup_nft_batch_ struct nft_batch *b = NULL;
+	struct nft_chain_spec c;
+	int rr = nft_sock_open(&s, err);
+
+	if (rr < 0)
+		return rr;
+	spec("x", &c);
+	if (nft_batch_new(s, 0, &b) < 0 || nft_batch_add_table(b, &c) < 0 ||
+	    nft_batch_del_table(b, &c) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");
+	return nft_batch_send(s, b, err);
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+# weft-node's NetworkPolicy enforcement for bridge pods (nftables, table inet weft-policy),
+# against the Kubernetes API test double: three pods of a bridge network in a throwaway node
+# netns, Pods/Namespaces/NetworkPolicies posted to the API, real TCP connections probed.
+# The truth table over every field of the API is `netlab run policy` (netlab-policy.bats);
+# these tests pin the agent's behaviour: what is enforced, when, and what is left behind.
+
+load helpers
+load agent
+
+setup() {
+	weft_setup
+	ka_setup
+	command -v python3 >/dev/null || fail "python3 is required"
+	jq -cn --arg d "$DATA" '{cniVersion: "1.0.0", name: "pnet", type: "bridge",
+		bridge: "wpbr0", isGateway: true,
+		ipam: {type: "host-local", subnet: "10.98.0.0/24", dataDir: $d}}' >"$DATA/net.d/10-pnet.conf"
+	ka_ns x
+	ka_ns y
+	pod x a 1
+	pod x b 2
+	pod y c 3
+}
+
+teardown() {
+	[ -z "${AGENT_PID:-}" ] || kill -9 "$AGENT_PID" 2>/dev/null || true
+	weft_teardown
+}
+
+fail() {
+	echo "$*" >&2
+	return 1
+}
+
+ka_ns() { # ka_ns NAME: a Namespace labelled ns=NAME
+	ka_admin /objects/api/v1/namespaces -XPOST \
+		-d "{\"metadata\":{\"name\":\"$1\",\"labels\":{\"ns\":\"$1\"}}}" >/dev/null
+}
+
+# pod NS NAME N: pod netns, bridge ADD, a TCP server on 80 and 81 in it, and the Pod object
+# (labels pod=NAME, named port "web" = 80) with the IP the ADD returned. IP in $DATA/ip.NS.NAME.
+pod() {
+	local ns=$1 name=$2 n=$3 netns out ip
+	netns=$(weft_netns_add "p$n")
+	out=$(run_plugin ADD bridge "$DATA/net.d/10-pnet.conf" "ctr$n" eth0 "/run/netns/$netns") ||
+		fail "ADD $ns/$name: $out $(plugin_stderr)"
+	ip=$(json_get "$out" '.ips[0].address | split("/")[0]')
+	echo "$ip" >"$DATA/ip.$ns.$name"
+	echo "$netns" >"$DATA/netns.$ns.$name"
+	ip netns exec "$netns" python3 -c '
+import socket, threading, time
+def serve(p):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", p)); s.listen(64)
+    while True:
+        c, _ = s.accept(); c.sendall(b"ok"); c.close()
+for p in (80, 81): threading.Thread(target=serve, args=(p,), daemon=True).start()
+time.sleep(3600)' >/dev/null 2>&1 &
+	ka_admin /objects/api/v1/namespaces/"$ns"/pods -XPOST -d "$(pod_json "$ns" "$name" "$ip" "pod=$name")" >/dev/null
+}
+
+pod_json() { # NS NAME IP LABEL=VALUE
+	jq -cn --arg ns "$1" --arg n "$2" --arg ip "$3" --arg k "${4%%=*}" --arg v "${4#*=}" '{
+		metadata: {namespace: $ns, name: $n, labels: {($k): $v}},
+		spec: {nodeName: "node-a", containers: [{name: "c",
+			ports: [{name: "web", containerPort: 80, protocol: "TCP"}]}]},
+		status: {podIP: $ip, podIPs: [{ip: $ip}]}}'
+}
+
+ip_of() { cat "$DATA/ip.$1"; }
+
+# can FROM TO PORT: a TCP connection from pod FROM (ns.name, or "node") to pod TO succeeds
+can() {
+	local from=$1 to=$2 port=$3 ns=$HOST
+	[ "$from" = node ] || ns=$(cat "$DATA/netns.$from")
+	ip netns exec "$ns" python3 -c '
+import socket, sys
+s = socket.socket(); s.settimeout(0.7)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2]))); sys.exit(0 if s.recv(2) == b"ok" else 1)
+except OSError:
+    sys.exit(1)' "$(ip_of "$to")" "$port"
+}
+
+cannot() { ! can "$@"; }
+
+# apply JSON: posts a NetworkPolicy (namespace from the object) and waits until the agent
+# enforces what the API holds now
+apply() {
+	local ns
+	ns=$(jq -r .metadata.namespace <<<"$1")
+	ka_admin "/objects/apis/networking.k8s.io/v1/namespaces/$ns/networkpolicies" -XPOST -d "$1" >/dev/null
+	enforced
+}
+
+enforced() { # the agent's rules reflect everything the API holds now
+	local rv
+	rv=$(ka_admin /stats | jq -r .rv)
+	wait_until 10 rv_at_least "$rv" || fail "policy not enforced within 10 s: $(agent_log)"
+}
+
+rv_at_least() {
+	local v
+	v=$(metric policy_resource_version)
+	[ -n "$v" ] && [ "${v%.*}" -ge "$1" ]
+}
+
+is_ready() { [ "$(metric ready)" = 1 ]; }
+
+start_agent() {
+	ka_node node-a 1
+	ka_agent "$@"
+	wait_until 10 is_ready || fail "agent not ready: $(agent_log)"
+	enforced
+}
+
+deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
+  "metadata":{"namespace":"x","name":"deny-in"},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}'
+
+@test "agent-policy: deny-all ingress isolates x's pods; the node still reaches them; deleting it restores" {
+	start_agent
+	can y.c x.a 80
+	apply "$deny_ingress_x"
+	cannot y.c x.a 80
+	cannot x.b x.a 81
+	cannot y.c x.b 80
+	can x.a y.c 80 # y is not selected
+	can node x.a 80 # kubelet probes
+	[ "$(metric policy_isolated_pods)" = 2 ]
+	ip netns exec "$HOST" nft list table inet weft-policy | grep -q "$(ip_of x.a) : jump pi-"
+	ka_admin /objects/apis/networking.k8s.io/v1/namespaces/x/networkpolicies/deny-in -XDELETE >/dev/null
+	enforced
+	can y.c x.a 80
+	[ "$(metric policy_chains)" = 0 ]
+	! ip netns exec "$HOST" nft list table inet weft-policy | grep -q "jump pi-"
+}
+
+@test "agent-policy: allow from a namespace on a named port only; replies pass through conntrack" {
+	start_agent
+	apply '{"metadata":{"namespace":"x","name":"web-from-y"},"spec":{"podSelector":{"matchLabels":{"pod":"a"}},
+		"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"ns":"y"}}}],"ports":[{"port":"web"}]}]}}'
+	can y.c x.a 80
+	cannot y.c x.a 81
+	cannot x.b x.a 80
+	can x.b y.c 80 # x/b is not selected
+	# x/b's answer enters x/a, whose ingress is closed to x/b: conntrack lets it in
+	can x.a x.b 81
+}
+
+@test "agent-policy: egress with ipBlock except; the pod may still answer connections it accepted" {
+	start_agent
+	local c
+	c=$(ip_of y.c)
+	apply "$(jq -cn --arg c "$c" '{metadata: {namespace: "x", name: "eg"}, spec: {
+		podSelector: {matchLabels: {pod: "a"}}, policyTypes: ["Egress"],
+		egress: [{to: [{ipBlock: {cidr: "10.98.0.0/24", except: [($c + "/32")]}}],
+			ports: [{protocol: "TCP", port: 80, endPort: 81}]}]}}')"
+	can x.a x.b 80
+	can x.a x.b 81
+	cannot x.a y.c 80
+	can y.c x.a 80 # ingress is not isolated; the answer leaves by conntrack
+	[ "$(metric policy_sets)" -ge 1 ]
+	ip netns exec "$HOST" nft list table inet weft-policy | grep -q "tcp dport 80-81 return"
+}
+
+@test "agent-policy: a label change moves a pod out of and back into a policy's selector" {
+	start_agent
+	apply '{"metadata":{"namespace":"x","name":"only-a"},"spec":{"podSelector":{"matchLabels":{"pod":"a"}},
+		"ingress":[{"from":[{"podSelector":{"matchLabels":{"role":"client"}}}]}]}}'
+	cannot x.b x.a 80
+	ka_admin /objects/api/v1/namespaces/x/pods -XPOST -d "$(pod_json x b "$(ip_of x.b)" role=client)" >/dev/null
+	enforced
+	can x.b x.a 80
+	ka_admin /objects/api/v1/namespaces/x/pods -XPOST -d "$(pod_json x a "$(ip_of x.a)" pod=z)" >/dev/null
+	enforced
+	can y.c x.a 80 # x/a no longer selected
+	[ "$(metric policy_chains)" = 0 ]
+}
+
+@test "agent-policy: SIGTERM leaves the rules in force; a new agent adopts them; --cleanup removes the table" {
+	start_agent
+	apply "$deny_ingress_x"
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	cannot y.c x.a 80 # still enforced with no agent
+	start_agent
+	cannot y.c x.a 80
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	ip netns exec "$HOST" "$BIN/weft-node" --kubeconfig "$DATA/kubeconfig" --node-name node-a \
+		--cni-conf-dir "$DATA/net.d" --cleanup
+	! ip netns exec "$HOST" nft list table inet weft-policy 2>/dev/null
+	can y.c x.a 80
+}
+
+@test "agent-policy: --network-policy off makes no table and watches no pods; a bad value is refused" {
+	run "$BIN/weft-node" --network-policy maybe
+	[ "$status" -eq 2 ]
+	[[ $output == *"--network-policy"*"on or off"* ]]
+	ka_node node-a 1
+	ka_agent --network-policy off
+	wait_until 10 is_ready || fail "agent not ready: $(agent_log)"
+	ka_admin /objects/apis/networking.k8s.io/v1/namespaces/x/networkpolicies -XPOST -d "$deny_ingress_x" >/dev/null
+	sleep 0.5
+	can y.c x.a 80
+	! ip netns exec "$HOST" nft list table inet weft-policy 2>/dev/null
+	[ -z "$(metric policy_resource_version)" ]
+}

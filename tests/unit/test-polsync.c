@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* agent/polsync: the wanted table `inet weft-policy` of a node, from the caches (pure, no
+ * kernel). Cluster: namespaces x and y; x/a (v4 + v6) and y/a on node n1, x/b on n2, a
+ * hostNetwork pod x/h on n1. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "agent/polsync.h"
+#include "common/cleanup.h"
+
+static json_t *namespaces, *pods;
+
+static json_t *pod(const char *ns, const char *name, const char *node, const char *ip,
+		   const char *ip6)
+{
+	json_t *ips = json_pack("[{s:s}]", "ip", ip);
+
+	if (ip6)
+		json_array_append_new(ips, json_pack("{s:s}", "ip", ip6));
+	return json_pack("{s:{s:s,s:s,s:{s:s}},s:{s:s,s:[]},s:{s:s,s:o}}", "metadata", "namespace",
+			 ns, "name", name, "labels", "pod", name, "spec", "nodeName", node,
+			 "containers", "status", "podIP", ip, "podIPs", ips);
+}
+
+static int setup(void **state)
+{
+	json_t *hn;
+
+	(void)state;
+	namespaces =
+		json_pack("{s:{s:{s:s,s:{s:s}}},s:{s:{s:s,s:{s:s}}}}", "x", "metadata", "name", "x",
+			  "labels", "ns", "x", "y", "metadata", "name", "y", "labels", "ns", "y");
+	pods = json_object();
+	json_object_set_new(pods, "x/a", pod("x", "a", "n1", "10.244.1.1", "fd00::1:1"));
+	json_object_set_new(pods, "x/b", pod("x", "b", "n2", "10.244.2.2", NULL));
+	json_object_set_new(pods, "y/a", pod("y", "a", "n1", "10.244.1.3", NULL));
+	hn = pod("x", "h", "n1", "192.168.1.1", NULL);
+	json_object_set_new(json_object_get(hn, "spec"), "hostNetwork", json_true());
+	json_object_set_new(pods, "x/h", hn);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	json_decref(namespaces);
+	json_decref(pods);
+	return 0;
+}
+
+/* The wanted table of node n1 under the policies (a JSON object "ns/name" -> policy). */
+static json_t *want(const char *policies, struct polsync_stats *st)
+{
+	_cleanup_json_ json_t *pols = json_loads(policies, 0, NULL);
+	struct cni_err err = {0};
+	json_t *w;
+
+	assert_non_null(pols);
+	w = polsync_want("n1", namespaces, pods, pols, st, &err);
+	assert_non_null(w);
+	return w;
+}
+
+static const json_t *at(const json_t *w, const char *section, const char *key)
+{
+	return json_object_get(json_object_get(w, section), key);
+}
+
+static void test_nothing_selected_nothing_in_the_table(void **state)
+{
+	struct polsync_stats st;
+	_cleanup_json_ json_t *w = want("{}", &st);
+
+	(void)state;
+	assert_int_equal(json_object_size(json_object_get(w, "chains")), 0);
+	assert_int_equal(json_object_size(json_object_get(w, "in")), 0);
+	assert_int_equal(json_object_size(json_object_get(w, "out")), 0);
+	assert_int_equal(st.pods_local, 2); /* x/a, y/a; x/b is on n2, x/h is hostNetwork */
+	assert_int_equal(st.pods_isolated, 0);
+}
+
+static void test_deny_all_ingress_local_pods_only(void **state)
+{
+	struct polsync_stats st;
+	_cleanup_json_ json_t *w =
+		want("{\"x/d\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"d\"}, \"spec\": "
+		     "{\"podSelector\": {}, \"policyTypes\": [\"Ingress\"]}}}",
+		     &st);
+	const char *chain = json_string_value(at(w, "in", "10.244.1.1"));
+
+	(void)state;
+	assert_non_null(chain);
+	assert_string_equal(json_string_value(at(w, "in", "fd00::1:1")), chain);
+	assert_int_equal(strncmp(chain, "pi-", 3), 0);
+	assert_int_equal(json_array_size(json_object_get(at(w, "chains", chain), "rules")), 0);
+	assert_string_equal(json_string_value(json_object_get(at(w, "chains", chain), "dir")),
+			    "in");
+	assert_null(at(w, "in", "10.244.2.2"));	 /* another node's */
+	assert_null(at(w, "in", "192.168.1.1")); /* hostNetwork */
+	assert_null(at(w, "in", "10.244.1.3"));	 /* not selected */
+	assert_int_equal(json_object_size(json_object_get(w, "out")), 0);
+	assert_int_equal(st.pods_isolated, 1);
+	assert_int_equal(st.chains, 1);
+}
+
+static void test_ipblock_except_becomes_ranges(void **state)
+{
+	_cleanup_json_ json_t *w = want(
+		"{\"x/e\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"e\"}, \"spec\": "
+		"{\"podSelector\": {\"matchLabels\": {\"pod\": \"a\"}}, \"policyTypes\": "
+		"[\"Egress\"], "
+		"\"egress\": [{\"to\": [{\"ipBlock\": {\"cidr\": \"10.0.0.0/8\", \"except\": "
+		"[\"10.1.0.0/16\", \"10.255.255.0/24\"]}}], \"ports\": [{\"protocol\": \"UDP\", "
+		"\"port\": 53}]}]}}}",
+		NULL);
+	const char *chain = json_string_value(at(w, "out", "10.244.1.1"));
+	const json_t *rule = json_array_get(json_object_get(at(w, "chains", chain), "rules"), 0);
+	const char *set = json_string_value(json_object_get(rule, "set"));
+	_cleanup_json_ json_t *expect = json_loads(
+		"[[\"10.0.0.0\", \"10.0.255.255\"], [\"10.2.0.0\", \"10.255.254.255\"]]", 0, NULL);
+
+	(void)state;
+	assert_non_null(set);
+	assert_int_equal(json_integer_value(json_object_get(rule, "proto")), 17);
+	assert_int_equal(json_integer_value(json_object_get(rule, "lo")), 53);
+	assert_int_equal(json_integer_value(json_object_get(rule, "hi")), 53);
+	assert_true(json_equal(json_object_get(at(w, "sets", set), "ranges"), expect));
+	assert_int_equal(json_integer_value(json_object_get(at(w, "sets", set), "family")), 4);
+	assert_int_equal(json_array_size(json_object_get(at(w, "chains", chain), "rules")), 1);
+}
+
+static void test_same_peers_share_one_set(void **state)
+{
+	/* both local pods allow the same peers (x/b): one set */
+	_cleanup_json_ json_t *w = want(
+		"{\"x/p\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"p\"}, \"spec\": "
+		"{\"podSelector\": {}, \"ingress\": [{\"from\": [{\"podSelector\": "
+		"{\"matchLabels\": "
+		"{\"pod\": \"b\"}}}]}]}}, \"y/p\": {\"metadata\": {\"namespace\": \"y\", \"name\": "
+		"\"p\"}, \"spec\": {\"podSelector\": {}, \"ingress\": [{\"from\": "
+		"[{\"namespaceSelector\": "
+		"{\"matchLabels\": {\"ns\": \"x\"}}, \"podSelector\": {\"matchLabels\": {\"pod\": "
+		"\"b\"}}}], \"ports\": [{\"port\": 80}, {\"port\": 90, \"endPort\": 99}]}]}}}",
+		NULL);
+	const char *ca = json_string_value(at(w, "in", "10.244.1.1"));
+	const char *cy = json_string_value(at(w, "in", "10.244.1.3"));
+	const json_t *ry = json_object_get(at(w, "chains", cy), "rules");
+
+	(void)state;
+	assert_int_equal(json_object_size(json_object_get(w, "sets")), 1);
+	assert_string_not_equal(ca, cy);
+	assert_int_equal(json_array_size(json_object_get(at(w, "chains", ca), "rules")), 1);
+	assert_int_equal(json_array_size(ry), 2); /* one per port entry */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ry, 1), "hi")), 99);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ry, 1), "proto")), 6);
+}
+
+static void test_allow_all_rule_has_no_set(void **state)
+{
+	_cleanup_json_ json_t *w = want(
+		"{\"x/all\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"all\"}, \"spec\": "
+		"{\"podSelector\": {}, \"ingress\": [{}]}}}",
+		NULL);
+	const char *c = json_string_value(at(w, "in", "10.244.1.1"));
+	const json_t *r = json_array_get(json_object_get(at(w, "chains", c), "rules"), 0);
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(json_object_size(r), 0); /* every peer, every port */
+}
+
+static void test_compact_keeps_what_the_compiler_reads(void **state)
+{
+	_cleanup_json_ json_t *p = json_loads(
+		"{\"metadata\": {\"name\": \"a\", \"namespace\": \"x\", \"labels\": {\"k\": "
+		"\"v\"}, "
+		"\"resourceVersion\": \"7\", \"managedFields\": [1, 2, 3], \"annotations\": "
+		"{\"a\": "
+		"\"b\"}}, \"spec\": {\"nodeName\": \"n1\", \"volumes\": [1], \"containers\": "
+		"[{\"name\": \"c\", \"image\": \"i\", \"ports\": [{\"name\": \"http\", "
+		"\"containerPort\": 80}]}]}, \"status\": {\"podIP\": \"10.0.0.1\", \"phase\": "
+		"\"Running\"}}",
+		0, NULL);
+	_cleanup_json_ json_t *c = polsync_pod_compact(p);
+	_cleanup_json_ json_t *expect = json_loads(
+		"{\"metadata\": {\"name\": \"a\", \"namespace\": \"x\", \"labels\": {\"k\": "
+		"\"v\"}, "
+		"\"resourceVersion\": \"7\"}, \"spec\": {\"nodeName\": \"n1\", \"containers\": "
+		"[{\"ports\": [{\"name\": \"http\", \"containerPort\": 80}]}]}, \"status\": "
+		"{\"podIP\": \"10.0.0.1\"}}",
+		0, NULL);
+
+	(void)state;
+	assert_true(json_equal(c, expect));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing_selected_nothing_in_the_table),
+		cmocka_unit_test(test_deny_all_ingress_local_pods_only),
+		cmocka_unit_test(test_ipblock_except_becomes_ranges),
+		cmocka_unit_test(test_same_peers_share_one_set),
+		cmocka_unit_test(test_allow_all_rule_has_no_set),
+		cmocka_unit_test(test_compact_keeps_what_the_compiler_reads),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
