@@ -70,8 +70,8 @@ bool pl_sctp_supported(void);
 
 /* ---- lab-policy-probe.c: one matrix ------------------------------------------------------- */
 /* Probes every entry of want ("weft-policy-matrix/1") at once, from ends[] to ends[], and
- * returns the observed matrix (new reference; "allowed" true when connected or echoed within
- * timeout_ms), NULL on a setup failure (err says why). */
+ * returns the observed matrix (new reference; "allowed" true when connected, echoed or refused
+ * within timeout_ms), NULL on a setup failure (err says why). */
 json_t *pl_probe(const json_t *want, const struct pl_end *ends, size_t n_ends, int timeout_ms,
 		 struct cni_err *err);
 /* Prints the matrix as a table (rows sources, columns destinations, one character per port:
