@@ -77,29 +77,37 @@ static const struct pl_node *node_of(const struct pl *p, const json_t *entry)
 }
 
 /* A Pod object from a cluster.json entry (hostNetwork pods: their node's address). */
+/* A copy of e's key (relabeling changes the API's objects, never cluster.json), else an empty
+ * object or array. */
+static json_t *copy_of(const json_t *e, const char *key, bool array)
+{
+	const json_t *v = json_object_get(e, key);
+
+	return v ? json_deep_copy(v) : array ? json_array() : json_object();
+}
+
 static json_t *pod_json(const struct pl *p, const json_t *e)
 {
 	const struct pl_node *n = node_of(p, e);
 	bool host = json_is_true(json_object_get(e, "hostNetwork"));
 	const char *ip =
 		host ? n->ip : json_string_value(json_array_get(json_object_get(e, "ips"), 0));
-	json_t *ports = json_object_get(e, "ports");
 
 	return json_pack(
-		"{s:{s:s,s:s,s:O},s:{s:s,s:b,s:[{s:s,s:s,s:O}]},s:{s:s,s:s,s:s,s:[{s:s}]}}",
+		"{s:{s:s,s:s,s:o},s:{s:s,s:b,s:[{s:s,s:s,s:o}]},s:{s:s,s:s,s:s,s:[{s:s}]}}",
 		"metadata", "name", json_string_value(json_object_get(e, "name")), "namespace",
 		json_string_value(json_object_get(e, "namespace")), "labels",
-		json_object_get(e, "labels") ?: json_object(), "spec", "nodeName", n->api,
-		"hostNetwork", host, "containers", "name", "serve", "image", "netlab", "ports",
-		ports ? ports : json_array(), "status", "phase", "Running", "hostIP", n->ip,
-		"podIP", ip ?: "", "podIPs", "ip", ip ?: "");
+		copy_of(e, "labels", false), "spec", "nodeName", n->api, "hostNetwork", host,
+		"containers", "name", "serve", "image", "netlab", "ports",
+		copy_of(e, "ports", true), "status", "phase", "Running", "hostIP", n->ip, "podIP",
+		ip ?: "", "podIPs", "ip", ip ?: "");
 }
 
 static json_t *ns_json(const json_t *e)
 {
-	return json_pack("{s:{s:s,s:O}}", "metadata", "name",
+	return json_pack("{s:{s:s,s:o}}", "metadata", "name",
 			 json_string_value(json_object_get(e, "name")), "labels",
-			 json_object_get(e, "labels") ?: json_object());
+			 copy_of(e, "labels", false));
 }
 
 int pl_post_cluster(const struct lab *lab, const struct pl *p, long *rv)
@@ -161,18 +169,20 @@ bool pl_wait_agents(const struct pl *p, long rv, int timeout_ms)
 
 /* ---- the case ------------------------------------------------------------------------------ */
 
-static void add_end(struct pl_case *c, const char *key, const char *netns, const char *ip)
+static void add_end(struct pl_case *c, const char *key, const char *netns, const char *ip,
+		    unsigned *seq)
 {
 	if (c->n_ends >= MAX_ENDS)
 		return;
 	snprintf(c->ends[c->n_ends].key, sizeof(c->ends[0].key), "%s", key);
 	c->ends[c->n_ends].netns = netns;
+	c->ends[c->n_ends].seq = seq;
 	snprintf(c->ends[c->n_ends].ip, sizeof(c->ends[0].ip), "%s", ip);
 	c->n_ends++;
 }
 
 /* Every endpoint the case's matrix may name: pods, nodes, its hostNetwork pods. */
-static int case_ends(const struct pl *p, struct pl_case *c)
+static int case_ends(struct pl *p, struct pl_case *c)
 {
 	const json_t *e;
 	size_t i;
@@ -184,11 +194,12 @@ static int case_ends(const struct pl *p, struct pl_case *c)
 			 json_string_value(json_object_get(e, "namespace")),
 			 json_string_value(json_object_get(e, "name")));
 		add_end(c, key, p->pod_ns[i],
-			json_string_value(json_array_get(json_object_get(e, "ips"), 0)));
+			json_string_value(json_array_get(json_object_get(e, "ips"), 0)),
+			&p->seq[i]);
 	}
 	for (int k = 0; k < p->nodes; k++) {
 		snprintf(key, sizeof(key), "node:%s", p->node[k].name);
-		add_end(c, key, p->node[k].ns, p->node[k].ip);
+		add_end(c, key, p->node[k].ns, p->node[k].ip, &p->seq[PL_PODS + k]);
 	}
 	json_array_foreach(json_object_get(c->doc, "extra_pods"), i, e)
 	{
@@ -202,7 +213,8 @@ static int case_ends(const struct pl *p, struct pl_case *c)
 		snprintf(key, sizeof(key), "%s/%s",
 			 json_string_value(json_object_get(e, "namespace")),
 			 json_string_value(json_object_get(e, "name")));
-		add_end(c, key, node_of(p, e)->ns, node_of(p, e)->ip);
+		add_end(c, key, node_of(p, e)->ns, node_of(p, e)->ip,
+			&p->seq[PL_PODS + (node_of(p, e) - p->node)]);
 	}
 	return 0;
 }
@@ -250,7 +262,7 @@ static int run_model(const struct pl *p, char *const extra[], char **out)
 	return lab_run(NULL, argv, out, false);
 }
 
-static int case_open(const struct lab *lab, const struct pl *p, struct pl_case *c)
+static int case_open(const struct lab *lab, struct pl *p, struct pl_case *c)
 {
 	char src[PATH_MAX + 300], path[PATH_MAX], cluster[PATH_MAX], exp[PATH_MAX];
 	char *const argv[] = {"case", path, "--cluster", cluster, "--out", exp, NULL};
@@ -482,8 +494,7 @@ static void check_step(struct lab *lab, const struct pl *p, struct pl_case *c, s
 		print_diff(lab, p, want, got);
 }
 
-static void run_case(struct lab *lab, const struct pl *p, const char *name, long *rv,
-		     struct pl_tally *t)
+static void run_case(struct lab *lab, struct pl *p, const char *name, long *rv, struct pl_tally *t)
 {
 	struct pl_case c = {.name = name, .rv = *rv};
 	const json_t *steps;
@@ -524,7 +535,7 @@ static void write_summary(const struct lab *lab, const struct pl_tally *t)
 
 /* Every pod to every pod on 80/TCP and 80/UDP with no policy, until all pass (5 s): the
  * servers listen and every neighbour is resolved before a timeout means "denied". */
-static bool warm_up(const struct pl *p)
+static bool warm_up(struct pl *p)
 {
 	struct pl_case c = {.name = "warm-up"};
 	_cleanup_json_ json_t *want =

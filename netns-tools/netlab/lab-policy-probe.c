@@ -29,7 +29,7 @@ enum { PENDING, ALLOWED, DENIED };
 struct probe {
 	const char *from, *to, *proto_name;
 	int port, proto, fd, state;
-	struct sockaddr_in dst;
+	struct sockaddr_in src, dst;
 };
 
 struct run {
@@ -80,10 +80,16 @@ static int make_socket(void *arg, struct cni_err *err)
 	struct probe *p = arg;
 	int type = p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
 
+	int one = 1;
+
 	p->fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, p->proto);
 	if (p->fd < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "socket for %s -> %s %d/%s",
 				   p->from, p->to, p->port, p->proto_name);
+	setsockopt(p->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(p->fd, (struct sockaddr *)&p->src, sizeof(p->src)) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, errno, "bind %s to port %d for %s -> %s",
+				   p->from, ntohs(p->src.sin_port), p->from, p->to);
 	return 0;
 }
 
@@ -160,7 +166,7 @@ static void wait_all(struct run *r, int timeout_ms)
 /* Fills p from one entry of the expected matrix; false when an end is unknown. */
 static bool probe_of(struct probe *p, const json_t *e, const struct pl_end *ends, size_t n)
 {
-	const struct pl_end *to;
+	const struct pl_end *to, *from;
 
 	p->from = json_string_value(json_object_get(e, "from"));
 	p->to = json_string_value(json_object_get(e, "to"));
@@ -170,10 +176,13 @@ static bool probe_of(struct probe *p, const json_t *e, const struct pl_end *ends
 	p->proto_name = p->proto_name ? p->proto_name : "TCP";
 	p->fd = -1;
 	to = find_end(ends, n, p->to);
+	from = find_end(ends, n, p->from);
 	p->dst.sin_family = AF_INET;
 	p->dst.sin_port = htons((uint16_t)p->port);
-	return to && find_end(ends, n, p->from) && p->proto >= 0 &&
-	       inet_pton(AF_INET, to->ip, &p->dst.sin_addr) == 1;
+	p->src.sin_family = AF_INET;
+	if (from && from->seq)
+		p->src.sin_port = htons((uint16_t)(PL_PORT_BASE + (*from->seq)++ % PL_PORT_SPAN));
+	return to && from && p->proto >= 0 && inet_pton(AF_INET, to->ip, &p->dst.sin_addr) == 1;
 }
 
 static int open_all(struct run *r, const struct pl_end *ends, size_t n, struct cni_err *err)

@@ -24,6 +24,8 @@
 #define PL_PROBE_MS    1000
 #define PL_WAIT_MS     10000
 #define PL_SERVE_PORTS "53/TCP,80/TCP,81/TCP,53/UDP,80/UDP,81/UDP"
+#define PL_PORT_BASE   10000
+#define PL_PORT_SPAN   50000
 
 extern const struct scenario lab_policy;
 
@@ -38,6 +40,7 @@ struct pl_end {
 	char key[64];
 	const char *netns;
 	char ip[48];
+	unsigned *seq; /* the next source port of its netns (see pl_probe) */
 };
 
 struct pl {
@@ -49,6 +52,7 @@ struct pl {
 	char sw[96], cache[PATH_MAX], model[PATH_MAX], cases_dir[PATH_MAX];
 	struct pl_node node[PL_MAX_NODES];
 	char pod_ns[PL_PODS][96];
+	unsigned seq[PL_PODS + PL_MAX_NODES]; /* source ports used, per pod and node netns */
 	json_t *cluster; /* the model's cluster.json with the lab's addresses */
 	json_t *cases;	 /* the names verify runs */
 };
@@ -71,7 +75,10 @@ bool pl_sctp_supported(void);
 /* ---- lab-policy-probe.c: one matrix ------------------------------------------------------- */
 /* Probes every entry of want ("weft-policy-matrix/1") at once, from ends[] to ends[], and
  * returns the observed matrix (new reference; "allowed" true when connected, echoed or refused
- * within timeout_ms), NULL on a setup failure (err says why). */
+ * within timeout_ms), NULL on a setup failure (err says why). Each probe's source port is the
+ * next of its source's *seq (PL_PORT_BASE + seq % PL_PORT_SPAN): a 5-tuple comes back only after
+ * thousands of steps, never while the node's conntrack still holds an earlier flow of it (an
+ * allowed UDP flow would let a later, denied probe through as "established"). */
 json_t *pl_probe(const json_t *want, const struct pl_end *ends, size_t n_ends, int timeout_ms,
 		 struct cni_err *err);
 /* Prints the matrix as a table (rows sources, columns destinations, one character per port:
