@@ -172,6 +172,27 @@ static int pl_save(const struct lab *lab, const struct pl *p)
 	return !p->cluster || json_dump_file(p->cluster, path, JSON_INDENT(1)) == 0 ? 0 : -EIO;
 }
 
+/* The plugin's name as a static string. */
+static const char *plugin_name(const char *s)
+{
+	if (s && strcmp(s, "vxlan") == 0)
+		return "vxlan";
+	return s && strcmp(s, "ebpf") == 0 ? "ebpf" : "bridge";
+}
+
+/* Each node's address from the lab's cluster.json. */
+static void node_ips(struct pl *p)
+{
+	const json_t *nodes = json_object_get(p->cluster, "nodes");
+
+	for (int i = 0; i < p->nodes; i++) {
+		const json_t *ips = json_object_get(json_array_get(nodes, (size_t)i), "ips");
+
+		snprintf(p->node[i].ip, sizeof(p->node[i].ip), "%s",
+			 json_string_value(json_array_get(ips, 0)) ?: "");
+	}
+}
+
 int pl_load(const struct lab *lab, struct pl *p)
 {
 	_cleanup_json_ json_t *j = NULL;
@@ -181,11 +202,7 @@ int pl_load(const struct lab *lab, struct pl *p)
 	j = json_load_file(path, 0, NULL);
 	if (!j)
 		return -ENOENT;
-	p->plugin = strcmp(json_string_value(json_object_get(j, "plugin")) ?: "", "vxlan") == 0
-			    ? "vxlan"
-		    : strcmp(json_string_value(json_object_get(j, "plugin")) ?: "", "ebpf") == 0
-			    ? "ebpf"
-			    : "bridge";
+	p->plugin = plugin_name(json_string_value(json_object_get(j, "plugin")));
 	p->nodes = (int)json_integer_value(json_object_get(j, "nodes"));
 	p->sctp = json_is_true(json_object_get(j, "sctp"));
 	p->enforcing = json_is_true(json_object_get(j, "enforcing"));
@@ -202,15 +219,7 @@ int pl_load(const struct lab *lab, struct pl *p)
 	pl_names(lab, p);
 	snprintf(path, sizeof(path), "%s/cluster.json", lab->dir);
 	p->cluster = json_load_file(path, 0, NULL);
-	for (int i = 0; p->cluster && i < p->nodes; i++)
-		snprintf(
-			p->node[i].ip, sizeof(p->node[i].ip), "%s",
-			json_string_value(json_array_get(
-				json_object_get(json_array_get(json_object_get(p->cluster, "nodes"),
-							       (size_t)i),
-						"ips"),
-				0))
-				?: "");
+	node_ips(p);
 	return p->cluster ? 0 : -ENOENT;
 }
 
@@ -570,13 +579,29 @@ static void pl_verify(struct lab *lab)
 	pl_free(&p);
 }
 
+/* "x/a 10.244.1.2 | ..." for the pods of node i. */
+static void node_pods(const struct pl *p, int i, char *buf, size_t size)
+{
+	const json_t *pod;
+	size_t k, len = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(p->cluster, "pods"), k, pod)
+	{
+		if (pod_node(p, pod) != i || len >= size - 40)
+			continue;
+		len += (size_t)snprintf(
+			buf + len, size - len, "%s%s/%s %s", len ? " | " : "",
+			json_string_value(json_object_get(pod, "namespace")),
+			json_string_value(json_object_get(pod, "name")),
+			json_string_value(json_array_get(json_object_get(pod, "ips"), 0)));
+	}
+}
+
 static int pl_show(struct lab *lab, struct topo *t)
 {
 	struct pl p = {0};
-	char pods[PL_MAX_NODES][200] = {""};
-	size_t len[PL_MAX_NODES] = {0};
-	const json_t *pod;
-	size_t k;
+	char pods[200];
 
 	if (pl_load(lab, &p) < 0) {
 		pl_free(&p);
@@ -586,24 +611,13 @@ static int pl_show(struct lab *lab, struct topo *t)
 		 "policy: the 3x3 cluster of tests/policy on weft %s, %d node(s), weft-node "
 		 "--network-policy on (network %s)",
 		 p.plugin, p.nodes, lab->id);
-	json_array_foreach(json_object_get(p.cluster, "pods"), k, pod)
-	{
-		int i = pod_node(&p, pod);
-
-		if (len[i] < sizeof(pods[i]) - 40)
-			len[i] += (size_t)snprintf(
-				pods[i] + len[i], sizeof(pods[i]) - len[i], "%s%s/%s %s",
-				len[i] ? " | " : "",
-				json_string_value(json_object_get(pod, "namespace")),
-				json_string_value(json_object_get(pod, "name")),
-				json_string_value(json_array_get(json_object_get(pod, "ips"), 0)));
-	}
 	for (int i = 0; i < p.nodes; i++) {
 		int g = lab_topo_group(t, "netns", "%s (%s), %s", p.node[i].name, p.node[i].ns,
 				       p.node[i].ip);
 
+		node_pods(&p, i, pods, sizeof(pods));
 		lab_topo_edge(t, lab_topo_node(t, g, "weft-node", "--network-policy on"),
-			      lab_topo_node(t, g, "pods", "%s", pods[i]), "policy");
+			      lab_topo_node(t, g, "pods", "%s", pods), "policy");
 	}
 	lab_topo_note(t, "API test double in %s (https://%s:%d); model %s", p.sw, KUBE_API_ADDR,
 		      KUBE_API_PORT, p.model);
