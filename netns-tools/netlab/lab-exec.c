@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,8 @@ static void run_body(const void *ctx, int out_fd)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A tool does not outlive netlab (a `run` stopped by a signal mid-way leaves none). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (x->netns && join_netns(x->netns) < 0)
 		_exit(125);
 	child_stdio(out_fd >= 0 ? out_fd : (x->quiet ? -1 : STDERR_FILENO), x->quiet);
