@@ -33,7 +33,7 @@ struct agent {
 	/* NetworkPolicy (NULL when off): namespaces, pods, networkpolicies */
 	struct informer *pol_inf[3];
 	struct polsync *ps;
-	bool pdirty, pdone, ndone;
+	bool pdirty, pdone, ndone, prebuild;
 	double pdeadline;
 	struct agent_nets nets;
 	struct metrics *m;
@@ -111,16 +111,45 @@ static json_t *pol_transform(void *ctx, json_t *obj)
 	return polsync_policy_compact(obj);
 }
 
+/* The informers of the three kinds, in the order of enum polsync_kind. */
+static void pol_change(struct agent *a, enum polsync_kind kind, const char *key, const json_t *old,
+		       const json_t *now)
+{
+	if (polsync_changed(a->ps, kind, key, old, (json_t *)now) < 0) {
+		log_error("NetworkPolicy: out of memory indexing %s: rebuilding", key);
+		a->prebuild = true;
+	}
+	pmark(a, AGENT_POLICY_COALESCE_MS / 1000.0);
+}
+
+static void ns_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
+{
+	pol_change(ctx, POLSYNC_NAMESPACE, key, old, obj);
+}
+
+static void ns_remove(void *ctx, const char *key, const json_t *old)
+{
+	pol_change(ctx, POLSYNC_NAMESPACE, key, old, NULL);
+}
+
+static void pod_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
+{
+	pol_change(ctx, POLSYNC_POD, key, old, obj);
+}
+
+static void pod_remove(void *ctx, const char *key, const json_t *old)
+{
+	pol_change(ctx, POLSYNC_POD, key, old, NULL);
+}
+
 static void pol_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
 {
-	(void)key, (void)obj, (void)old;
-	pmark(ctx, AGENT_POLICY_COALESCE_MS / 1000.0);
+	pol_change(ctx, POLSYNC_POLICY, key, old, obj);
 }
 
 static void pol_remove(void *ctx, const char *key, const json_t *old)
 {
-	(void)key, (void)old;
-	pmark(ctx, AGENT_POLICY_COALESCE_MS / 1000.0);
+	pol_change(ctx, POLSYNC_POLICY, key, old, NULL);
 }
 
 static void pol_synced(void *ctx)
@@ -150,14 +179,35 @@ static uint64_t pol_rv(const struct agent *a)
 	return m;
 }
 
+/* After a failure to index a change: a new index from the caches as they are. */
+static int policy_rebuild(struct agent *a)
+{
+	struct polsync *ps = NULL;
+
+	if (polsync_new(a->o->node_name, informer_cache(a->pol_inf[0]),
+			informer_cache(a->pol_inf[1]), informer_cache(a->pol_inf[2]), &ps) < 0) {
+		a->f.policy_errors++;
+		log_error("NetworkPolicy: out of memory rebuilding the index (retrying in 1 s)");
+		return -1;
+	}
+	polsync_take_state(ps, a->ps);
+	polsync_free(a->ps);
+	a->ps = ps;
+	a->prebuild = false;
+	return 0;
+}
+
 static void policy_round(struct agent *a)
 {
 	struct polsync_stats st = {0};
 	struct cni_err err = {0};
 	double t0 = informer_now();
 	uint64_t rv = pol_rv(a);
-	int r = polsync_apply(a->ps, informer_cache(a->pol_inf[0]), informer_cache(a->pol_inf[1]),
-			      informer_cache(a->pol_inf[2]), &st, &err);
+	int r;
+
+	if (a->prebuild && policy_rebuild(a) < 0)
+		return pmark(a, 1.0);
+	r = polsync_apply(a->ps, &st, &err);
 
 	a->f.policy_rounds++;
 	a->f.policy_last_seconds = informer_now() - t0;
@@ -185,23 +235,22 @@ static int policy_setup(struct agent *a, struct cni_err *err)
 {
 	static const char *const paths[] = {AGENT_NAMESPACES_PATH, AGENT_PODS_PATH,
 					    AGENT_POLICIES_PATH};
-	json_t *(*const tr[])(void *, json_t *) = {ns_transform, pod_transform, pol_transform};
+	const struct informer_ops ops[] = {
+		{a, ns_transform, ns_upsert, ns_remove, pol_synced},
+		{a, pod_transform, pod_upsert, pod_remove, pol_synced},
+		{a, pol_transform, pol_upsert, pol_remove, pol_synced},
+	};
 	int r = 0;
 
 	if (!a->o->network_policy)
 		return 0;
 	a->f.policy_on = true;
-	if (polsync_new(a->o->node_name, &a->ps) < 0)
+	for (size_t i = 0; r >= 0 && i < 3; i++)
+		r = informer_new(&a->kube, a->multi, paths[i], &ops[i], &a->pol_inf[i], err);
+	if (r >= 0 &&
+	    polsync_new(a->o->node_name, informer_cache(a->pol_inf[0]),
+			informer_cache(a->pol_inf[1]), informer_cache(a->pol_inf[2]), &a->ps) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy state");
-	for (size_t i = 0; r >= 0 && i < 3; i++) {
-		struct informer_ops ops = {.ctx = a,
-					   .transform = tr[i],
-					   .upsert = pol_upsert,
-					   .remove = pol_remove,
-					   .synced = pol_synced};
-
-		r = informer_new(&a->kube, a->multi, paths[i], &ops, &a->pol_inf[i], err);
-	}
 	return r;
 }
 

@@ -7,6 +7,7 @@
 
 #include "agent/policy.h"
 #include "common/cleanup.h"
+#include "common/naming.h"
 
 #define NS_NAME_LABEL "kubernetes.io/metadata.name"
 
@@ -108,11 +109,21 @@ bool pol_selector_matches(const json_t *sel, const json_t *labels)
 
 /* ---- growing arrays ----------------------------------------------------------------------- */
 
+/* Arrays grow by doubling: room for n items is the next power of two (push relies on it). */
+static size_t room(size_t n)
+{
+	size_t c = 1;
+
+	while (c < n)
+		c <<= 1;
+	return c;
+}
+
 static int push(void **v, size_t *n, size_t size, const void *item)
 {
-	void *p = realloc(*v, (*n + 1) * size);
+	void *p = *v;
 
-	if (!p)
+	if ((*n & (*n - 1)) == 0 && !(p = realloc(*v, room(*n + 1) * size)))
 		return -ENOMEM;
 	memcpy((char *)p + *n * size, item, size);
 	*v = p;
@@ -201,9 +212,43 @@ static int rule_ports(const json_t *ports, const json_t *pod, struct pol_rule *r
 
 /* ---- peers -------------------------------------------------------------------------------- */
 
+static void rule_free_peers(struct pol_rule *r)
+{
+	for (size_t i = 0; i < r->n_blocks; i++)
+		free(r->blocks[i].except);
+	free(r->blocks);
+	free(r->ips);
+	r->blocks = NULL;
+	r->ips = NULL;
+	r->n_blocks = r->n_ips = 0;
+}
+
+/* What one round of compiles shares (see pol_index_new): the caches indexed by namespace,
+ * and the peers of every rule already evaluated (a rule's from/to list means the same pods for
+ * every target). */
+struct memo {
+	uint64_t id;	     /* new for every content */
+	uint64_t key;	     /* pol_rule.peers_key */
+	const json_t *peers; /* NULL: a free slot */
+	const json_t *pol;   /* the policy it belongs to */
+	struct pol_rule r;
+};
+
+struct pol_index {
+	const json_t *namespaces, *pods; /* the caches, borrowed */
+	json_t *ns_labels;		 /* namespace -> its labels, with the name label */
+	json_t *pods_by_ns;		 /* namespace -> [pod] */
+	json_t *pols_by_ns;		 /* namespace -> [policy] */
+	json_t *memo_at;		 /* "%p" of a from/to list -> slot in memo */
+	struct memo *memo;
+	size_t n_memo;
+	uint64_t next_id;
+};
+
 struct ctx {
-	const json_t *namespaces, *pods;
-	const char *ns; /* the policy's namespace */
+	struct pol_index *ix;
+	const char *ns;	   /* the policy's namespace */
+	const json_t *pol; /* the policy */
 };
 
 /* Is pod selected by the peer (not an ipBlock)? */
@@ -216,13 +261,10 @@ static bool peer_selects(const struct ctx *x, const json_t *peer, const json_t *
 
 	if (host_network(pod) || !pns)
 		return false;
-	if (nsel) {
-		_cleanup_json_ json_t *l = ns_labels(x->namespaces, pns);
-
-		ns_ok = pol_selector_matches(nsel, l);
-	} else {
+	if (nsel)
+		ns_ok = pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, pns));
+	else
 		ns_ok = strcmp(pns, x->ns) == 0;
-	}
 	return ns_ok && (!psel || pol_selector_matches(psel, meta(pod, "labels")));
 }
 
@@ -257,38 +299,149 @@ static int add_pod_ips(const json_t *pod, struct pol_rule *r)
 	return 0;
 }
 
-/* The peers of a rule (its from or to list) into r. */
-static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+/* The pods a selector peer may select: its namespace's, or those of every namespace. */
+static int peer_pods(const struct ctx *x, const json_t *peer, struct pol_rule *r)
 {
-	const char *key;
-	json_t *peer, *pod;
+	const json_t *nsel = json_object_get(peer, "namespaceSelector"), *pods, *pod;
+	const char *ns;
+	size_t i;
+	int e = 0;
+
+	json_object_foreach(x->ix->pods_by_ns, ns, pods)
+	{
+		if (nsel ? !pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, ns))
+			 : strcmp(ns, x->ns) != 0)
+			continue;
+		json_array_foreach(pods, i, pod) if (e >= 0 && peer_selects(x, peer, pod)) e =
+			add_pod_ips(pod, r);
+	}
+	return e;
+}
+
+static int copy_peers(const struct pol_rule *src, struct pol_rule *dst)
+{
+	dst->any_peer = src->any_peer;
+	if (src->n_ips && !dst->n_ips) {
+		if (!(dst->ips = malloc(room(src->n_ips) * sizeof(*dst->ips))))
+			return -ENOMEM;
+		memcpy(dst->ips, src->ips, src->n_ips * sizeof(*dst->ips));
+		dst->n_ips = src->n_ips;
+	} else {
+		for (size_t i = 0; i < src->n_ips; i++)
+			if (push((void **)&dst->ips, &dst->n_ips, sizeof(src->ips[i]),
+				 &src->ips[i]) < 0)
+				return -ENOMEM;
+	}
+	for (size_t i = 0; i < src->n_blocks; i++) {
+		struct pol_block b = src->blocks[i];
+
+		b.except = b.n_except ? malloc(b.n_except * sizeof(*b.except)) : NULL;
+		if (b.n_except && !b.except)
+			return -ENOMEM;
+		if (b.n_except)
+			memcpy(b.except, src->blocks[i].except, b.n_except * sizeof(*b.except));
+		if (push((void **)&dst->blocks, &dst->n_blocks, sizeof(b), &b) < 0) {
+			free(b.except);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int eval_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+{
+	json_t *peer;
 	size_t i;
 	int e = 0;
 
 	r->any_peer = json_array_size(peers) == 0;
 	json_array_foreach(peers, i, peer)
 	{
-		if (json_object_get(peer, "ipBlock")) {
+		if (e >= 0 && json_object_get(peer, "ipBlock"))
 			e = add_block(json_object_get(peer, "ipBlock"), r);
-			continue;
-		}
-		json_object_foreach((json_t *)x->pods, key,
-				    pod) if (e >= 0 && peer_selects(x, peer, pod)) e =
-			add_pod_ips(pod, r);
-		if (e < 0)
-			return e;
+		else if (e >= 0)
+			e = peer_pods(x, peer, r);
 	}
 	return e;
+}
+
+/* A free slot of the memo (grown when there is none). */
+static struct memo *memo_slot(struct pol_index *ix, size_t *at)
+{
+	struct memo *v;
+
+	for (size_t i = 0; i < ix->n_memo; i++)
+		if (!ix->memo[i].peers) {
+			*at = i;
+			return &ix->memo[i];
+		}
+	v = realloc(ix->memo, (ix->n_memo + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	ix->memo = v;
+	*at = ix->n_memo++;
+	memset(&v[*at], 0, sizeof(v[*at]));
+	return &v[*at];
+}
+
+/* pol_rule.peers_key: the namespace and the list's canonical text. */
+static uint64_t peers_key(const char *ns, const json_t *peers)
+{
+	_cleanup_free_ char *text = json_dumps(peers, JSON_COMPACT | JSON_SORT_KEYS);
+	const char *parts[] = {ns ? ns : "", text ? text : ""};
+
+	return naming_hash(parts, 2);
+}
+
+static void memo_key(const json_t *peers, char key[32])
+{
+	snprintf(key, 32, "%p", (const void *)peers);
+}
+
+/* The peers of a rule (its from or to list) into r, evaluated once per index (until a change
+ * the index is told of may have changed them). */
+static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+{
+	struct pol_index *ix = x->ix;
+	struct pol_rule m = {0};
+	const json_t *at;
+	struct memo *slot;
+	size_t i;
+	char key[32];
+
+	memo_key(peers, key);
+	at = json_object_get(ix->memo_at, key);
+	if (at) {
+		r->peers_id = ix->memo[json_integer_value(at)].id;
+		r->peers_key = ix->memo[json_integer_value(at)].key;
+		return copy_peers(&ix->memo[json_integer_value(at)].r, r);
+	}
+	if (eval_peers(x, peers, &m) < 0 || !(slot = memo_slot(ix, &i)) ||
+	    json_object_set_new(ix->memo_at, key, json_integer((json_int_t)i)) < 0) {
+		rule_free_peers(&m);
+		return -ENOMEM;
+	}
+	*slot = (struct memo){++ix->next_id, peers_key(x->ns, peers), peers, x->pol, m};
+	r->peers_id = slot->id;
+	r->peers_key = slot->key;
+	return copy_peers(&m, r);
+}
+
+static void memo_drop(struct pol_index *ix, struct memo *m)
+{
+	char key[32];
+
+	memo_key(m->peers, key);
+	json_object_del(ix->memo_at, key);
+	rule_free_peers(&m->r);
+	memset(m, 0, sizeof(*m));
 }
 
 /* ---- rules -------------------------------------------------------------------------------- */
 
 static void rule_free(struct pol_rule *r)
 {
-	for (size_t i = 0; i < r->n_blocks; i++)
-		free(r->blocks[i].except);
-	free(r->blocks);
-	free(r->ips);
+	rule_free_peers(r);
 	free(r->ports);
 	memset(r, 0, sizeof(*r));
 }
@@ -374,7 +527,7 @@ static int egress_rule(const struct ctx *x, const json_t *rule, struct pol_dir *
 	int k = rule_peers(x, json_object_get(rule, "to"), &r);
 
 	if (k >= 0 && has_named(ports))
-		json_object_foreach((json_t *)x->pods, key, pod) if (k >= 0) k =
+		json_object_foreach((json_t *)x->ix->pods, key, pod) if (k >= 0) k =
 			egress_to_pod(&r, ports, pod, d);
 	if (k >= 0)
 		k = rule_ports(ports, NULL, &r);
@@ -399,11 +552,11 @@ static bool has_type(const json_t *pol, const char *type)
 	return strcmp(type, "Ingress") == 0 || json_array_size(json_object_get(spec, "egress")) > 0;
 }
 
-static int apply_policy(const json_t *namespaces, const json_t *pods, const json_t *pol,
-			const json_t *target, struct pol_pod *ret)
+static int apply_policy(struct pol_index *ix, const json_t *pol, const json_t *target,
+			struct pol_pod *ret)
 {
 	const json_t *spec = json_object_get(pol, "spec"), *rule;
-	struct ctx x = {namespaces, pods, meta_str(pol, "namespace")};
+	struct ctx x = {ix, meta_str(pol, "namespace"), pol};
 	size_t i;
 	int r = 0;
 
@@ -423,30 +576,206 @@ static int apply_policy(const json_t *namespaces, const json_t *pods, const json
 	return r;
 }
 
-int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *policies,
-		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err)
+int pol_compile_ix(struct pol_index *ix, const char *ns, const char *name, struct pol_pod *ret,
+		   struct cni_err *err)
 {
 	char key[512];
-	const json_t *target;
-	const char *k;
-	json_t *pol;
+	const json_t *target, *pol;
+	size_t i;
 	int r = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	target = json_object_get(pods, key);
+	target = json_object_get(ix->pods, key);
 	if (!target)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT, "no pod %s", key);
 	ret->n_ips = pod_ips(target, ret->ips, 2);
 	if (host_network(target))
 		return 0;
-	json_object_foreach((json_t *)policies, k, pol) if (r >= 0) r =
-		apply_policy(namespaces, pods, pol, target, ret);
+	json_array_foreach(json_object_get(ix->pols_by_ns, ns), i, pol) if (r >= 0) r =
+		apply_policy(ix, pol, target, ret);
 	if (r < 0) {
 		pol_pod_free(ret);
 		return cni_err_set(err, CNI_ERR_INTERNAL, -r, "compile the policies of %s", key);
 	}
 	return 0;
+}
+
+/* ---- the index ------------------------------------------------------------------------------ */
+
+/* obj[key] as an array, made when missing (borrowed). */
+static json_t *bucket(json_t *obj, const char *key)
+{
+	json_t *a = json_object_get(obj, key);
+
+	if (!a && json_object_set_new(obj, key, a = json_array()) < 0)
+		return NULL;
+	return a;
+}
+
+/* Replaces old by now in by[ns] (either may be NULL). */
+static int bucket_swap(json_t *by, const char *ns, const json_t *old, json_t *now)
+{
+	json_t *b = bucket(by, ns), *v;
+	size_t i;
+
+	if (!b)
+		return -ENOMEM;
+	json_array_foreach(b, i, v) if (old && v == old)
+	{
+		if (now)
+			return json_array_set(b, i, now) < 0 ? -ENOMEM : 0;
+		json_array_remove(b, i);
+		return 0;
+	}
+	return now && json_array_append(b, now) < 0 ? -ENOMEM : 0;
+}
+
+/* Does any selector peer of the memo entry select pod? */
+static bool memo_selects(struct pol_index *ix, const struct memo *m, const json_t *pod)
+{
+	struct ctx x = {ix, meta_str(m->pol, "namespace"), m->pol};
+	const json_t *peer;
+	size_t i;
+
+	if (!x.ns)
+		return true;
+	json_array_foreach(m->peers, i, peer) if (!json_object_get(peer, "ipBlock") &&
+						  peer_selects(&x, peer, pod)) return true;
+	return false;
+}
+
+static int ns_labels_set(struct pol_index *ix, const char *ns)
+{
+	return json_object_set_new(ix->ns_labels, ns, ns_labels(ix->namespaces, ns)) < 0 ? -ENOMEM
+											 : 0;
+}
+
+/* The addresses of pod out of r (the first occurrence of each). */
+static void remove_pod_ips(const json_t *pod, struct pol_rule *r)
+{
+	struct inet_addr ips[2];
+	size_t n = pod_ips(pod, ips, 2);
+
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < r->n_ips; i++)
+			if (inet_addr_eq(&r->ips[i], &ips[k])) {
+				r->ips[i] = r->ips[--r->n_ips];
+				break;
+			}
+}
+
+/* The entry after pod changed from old to now: its addresses out if it was selected, in if
+ * it is; a new id when anything moved. */
+static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, const json_t *now)
+{
+	bool was = old && memo_selects(ix, m, old), is = now && memo_selects(ix, m, now);
+
+	if (!was && !is)
+		return 0;
+	if (was)
+		remove_pod_ips(old, &m->r);
+	m->id = ++ix->next_id;
+	return is ? add_pod_ips(now, &m->r) : 0;
+}
+
+int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now)
+{
+	const char *ns = meta_str(now ? now : old, "namespace");
+
+	if (!ns)
+		return 0;
+	if (!json_object_get(ix->ns_labels, ns) && ns_labels_set(ix, ns) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n_memo; i++)
+		if (ix->memo[i].peers && memo_patch(ix, &ix->memo[i], old, now) < 0) {
+			memo_drop(ix, &ix->memo[i]);
+			return -ENOMEM;
+		}
+	return bucket_swap(ix->pods_by_ns, ns, old, now);
+}
+
+static bool has_ns_selector(const json_t *peers)
+{
+	const json_t *peer;
+	size_t i;
+
+	json_array_foreach(peers, i,
+			   peer) if (json_object_get(peer, "namespaceSelector")) return true;
+	return false;
+}
+
+int pol_index_ns(struct pol_index *ix, const char *name)
+{
+	for (size_t i = 0; i < ix->n_memo; i++)
+		if (ix->memo[i].peers && has_ns_selector(ix->memo[i].peers))
+			memo_drop(ix, &ix->memo[i]);
+	return json_object_get(ix->pods_by_ns, name) ? ns_labels_set(ix, name) : 0;
+}
+
+int pol_index_policy(struct pol_index *ix, const json_t *old, json_t *now)
+{
+	const char *ns = meta_str(now ? now : old, "namespace");
+
+	for (size_t i = 0; old && i < ix->n_memo; i++)
+		if (ix->memo[i].peers && ix->memo[i].pol == old)
+			memo_drop(ix, &ix->memo[i]);
+	return ns ? bucket_swap(ix->pols_by_ns, ns, old, now) : 0;
+}
+
+int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		  struct pol_index **ret)
+{
+	struct pol_index *ix = calloc(1, sizeof(*ix));
+	const char *k;
+	json_t *o;
+	int r = 0;
+
+	if (!ix)
+		return -ENOMEM;
+	ix->namespaces = namespaces;
+	ix->pods = pods;
+	ix->ns_labels = json_object();
+	ix->pods_by_ns = json_object();
+	ix->pols_by_ns = json_object();
+	ix->memo_at = json_object();
+	if (!ix->ns_labels || !ix->pods_by_ns || !ix->pols_by_ns || !ix->memo_at)
+		r = -ENOMEM;
+	json_object_foreach((json_t *)pods, k, o) if (r >= 0) r = pol_index_pod(ix, NULL, o);
+	json_object_foreach((json_t *)policies, k, o) if (r >= 0) r = pol_index_policy(ix, NULL, o);
+	if (r < 0) {
+		pol_index_free(ix);
+		return -ENOMEM;
+	}
+	*ret = ix;
+	return 0;
+}
+
+void pol_index_free(struct pol_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t i = 0; i < ix->n_memo; i++)
+		rule_free_peers(&ix->memo[i].r);
+	free(ix->memo);
+	json_decref(ix->ns_labels);
+	json_decref(ix->pods_by_ns);
+	json_decref(ix->pols_by_ns);
+	json_decref(ix->memo_at);
+	free(ix);
+}
+
+int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err)
+{
+	struct pol_index *ix = NULL;
+	int r;
+
+	if (pol_index_new(namespaces, pods, policies, &ix) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy index");
+	r = pol_compile_ix(ix, ns, name, ret, err);
+	pol_index_free(ix);
+	return r;
 }
 
 void pol_pod_free(struct pol_pod *p)

@@ -46,6 +46,12 @@ struct pol_block {
 };
 
 struct pol_rule {
+	/* Where the peers came from: the index's memo entry (same id = same peers, whatever the
+	 * pod compiled; 0 when they were made for this pod alone). Lets a renderer cache. */
+	uint64_t peers_id;
+	/* Which peers: a hash of the policy's namespace and the from/to list's text (0 with
+	 * peers_id 0). Same key, same selectors: a renderer may name a set after it. */
+	uint64_t peers_key;
 	bool any_peer;
 	struct inet_addr *ips; /* the selected pods' addresses */
 	size_t n_ips;
@@ -73,6 +79,26 @@ struct pol_pod {
 int pol_compile(const json_t *namespaces, const json_t *pods, const json_t *policies,
 		const char *ns, const char *name, struct pol_pod *ret, struct cni_err *err);
 void pol_pod_free(struct pol_pod *p);
+
+/* Compiles share an index of the caches (pods and policies by namespace, namespace labels)
+ * and a memo of every rule's peers (its from/to list evaluated once, until a change may have
+ * altered it). The caches are borrowed: they must outlive the index, and every change to
+ * them must be told to it, with the old object still alive:
+ *   pol_index_pod      a pod added (old NULL), changed, or deleted (now NULL): the memo
+ *                      entries whose selectors pick it (before or after) are dropped;
+ *   pol_index_ns       a namespace added, changed or deleted (its labels are read again from
+ *                      the namespaces cache): entries with a namespaceSelector are dropped;
+ *   pol_index_policy   a policy added, changed or deleted: its entries are dropped.
+ * pol_compile is one compile with an index of its own. -ENOMEM on failure. */
+struct pol_index;
+int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *policies,
+		  struct pol_index **ret);
+void pol_index_free(struct pol_index *ix); /* NULL-safe */
+int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now);
+int pol_index_ns(struct pol_index *ix, const char *name);
+int pol_index_policy(struct pol_index *ix, const json_t *old, json_t *now);
+int pol_compile_ix(struct pol_index *ix, const char *ns, const char *name, struct pol_pod *ret,
+		   struct cni_err *err);
 
 /* Does dir allow a connection with peer (the other end's address) on proto/port? */
 bool pol_dir_allows(const struct pol_dir *d, const struct inet_addr *peer, uint8_t proto,

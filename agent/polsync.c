@@ -19,6 +19,9 @@
 
 struct polsync {
 	char *node;
+	const json_t *namespaces, *pods, *policies; /* the caches, borrowed */
+	struct pol_index *ix;
+	json_t *sets; /* the sets made for memo entries by the last round (struct round) */
 	struct nft_pol *nft;
 	bool brnf_done;
 };
@@ -186,51 +189,103 @@ static int rule_ranges(const struct pol_rule *r, int fam, struct rngs *s)
 
 /* ---- the wanted table ----------------------------------------------------------------------- */
 
-/* The ranges as JSON; name gets "a4-<16 hex>" / "a6-..." of a hash of their text. */
+/* The ranges as the table wants them ("A-B,C,..."); name gets "a4-<16 hex>" / "a6-..." of a
+ * hash of that text. */
 static json_t *ranges_json(const struct rngs *s, char name[32], int fam)
 {
 	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	json_t *a = json_array();
 	const char *parts[1];
 
+	if (!f)
+		return NULL;
 	for (size_t i = 0; i < s->n; i++) {
-		inet_addr_fmt(&s->v[i].lo, lo, sizeof(lo));
-		inet_addr_fmt(&s->v[i].hi, hi, sizeof(hi));
-		json_array_append_new(a, json_pack("[ss]", lo, hi));
-		if (f)
-			fprintf(f, "%s-%s,", lo, hi);
+		fputs(inet_addr_fmt(&s->v[i].lo, lo, sizeof(lo)), f);
+		if (!inet_addr_eq(&s->v[i].lo, &s->v[i].hi)) {
+			fputc('-', f);
+			fputs(inet_addr_fmt(&s->v[i].hi, hi, sizeof(hi)), f);
+		}
+		if (i + 1 < s->n)
+			fputc(',', f);
 	}
-	if (f)
-		fclose(f);
+	fclose(f);
 	parts[0] = text ? text : "";
 	snprintf(name, 32, "a%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4, naming_hash(parts, 1));
-	return a;
+	return json_string(parts[0]);
 }
 
-/* The set of rule r's peers in fam, added to sets: its name, or "" when r has none there. */
-static int rule_set(const struct pol_rule *r, int fam, json_t *sets, char name[32])
+/* One round's making of the wanted table: the table; which set the peers of each memo entry
+ * (agent/policy.h, peers_id) made in the previous round (seen) and this one (made):
+ * "<id>/<family>" -> its name, "" when the peers have none in that family; the previous
+ * round's sets by name (prev). A set is made once per content, its JSON shared. */
+struct round {
+	json_t *want, *seen, *made;
+	const json_t *prev;
+};
+
+/* The set of r's peers in fam (NULL: none there). Its name: after the selectors when r's
+ * peers come from the compiler's memo (the set then keeps its name while pods come and go),
+ * else after its content. */
+static json_t *set_make(const struct pol_rule *r, int fam, char name[32], int *rr)
 {
 	struct rngs s = {0};
-	json_t *ranges;
-	int rr = rule_ranges(r, fam, &s);
+	json_t *set = NULL;
 
 	name[0] = '\0';
-	if (rr < 0 || !s.n) {
-		free(s.v);
-		return rr;
-	}
-	ranges = ranges_json(&s, name, fam);
+	*rr = rule_ranges(r, fam, &s);
+	if (*rr == 0 && s.n)
+		set = json_pack("{s:i, s:o}", "family", fam == AF_INET6 ? 6 : 4, "ranges",
+				ranges_json(&s, name, fam));
+	if (set && r->peers_key)
+		snprintf(name, 32, "s%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4, r->peers_key);
 	free(s.v);
-	if (!json_object_get(sets, name))
-		json_object_set_new(sets, name,
-				    json_pack("{s:i, s:o}", "family", fam == AF_INET6 ? 6 : 4,
-					      "ranges", ranges));
-	else
-		json_decref(ranges);
-	return 0;
+	return set;
+}
+
+/* The name the peers' set had in this or the previous round, when known. */
+static const char *set_known(struct round *rd, const struct pol_rule *r, const char *key)
+{
+	json_t *c = json_object_get(rd->made, key);
+
+	if (!r->peers_id)
+		return NULL;
+	if (!c && (c = json_object_get(rd->seen, key))) {
+		const char *n = json_string_value(c);
+
+		if (*n && !json_object_get(json_object_get(rd->want, "sets"), n) &&
+		    !json_object_get(rd->prev, n))
+			return NULL; /* not at hand any more: make it again */
+		json_object_set(rd->made, key, c);
+	}
+	return json_string_value(c);
+}
+
+/* The set of rule r's peers in fam, added to the table: its name, or "" when r has none
+ * there. */
+static int rule_set(struct round *rd, const struct pol_rule *r, int fam, char name[32])
+{
+	json_t *sets = json_object_get(rd->want, "sets"), *set = NULL;
+	const char *known;
+	char key[48];
+	int rr = 0;
+
+	snprintf(key, sizeof(key), "%" PRIu64 "/%d", r->peers_id, fam);
+	known = set_known(rd, r, key);
+	if (known) {
+		snprintf(name, 32, "%s", known);
+		if (*name && !json_object_get(sets, name))
+			set = json_incref(json_object_get(rd->prev, name));
+	} else {
+		set = set_make(r, fam, name, &rr);
+		if (r->peers_id && rr == 0)
+			json_object_set_new(rd->made, key, json_string(name));
+	}
+	if (set && !json_object_get(sets, name))
+		json_object_set(sets, name, set);
+	json_decref(set);
+	return rr;
 }
 
 static void rule_ports_json(const struct pol_rule *r, const char *set, json_t *out)
@@ -253,7 +308,7 @@ static void rule_ports_json(const struct pol_rule *r, const char *set, json_t *o
 	}
 }
 
-static int dir_rules(const struct pol_dir *d, json_t *sets, json_t *out)
+static int dir_rules(struct round *rd, const struct pol_dir *d, json_t *out)
 {
 	static const int fams[] = {AF_INET, AF_INET6};
 
@@ -266,7 +321,7 @@ static int dir_rules(const struct pol_dir *d, json_t *sets, json_t *out)
 		}
 		for (size_t f = 0; f < 2; f++) {
 			char name[32];
-			int rr = rule_set(r, fams[f], sets, name);
+			int rr = rule_set(rd, r, fams[f], name);
 
 			if (rr < 0)
 				return rr;
@@ -277,15 +332,16 @@ static int dir_rules(const struct pol_dir *d, json_t *sets, json_t *out)
 	return 0;
 }
 
-static int add_dir(json_t *want, const struct pol_pod *p, bool in, const char *tag)
+static int add_dir(struct round *rd, const struct pol_pod *p, bool in, const char *tag)
 {
+	json_t *want = rd->want;
 	const struct pol_dir *d = in ? &p->in : &p->out;
 	json_t *rules = json_array(), *disp = json_object_get(want, in ? "in" : "out");
 	char chain[32], ip[INET6_ADDRSTRLEN];
 	int rr;
 
 	snprintf(chain, sizeof(chain), "p%c-%s", in ? 'i' : 'o', tag);
-	rr = dir_rules(d, json_object_get(want, "sets"), rules);
+	rr = dir_rules(rd, d, rules);
 	json_object_set_new(json_object_get(want, "chains"), chain,
 			    json_pack("{s:s, s:o}", "dir", in ? "in" : "out", "rules", rules));
 	for (size_t i = 0; i < p->n_ips; i++)
@@ -302,9 +358,8 @@ static bool is_local(const json_t *pod, const char *node)
 	return n && strcmp(n, node) == 0 && !json_is_true(json_object_get(spec, "hostNetwork"));
 }
 
-static int add_pod(json_t *want, const json_t *namespaces, const json_t *pods,
-		   const json_t *policies, const json_t *pod, struct polsync_stats *st,
-		   struct cni_err *err)
+static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
+		   struct polsync_stats *st, struct cni_err *err)
 {
 	const json_t *m = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(m, "namespace"));
@@ -314,42 +369,67 @@ static int add_pod(json_t *want, const json_t *namespaces, const json_t *pods,
 	char tag[17];
 	int rr;
 
-	if (!ns || !name || pol_compile(namespaces, pods, policies, ns, name, &p, err) < 0)
+	if (!ns || !name || pol_compile_ix(ix, ns, name, &p, err) < 0)
 		return ns && name ? -EINVAL : 0;
 	st->pods_local++;
 	snprintf(tag, sizeof(tag), "%016" PRIx64, naming_hash(parts, 3));
-	rr = p.n_ips && p.in.isolated ? add_dir(want, &p, true, tag) : 0;
+	rr = p.n_ips && p.in.isolated ? add_dir(rd, &p, true, tag) : 0;
 	if (rr == 0 && p.n_ips && p.out.isolated)
-		rr = add_dir(want, &p, false, tag);
+		rr = add_dir(rd, &p, false, tag);
 	st->pods_isolated += p.n_ips && (p.in.isolated || p.out.isolated);
 	pol_pod_free(&p);
 	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy of %s/%s", ns, name) : 0;
 }
 
-json_t *polsync_want(const char *node_name, const json_t *namespaces, const json_t *pods,
-		     const json_t *policies, struct polsync_stats *st, struct cni_err *err)
+/* The wanted table. *cache: {"names": the round's names of memo entries' sets, "sets": the
+ * sets of the table}, of the previous round on entry, of this one on return. */
+static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t *pods,
+		       json_t **cache, struct polsync_stats *st, struct cni_err *err)
 {
-	json_t *want = json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out");
+	struct round rd = {json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out"),
+			   json_object_get(*cache, "names"), json_object(),
+			   json_object_get(*cache, "sets")};
 	struct polsync_stats s = {0};
 	const char *k;
 	json_t *pod;
 
-	if (!want) {
+	if (!rd.want || !rd.made) {
+		json_decref(rd.want);
+		json_decref(rd.made);
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
 		return NULL;
 	}
 	json_object_foreach((json_t *)pods, k, pod)
 	{
-		if (is_local(pod, node_name) &&
-		    add_pod(want, namespaces, pods, policies, pod, &s, err) < 0) {
-			json_decref(want);
+		if (is_local(pod, node_name) && add_pod(&rd, ix, pod, &s, err) < 0) {
+			json_decref(rd.want);
+			json_decref(rd.made);
 			return NULL;
 		}
 	}
-	s.chains = json_object_size(json_object_get(want, "chains"));
-	s.sets = json_object_size(json_object_get(want, "sets"));
+	s.chains = json_object_size(json_object_get(rd.want, "chains"));
+	s.sets = json_object_size(json_object_get(rd.want, "sets"));
 	if (st)
 		*st = s;
+	json_decref(*cache);
+	*cache =
+		json_pack("{s:o, s:O}", "names", rd.made, "sets", json_object_get(rd.want, "sets"));
+	return rd.want;
+}
+
+json_t *polsync_want(const char *node_name, const json_t *namespaces, const json_t *pods,
+		     const json_t *policies, struct polsync_stats *st, struct cni_err *err)
+{
+	struct pol_index *ix = NULL;
+	json_t *want, *cache = NULL;
+
+	if (pol_index_new(namespaces, pods, policies, &ix) < 0) {
+		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy index");
+		return NULL;
+	}
+	want = want_ix(node_name, ix, pods, &cache, st, err);
+	json_decref(cache);
+	pol_index_free(ix);
 	return want;
 }
 
@@ -380,14 +460,19 @@ static int brnf_ensure(struct cni_err *err)
 	return 0;
 }
 
-int polsync_new(const char *node_name, struct polsync **ret)
+int polsync_new(const char *node_name, const json_t *namespaces, const json_t *pods,
+		const json_t *policies, struct polsync **ret)
 {
 	struct polsync *ps = calloc(1, sizeof(*ps));
 
-	if (!ps || !(ps->node = strdup(node_name))) {
-		free(ps);
+	if (!ps || !(ps->node = strdup(node_name)) ||
+	    pol_index_new(namespaces, pods, policies, &ps->ix) < 0) {
+		polsync_free(ps);
 		return -ENOMEM;
 	}
+	ps->namespaces = namespaces;
+	ps->pods = pods;
+	ps->policies = policies;
 	*ret = ps;
 	return 0;
 }
@@ -396,15 +481,37 @@ void polsync_free(struct polsync *ps)
 {
 	if (!ps)
 		return;
+	pol_index_free(ps->ix);
+	json_decref(ps->sets);
 	nft_pol_free(ps->nft);
 	free(ps->node);
 	free(ps);
 }
 
-int polsync_apply(struct polsync *ps, const json_t *namespaces, const json_t *pods,
-		  const json_t *policies, struct polsync_stats *st, struct cni_err *err)
+void polsync_take_state(struct polsync *to, struct polsync *from)
 {
-	_cleanup_json_ json_t *want = polsync_want(ps->node, namespaces, pods, policies, st, err);
+	to->nft = from->nft;
+	to->brnf_done = from->brnf_done;
+	from->nft = NULL;
+}
+
+int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key, const json_t *old,
+		    json_t *now)
+{
+	switch (kind) {
+	case POLSYNC_NAMESPACE:
+		return pol_index_ns(ps->ix, key);
+	case POLSYNC_POD:
+		return pol_index_pod(ps->ix, old, now);
+	case POLSYNC_POLICY:
+		return pol_index_policy(ps->ix, old, now);
+	}
+	return 0;
+}
+
+int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
+{
+	_cleanup_json_ json_t *want = want_ix(ps->node, ps->ix, ps->pods, &ps->sets, st, err);
 	struct nft_pol_counts c = {0};
 	int r;
 
@@ -416,7 +523,7 @@ int polsync_apply(struct polsync *ps, const json_t *namespaces, const json_t *po
 		ps->brnf_done = true;
 	}
 	r = nft_pol_apply(&ps->nft, want, &c, err);
-	st->changes = c.sets_added + c.sets_removed + c.chains_added + c.chains_changed +
-		      c.chains_removed + c.map_changes;
+	st->changes = c.sets_added + c.sets_changed + c.sets_removed + c.chains_added +
+		      c.chains_changed + c.chains_removed + c.map_changes;
 	return r;
 }

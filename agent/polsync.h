@@ -29,15 +29,24 @@ struct polsync_stats {
 
 struct polsync;
 
-int polsync_new(const char *node_name, struct polsync **ret);
+enum polsync_kind { POLSYNC_NAMESPACE, POLSYNC_POD, POLSYNC_POLICY };
+
+/* The caches are the informers' (borrowed, kept current by them). */
+int polsync_new(const char *node_name, const json_t *namespaces, const json_t *pods,
+		const json_t *policies, struct polsync **ret);
 void polsync_free(struct polsync *ps); /* NULL-safe; leaves the table in place */
+/* to takes over what from applied last (a new index, the same table). */
+void polsync_take_state(struct polsync *to, struct polsync *from);
+/* An object of a cache was added (old NULL), changed or deleted (now NULL); old still alive.
+ * Keeps the compile index current (agent/policy.h). -ENOMEM on failure. */
+int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key, const json_t *old,
+		    json_t *now);
 
 /* The wanted table for this node (a new reference), pure: unit tests use it. */
 json_t *polsync_want(const char *node_name, const json_t *namespaces, const json_t *pods,
 		     const json_t *policies, struct polsync_stats *st, struct cni_err *err);
-/* Computes and applies. */
-int polsync_apply(struct polsync *ps, const json_t *namespaces, const json_t *pods,
-		  const json_t *policies, struct polsync_stats *st, struct cni_err *err);
+/* Compiles every local pod (the index's memo spares what did not change) and applies. */
+int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err);
 
 /* What the informers keep of each kind (new references): the fields the compiler reads. */
 json_t *polsync_pod_compact(const json_t *pod);

@@ -89,8 +89,30 @@ int inet_prefix_parse_opt(const char *s, struct inet_prefix *ret)
 	return prefix_parse(s, false, ret);
 }
 
+/* Dotted quad without printf (the agent formats thousands of addresses per policy round). */
+static bool fmt_v4(const uint8_t b[4], char *buf, size_t len)
+{
+	char *p = buf;
+
+	if (len < INET_ADDRSTRLEN)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return true;
+}
+
 const char *inet_addr_fmt(const struct inet_addr *a, char *buf, size_t len)
 {
+	if (a->family == AF_INET && fmt_v4(a->bytes, buf, len))
+		return buf;
 	if (!inet_addr_is_set(a) || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
 		snprintf(buf, len, "<none>");
 	return buf;

@@ -211,25 +211,44 @@ static int range_cmp(const void *a, const void *b)
 	return inet_addr_cmp(&((const struct range *)a)->lo, &((const struct range *)b)->lo);
 }
 
+/* One item of a ranges string: "A" or "A-B" (IPv6 addresses hold no '-'). */
+static int range_parse(char *item, int fam, struct range *ret)
+{
+	char *dash = strchr(item, '-');
+
+	if (dash)
+		*dash = '\0';
+	if (inet_addr_parse(item, &ret->lo) < 0 ||
+	    inet_addr_parse(dash ? dash + 1 : item, &ret->hi) < 0 || ret->lo.family != fam ||
+	    ret->hi.family != fam || inet_addr_cmp(&ret->lo, &ret->hi) > 0)
+		return -EINVAL;
+	return 0;
+}
+
 /* The set's ranges parsed, sorted and merged (overlapping or adjacent joined). */
 static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, struct cni_err *err)
 {
-	const json_t *rs = json_object_get(set, "ranges"), *r;
+	const char *rs = json_string_value(json_object_get(set, "ranges"));
 	int fam = json_integer_value(json_object_get(set, "family")) == 6 ? AF_INET6 : AF_INET;
-	struct range *v = calloc(json_array_size(rs) + 1, sizeof(*v));
-	size_t i, n = 0;
+	_cleanup_free_ char *text = strdup(rs ? rs : "");
+	size_t i, n = 0, max = 1;
+	struct range *v;
+	char *save = NULL;
 
-	if (!v)
+	for (const char *p = rs; p && *p; p++)
+		max += *p == ',';
+	if (!json_is_string(json_object_get(set, "ranges")))
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy set: no ranges string");
+	v = calloc(max, sizeof(*v));
+	if (!v || !text) {
+		free(v);
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set ranges");
-	json_array_foreach(rs, i, r)
-	{
-		if (inet_addr_parse(json_string_value(json_array_get(r, 0)), &v[n].lo) < 0 ||
-		    inet_addr_parse(json_string_value(json_array_get(r, 1)), &v[n].hi) < 0 ||
-		    v[n].lo.family != fam || v[n].hi.family != fam ||
-		    inet_addr_cmp(&v[n].lo, &v[n].hi) > 0) {
+	}
+	for (char *it = strtok_r(text, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+		if (range_parse(it, fam, &v[n]) < 0) {
 			free(v);
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy set: bad range %zu",
-					   i);
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+					   "policy set: bad range %zu (\"%s\")", n, it);
 		}
 		n++;
 	}
@@ -294,9 +313,9 @@ static int elem_add(struct nftnl_set *s, const struct inet_addr *a, bool end)
 	return 0;
 }
 
-/* Elements of ranges [i, j) into one message. */
+/* Elements of ranges [i, j) into one message: added, or deleted (!add). */
 static int range_elems(struct nft_batch *b, const char *name, const struct range *v, size_t i,
-		       size_t j)
+		       size_t j, bool add)
 {
 	_cleanup_set_ struct nftnl_set *s = set_obj(name);
 	struct nft_chain_spec c;
@@ -310,7 +329,64 @@ static int range_elems(struct nft_batch *b, const char *name, const struct range
 			rr = elem_add(s, &end, true);
 	}
 	spec(name, &c);
-	return rr < 0 ? rr : nft_batch_set_elems(b, &c, s, true);
+	return rr < 0 ? rr : nft_batch_set_elems(b, &c, s, add);
+}
+
+/* Ranges v[0..n) in chunks, added or deleted. */
+static int ranges_send(struct nft_batch *b, const char *name, const struct range *v, size_t n,
+		       bool add)
+{
+	int rr = 0;
+
+	for (size_t i = 0; rr == 0 && i < n; i += ELEMS_CHUNK)
+		rr = range_elems(b, name, v, i, i + ELEMS_CHUNK < n ? i + ELEMS_CHUNK : n, add);
+	return rr;
+}
+
+static bool range_eq(const struct range *a, const struct range *b)
+{
+	return inet_addr_eq(&a->lo, &b->lo) && inet_addr_eq(&a->hi, &b->hi);
+}
+
+/* The ranges of a (sorted, merged) not in b, into out. */
+static size_t ranges_minus(const struct range *a, size_t na, const struct range *b, size_t nb,
+			   struct range *out)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	for (; i < na; i++) {
+		while (j < nb && inet_addr_cmp(&b[j].lo, &a[i].lo) < 0)
+			j++;
+		if (j >= nb || !range_eq(&a[i], &b[j]))
+			out[n++] = a[i];
+	}
+	return n;
+}
+
+/* A set whose content changed: the elements that went, then those that came. */
+static int set_update(struct nft_batch *b, const char *name, const json_t *old, const json_t *now,
+		      struct cni_err *err)
+{
+	_cleanup_free_ struct range *o = NULL, *w = NULL, *gone = NULL, *came = NULL;
+	size_t no = 0, nw = 0, ng, nc;
+	int rr;
+
+	if (json_integer_value(json_object_get(old, "family")) !=
+	    json_integer_value(json_object_get(now, "family")))
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+				   "policy: set %s changed family under the same name", name);
+	if (ranges_of(old, &o, &no, err) < 0 || ranges_of(now, &w, &nw, err) < 0)
+		return -EINVAL;
+	gone = calloc(no + 1, sizeof(*gone));
+	came = calloc(nw + 1, sizeof(*came));
+	if (!gone || !came)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set %s", name);
+	ng = ranges_minus(o, no, w, nw, gone);
+	nc = ranges_minus(w, nw, o, no, came);
+	rr = ranges_send(b, name, gone, ng, false);
+	if (rr == 0)
+		rr = ranges_send(b, name, came, nc, true);
+	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy set %s", name) : 0;
 }
 
 static int set_add(struct nft_batch *b, const char *name, const json_t *set, struct cni_err *err)
@@ -319,7 +395,7 @@ static int set_add(struct nft_batch *b, const char *name, const json_t *set, str
 	_cleanup_free_ struct range *v = NULL;
 	bool v6 = json_integer_value(json_object_get(set, "family")) == 6;
 	struct nft_chain_spec c;
-	size_t n = 0, i;
+	size_t n = 0;
 	int rr;
 
 	if (!s)
@@ -332,8 +408,8 @@ static int set_add(struct nft_batch *b, const char *name, const json_t *set, str
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
 	spec(name, &c);
 	rr = nft_batch_add_set(b, &c, s);
-	for (i = 0; rr == 0 && i < n; i += ELEMS_CHUNK)
-		rr = range_elems(b, name, v, i, i + ELEMS_CHUNK < n ? i + ELEMS_CHUNK : n);
+	if (rr == 0)
+		rr = ranges_send(b, name, v, n, true);
 	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy set %s", name) : 0;
 }
 
@@ -445,12 +521,9 @@ static int sets_add(struct nft_batch *b, const json_t *old, const json_t *want,
 
 		if (o && json_equal(o, v))
 			continue;
-		if (o)
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-					   "policy: set %s changed content under the same name", k);
-		if (set_add(b, k, v, err) < 0)
+		if (o ? set_update(b, k, o, v, err) < 0 : set_add(b, k, v, err) < 0)
 			return -EINVAL;
-		n->sets_added++;
+		*(o ? &n->sets_changed : &n->sets_added) += 1;
 	}
 	return 0;
 }

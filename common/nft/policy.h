@@ -21,15 +21,15 @@
  * which the caller makes sure of.
  *
  * The wanted content, JSON:
- *   {"sets":   {NAME: {"family": 4|6, "ranges": [["FIRST", "LAST"], ...]}},
+ *   {"sets":   {NAME: {"family": 4|6, "ranges": "FIRST-LAST,ADDRESS,..."}},
  *    "chains": {NAME: {"dir": "in"|"out",
  *                      "rules": [{"set": NAME, "proto": P, "lo": N, "hi": N}, ...]}},
  *    "in":     {"ADDRESS": CHAIN, ...},
  *    "out":    {"ADDRESS": CHAIN, ...}}
  * A rule without "set" matches every peer (of both families), without "proto" every protocol,
  * with "proto" but no "lo" every port of it (lo..hi: destination ports, inclusive). Ranges may
- * overlap (they are merged). Names are 1..31 chars of [A-Za-z0-9_-]. A set's name is expected
- * to name its content (a set whose ranges change under the same name is replaced). */
+ * overlap (they are merged). Names are 1..31 chars of [A-Za-z0-9_-]. A set whose ranges change
+ * under the same name gets the difference (elements deleted and added, in the same batch). */
 #ifndef WEFT_NFT_POLICY_H
 #define WEFT_NFT_POLICY_H
 
@@ -41,7 +41,8 @@
 
 /* What one apply did. */
 struct nft_pol_counts {
-	unsigned sets_added, sets_removed, chains_added, chains_changed, chains_removed;
+	unsigned sets_added, sets_changed, sets_removed, chains_added, chains_changed,
+		chains_removed;
 	unsigned map_changes;
 };
 

@@ -507,10 +507,9 @@ static void t_concurrent_ensure(void)
 /* ---- the policy table (common/nft/policy.h) ------------------------------------------------ */
 
 static const char *const pol_v1 =
-	"{\"sets\": {\"a4-1\": {\"family\": 4, \"ranges\": [[\"10.1.0.0\", \"10.1.0.255\"], "
-	"[\"10.1.0.7\", \"10.1.0.7\"], [\"10.1.1.0\", \"10.1.1.9\"], [\"10.2.0.1\", "
-	"\"10.2.0.1\"]]},"
-	" \"a6-1\": {\"family\": 6, \"ranges\": [[\"fd00::1\", \"fd00::1\"]]}},"
+	"{\"sets\": {\"a4-1\": {\"family\": 4, \"ranges\": \"10.1.0.0-10.1.0.255,10.1.0.7,"
+	"10.1.1.0-10.1.1.9,10.2.0.1\"},"
+	" \"a6-1\": {\"family\": 6, \"ranges\": \"fd00::1\"}},"
 	" \"chains\": {\"pi-a\": {\"dir\": \"in\", \"rules\": [{\"set\": \"a4-1\", \"proto\": 6, "
 	"\"lo\": 80, \"hi\": 81}, {\"set\": \"a6-1\"}, {\"proto\": 17}]},"
 	" \"po-a\": {\"dir\": \"out\", \"rules\": [{\"proto\": 6, \"lo\": 53, \"hi\": 53}]}},"
@@ -557,9 +556,23 @@ static void t_policy_table(void)
 	HAS("fd00:9::2 : jump pi-a");
 	HAS("ct state established,related accept");
 	HAS("ip saddr vmap @out4");
+	/* the same set with other content: elements go and come, the chain stays as it is */
+	pol_apply_text(
+		&st,
+		"{\"sets\": {\"a4-1\": {\"family\": 4, \"ranges\": \"10.1.0.0-10.1.0.255,"
+		"10.2.0.1,10.2.0.5\"}, \"a6-1\": {\"family\": 6, \"ranges\": \"fd00::1\"}},"
+		" \"chains\": {\"pi-a\": {\"dir\": \"in\", \"rules\": [{\"set\": \"a4-1\", "
+		"\"proto\": 6, \"lo\": 80, \"hi\": 81}, {\"set\": \"a6-1\"}, {\"proto\": 17}]},"
+		" \"po-a\": {\"dir\": \"out\", \"rules\": [{\"proto\": 6, \"lo\": 53, "
+		"\"hi\": 53}]}}, \"in\": {\"10.9.0.2\": \"pi-a\", \"fd00:9::2\": \"pi-a\"},"
+		" \"out\": {\"10.9.0.2\": \"po-a\"}}");
+	HAS("elements = { 10.1.0.0/24, 10.2.0.1,");
+	HAS("10.2.0.5 }");
+	HASNT("10.1.1.0-10.1.1.9");
+	HAS("ip saddr @a4-1 tcp dport 80-81 accept");
 	/* a change: one chain goes, a rule changes, a set is added, one goes */
-	pol_apply_text(&st, "{\"sets\": {\"a4-2\": {\"family\": 4, \"ranges\": [[\"10.3.0.0\", "
-			    "\"10.3.0.255\"]]}}, \"chains\": {\"pi-a\": {\"dir\": \"in\", "
+	pol_apply_text(&st, "{\"sets\": {\"a4-2\": {\"family\": 4, \"ranges\": "
+			    "\"10.3.0.0-10.3.0.255\"}}, \"chains\": {\"pi-a\": {\"dir\": \"in\", "
 			    "\"rules\": [{\"set\": \"a4-2\", \"proto\": 132}]}}, "
 			    "\"in\": {\"10.9.0.2\": \"pi-a\"}, \"out\": {}}");
 	HAS("ip saddr @a4-2 meta l4proto sctp accept");
@@ -584,9 +597,12 @@ static void t_policy_bad_input(void)
 
 	CHECK(nft_pol_apply(&st, w, NULL, &e) < 0 && e.code == CNI_ERR_CONFIG);
 	json_decref(w);
-	w = json_loads("{\"sets\": {\"s\": {\"family\": 4, \"ranges\": [[\"10.0.0.9\", "
-		       "\"10.0.0.1\"]]}}}",
-		       0, NULL);
+	w = json_loads("{\"sets\": {\"s\": {\"family\": 4, \"ranges\": \"10.0.0.9-10.0.0.1\"}}}", 0,
+		       NULL);
+	cni_err_clear(&e);
+	CHECK(nft_pol_apply(&st, w, NULL, &e) < 0 && e.code == CNI_ERR_CONFIG);
+	json_decref(w);
+	w = json_loads("{\"sets\": {\"s\": {\"family\": 4, \"ranges\": [\"10.0.0.1\"]}}}", 0, NULL);
 	cni_err_clear(&e);
 	CHECK(nft_pol_apply(&st, w, NULL, &e) < 0 && e.code == CNI_ERR_CONFIG);
 	json_decref(w);
