@@ -193,6 +193,7 @@ bool cl_agent_stop(const struct lab *lab, const struct cl_node *n)
 		waitpid(pid, NULL, WNOHANG); /* ours when up and verify run in one process */
 		nanosleep(&ts, NULL);
 	}
+	waitpid(pid, NULL, WNOHANG);
 	return !lab_proc_alive(res);
 }
 
