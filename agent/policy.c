@@ -242,8 +242,15 @@ struct pol_index {
 	json_t *memo_at;		 /* "%p" of a from/to list -> slot in memo */
 	struct memo *memo;
 	size_t n_memo;
-	uint64_t next_id;
+	uint64_t seq; /* one per pol_index_pod and per new entry */
 };
+
+/* An entry's id: its key and the moment its content was made, so entries of the same
+ * selectors patched by the same change share an id (and a renderer renders them once). */
+static uint64_t memo_id(uint64_t key, uint64_t seq)
+{
+	return key ^ (seq * 0x9e3779b97f4a7c15ull) ^ (seq >> 7);
+}
 
 struct ctx {
 	struct pol_index *ix;
@@ -384,13 +391,21 @@ static struct memo *memo_slot(struct pol_index *ix, size_t *at)
 	return &v[*at];
 }
 
-/* pol_rule.peers_key: the namespace and the list's canonical text. */
+/* pol_rule.peers_key: the list's canonical text, and the policy's namespace when a peer
+ * selects pods in it (a podSelector without namespaceSelector): lists of namespaceSelectors
+ * and ipBlocks mean the same in every namespace. */
 static uint64_t peers_key(const char *ns, const json_t *peers)
 {
 	_cleanup_free_ char *text = json_dumps(peers, JSON_COMPACT | JSON_SORT_KEYS);
-	const char *parts[] = {ns ? ns : "", text ? text : ""};
+	const char *parts[] = {text ? text : "", ns ? ns : ""};
+	bool in_ns = false;
+	const json_t *peer;
+	size_t i;
 
-	return naming_hash(parts, 2);
+	json_array_foreach(peers, i, peer) in_ns =
+		in_ns ||
+		(!json_object_get(peer, "namespaceSelector") && !json_object_get(peer, "ipBlock"));
+	return naming_hash(parts, in_ns ? 2 : 1);
 }
 
 static void memo_key(const json_t *peers, char key[32])
@@ -421,7 +436,8 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 		rule_free_peers(&m);
 		return -ENOMEM;
 	}
-	*slot = (struct memo){++ix->next_id, peers_key(x->ns, peers), peers, x->pol, m};
+	*slot = (struct memo){0, peers_key(x->ns, peers), peers, x->pol, m};
+	slot->id = memo_id(slot->key, ++ix->seq);
 	r->peers_id = slot->id;
 	r->peers_key = slot->key;
 	return copy_peers(&m, r);
@@ -675,7 +691,7 @@ static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, c
 		return 0;
 	if (was)
 		remove_pod_ips(old, &m->r);
-	m->id = ++ix->next_id;
+	m->id = memo_id(m->key, ix->seq);
 	return is ? add_pod_ips(now, &m->r) : 0;
 }
 
@@ -687,6 +703,7 @@ int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now)
 		return 0;
 	if (!json_object_get(ix->ns_labels, ns) && ns_labels_set(ix, ns) < 0)
 		return -ENOMEM;
+	ix->seq++;
 	for (size_t i = 0; i < ix->n_memo; i++)
 		if (ix->memo[i].peers && memo_patch(ix, &ix->memo[i], old, now) < 0) {
 			memo_drop(ix, &ix->memo[i]);

@@ -46,11 +46,13 @@ struct pol_block {
 };
 
 struct pol_rule {
-	/* Where the peers came from: the index's memo entry (same id = same peers, whatever the
-	 * pod compiled; 0 when they were made for this pod alone). Lets a renderer cache. */
+	/* The version of the peers: same id, same addresses, whatever the pod compiled (entries
+	 * of the same selectors share it after a change); 0 when they were made for this pod
+	 * alone. Lets a renderer cache. */
 	uint64_t peers_id;
-	/* Which peers: a hash of the policy's namespace and the from/to list's text (0 with
-	 * peers_id 0). Same key, same selectors: a renderer may name a set after it. */
+	/* Which peers: a hash of the from/to list's text and, when it selects pods of the
+	 * policy's own namespace, of that namespace (0 with peers_id 0). Same key, same
+	 * selectors, same pods: a renderer may name a set after it. */
 	uint64_t peers_key;
 	bool any_peer;
 	struct inet_addr *ips; /* the selected pods' addresses */

@@ -21,7 +21,8 @@ struct polsync {
 	char *node;
 	const json_t *namespaces, *pods, *policies; /* the caches, borrowed */
 	struct pol_index *ix;
-	json_t *sets; /* the sets made for memo entries by the last round (struct round) */
+	json_t *sets;  /* the sets made for memo entries by the last round (struct round) */
+	json_t *local; /* keys of the pods of this node: key -> true */
 	struct nft_pol *nft;
 	bool brnf_done;
 };
@@ -189,9 +190,9 @@ static int rule_ranges(const struct pol_rule *r, int fam, struct rngs *s)
 
 /* ---- the wanted table ----------------------------------------------------------------------- */
 
-/* The ranges as the table wants them ("A-B,C,..."); name gets "a4-<16 hex>" / "a6-..." of a
- * hash of that text. */
-static json_t *ranges_json(const struct rngs *s, char name[32], int fam)
+/* The ranges as the table wants them ("A-B,C,..."); name (when not NULL) gets "a4-<16 hex>" /
+ * "a6-..." of a hash of that text. */
+static json_t *ranges_json(const struct rngs *s, char *name, int fam)
 {
 	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
 	_cleanup_free_ char *text = NULL;
@@ -212,7 +213,9 @@ static json_t *ranges_json(const struct rngs *s, char name[32], int fam)
 	}
 	fclose(f);
 	parts[0] = text ? text : "";
-	snprintf(name, 32, "a%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4, naming_hash(parts, 1));
+	if (name)
+		snprintf(name, 32, "a%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4,
+			 naming_hash(parts, 1));
 	return json_string(parts[0]);
 }
 
@@ -237,7 +240,7 @@ static json_t *set_make(const struct pol_rule *r, int fam, char name[32], int *r
 	*rr = rule_ranges(r, fam, &s);
 	if (*rr == 0 && s.n)
 		set = json_pack("{s:i, s:o}", "family", fam == AF_INET6 ? 6 : 4, "ranges",
-				ranges_json(&s, name, fam));
+				ranges_json(&s, r->peers_key ? NULL : name, fam));
 	if (set && r->peers_key)
 		snprintf(name, 32, "s%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4, r->peers_key);
 	free(s.v);
@@ -384,7 +387,8 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 /* The wanted table. *cache: {"names": the round's names of memo entries' sets, "sets": the
  * sets of the table}, of the previous round on entry, of this one on return. */
 static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t *pods,
-		       json_t **cache, struct polsync_stats *st, struct cni_err *err)
+		       const json_t *local, json_t **cache, struct polsync_stats *st,
+		       struct cni_err *err)
 {
 	struct round rd = {json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out"),
 			   json_object_get(*cache, "names"), json_object(),
@@ -399,9 +403,11 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
 		return NULL;
 	}
-	json_object_foreach((json_t *)pods, k, pod)
+	json_object_foreach((json_t *)(local ? local : pods), k, pod)
 	{
-		if (is_local(pod, node_name) && add_pod(&rd, ix, pod, &s, err) < 0) {
+		if (local)
+			pod = json_object_get(pods, k);
+		if (pod && is_local(pod, node_name) && add_pod(&rd, ix, pod, &s, err) < 0) {
 			json_decref(rd.want);
 			json_decref(rd.made);
 			return NULL;
@@ -427,7 +433,7 @@ json_t *polsync_want(const char *node_name, const json_t *namespaces, const json
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy index");
 		return NULL;
 	}
-	want = want_ix(node_name, ix, pods, &cache, st, err);
+	want = want_ix(node_name, ix, pods, NULL, &cache, st, err);
 	json_decref(cache);
 	pol_index_free(ix);
 	return want;
@@ -465,11 +471,16 @@ int polsync_new(const char *node_name, const json_t *namespaces, const json_t *p
 {
 	struct polsync *ps = calloc(1, sizeof(*ps));
 
-	if (!ps || !(ps->node = strdup(node_name)) ||
+	const char *k;
+	json_t *pod;
+
+	if (!ps || !(ps->node = strdup(node_name)) || !(ps->local = json_object()) ||
 	    pol_index_new(namespaces, pods, policies, &ps->ix) < 0) {
 		polsync_free(ps);
 		return -ENOMEM;
 	}
+	json_object_foreach((json_t *)pods, k, pod) if (is_local(pod, node_name))
+		json_object_set_new(ps->local, k, json_true());
 	ps->namespaces = namespaces;
 	ps->pods = pods;
 	ps->policies = policies;
@@ -483,6 +494,7 @@ void polsync_free(struct polsync *ps)
 		return;
 	pol_index_free(ps->ix);
 	json_decref(ps->sets);
+	json_decref(ps->local);
 	nft_pol_free(ps->nft);
 	free(ps->node);
 	free(ps);
@@ -502,6 +514,10 @@ int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key,
 	case POLSYNC_NAMESPACE:
 		return pol_index_ns(ps->ix, key);
 	case POLSYNC_POD:
+		if (now && is_local(now, ps->node))
+			json_object_set_new(ps->local, key, json_true());
+		else
+			json_object_del(ps->local, key);
 		return pol_index_pod(ps->ix, old, now);
 	case POLSYNC_POLICY:
 		return pol_index_policy(ps->ix, old, now);
@@ -511,7 +527,8 @@ int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key,
 
 int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
 {
-	_cleanup_json_ json_t *want = want_ix(ps->node, ps->ix, ps->pods, &ps->sets, st, err);
+	_cleanup_json_ json_t *want =
+		want_ix(ps->node, ps->ix, ps->pods, ps->local, &ps->sets, st, err);
 	struct nft_pol_counts c = {0};
 	int r;
 
