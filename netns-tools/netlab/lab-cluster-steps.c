@@ -131,7 +131,7 @@ static double watch_done(struct lab *lab, struct cl_watch *w, const struct cl_ex
 static bool watch_started(const struct lab *lab, long before, int timeout_ms)
 {
 	for (int t = 0; t < timeout_ms; t += 20) {
-		if (cl_api_stat(lab, "watches") > before)
+		if (kube_api_stat(lab, "watches") > before)
 			return true;
 		sleep_ms(20);
 	}
@@ -151,7 +151,7 @@ static void step_add(struct lab *lab, struct cl *c)
 	struct cl_node *n;
 	char name[32];
 	int i = 0, r, cni0 = count_cni(lab);
-	long watches = cl_api_stat(lab, "watches");
+	long watches = kube_api_stat(lab, "watches");
 	double t0;
 
 	for (int k = 0; k < c->n; k++)
@@ -170,7 +170,7 @@ static void step_add(struct lab *lab, struct cl *c)
 	if (!lab_check(lab, cl_watch_open(c, n, &w) >= 0, "netlink watch on every node"))
 		return;
 	t0 = cl_now_ms();
-	lab_check(lab, cl_node_post(lab, node_name(n, name, sizeof(name)), i, n->ip) >= 0,
+	lab_check(lab, kube_node_post(lab, node_name(n, name, sizeof(name)), i, n->ip) >= 0,
 		  "POST Node %s", name);
 	watch_done(lab, &w, &e, t0, CL_WAIT_MS, &c->add, "its route");
 	lab_check(lab, cl_peers_wait(lab, n, cl_live(c), CL_WAIT_MS),
@@ -193,7 +193,7 @@ static void step_delete(struct lab *lab, struct cl *c, struct cl_node *n)
 	if (!lab_check(lab, cl_watch_open(c, n, &w) >= 0, "netlink watch on every node"))
 		return;
 	t0 = cl_now_ms();
-	lab_check(lab, cl_node_delete(lab, name) >= 0, "DELETE Node %s", name);
+	lab_check(lab, kube_node_delete(lab, name) >= 0, "DELETE Node %s", name);
 	watch_done(lab, &w, &e, t0, CL_WAIT_MS, &c->del, "its route removed");
 	n->live = false;
 	cl_save(lab, c);
@@ -224,8 +224,8 @@ static void step_move(struct lab *lab, struct cl *c, struct cl_node *n)
 		       "%s on %s's ul0; netlink watch on every node", ip, name))
 		return;
 	t0 = cl_now_ms();
-	lab_check(lab, cl_node_post(lab, name, n->i, ip) >= 0, "POST Node %s (InternalIP %s)", name,
-		  ip);
+	lab_check(lab, kube_node_post(lab, name, n->i, ip) >= 0, "POST Node %s (InternalIP %s)",
+		  name, ip);
 	watch_done(lab, &w, &e, t0, CL_WAIT_MS, NULL,
 		   vx ? "its FDB entry to the new VTEP address" : "its route through the new IP");
 	snprintf(n->ip, sizeof(n->ip), "%s", ip);
@@ -250,7 +250,7 @@ static void step_restart(struct lab *lab, struct cl *c)
 {
 	struct cl_watch w;
 	struct cl_expect e = {.type = RTM_NEWROUTE, .dst = cidr_of(GHOST_CIDR)};
-	long watches = cl_api_stat(lab, "watches");
+	long watches = kube_api_stat(lab, "watches");
 	int fd;
 	double t0;
 
@@ -258,17 +258,18 @@ static void step_restart(struct lab *lab, struct cl *c)
 	       RESTART_DOWN);
 	if (!lab_check(lab, cl_watch_open(c, NULL, &w) >= 0, "netlink watch on every node"))
 		return;
-	fd = cl_admin_send(lab, "POST", "/restart?down_ms=" RESTART_DOWN, NULL);
+	fd = kube_admin_send(lab, "POST", "/restart?down_ms=" RESTART_DOWN, NULL);
 	sleep_ms(700); /* its listener is closed by then (it stops within 0.5 s) */
 	t0 = cl_now_ms();
 	lab_check(lab,
-		  fd >= 0 && cl_node_post(lab, "ghost-0", GHOST_CIDR, MN_UNDERLAY_NET ".200") >= 0,
+		  fd >= 0 &&
+			  kube_node_post(lab, "ghost-0", GHOST_CIDR, MN_UNDERLAY_NET ".200") >= 0,
 		  "POST /restart, then Node ghost-0 while the API is down");
 	watch_done(lab, &w, &e, t0, 3 * CL_WAIT_MS, NULL, "ghost-0's route, after the restart");
-	lab_check(lab, fd >= 0 && cl_admin_recv(fd, NULL) == 200, "the API server is back");
-	lab_check(lab, cl_api_stat(lab, "watches") - watches >= cl_live(c),
+	lab_check(lab, fd >= 0 && kube_admin_recv(fd, NULL) == 200, "the API server is back");
+	lab_check(lab, kube_api_stat(lab, "watches") - watches >= cl_live(c),
 		  "every agent watches again (%ld new watches for %d agents)",
-		  cl_api_stat(lab, "watches") - watches, cl_live(c));
+		  kube_api_stat(lab, "watches") - watches, cl_live(c));
 }
 
 /* Watches dropped, then a node deleted and every version compacted before the agents resume:
@@ -277,7 +278,7 @@ static void step_expire(struct lab *lab, struct cl *c)
 {
 	struct cl_watch w;
 	struct cl_expect e = {.type = RTM_DELROUTE, .dst = cidr_of(GHOST_CIDR)};
-	long gone = cl_api_stat(lab, "gone"), lists = cl_api_stat(lab, "lists");
+	long gone = kube_api_stat(lab, "gone"), lists = kube_api_stat(lab, "lists");
 	bool ok;
 	double t0;
 
@@ -285,18 +286,19 @@ static void step_expire(struct lab *lab, struct cl *c)
 	       "compacted\n");
 	if (!lab_check(lab, cl_watch_open(c, NULL, &w) >= 0, "netlink watch on every node"))
 		return;
-	ok = cl_admin(lab, "POST", "/drop", NULL, NULL) == 200;
+	ok = kube_admin(lab, "POST", "/drop", NULL, NULL) == 200;
 	t0 = cl_now_ms();
-	ok = ok && cl_node_delete(lab, "ghost-0") >= 0;
-	ok = ok && cl_admin(lab, "POST", "/compact", NULL, NULL) == 200;
+	ok = ok && kube_node_delete(lab, "ghost-0") >= 0;
+	ok = ok && kube_admin(lab, "POST", "/compact", NULL, NULL) == 200;
 	lab_check(lab, ok, "POST /drop, DELETE Node ghost-0, POST /compact");
 	watch_done(lab, &w, &e, t0, 3 * CL_WAIT_MS, NULL,
 		   "ghost-0's route removed, after the relist");
 	lab_check(lab,
-		  cl_api_stat(lab, "gone") - gone >= cl_live(c) &&
-			  cl_api_stat(lab, "lists") - lists >= cl_live(c),
+		  kube_api_stat(lab, "gone") - gone >= cl_live(c) &&
+			  kube_api_stat(lab, "lists") - lists >= cl_live(c),
 		  "every agent got 410 and relisted (%ld 410s, %ld lists for %d agents)",
-		  cl_api_stat(lab, "gone") - gone, cl_api_stat(lab, "lists") - lists, cl_live(c));
+		  kube_api_stat(lab, "gone") - gone, kube_api_stat(lab, "lists") - lists,
+		  cl_live(c));
 }
 
 /* Rounds of a ghost node added then deleted: convergence samples on every live node. */
@@ -313,14 +315,14 @@ static void step_rounds(struct lab *lab, struct cl *c, int rounds)
 		if (cl_watch_open(c, NULL, &w) < 0)
 			break;
 		t0 = cl_now_ms();
-		cl_node_post(lab, name, GHOST_CIDR + r, ip);
+		kube_node_post(lab, name, GHOST_CIDR + r, ip);
 		snprintf(what, sizeof(what), "round %d: %s added", r, name);
 		watch_done(lab, &w, &e, t0, CL_WAIT_MS, &c->add, what);
 		e.type = RTM_DELROUTE;
 		if (cl_watch_open(c, NULL, &w) < 0)
 			break;
 		t0 = cl_now_ms();
-		cl_node_delete(lab, name);
+		kube_node_delete(lab, name);
 		snprintf(what, sizeof(what), "round %d: %s deleted", r, name);
 		watch_done(lab, &w, &e, t0, CL_WAIT_MS, &c->del, what);
 	}

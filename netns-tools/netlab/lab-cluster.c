@@ -129,31 +129,16 @@ static int node_files(const struct lab *lab, const struct cl *c, const struct cl
 	node_path(lab, n, CONFLIST, conf, sizeof(conf));
 	r = lab_mn_conflist(lab, &mc);
 	node_path(lab, n, "kubeconfig", dir, sizeof(dir));
-	return r < 0 ? r : cl_kubeconfig(lab, dir);
+	return r < 0 ? r : kube_kubeconfig(lab, dir);
 }
 
 static int node_agent(struct lab *lab, const struct cl_node *n)
 {
-	char bin[PATH_MAX + 16], kc[PATH_MAX], conf[PATH_MAX], log[PATH_MAX], name[32];
-	char *const argv[] = {bin,
-			      "--kubeconfig",
-			      kc,
-			      "--node-name",
-			      name,
-			      "--cni-conf-dir",
-			      conf,
-			      "--metrics-addr",
-			      "127.0.0.1:9870",
-			      NULL};
-	pid_t pid;
+	char dir[PATH_MAX], name[32];
 
-	snprintf(bin, sizeof(bin), "%s/weft-node", lab->bin_dir);
+	node_path(lab, n, "", dir, sizeof(dir));
 	snprintf(name, sizeof(name), "node-%d", n->i);
-	node_path(lab, n, "kubeconfig", kc, sizeof(kc));
-	node_path(lab, n, "net.d", conf, sizeof(conf));
-	node_path(lab, n, "agent.log", log, sizeof(log));
-	pid = lab_spawn_in(lab, n->ns, argv, log);
-	return pid < 0 ? (int)pid : 0;
+	return kube_agent_spawn(lab, n->ns, dir, name, false);
 }
 
 int cl_node_add(struct lab *lab, struct cl *c, int i)
@@ -208,6 +193,7 @@ bool cl_agent_stop(const struct lab *lab, const struct cl_node *n)
 		waitpid(pid, NULL, WNOHANG); /* ours when up and verify run in one process */
 		nanosleep(&ts, NULL);
 	}
+	waitpid(pid, NULL, WNOHANG);
 	return !lab_proc_alive(res);
 }
 
@@ -235,86 +221,19 @@ int cl_node_pods(struct lab *lab, struct cl *c, struct cl_node *n)
 
 	node_path(lab, n, CONFLIST, conf, sizeof(conf));
 	for (int j = 0; r >= 0 && j < c->pods; j++) {
-		r = lab_mn_pod_add(lab, n->ns, n->pod[j], conf, c->cache);
+		r = lab_mn_pod_add(lab, n->ns, n->pod[j], conf, c->cache, NULL);
 		lab_mn_pod_ip(lab, c->cache, n->pod[j], n->pod_ip[j], sizeof(n->pod_ip[j]));
 	}
 	return r;
 }
 
-static bool peers_ok(const struct lab *lab, const struct cl_node *n, int want)
-{
-	_cleanup_json_ json_t *j = NULL;
-	char path[PATH_MAX], self[32];
-	json_t *p;
-	size_t k;
-
-	node_path(lab, n, "peers.json", path, sizeof(path));
-	snprintf(self, sizeof(self), "node-%d", n->i);
-	j = json_load_file(path, 0, NULL);
-	if (!json_is_array(j) || (want >= 0 && json_array_size(j) != (size_t)want))
-		return false;
-	json_array_foreach(j, k, p)
-	{
-		const char *name = json_string_value(json_object_get(p, "name"));
-
-		if (name && strcmp(name, self) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void peers_age(const struct lab *lab, const struct cl_node *n)
-{
-	char path[PATH_MAX];
-	struct timespec now;
-	struct stat st;
-
-	node_path(lab, n, "peers.json", path, sizeof(path));
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (stat(path, &st) < 0)
-		fprintf(stderr, "  (no %s)\n", path);
-	else
-		fprintf(stderr, "  (%s: %lld bytes, written %.1f s ago)\n", path,
-			(long long)st.st_size,
-			(double)(now.tv_sec - st.st_mtim.tv_sec) +
-				(double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9);
-}
-
-/* The last lines of node n's agent log, to stderr (the lab dir goes with the teardown). */
-static void log_tail(const struct lab *lab, const struct cl_node *n)
-{
-	char path[PATH_MAX], *line = NULL, *last[16] = {0};
-	_cleanup_fclose_ FILE *f = NULL;
-	size_t len = 0, k = 0;
-
-	node_path(lab, n, "agent.log", path, sizeof(path));
-	f = fopen(path, "re");
-	while (f && getline(&line, &len, f) > 0) {
-		free(last[k % 16]);
-		last[k++ % 16] = strdup(line);
-	}
-	free(line);
-	fprintf(stderr, "netlab: the end of %s:\n", path);
-	peers_age(lab, n);
-	for (size_t i = k > 16 ? k - 16 : 0; i < k; i++) {
-		fprintf(stderr, "  %s", last[i % 16] ? last[i % 16] : "\n");
-		free(last[i % 16]);
-	}
-}
-
 bool cl_peers_wait(const struct lab *lab, const struct cl_node *n, int want, int timeout_ms)
 {
-	struct timespec ts = {0, 20 * 1000 * 1000};
+	char dir[PATH_MAX], self[32];
 
-	for (int t = 0; t < timeout_ms; t += 20) {
-		if (peers_ok(lab, n, want))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "netlab: node-%d: no peersFile with %d nodes and itself after %d ms\n",
-		n->i, want, timeout_ms);
-	log_tail(lab, n);
-	return false;
+	node_path(lab, n, "", dir, sizeof(dir));
+	snprintf(self, sizeof(self), "node-%d", n->i);
+	return kube_peers_wait(dir, self, want, timeout_ms);
 }
 
 static int cl_opts(struct cl *c, int *nodes)
@@ -375,13 +294,13 @@ static int post_nodes(const struct lab *lab, int nodes)
 	for (int i = 1; items && i <= nodes; i++) {
 		snprintf(name, sizeof(name), "node-%d", i);
 		snprintf(ip, sizeof(ip), MN_UNDERLAY_NET ".%d", i);
-		json_array_append_new(items, cl_node_json(name, i, ip));
+		json_array_append_new(items, kube_node_json(name, i, ip));
 	}
 	list = json_pack("{s:O}", "items", items);
 	body = list ? json_dumps(list, JSON_COMPACT) : NULL;
 	if (!body)
 		return -ENOMEM;
-	return cl_admin(lab, "POST", "/objects/api/v1/nodes", body, NULL) == 200 ? 0 : -EIO;
+	return kube_admin(lab, "POST", "/objects/api/v1/nodes", body, NULL) == 200 ? 0 : -EIO;
 }
 
 static int cl_nodes_up(struct lab *lab, struct cl *c, int nodes)
@@ -422,7 +341,7 @@ static int cl_up(struct lab *lab)
 	if (r >= 0)
 		r = lab_mn_switch(lab, c->sw);
 	if (r >= 0)
-		r = cl_api_start(lab, c);
+		r = kube_api_start(lab, c->sw);
 	if (r >= 0)
 		r = cl_nodes_up(lab, c, nodes);
 	return r < 0 ? r : cl_save(lab, c);
@@ -483,7 +402,7 @@ static int cl_show(struct lab *lab, struct topo *t)
 	sw = lab_topo_node(t, g, "sw0", "bridge, underlay %s.0/24", MN_UNDERLAY_NET);
 	lab_topo_edge(t, sw,
 		      lab_topo_node(t, g, "kubeapi.py", "https://%s:%d | admin 127.0.0.1:%d",
-				    CL_API_ADDR, CL_API_PORT, CL_ADMIN_PORT),
+				    KUBE_API_ADDR, KUBE_API_PORT, KUBE_ADMIN_PORT),
 		      "API");
 	for (int k = 0; k < c->n; k++) {
 		if (!c->node[k].live)

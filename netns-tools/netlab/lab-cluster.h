@@ -9,13 +9,14 @@
  *
  * Sizes and options come from the environment, as the multi-node scenarios' do: NETLAB_NODES
  * (1..32, default 8), NETLAB_PODS (1..4, default 1), NETLAB_PLUGIN (host-gw, vxlan),
- * NETLAB_ROUNDS (1..50, default 5), NETLAB_KUBEAPI (default <netlab's dir>/../../tests/kubeapi/
- * kubeapi.py). The live cluster is kept in <lab dir>/cluster.json for verify, show and run. */
+ * NETLAB_ROUNDS (1..50, default 5), NETLAB_KUBEAPI (lab-kube.h). The live cluster is kept in
+ * <lab dir>/cluster.json for verify, show and run. */
 #ifndef WEFT_LAB_CLUSTER_H
 #define WEFT_LAB_CLUSTER_H
 
 #include <stdint.h>
 
+#include "netns-tools/netlab/lab-kube.h"
 #include "netns-tools/netlab/lab-multinode.h"
 
 #define CL_MAX_NODES	  32
@@ -26,9 +27,6 @@
 #define CL_DEFAULT_ROUNDS 5
 #define CL_MAX_ROUNDS	  50
 #define CL_SAMPLES	  (CL_SLOTS * (CL_MAX_ROUNDS + 4))
-#define CL_API_ADDR	  MN_UNDERLAY_NET ".254"
-#define CL_API_PORT	  6443
-#define CL_ADMIN_PORT	  8081 /* loopback of the switch's netns */
 #define CL_WAIT_MS	  10000
 
 extern const struct scenario lab_cluster;
@@ -71,23 +69,6 @@ int cl_node_pods(struct lab *lab, struct cl *c, struct cl_node *n);
 /* Waits until node n's agent wrote a peersFile naming want peers (-1: any). */
 bool cl_peers_wait(const struct lab *lab, const struct cl_node *n, int want, int timeout_ms);
 int cl_live(const struct cl *c);
-
-/* ---- lab-cluster-api.c: the API server and its admin interface --------------------------- */
-int cl_api_start(struct lab *lab, const struct cl *c);
-int cl_kubeconfig(const struct lab *lab, const char *path);
-/* One admin call (HTTP/1.1, Connection: close) to the test double: the HTTP status, -errno when
- * it could not be made. out (may be NULL) receives the body (malloc'd). */
-int cl_admin(const struct lab *lab, const char *method, const char *path, const char *body,
-	     char **out);
-/* The same in two halves: send (returns the connected fd), then read the answer. */
-int cl_admin_send(const struct lab *lab, const char *method, const char *path, const char *body);
-int cl_admin_recv(int fd, char **out);
-/* A Node object: node-<i>, podCIDR 10.244.<cidr>.0/24, InternalIP ip (new reference). */
-json_t *cl_node_json(const char *name, int cidr, const char *ip);
-int cl_node_post(const struct lab *lab, const char *name, int cidr, const char *ip);
-int cl_node_delete(const struct lab *lab, const char *name);
-/* A counter of the test double's /stats ("lists", "watches"), -1 when unreadable. */
-long cl_api_stat(const struct lab *lab, const char *key);
 
 /* ---- lab-cluster-watch.c: convergence through netlink ---------------------------------- */
 struct cl_expect {

@@ -55,6 +55,7 @@ static int undo_proc(const json_t *r)
 		waitpid(pid, NULL, WNOHANG);
 		nanosleep(&ts, NULL);
 	}
+	waitpid(pid, NULL, WNOHANG); /* a zombie of ours is not alive, but is reaped here */
 	return lab_proc_alive(r) ? -EBUSY : 0;
 }
 

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,25 +144,6 @@ static int write_conflists(const struct lab *lab, const struct ebpf_lab *e)
 	return r;
 }
 
-/* The pin root: a bpffs of the lab's own, recorded before it is mounted so `down` unmounts it
- * (also after a crash); with it go the pins. */
-static int pin_mount(struct lab *lab, const struct ebpf_lab *e)
-{
-	int r = lab_record(lab, json_pack("{s:s,s:s}", "kind", "mount", "path", e->pin));
-
-	if (r < 0)
-		return r;
-	lab_step(lab, "mount -t bpf bpf %s", e->pin);
-	if (mkdir(e->pin, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (mount("bpf", e->pin, "bpf", 0, "mode=0700") < 0) {
-		r = -errno;
-		fprintf(stderr, "netlab: mount -t bpf bpf %s: %s\n", e->pin, strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
 /* A veth pair a:ifa - b:ifb with an address on each end, both up. */
 static int veth_pair(struct lab *lab, const char *a, const char *ifa, const char *addr_a,
 		     const char *b, const char *ifb, const char *addr_b)
@@ -277,7 +257,7 @@ static int ebpf_up(struct lab *lab)
 	if (r >= 0)
 		r = write_conflists(lab, &e);
 	if (r >= 0)
-		r = pin_mount(lab, &e);
+		r = lab_bpffs_mount(lab, e.pin);
 	if (r >= 0)
 		r = plumbing(lab, &e);
 	for (int i = 0; r >= 0 && i < N_PODS; i++)

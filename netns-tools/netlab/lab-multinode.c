@@ -201,7 +201,7 @@ static int underlay(struct lab *lab, const struct mn_lab *m)
 
 struct add_ctx {
 	const struct lab *lab;
-	const char *pod, *conflist, *cache;
+	const char *pod, *conflist, *cache, *cni_args;
 };
 
 static int add_in_node(void *arg, struct cni_err *err)
@@ -211,7 +211,8 @@ static int add_in_node(void *arg, struct cni_err *err)
 	_cleanup_json_ json_t *res = NULL;
 	struct rt rt = {.cni_path = x->lab->cni_path, .cache_dir = x->cache};
 	char netns[PATH_MAX];
-	struct rt_attach a = {.container_id = x->pod, .netns = netns, .ifname = "eth0"};
+	struct rt_attach a = {
+		.container_id = x->pod, .netns = netns, .ifname = "eth0", .cni_args = x->cni_args};
 	int r;
 
 	lab_netns_path(x->pod, netns, sizeof(netns));
@@ -225,9 +226,9 @@ static int add_in_node(void *arg, struct cni_err *err)
 }
 
 int lab_mn_pod_add(struct lab *lab, const char *node, const char *pod, const char *conflist,
-		   const char *cache)
+		   const char *cache, const char *cni_args)
 {
-	struct add_ctx x = {lab, pod, conflist, cache};
+	struct add_ctx x = {lab, pod, conflist, cache, cni_args};
 	struct cni_err err = {0};
 	char netns[PATH_MAX], node_path[PATH_MAX];
 	int r = lab_netns_add(lab, pod);
@@ -273,7 +274,8 @@ static int mn_up(struct lab *lab)
 		r = underlay(lab, m);
 	for (int i = 0; r >= 0 && i < m->nodes; i++)
 		for (int j = 0; r >= 0 && j < m->pods; j++)
-			r = lab_mn_pod_add(lab, m->node[i], m->pod[i][j], m->conflist[i], m->cache);
+			r = lab_mn_pod_add(lab, m->node[i], m->pod[i][j], m->conflist[i], m->cache,
+					   NULL);
 	return r;
 }
 

@@ -42,9 +42,9 @@ struct mn_conf {
 };
 int lab_mn_conflist(const struct lab *lab, const struct mn_conf *c);
 /* Makes netns pod (recorded), records the CNI attachment, then ADDs it through the runtime side
- * inside netns node with conflist. */
+ * inside netns node with conflist (CNI_ARGS cni_args, may be NULL). */
 int lab_mn_pod_add(struct lab *lab, const char *node, const char *pod, const char *conflist,
-		   const char *cache);
+		   const char *cache, const char *cni_args);
 /* The pod's first address (without the prefix length) from the result cache; "" when none. */
 const char *lab_mn_pod_ip(const struct lab *lab, const char *cache, const char *pod, char *buf,
 			  size_t len);

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -359,4 +361,21 @@ bool lab_link_is_up(const json_t *link)
 		lower = lower || strcmp(json_string_value(f) ?: "", "LOWER_UP") == 0;
 	}
 	return up && lower;
+}
+
+int lab_bpffs_mount(struct lab *lab, const char *path)
+{
+	int r = lab_record(lab, json_pack("{s:s,s:s}", "kind", "mount", "path", path));
+
+	if (r < 0)
+		return r;
+	lab_step(lab, "mount -t bpf bpf %s", path);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (mount("bpf", path, "bpf", 0, "mode=0700") < 0) {
+		r = -errno;
+		fprintf(stderr, "netlab: mount -t bpf bpf %s: %s\n", path, strerror(-r));
+		return r;
+	}
+	return 0;
 }

@@ -119,7 +119,7 @@ int lab_enter_run(pid_t pid, char *const argv[], char **out);
 int lab_in_mntns(pid_t pid, int (*fn)(void *arg), void *arg);
 /* The executable name in the usual system dirs (sbin first) into buf, or NULL. */
 const char *lab_find_bin(const char *name, char *buf, size_t len);
-/* Is pid alive and the same process (start time) as recorded in res? */
+/* Is pid alive (not a zombie) and the same process (start time) as recorded in res? */
 bool lab_proc_alive(const json_t *res);
 
 /* ---- network helpers (lab-net.c) ------------------------------------------------------------ */
@@ -142,6 +142,9 @@ json_t *lab_links(const struct lab *lab, const char *ns);
 json_t *lab_link(const struct lab *lab, const char *ns, const char *ifname);
 /* UP and LOWER_UP in the link's flags. */
 bool lab_link_is_up(const json_t *link);
+/* A bpffs of the lab's own at path (an ebpf network's pinRoot, never the machine's
+ * /sys/fs/bpf), recorded before it is mounted so `down` unmounts it, and the pins with it. */
+int lab_bpffs_mount(struct lab *lab, const char *path);
 /* Adds one group per namespace with its interfaces (kind, addresses, master, state) and an
  * edge for every veth pair between them, read live from the kernel. */
 int lab_show_netns(const struct lab *lab, struct topo *t, const char *const *ns,

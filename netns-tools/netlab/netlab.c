@@ -13,13 +13,14 @@
 #include "common/cleanup.h"
 #include "netns-tools/netlab/lab-cluster.h"   /* lab_cluster */
 #include "netns-tools/netlab/lab-multinode.h" /* lab_hostgw, lab_vxlan */
+#include "netns-tools/netlab/lab-policy.h"    /* lab_policy */
 #include "netns-tools/netlab/lab.h"
 #include "common/log.h"
 #include "common/version.h"
 
 static const struct scenario *const scenarios[] = {
-	&lab_veth,   &lab_namespaces, &lab_cgroups, &lab_container, &lab_overlay,
-	&lab_bridge, &lab_hostgw,     &lab_vxlan,   &lab_ebpf,	    &lab_cluster,
+	&lab_veth,   &lab_namespaces, &lab_cgroups, &lab_container, &lab_overlay, &lab_bridge,
+	&lab_hostgw, &lab_vxlan,      &lab_ebpf,    &lab_cluster,   &lab_policy,
 };
 
 static const char usage_text[] =
@@ -49,7 +50,10 @@ static const char usage_text[] =
 	"                    cluster: default 8, 1..32\n"
 	"  --pods M          host-gw/vxlan: pods per node (default 2, 1..16); cluster: default 1,\n"
 	"                    1..4\n"
-	"  --plugin P        cluster: host-gw (default) or vxlan\n"
+	"  --plugin P        cluster: host-gw (default) or vxlan; policy: bridge (default),\n"
+	"                    vxlan or ebpf\n"
+	"  --case NAME       policy: run this case of the cases dir (repeatable; default all)\n"
+	"  --cases DIR       policy: the cases dir (default: the model's dir/cases)\n"
 	"  --rounds R        cluster: add/delete rounds of convergence samples (default 5,\n"
 	"                    1..50)\n"
 	"  --kubeapi PATH    cluster: the API test double (default: netlab's dir/../../tests/\n"
@@ -283,6 +287,21 @@ static int count_opt(const char *opt, const char *env, const char *val, long max
 	return setenv(env, val, 1);
 }
 
+/* --case NAME, repeatable: NETLAB_CASES, comma-separated. */
+static int append_case(const char *name)
+{
+	const char *old = getenv("NETLAB_CASES");
+	_cleanup_free_ char *v = NULL;
+
+	if (!*name || strchr(name, ',') || strchr(name, '/')) {
+		fprintf(stderr, "netlab: --case takes a case name, not '%s'\n", name);
+		return -EINVAL;
+	}
+	if (asprintf(&v, "%s%s%s", old && *old ? old : "", old && *old ? "," : "", name) < 0)
+		return -ENOMEM;
+	return setenv("NETLAB_CASES", v, 1);
+}
+
 /* The options of one scenario, handed to it through the environment. */
 static int scenario_opt(int c, const char *val)
 {
@@ -294,12 +313,18 @@ static int scenario_opt(int c, const char *val)
 	case 'r':
 		return count_opt("rounds", "NETLAB_ROUNDS", val, CL_MAX_ROUNDS);
 	case 'L':
-		if (strcmp(val, "host-gw") && strcmp(val, "vxlan") && strcmp(val, "ebpf")) {
-			fprintf(stderr, "netlab: --plugin is host-gw, vxlan or ebpf, not '%s'\n",
+		if (strcmp(val, "host-gw") && strcmp(val, "vxlan") && strcmp(val, "ebpf") &&
+		    strcmp(val, "bridge")) {
+			fprintf(stderr,
+				"netlab: --plugin is host-gw, vxlan, ebpf or bridge, not '%s'\n",
 				val);
 			return -EINVAL;
 		}
 		return setenv("NETLAB_PLUGIN", val, 1);
+	case 'c':
+		return append_case(val);
+	case 'd':
+		return setenv("NETLAB_CASES_DIR", val, 1);
 	default:
 		return setenv("NETLAB_KUBEAPI", val, 1);
 	}
@@ -319,6 +344,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"rounds", required_argument, NULL, 'r'},
 		{"plugin", required_argument, NULL, 'L'},
 		{"kubeapi", required_argument, NULL, 'A'},
+		{"case", required_argument, NULL, 'c'},
+		{"cases", required_argument, NULL, 'd'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -351,6 +378,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'r':
 		case 'L':
 		case 'A':
+		case 'c':
+		case 'd':
 			/* the multi-node scenarios read their options from the environment */
 			if (scenario_opt(c, optarg) < 0)
 				return -EINVAL;

@@ -64,8 +64,11 @@ run_cluster() { # run_cluster PLUGIN
 	[ "$status" -eq 2 ]
 	grep -q -- "--nodes takes a number from 1 to 32, not '33'" <<<"$output"
 	run "$NETLAB" run cluster --prefix "$P" --plugin bridge
+	[ "$status" -ne 0 ]
+	grep -q -- "cluster: --plugin is host-gw or vxlan, not 'bridge'" <<<"$output"
+	run "$NETLAB" run cluster --prefix "$P" --plugin macvlan
 	[ "$status" -eq 2 ]
-	grep -q -- "--plugin is host-gw, vxlan or ebpf, not 'bridge'" <<<"$output"
+	grep -q -- "--plugin is host-gw, vxlan, ebpf or bridge, not 'macvlan'" <<<"$output"
 	run "$NETLAB" run cluster --prefix "$P" --pods 5
 	[ "$status" -ne 0 ]
 	grep -q -- "--pods 1..4" <<<"$output"

@@ -59,11 +59,11 @@ run_scenario() {
 @test "netlab list names every scenario and the exercise it comes from" {
 	run "$NETLAB" list
 	[ "$status" -eq 0 ]
-	for s in veth namespaces cgroups container overlay bridge host-gw vxlan ebpf cluster; do
+	for s in veth namespaces cgroups container overlay bridge host-gw vxlan ebpf cluster policy; do
 		echo "$output" | grep -q "^$s "
 	done
 	# every scenario names its origin, as a topic (no file of another repository)
-	[ "$(echo "$output" | grep -c '^            from: ')" -eq 10 ]
+	[ "$(echo "$output" | grep -c '^            from: ')" -eq 11 ]
 	[ -z "$(echo "$output" | grep -E 'from: .*\.md')" ]
 	echo "$output" | grep -q 'from: the classic exercise: two network namespaces joined by a veth pair'
 }

@@ -26,8 +26,12 @@ Control interface for tests: a plain HTTP endpoint (--admin ADDR:PORT, loopback 
   POST   /objects/<collection path>           body: one object, or {"items": [...]}: create or
                                                replace (ADDED / MODIFIED events); the list form
                                                is the bulk load (5000 Nodes in one call, ~50 ms:
-                                               the bench's cluster part, netlab run cluster)
-  DELETE /objects/<collection path>/<name>     (namespaced: .../namespaces/NS/PLURAL/NAME)
+                                               the bench's cluster part, netlab run cluster);
+                                               replies {"resourceVersion": "N"}, the version
+                                               the change reached
+  DELETE /objects/<collection path>/<name>     (namespaced: .../namespaces/NS/PLURAL/NAME);
+                                               replies {"deleted": true, "resourceVersion":
+                                               "N"} (N of the DELETED event), 404 when absent
   POST   /raw?path=<collection path>           body: one raw line sent to that collection's
                                                open watches as it is (malformed events)
   POST   /compact                              every version so far expires (410 on resume)
@@ -131,16 +135,17 @@ class Store:
             self.cond.notify_all()
 
     def delete(self, coll, ns, name):
+        """The resourceVersion of the DELETED event, 0 when there was no such object."""
         with self.cond:
             obj = self.colls.get(coll, {}).pop((ns, name), None)
             if obj is None:
-                return False
+                return 0
             self.rv += 1
             obj = json.loads(json.dumps(obj))
             obj["metadata"]["resourceVersion"] = str(self.rv)
             self._event(coll, "DELETED", obj)
             self.cond.notify_all()
-            return True
+            return self.rv
 
     def raw(self, coll, line):
         with self.cond:
@@ -551,8 +556,8 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
         if where is None or where[2] is None:
             self.reply(400, {"error": "not an object path"})
             return
-        ok = self.api.store.delete(where[0], where[1], where[2])
-        self.reply(200 if ok else 404, {"deleted": ok})
+        rv = self.api.store.delete(where[0], where[1], where[2])
+        self.reply(200 if rv else 404, {"deleted": bool(rv), "resourceVersion": str(rv)})
 
 
 class AdminServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
