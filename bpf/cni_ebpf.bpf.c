@@ -270,14 +270,19 @@ static __always_inline int to_remote(struct __sk_buff *skb, const struct weft_re
 #define ICMP6_ND_FIRST	 133 /* router solicitation .. redirect: neighbour discovery */
 #define ICMP6_ND_LAST	 137
 #define IP_FRAG_OFFSET	 0x1fff
+#define TCP_SYN		 0x02
+#define TCP_ACK		 0x10
+#define SCTP_INIT	 1 /* chunk type */
 #define WEFT_ISO	 (WEFT_EP_F_ISO_IN | WEFT_EP_F_ISO_OUT)
 #define NSEC		 1000000000ull
 
 enum flow_kind {
-	FLOW_NEW,   /* TCP, UDP, SCTP, ICMP echo request: checked, then tracked */
+	FLOW_NEW,   /* UDP, ICMP echo request: a reply, or checked and then tracked */
 	FLOW_REPLY, /* ICMP echo reply: passes as the reply of a tracked request only */
-	FLOW_PLAIN, /* other protocols, other ICMP, later fragments: checked without ports */
-	FLOW_FREE,  /* IPv6 neighbour discovery: never policed */
+	FLOW_PLAIN, /* TCP SYN, SCTP INIT (a connection's first packet), other protocols, other
+		     * ICMP, later fragments (no ports): checked, never tracked */
+	FLOW_FREE,  /* the rest of TCP and SCTP (a connection whose first packet passed, or one
+		     * older than the policy), IPv6 neighbour discovery: never policed */
 };
 
 struct flow {
@@ -285,15 +290,33 @@ struct flow {
 	enum flow_kind kind;
 };
 
-/* Transport part of the flow at offset off: ports, or the echo identifier. */
-static __always_inline void flow_l4(struct __sk_buff *skb, __u32 off, struct flow *f)
+/* TCP and SCTP: a connection's first packet (SYN without ACK, a first chunk INIT) is checked,
+ * the rest passes: they carry their own state, and a connection older than the policy keeps
+ * going (as with netfilter's loose TCP pickup). */
+static __always_inline void flow_conn(struct __sk_buff *skb, __u32 off, struct flow *f)
 {
-	__u8 icmp = f->k.src[2] == bpf_htonl(WEFT_V4_MAPPED) && !f->k.src[0] ? IPPROTO_ICMP_
-									     : IPPROTO_ICMPV6;
+	__u8 b[14];
+
+	if (bpf_skb_load_bytes(skb, off, b, f->k.proto == IPPROTO_TCP ? 14 : 13) < 0)
+		return;
+	__builtin_memcpy(&f->k.sport, &b[0], 2);
+	__builtin_memcpy(&f->k.dport, &b[2], 2);
+	if (f->k.proto == IPPROTO_TCP)
+		f->kind = (b[13] & (TCP_SYN | TCP_ACK)) == TCP_SYN ? FLOW_PLAIN : FLOW_FREE;
+	else
+		f->kind = b[12] == SCTP_INIT ? FLOW_PLAIN : FLOW_FREE;
+}
+
+/* Transport part of the flow at offset off: ports, or the echo identifier. icmp: the
+ * family's ICMP protocol. */
+static __always_inline void flow_l4(struct __sk_buff *skb, __u32 off, struct flow *f, __u8 icmp)
+{
 	__be16 w[3];
 
 	f->kind = FLOW_PLAIN;
-	if (f->k.proto == IPPROTO_TCP || f->k.proto == IPPROTO_UDP || f->k.proto == IPPROTO_SCTP) {
+	if (f->k.proto == IPPROTO_TCP || f->k.proto == IPPROTO_SCTP)
+		return flow_conn(skb, off, f);
+	if (f->k.proto == IPPROTO_UDP) {
 		if (bpf_skb_load_bytes(skb, off, w, 4) == 0) {
 			f->k.sport = w[0];
 			f->k.dport = w[1];
@@ -331,7 +354,7 @@ static __always_inline int flow_parse(struct __sk_buff *skb, struct flow *f)
 		f->k.proto = ip.protocol;
 		f->kind = FLOW_PLAIN;
 		if (!(ip.frag_off & bpf_htons(IP_FRAG_OFFSET)))
-			flow_l4(skb, sizeof(struct ethhdr) + ip.ihl * 4, f);
+			flow_l4(skb, sizeof(struct ethhdr) + ip.ihl * 4, f, IPPROTO_ICMP_);
 		return 0;
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
@@ -342,7 +365,7 @@ static __always_inline int flow_parse(struct __sk_buff *skb, struct flow *f)
 		__builtin_memcpy(f->k.src, &ip6.saddr, 16);
 		__builtin_memcpy(f->k.dst, &ip6.daddr, 16);
 		f->k.proto = ip6.nexthdr; /* extension headers: no ports (FLOW_PLAIN) */
-		flow_l4(skb, sizeof(struct ethhdr) + sizeof(ip6), f);
+		flow_l4(skb, sizeof(struct ethhdr) + sizeof(ip6), f, IPPROTO_ICMPV6);
 		return 0;
 	}
 	return -1;
