@@ -402,7 +402,7 @@ static __always_inline struct weft_ct *ct_get(const struct weft_ct_key *k)
 	if (!ct)
 		return NULL;
 	now = bpf_ktime_get_ns();
-	idle = (k->proto == IPPROTO_TCP ? WEFT_CT_IDLE_TCP_S : WEFT_CT_IDLE_OTHER_S) * NSEC;
+	idle = WEFT_CT_IDLE_S * NSEC;
 	if (now - ct->seen_ns > idle)
 		return NULL;
 	if (now - ct->seen_ns > NSEC)

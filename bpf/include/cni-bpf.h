@@ -140,8 +140,8 @@ struct weft_pol_port_key {
 
 #define WEFT_POL_PORT_KEY_BITS (WEFT_POL_KEY_BITS + 8 + 16)
 
-/* A flow as its first packet went: initiator -> responder. ICMP echo: sport = identifier,
- * dport = 0. */
+/* A tracked flow (UDP, ICMP echo; TCP and SCTP need none) as its first packet went: initiator
+ * -> responder. ICMP echo: sport = identifier, dport = 0. */
 struct weft_ct_key {
 	__be32 src[4], dst[4];
 	__be16 sport, dport;
@@ -157,8 +157,7 @@ struct weft_ct {
 	__u64 flags;   /* WEFT_CT_F_* (64 bits: the program ORs them in atomically) */
 };
 
-#define WEFT_CT_IDLE_TCP_S   3600 /* idle TCP flows are forgotten after an hour */
-#define WEFT_CT_IDLE_OTHER_S 120  /* UDP, SCTP, ICMP echo */
+#define WEFT_CT_IDLE_S 120 /* a tracked flow idle this long is forgotten */
 
 #define WEFT_META_CID_LEN 128
 

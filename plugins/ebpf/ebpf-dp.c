@@ -22,7 +22,7 @@
 #include "cni_ebpf.skel.h"
 
 /* bpffs refuses '.' in names, hence the underscores. Maps are shared by every plugin build
- * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v2_<hash
+ * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v3_<hash
  * of the embedded object>"), so an upgraded plugin attaches its own program to new pods while
  * running pods keep theirs, all on the same maps. */
 static const char *const map_names[] = {
@@ -43,7 +43,7 @@ static uint32_t object_hash(void)
 	return h;
 }
 
-/* Pin file name of one object ("endpoints_v2", ..., "from_pod_v2_<8 hex of the object>"). */
+/* Pin file name of one object ("endpoints_v3", ..., "from_pod_v3_<8 hex of the object>"). */
 static const char *ebpf_pin_name(enum ebpf_pin pin)
 {
 	static char progs[2][32];

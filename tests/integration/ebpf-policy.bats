@@ -263,6 +263,21 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	[[ "$output" == *"no address of the pod"* ]]
 }
 
+@test "ebpf policy: the plugin's GC takes a pruned pod's policy entries along" {
+	policy '[{"name": "b-from-a", "spec": {"podSelector": {"matchLabels": {"app": "b"}},
+		"ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}]}}]'
+	ping1 "$A" "$IPB"
+	[ "$(pol_len policy)" -ge 1 ]
+	[ "$(pol_len conntrack)" -ge 1 ]
+	gc=$(printf '%s' "$CONF" | jq -c '.["cni.dev/valid-attachments"] =
+		[{containerID: "a", ifname: "eth0"}, {containerID: "c", ifname: "eth0"}]')
+	run_plugin GC ebpf "$gc" "" "" ""
+	[ "$(pol_len policy)" -eq 0 ]
+	[ "$(pol_len polports)" -eq 0 ]
+	[ "$(pol_len conntrack)" -eq 0 ]
+	tcp "$A" "$IPC" 80
+}
+
 @test "ebpf policy: traffic the stack delivers (from another node) meets the pod's ingress in to_pod" {
 	OUT=$(weft_netns_add out) # another node: routes the pod subnet via this one
 	ip link add wo0 netns "$HOST" type veth peer name eth0 netns "$OUT"
