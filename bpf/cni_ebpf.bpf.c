@@ -262,33 +262,53 @@ static __always_inline int to_remote(struct __sk_buff *skb, const struct weft_re
 }
 
 /* ---- NetworkPolicy: flows, rules, connection tracking ---- */
-#define IPPROTO_ICMP_	 1
-#define ICMP_ECHO_REPLY	 0
-#define ICMP_ECHO	 8
-#define ICMP6_ECHO	 128
-#define ICMP6_ECHO_REPLY 129
-#define ICMP6_ND_FIRST	 133 /* router solicitation .. redirect: neighbour discovery */
-#define ICMP6_ND_LAST	 137
-#define IP_FRAG_OFFSET	 0x1fff
-#define TCP_SYN		 0x02
-#define TCP_ACK		 0x10
-#define SCTP_INIT	 1 /* chunk type */
-#define WEFT_ISO	 (WEFT_EP_F_ISO_IN | WEFT_EP_F_ISO_OUT)
-#define NSEC		 1000000000ull
+#define IPPROTO_ICMP_	   1
+#define ICMP_ECHO_REPLY	   0
+#define ICMP_ECHO	   8
+#define ICMP6_ECHO	   128
+#define ICMP6_ECHO_REPLY   129
+#define ICMP_DEST_UNREACH  3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMP6_ERR_FIRST	   1 /* destination unreachable .. parameter problem */
+#define ICMP6_ERR_LAST	   4
+#define ICMP6_ND_FIRST	   133 /* router solicitation .. redirect: neighbour discovery */
+#define ICMP6_ND_LAST	   137
+#define IP_FRAG_OFFSET	   0x1fff
+#define TCP_SYN		   0x02
+#define TCP_ACK		   0x10
+#define SCTP_INIT	   1 /* chunk type */
+#define WEFT_ISO	   (WEFT_EP_F_ISO_IN | WEFT_EP_F_ISO_OUT)
+#define NSEC		   1000000000ull
 
 enum flow_kind {
 	FLOW_NEW,   /* UDP, ICMP echo request: a reply, or checked and then tracked */
 	FLOW_REPLY, /* ICMP echo reply: passes as the reply of a tracked request only */
 	FLOW_PLAIN, /* TCP SYN, SCTP INIT (a connection's first packet), other protocols, other
-		     * ICMP, later fragments (no ports): checked, never tracked */
+		     * ICMP (not echo, not errors), later fragments (no ports): checked, never
+		     * tracked */
 	FLOW_FREE,  /* the rest of TCP and SCTP (a connection whose first packet passed, or one
-		     * older than the policy), IPv6 neighbour discovery: never policed */
+		     * older than the policy), ICMP errors, IPv6 neighbour discovery: never
+		     * policed */
 };
 
 struct flow {
 	struct weft_ct_key k;
 	enum flow_kind kind;
 };
+
+/* ICMP errors (destination unreachable, packet too big, time exceeded, parameter problem) pass,
+ * as netfilter lets them through as RELATED: path MTU discovery and refused connections keep
+ * working, and the receiving kernel ignores errors about flows it has no socket for. IPv6
+ * neighbour discovery passes too. */
+static __always_inline int icmp_free(__u8 icmp, __u8 type)
+{
+	if (icmp == IPPROTO_ICMP_)
+		return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+		       type == ICMP_PARAMETERPROB;
+	return (type >= ICMP6_ERR_FIRST && type <= ICMP6_ERR_LAST) ||
+	       (type >= ICMP6_ND_FIRST && type <= ICMP6_ND_LAST);
+}
 
 /* TCP and SCTP: a connection's first packet (SYN without ACK, a first chunk INIT) is checked,
  * the rest passes: they carry their own state, and a connection older than the policy keeps
@@ -312,6 +332,7 @@ static __always_inline void flow_conn(struct __sk_buff *skb, __u32 off, struct f
 static __always_inline void flow_l4(struct __sk_buff *skb, __u32 off, struct flow *f, __u8 icmp)
 {
 	__be16 w[3];
+	__u8 type;
 
 	f->kind = FLOW_PLAIN;
 	if (f->k.proto == IPPROTO_TCP || f->k.proto == IPPROTO_SCTP)
@@ -326,15 +347,14 @@ static __always_inline void flow_l4(struct __sk_buff *skb, __u32 off, struct flo
 	}
 	if (f->k.proto != icmp || bpf_skb_load_bytes(skb, off, w, 6) < 0)
 		return;
-	__u8 type = ((__u8 *)w)[0];
-
+	type = ((__u8 *)w)[0];
 	if (type == (icmp == IPPROTO_ICMP_ ? ICMP_ECHO : ICMP6_ECHO)) {
 		f->k.sport = w[2];
 		f->kind = FLOW_NEW;
 	} else if (type == (icmp == IPPROTO_ICMP_ ? ICMP_ECHO_REPLY : ICMP6_ECHO_REPLY)) {
 		f->k.dport = w[2]; /* reversed, it is the request's key */
 		f->kind = FLOW_REPLY;
-	} else if (icmp == IPPROTO_ICMPV6 && type >= ICMP6_ND_FIRST && type <= ICMP6_ND_LAST) {
+	} else if (icmp_free(icmp, type)) {
 		f->kind = FLOW_FREE;
 	}
 }

@@ -35,9 +35,29 @@ def serve(port):
     while True:
         c, _ = s.accept()
         threading.Thread(target=conn, args=(c,), daemon=True).start()
+def serve_udp(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    while True:
+        d, peer = s.recvfrom(64)
+        s.sendto(b"echo:" + d, peer)
 for p in sys.argv[1:]:
     threading.Thread(target=serve, args=(int(p),), daemon=True).start()
+    threading.Thread(target=serve_udp, args=(int(p),), daemon=True).start()
 threading.Event().wait()
+'''
+# UDP: one datagram, its echo within 1.5 s; exit 4 when refused (ICMP port unreachable).
+UCLIENT='
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.5)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"one")
+try:
+    sys.exit(0 if s.recv(64) == b"echo:one" else 3)
+except ConnectionRefusedError:
+    sys.exit(4)
 '
 CLIENT='
 import os, socket, sys, time
@@ -125,6 +145,10 @@ policy() {
 # tcp FROM_NS IP PORT: a connection and one message echoed.
 tcp() {
 	ip netns exec "$1" python3 -c "$CLIENT" "$2" "$3"
+}
+
+udp() {
+	ip netns exec "$1" python3 -c "$UCLIENT" "$2" "$3"
 }
 
 ping1() {
@@ -261,6 +285,17 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	run bash -c "caches_out=\$(cat); echo \"\$caches_out\" | '$APPLY' --pin-root '$PIN' --network '$NET' default/b" <<<"$(caches "$DENY_IN_B")"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no address of the pod"* ]]
+}
+
+@test "ebpf policy: UDP: replies of an allowed flow pass, the reverse is denied, ICMP errors reach an isolated pod" {
+	udp "$A" "$IPB" 80
+	policy "$DENY_IN_B"
+	! udp "$A" "$IPB" 80
+	udp "$B" "$IPA" 80  # tracked: the echo enters b
+	udp "$B" "$IPA6" 81
+	run udp "$B" "$IPA" 9 # closed: a's port unreachable reaches b
+	[ "$status" -eq 4 ]
+	[ "$(pol_len conntrack)" -ge 2 ]
 }
 
 @test "ebpf policy: the plugin's GC takes a pruned pod's policy entries along" {

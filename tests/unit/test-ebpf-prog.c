@@ -734,8 +734,9 @@ static void tcp_packet(struct ip_frame *f, uint16_t dport, uint8_t flags)
 	f->payload[13] = flags;
 }
 
-/* A connection's first packet is checked; the rest of TCP passes (state of its own). */
-static void test_policy_tcp_syn_only(void **state)
+/* A connection's first packet is checked; the rest of TCP passes (state of its own), and so
+ * do ICMP errors. */
+static void test_policy_first_packets(void **state)
 {
 	struct fixture *f = fixture_or_skip(state);
 	struct ip_frame in, out;
@@ -754,8 +755,14 @@ static void test_policy_tcp_syn_only(void **state)
 	len = sizeof(out);
 	ip_packet(&in, POD_A, POD_B, 64); /* echo request */
 	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_SHOT);
+	len = sizeof(out);
+	in.payload[0] = 3; /* destination unreachable: passes, as netfilter's RELATED */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_REDIRECT);
+	len = sizeof(out);
+	in.payload[0] = 13; /* timestamp: checked */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_SHOT);
 	stats_sum(f, SRC_IFINDEX, &a);
-	assert_int_equal(a.denied_packets, 2);
+	assert_int_equal(a.denied_packets, 3);
 	b_isolated_in(f, false);
 }
 
@@ -778,7 +785,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_to_stack),
 		cmocka_unit_test(test_to_pod_counts_ipv6),
 		cmocka_unit_test(test_ipv4_remote_node),
-		cmocka_unit_test(test_policy_tcp_syn_only),
+		cmocka_unit_test(test_policy_first_packets),
 	};
 
 	libbpf_set_print(NULL);
