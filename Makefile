@@ -199,8 +199,10 @@ $(OUT)/bpf/%.skel.h: $(OUT)/bpf/%.bpf.o
 $(call obj,$(wildcard plugins/ebpf/*.c) tests/unit/test-ebpf-prog.c): $(SKELS)
 
 # ---- tests ------------------------------------------------------------------------------------
-# The policy compiler answering probes, for the cross-check against tests/policy/model.py.
-$(OUT)/tests/policy-eval: $(call obj,tests/policy/policy-eval.c) $(LIBS)
+# The policy compiler answering probes, for the cross-check against tests/policy/model.py;
+# polbpf-apply writes compiled pods into an ebpf network's maps (tests/integration/ebpf-policy.bats).
+POLICY_TOOLS := $(OUT)/tests/policy-eval $(OUT)/tests/polbpf-apply
+$(POLICY_TOOLS): $(OUT)/tests/%: $(OUT)/obj/tests/policy/%.o $(LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(AGENT_LIBS) $(LDLIBS)
@@ -211,7 +213,7 @@ $(OUT)/tests/%: $(call obj,tests/unit/%.c) $(LIBS)
 	$(Q)$(CC) $(WEFT_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(PKG_LIBS) $(AGENT_LIBS) -lcmocka $(LDLIBS)
 
 # Unit tests need no root. Each binary is a cmocka group; any failure fails the target.
-unit: $(UNIT_BINS) $(BINS) $(OUT)/tests/policy-eval
+unit: $(UNIT_BINS) $(BINS) $(POLICY_TOOLS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do \
 		WEFT_TEST_BIN=$(abspath $(OUT)/bin) $$t || fail=1; done; exit $$fail
 

@@ -13,6 +13,12 @@
  *     anything else -> TC_ACT_OK: the host stack routes, masquerades, tunnels as usual.
  *   to_pod (tc egress = what the host stack sends to the pod): counts, never changes it.
  *
+ * NetworkPolicy (docs/design.md §7): a pod isolated in a direction (a flag in its endpoint and
+ * links entries) has its new flows checked against its rules, egress in from_pod, ingress on
+ * both delivery paths (the fast path here, the stack's in to_pod); allowed flows are tracked in
+ * `conntrack` so their replies and later packets pass. Pods without the flags pay nothing but
+ * one links lookup per packet they send.
+ *
  * One program object per network and host netns; all per-pod data comes from the maps. */
 #include <stddef.h>
 #include <linux/bpf.h>
@@ -67,6 +73,29 @@ struct {
 	__type(key, struct weft_ep_key);
 	__type(value, struct weft_ep_meta);
 } weft_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_POL_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_pol_key);
+	__type(value, __u64);
+} weft_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_POL_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_pol_port_key);
+	__type(value, __u64);
+} weft_polports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_CT_MAX);
+	__type(key, struct weft_ct_key);
+	__type(value, struct weft_ct);
+} weft_ct SEC(".maps");
 
 /* Address families as in struct weft_remote (<sys/socket.h> is not for -target bpf). */
 #define AF_INET4_ 2
@@ -232,6 +261,272 @@ static __always_inline int to_remote(struct __sk_buff *skb, const struct weft_re
 	return bpf_redirect_neigh(rem->ifindex, &nh, sizeof(nh), 0);
 }
 
+/* ---- NetworkPolicy: flows, rules, connection tracking ---- */
+#define IPPROTO_ICMP_	   1
+#define ICMP_ECHO_REPLY	   0
+#define ICMP_ECHO	   8
+#define ICMP6_ECHO	   128
+#define ICMP6_ECHO_REPLY   129
+#define ICMP_DEST_UNREACH  3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMP6_ERR_FIRST	   1 /* destination unreachable .. parameter problem */
+#define ICMP6_ERR_LAST	   4
+#define ICMP6_ND_FIRST	   133 /* router solicitation .. redirect: neighbour discovery */
+#define ICMP6_ND_LAST	   137
+#define IP_FRAG_OFFSET	   0x1fff
+#define TCP_SYN		   0x02
+#define TCP_ACK		   0x10
+#define SCTP_INIT	   1 /* chunk type */
+#define WEFT_ISO	   (WEFT_EP_F_ISO_IN | WEFT_EP_F_ISO_OUT)
+#define NSEC		   1000000000ull
+
+enum flow_kind {
+	FLOW_NEW,   /* UDP, ICMP echo request: a reply, or checked and then tracked */
+	FLOW_REPLY, /* ICMP echo reply: passes as the reply of a tracked request only */
+	FLOW_PLAIN, /* TCP SYN, SCTP INIT (a connection's first packet), other protocols, other
+		     * ICMP (not echo, not errors), later fragments (no ports): checked, never
+		     * tracked */
+	FLOW_FREE,  /* the rest of TCP and SCTP (a connection whose first packet passed, or one
+		     * older than the policy), ICMP errors, IPv6 neighbour discovery: never
+		     * policed */
+};
+
+struct flow {
+	struct weft_ct_key k;
+	enum flow_kind kind;
+};
+
+/* ICMP errors (destination unreachable, packet too big, time exceeded, parameter problem) pass,
+ * as netfilter lets them through as RELATED: path MTU discovery and refused connections keep
+ * working, and the receiving kernel ignores errors about flows it has no socket for. IPv6
+ * neighbour discovery passes too. */
+static __always_inline int icmp_free(__u8 icmp, __u8 type)
+{
+	if (icmp == IPPROTO_ICMP_)
+		return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+		       type == ICMP_PARAMETERPROB;
+	return (type >= ICMP6_ERR_FIRST && type <= ICMP6_ERR_LAST) ||
+	       (type >= ICMP6_ND_FIRST && type <= ICMP6_ND_LAST);
+}
+
+/* TCP and SCTP: a connection's first packet (SYN without ACK, a first chunk INIT) is checked,
+ * the rest passes: they carry their own state, and a connection older than the policy keeps
+ * going (as with netfilter's loose TCP pickup). */
+static __always_inline void flow_conn(struct __sk_buff *skb, __u32 off, struct flow *f)
+{
+	__u8 b[14];
+
+	if (bpf_skb_load_bytes(skb, off, b, f->k.proto == IPPROTO_TCP ? 14 : 13) < 0)
+		return;
+	__builtin_memcpy(&f->k.sport, &b[0], 2);
+	__builtin_memcpy(&f->k.dport, &b[2], 2);
+	if (f->k.proto == IPPROTO_TCP)
+		f->kind = (b[13] & (TCP_SYN | TCP_ACK)) == TCP_SYN ? FLOW_PLAIN : FLOW_FREE;
+	else
+		f->kind = b[12] == SCTP_INIT ? FLOW_PLAIN : FLOW_FREE;
+}
+
+/* Transport part of the flow at offset off: ports, or the echo identifier. icmp: the
+ * family's ICMP protocol. */
+static __always_inline void flow_l4(struct __sk_buff *skb, __u32 off, struct flow *f, __u8 icmp)
+{
+	__be16 w[3];
+	__u8 type;
+
+	f->kind = FLOW_PLAIN;
+	if (f->k.proto == IPPROTO_TCP || f->k.proto == IPPROTO_SCTP)
+		return flow_conn(skb, off, f);
+	if (f->k.proto == IPPROTO_UDP) {
+		if (bpf_skb_load_bytes(skb, off, w, 4) == 0) {
+			f->k.sport = w[0];
+			f->k.dport = w[1];
+			f->kind = FLOW_NEW;
+		}
+		return;
+	}
+	if (f->k.proto != icmp || bpf_skb_load_bytes(skb, off, w, 6) < 0)
+		return;
+	type = ((__u8 *)w)[0];
+	if (type == (icmp == IPPROTO_ICMP_ ? ICMP_ECHO : ICMP6_ECHO)) {
+		f->k.sport = w[2];
+		f->kind = FLOW_NEW;
+	} else if (type == (icmp == IPPROTO_ICMP_ ? ICMP_ECHO_REPLY : ICMP6_ECHO_REPLY)) {
+		f->k.dport = w[2]; /* reversed, it is the request's key */
+		f->kind = FLOW_REPLY;
+	} else if (icmp_free(icmp, type)) {
+		f->kind = FLOW_FREE;
+	}
+}
+
+/* The flow of an IPv4 or IPv6 packet (Ethernet at offset 0); -1 when it is neither. */
+static __always_inline int flow_parse(struct __sk_buff *skb, struct flow *f)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip, sizeof(ip)) < 0)
+			return -1;
+		f->k.src[2] = f->k.dst[2] = bpf_htonl(WEFT_V4_MAPPED);
+		f->k.src[3] = ip.saddr;
+		f->k.dst[3] = ip.daddr;
+		f->k.proto = ip.protocol;
+		f->kind = FLOW_PLAIN;
+		if (!(ip.frag_off & bpf_htons(IP_FRAG_OFFSET)))
+			flow_l4(skb, sizeof(struct ethhdr) + ip.ihl * 4, f, IPPROTO_ICMP_);
+		return 0;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6)) < 0)
+			return -1;
+		__builtin_memcpy(f->k.src, &ip6.saddr, 16);
+		__builtin_memcpy(f->k.dst, &ip6.daddr, 16);
+		f->k.proto = ip6.nexthdr; /* extension headers: no ports (FLOW_PLAIN) */
+		flow_l4(skb, sizeof(struct ethhdr) + sizeof(ip6), f, IPPROTO_ICMPV6);
+		return 0;
+	}
+	return -1;
+}
+
+/* Does a rule of pod ifindex in slot allow peer on proto/port? Two longest-prefix lookups: the
+ * rules whose peers contain peer, the rules whose ports contain port; any rule in both. */
+static __always_inline int pol_allows(__u32 ifindex, __u32 slot, const __be32 peer[4], __u8 proto,
+				      __be16 port)
+{
+	struct weft_pol_key key = {.prefixlen = WEFT_POL_KEY_BITS + 128,
+				   .id = {.ifindex = ifindex, .slot = slot}};
+	struct weft_pol_port_key pkey = {.prefixlen = WEFT_POL_PORT_KEY_BITS,
+					 .id = {.ifindex = ifindex, .slot = slot},
+					 .proto = proto};
+	__u64 *peers, *ports;
+
+	__builtin_memcpy(key.addr, peer, sizeof(key.addr));
+	peers = bpf_map_lookup_elem(&weft_policy, &key);
+	if (!peers || !*peers)
+		return 0;
+	__builtin_memcpy(pkey.port, &port, sizeof(pkey.port));
+	ports = bpf_map_lookup_elem(&weft_polports, &pkey);
+	return ports && (*peers & *ports);
+}
+
+/* The live entry of a flow, its idle time refreshed (at most once a second); NULL when there is
+ * none or it idled out (then the next insert overwrites it). */
+static __always_inline struct weft_ct *ct_get(const struct weft_ct_key *k)
+{
+	struct weft_ct *ct = bpf_map_lookup_elem(&weft_ct, k);
+	__u64 now, idle;
+
+	if (!ct)
+		return NULL;
+	now = bpf_ktime_get_ns();
+	idle = WEFT_CT_IDLE_S * NSEC;
+	if (now - ct->seen_ns > idle)
+		return NULL;
+	if (now - ct->seen_ns > NSEC)
+		ct->seen_ns = now;
+	return ct;
+}
+
+static __always_inline void ct_reverse(const struct weft_ct_key *k, struct weft_ct_key *r)
+{
+	__builtin_memset(r, 0, sizeof(*r));
+	__builtin_memcpy(r->src, k->dst, sizeof(r->src));
+	__builtin_memcpy(r->dst, k->src, sizeof(r->dst));
+	r->sport = k->dport;
+	r->dport = k->sport;
+	r->proto = k->proto;
+}
+
+/* Records what this packet proved about its flow (WEFT_CT_F_* in grant). */
+static __always_inline void ct_put(const struct flow *f, struct weft_ct *ct, __u32 grant)
+{
+	struct weft_ct nct = {.flags = grant};
+
+	if (f->kind == FLOW_PLAIN || (ct && (ct->flags & grant) == grant))
+		return;
+	if (ct) {
+		__sync_fetch_and_or(&ct->flags, (__u64)grant);
+		return;
+	}
+	nct.seen_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&weft_ct, &f->k, &nct, BPF_ANY);
+}
+
+/* The verdict on one packet between the sending pod sif (0: not a pod on this node) and the
+ * receiving pod dst >> 32 (0: likewise), with their WEFT_EP_F_* flags (dst's in its low bits).
+ * grant: checks the caller waives (WEFT_CT_F_IN for the node's own traffic). Replies of
+ * tracked flows pass; a flow passes a check once and is tracked with it, so policy changes
+ * never cut it. 1: pass. A global function: verified once, whoever calls it. */
+__attribute__((noinline)) int weft_pol_pass(struct __sk_buff *skb, __u32 sif, __u32 sflags,
+					    __u64 dst, __u32 grant)
+{
+	__u32 dif = dst >> 32, dflags = (__u32)dst;
+	struct weft_ct *ct = NULL;
+	struct flow fl, *f = &fl;
+	struct weft_ct_key rev;
+	__u64 have = 0;
+
+	if (!skb || flow_parse(skb, f) < 0)
+		return 1;
+	if (f->kind == FLOW_FREE)
+		return 1;
+	if (f->kind != FLOW_PLAIN) {
+		ct_reverse(&f->k, &rev);
+		if (ct_get(&rev))
+			return 1;
+		if (f->kind == FLOW_REPLY)
+			return 0;
+		ct = ct_get(&f->k);
+		have = ct ? ct->flags : 0;
+	}
+	if (sif && !(have & WEFT_CT_F_OUT)) {
+		if ((sflags & WEFT_EP_F_ISO_OUT) &&
+		    !pol_allows(sif, weft_pol_slot(WEFT_POL_OUT, sflags & WEFT_EP_F_GEN_OUT),
+				f->k.dst, f->k.proto, f->k.dport))
+			return 0;
+		grant |= WEFT_CT_F_OUT;
+	}
+	if (dif && !((have | grant) & WEFT_CT_F_IN)) {
+		if ((dflags & WEFT_EP_F_ISO_IN) &&
+		    !pol_allows(dif, weft_pol_slot(WEFT_POL_IN, dflags & WEFT_EP_F_GEN_IN),
+				f->k.src, f->k.proto, f->k.dport))
+			return 0;
+		grant |= WEFT_CT_F_IN;
+	}
+	ct_put(f, ct, grant);
+	return 1;
+}
+
+/* from_pod's check, before any delivery: the sender's egress and, for a pod on this node, the
+ * receiver's ingress. 0: drop. */
+static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct weft_ep *dst)
+{
+	__u32 ifindex = skb->ifindex, sflags = 0, dif = 0, dflags = 0;
+	struct weft_link *link = bpf_map_lookup_elem(&weft_links, &ifindex);
+
+	if (link)
+		sflags = link->flags;
+	if (dst && dst->ifindex != ifindex) {
+		dif = dst->ifindex;
+		dflags = dst->flags;
+	}
+	if (!((sflags | dflags) & WEFT_ISO))
+		return 1;
+	return weft_pol_pass(skb, link ? ifindex : 0, sflags, (__u64)dif << 32 | dflags, 0);
+}
+
+static __always_inline int pol_denied(struct __sk_buff *skb)
+{
+	struct weft_ep_stats *st = stats_of(skb->ifindex);
+
+	if (st)
+		st->denied_packets += skb_segs(skb);
+	return TC_ACT_SHOT;
+}
+
 static __always_inline int handle_ipv4(struct __sk_buff *skb, struct ethhdr *eth, void *data_end)
 {
 	struct iphdr *iph = (void *)(eth + 1);
@@ -240,11 +535,13 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct ethhdr *eth
 
 	if ((void *)(iph + 1) > data_end || iph->ihl < 5 || iph->version != 4)
 		return TC_ACT_OK;
+	dst = ep_lookup(iph->daddr);
+	if (!pol_from_pod(skb, dst))
+		return pol_denied(skb);
 	st = stats_of(skb->ifindex);
 	count_tx(st, skb);
 	if (iph->ttl <= 1)
 		return TC_ACT_OK; /* the stack sends time-exceeded */
-	dst = ep_lookup(iph->daddr);
 	if (!dst) {
 		__be32 addr[4] = {0, 0, bpf_htonl(WEFT_V4_MAPPED), iph->daddr};
 		struct weft_remote *rem = remote_lookup(addr);
@@ -388,11 +685,13 @@ static __always_inline int handle_ipv6(struct __sk_buff *skb, struct ethhdr *eth
 		if ((void *)m + 1 <= data_end && m->type == ICMPV6_NS)
 			return handle_ns(skb, eth, data_end);
 	}
+	dst = ep_lookup6(&ip6->daddr);
+	if (!pol_from_pod(skb, dst))
+		return pol_denied(skb);
 	st = stats_of(skb->ifindex);
 	count_tx(st, skb);
 	if (ip6->hop_limit <= 1)
 		return TC_ACT_OK; /* the stack sends time-exceeded */
-	dst = ep_lookup6(&ip6->daddr);
 	if (!dst) {
 		struct weft_remote *rem = remote_lookup(ip6->daddr.in6_u.u6_addr32);
 
@@ -447,6 +746,20 @@ int weft_from_pod(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* to_pod's check: the receiver's ingress. The node's own packets (a socket of the host netns
+ * sent them: kubelet probes, the node's replies) pass without a check, tracked all the same
+ * so that an egress-isolated pod can answer. Forwarded packets carry no socket. 0: drop. */
+static __always_inline int pol_to_pod(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex;
+	struct weft_link *link = bpf_map_lookup_elem(&weft_links, &ifindex);
+
+	if (!link || !(link->flags & WEFT_ISO))
+		return 1;
+	return weft_pol_pass(skb, 0, 0, (__u64)ifindex << 32 | link->flags,
+			     skb->sk ? WEFT_CT_F_IN : 0);
+}
+
 SEC("tc")
 int weft_to_pod(struct __sk_buff *skb)
 {
@@ -454,6 +767,8 @@ int weft_to_pod(struct __sk_buff *skb)
 
 	if (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6))
 		return TC_ACT_OK;
+	if (!pol_to_pod(skb))
+		return pol_denied(skb);
 	st = stats_of(skb->ifindex);
 	if (st) {
 		st->rx_packets += skb_segs(skb);

@@ -8,6 +8,9 @@
  *   stats      PERCPU_HASH __u32 host veth ifindex               -> struct weft_ep_stats
  *   meta       HASH        struct weft_ep_key                    -> struct weft_ep_meta (user only)
  *   remote     LPM_TRIE    struct weft_remote_key (other nodes' pod CIDRs) -> struct weft_remote
+ *   policy     LPM_TRIE    struct weft_pol_key (pod, direction, peer prefix) -> __u64 rule mask
+ *   polports   LPM_TRIE    struct weft_pol_port_key (pod, direction, proto, port) -> __u64 rules
+ *   conntrack  LRU_HASH    struct weft_ct_key (a flow, as its first packet) -> struct weft_ct
  *   from_pod   tc ingress program of every host veth (ARP and NDP responder, same-node fast path)
  *   to_pod     tc egress program of every host veth (counts what the stack delivers)
  * A dual-stack pod has two endpoint (and meta) entries and one links and one stats entry. */
@@ -18,10 +21,18 @@
 
 /* Bump when a map's key or value layout changes: the pin names carry it, so a new plugin never
  * reuses (or misreads) maps pinned by an older one. */
-#define WEFT_BPF_ABI 2 /* 2: IPv6 keys, the links map, nd_replies */
+#define WEFT_BPF_ABI 3 /* 2: IPv6 keys, the links map, nd_replies; 3: NetworkPolicy maps */
 
-#define WEFT_EP_MAX	4096 /* local endpoint addresses per network and host netns */
-#define WEFT_REMOTE_MAX 4096 /* other nodes' pod CIDRs (peers) */
+/* Pin file name of a map of this layout: WEFT_PIN("endpoints") is "endpoints_v3" (bpffs
+ * refuses '.' in names). The plugin and weft-node both open the pins by these names. */
+#define WEFT_STR_(x)   #x
+#define WEFT_STR(x)    WEFT_STR_(x)
+#define WEFT_PIN(name) name "_v" WEFT_STR(WEFT_BPF_ABI)
+
+#define WEFT_EP_MAX	4096  /* local endpoint addresses per network and host netns */
+#define WEFT_REMOTE_MAX 4096  /* other nodes' pod CIDRs (peers) */
+#define WEFT_POL_MAX	65536 /* policy prefixes of every pod, direction and generation */
+#define WEFT_CT_MAX	65536 /* tracked flows of isolated pods (LRU: the oldest go first) */
 
 /* An IPv6 address, or an IPv4 one mapped into ::ffff:0:0/96, in network byte order. */
 struct weft_ep_key {
@@ -33,6 +44,16 @@ struct weft_ep_key {
 /* The pod has an ingress limit (a tbf on its host veth): deliver through the host veth's egress,
  * not bpf_redirect_peer() into its netns, which would skip the qdisc. */
 #define WEFT_EP_F_SHAPED 0x1u
+/* NetworkPolicy (weft-node writes these bits into the endpoint and links entries of a pod; the
+ * plugin's ADD starts with none). ISO_*: the pod is isolated in that direction, only the rules
+ * of its policy entries allow new flows. GEN_*: which of the two generations of entries is the
+ * live one (an update writes the other generation, then flips the bit: no window). */
+#define WEFT_EP_F_ISO_IN  0x2u
+#define WEFT_EP_F_ISO_OUT 0x4u
+#define WEFT_EP_F_GEN_IN  0x8u
+#define WEFT_EP_F_GEN_OUT 0x10u
+#define WEFT_EP_F_POLICY                                                                           \
+	(WEFT_EP_F_ISO_IN | WEFT_EP_F_ISO_OUT | WEFT_EP_F_GEN_IN | WEFT_EP_F_GEN_OUT)
 
 struct weft_ep {
 	__u32 ifindex;	  /* host-side veth, in the host netns */
@@ -73,7 +94,70 @@ struct weft_ep_stats {
 	__u64 arp_replies;		    /* ARP requests the program answered */
 	__u64 nd_replies;		    /* IPv6 neighbour solicitations the program answered */
 	__u64 remote_packets, remote_bytes; /* of tx: sent to another node (bpf_redirect_neigh) */
+	__u64 denied_packets;		    /* dropped here by NetworkPolicy (either direction) */
+	__u64 pad;
 };
+
+/* ---- NetworkPolicy (docs/design.md §7, eBPF enforcement) ----
+ * A pod is its host veth's ifindex; slot = direction * 2 + generation. */
+#define WEFT_POL_IN	   0
+#define WEFT_POL_OUT	   1
+#define WEFT_POL_RULES_MAX 64  /* rules per pod and direction: bits of the mask */
+#define WEFT_POL_PORTS_MAX 128 /* (rule, port range) pairs per pod and direction */
+
+static inline __u32 weft_pol_slot(__u32 dir, __u32 gen)
+{
+	return dir * 2 + (gen ? 1 : 0);
+}
+
+struct weft_pol_id {
+	__u32 ifindex;
+	__u32 slot;
+};
+
+/* LPM key: prefixlen counts the bits after it, so 64 (ifindex + slot) + the peer prefix in
+ * ::ffff:0:0/96 terms (an IPv4 /24 is 64 + 96 + 24); 64 alone is "any peer". The value: the
+ * rules (bit i = rule i) whose peers contain every address that has this prefix as its
+ * longest match (computed in user space, excepts included). */
+struct weft_pol_key {
+	__u32 prefixlen;
+	struct weft_pol_id id;
+	__be32 addr[4];
+};
+
+#define WEFT_POL_KEY_BITS 64 /* prefixlen of the (ifindex, slot) part */
+
+/* The ports LPM key: 64 + 8 (the protocol) + the port's leading bits; 64 alone is every
+ * protocol and port. The value: the rules that allow every port whose longest match it is (a
+ * port range is split into aligned blocks in user space). */
+struct weft_pol_port_key {
+	__u32 prefixlen;
+	struct weft_pol_id id;
+	__u8 proto;   /* IPPROTO_TCP, _UDP, _SCTP */
+	__u8 port[2]; /* network byte order; 0: unknown (a later fragment) */
+	__u8 pad;
+};
+
+#define WEFT_POL_PORT_KEY_BITS (WEFT_POL_KEY_BITS + 8 + 16)
+
+/* A tracked flow (UDP, ICMP echo; TCP and SCTP need none) as its first packet went: initiator
+ * -> responder. ICMP echo: sport = identifier, dport = 0. */
+struct weft_ct_key {
+	__be32 src[4], dst[4];
+	__be16 sport, dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+#define WEFT_CT_F_OUT 0x1u /* the source pod's egress allowed it (or the source is no pod here) */
+#define WEFT_CT_F_IN  0x2u /* the destination pod's ingress allowed it */
+
+struct weft_ct {
+	__u64 seen_ns; /* bpf_ktime_get_ns() of the last packet (refreshed at most once a second) */
+	__u64 flags;   /* WEFT_CT_F_* (64 bits: the program ORs them in atomically) */
+};
+
+#define WEFT_CT_IDLE_S 120 /* a tracked flow idle this long is forgotten */
 
 #define WEFT_META_CID_LEN 128
 

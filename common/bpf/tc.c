@@ -381,3 +381,33 @@ int bpftc_probe(int prog_fd, struct cni_err *err)
 	r = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 	return cni_err_set(err, CNI_ERR_BPF, r, "tc (clsact + cls_bpf) cannot run the program");
 }
+
+/* The pin root: the configured one, else /sys/fs/bpf/weft/<host netns inode>. */
+static int pin_root_get(const char *pin_root, char *buf, size_t len, struct cni_err *err)
+{
+	if (!pin_root || !*pin_root)
+		return bpftc_pin_root_default(buf, len, err);
+	if (snprintf(buf, len, "%s", pin_root) >= (int)len)
+		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "pinRoot too long");
+	return 0;
+}
+
+int bpftc_net_dir(const char *pin_root, const char *network, bool create, char *buf, size_t len,
+		  struct cni_err *err)
+{
+	char root[PATH_MAX], reach[PATH_MAX];
+	int r;
+
+	r = pin_root_get(pin_root, root, sizeof(root), err);
+	if (r >= 0)
+		r = create ? bpftc_fs_ensure(root, reach, sizeof(reach), err)
+			   : bpftc_fs_find(root, reach, sizeof(reach), err);
+	if (r >= 0)
+		r = bpftc_pin_dir(reach, network, buf, len, err);
+	if (r < 0 || !create)
+		return r;
+	r = fs_mkdir_p(buf, 0700);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_BPF, -r, "mkdir '%s'", buf);
+	return 0;
+}

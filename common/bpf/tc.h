@@ -49,6 +49,11 @@ int bpftc_pin_root_default(char *buf, size_t len, struct cni_err *err);
 /* "<pin_root>/<network>"; -ENAMETOOLONG (code 7) when it does not fit. */
 int bpftc_pin_dir(const char *pin_root, const char *network, char *buf, size_t len,
 		  struct cni_err *err);
+/* "<pin root>/<network>" of a network, the pin root (pin_root, or the default when NULL or
+ * "") as bpftc_fs_find reaches it: through the runtime's mount namespace under `ip netns exec`.
+ * create: bpftc_fs_ensure instead, and the directory made. */
+int bpftc_net_dir(const char *pin_root, const char *network, bool create, char *buf, size_t len,
+		  struct cni_err *err);
 /* "<dir>/<name>"; -ENAMETOOLONG (code 100). */
 int bpftc_pin_path(const char *dir, const char *name, char *buf, size_t len, struct cni_err *err);
 

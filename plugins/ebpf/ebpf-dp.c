@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/bpf/maps.h"
 #include "common/bpf/tc.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -20,18 +21,15 @@
 
 #include "cni_ebpf.skel.h"
 
-#define STR_(x) #x
-#define STR(x)	STR_(x)
-#define ABI	"_v" STR(WEFT_BPF_ABI)
-
 /* bpffs refuses '.' in names, hence the underscores. Maps are shared by every plugin build
- * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v2_<hash
+ * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v3_<hash
  * of the embedded object>"), so an upgraded plugin attaches its own program to new pods while
  * running pods keep theirs, all on the same maps. */
 static const char *const map_names[] = {
-	[EBPF_PIN_EPS] = "endpoints" ABI, [EBPF_PIN_LINKS] = "links" ABI,
-	[EBPF_PIN_STATS] = "stats" ABI,	  [EBPF_PIN_META] = "meta" ABI,
-	[EBPF_PIN_REMOTE] = "remote" ABI,
+	[EBPF_PIN_EPS] = WEFT_PIN("endpoints"),	    [EBPF_PIN_LINKS] = WEFT_PIN("links"),
+	[EBPF_PIN_STATS] = WEFT_PIN("stats"),	    [EBPF_PIN_META] = WEFT_PIN("meta"),
+	[EBPF_PIN_REMOTE] = WEFT_PIN("remote"),	    [EBPF_PIN_POLICY] = WEFT_PIN("policy"),
+	[EBPF_PIN_POLPORTS] = WEFT_PIN("polports"), [EBPF_PIN_CT] = WEFT_PIN("conntrack"),
 };
 
 static uint32_t object_hash(void)
@@ -45,7 +43,7 @@ static uint32_t object_hash(void)
 	return h;
 }
 
-/* Pin file name of one object ("endpoints_v2", ..., "from_pod_v2_<8 hex of the object>"). */
+/* Pin file name of one object ("endpoints_v3", ..., "from_pod_v3_<8 hex of the object>"). */
 static const char *ebpf_pin_name(enum ebpf_pin pin)
 {
 	static char progs[2][32];
@@ -55,42 +53,10 @@ static const char *ebpf_pin_name(enum ebpf_pin pin)
 	if (!progs[0][0]) {
 		uint32_t h = object_hash();
 
-		snprintf(progs[0], sizeof(progs[0]), "from_pod" ABI "_%08x", h);
-		snprintf(progs[1], sizeof(progs[1]), "to_pod" ABI "_%08x", h);
+		snprintf(progs[0], sizeof(progs[0]), WEFT_PIN("from_pod") "_%08x", h);
+		snprintf(progs[1], sizeof(progs[1]), WEFT_PIN("to_pod") "_%08x", h);
 	}
 	return progs[pin - EBPF_PIN_FROM_POD];
-}
-
-/* The pin root: the configured one, else /sys/fs/bpf/weft/<host netns inode>. */
-static int pin_root_get(const char *pin_root, char *buf, size_t len, struct cni_err *err)
-{
-	if (!pin_root || !*pin_root)
-		return bpftc_pin_root_default(buf, len, err);
-	if (snprintf(buf, len, "%s", pin_root) >= (int)len)
-		return cni_err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "pinRoot too long");
-	return 0;
-}
-
-/* "<pin root>/<network>", the pin root as bpftc_fs_find (create: bpftc_fs_ensure) reaches the
- * configured or default one: through the runtime's mount namespace under `ip netns exec`. */
-static int ebpf_dp_dir(const char *pin_root, const char *network, bool create, char *buf,
-		       size_t len, struct cni_err *err)
-{
-	char root[PATH_MAX], reach[PATH_MAX];
-	int r;
-
-	r = pin_root_get(pin_root, root, sizeof(root), err);
-	if (r >= 0)
-		r = create ? bpftc_fs_ensure(root, reach, sizeof(reach), err)
-			   : bpftc_fs_find(root, reach, sizeof(reach), err);
-	if (r >= 0)
-		r = bpftc_pin_dir(reach, network, buf, len, err);
-	if (r < 0 || !create)
-		return r;
-	r = fs_mkdir_p(buf, 0700);
-	if (r < 0)
-		return cni_err_set(err, CNI_ERR_BPF, -r, "mkdir '%s'", buf);
-	return 0;
 }
 
 void ebpf_dp_close(struct ebpf_dp *dp)
@@ -133,7 +99,10 @@ static int pin_maps(struct cni_ebpf_bpf *skel, const char *dir, struct cni_err *
 						   [EBPF_PIN_LINKS] = skel->maps.weft_links,
 						   [EBPF_PIN_STATS] = skel->maps.weft_stats,
 						   [EBPF_PIN_META] = skel->maps.weft_meta,
-						   [EBPF_PIN_REMOTE] = skel->maps.weft_remote};
+						   [EBPF_PIN_REMOTE] = skel->maps.weft_remote,
+						   [EBPF_PIN_POLICY] = skel->maps.weft_policy,
+						   [EBPF_PIN_POLPORTS] = skel->maps.weft_polports,
+						   [EBPF_PIN_CT] = skel->maps.weft_ct};
 	char path[PATH_MAX];
 	int r;
 
@@ -218,7 +187,7 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 	_cleanup_close_ int lock = -1;
 	int r;
 
-	r = ebpf_dp_dir(pin_root, network, false, dp->dir, sizeof(dp->dir), err);
+	r = bpftc_net_dir(pin_root, network, false, dp->dir, sizeof(dp->dir), err);
 	if (r < 0)
 		return r;
 	if (!create)
@@ -228,7 +197,7 @@ int ebpf_dp_open(const char *pin_root, const char *network, bool create, struct 
 		return 0;
 	/* The root on a bpffs that outlives the call (mounted if needed), the network a directory
 	 * in it. */
-	r = ebpf_dp_dir(pin_root, network, true, dp->dir, sizeof(dp->dir), err);
+	r = bpftc_net_dir(pin_root, network, true, dp->dir, sizeof(dp->dir), err);
 	if (r < 0)
 		return r;
 	lock = bpftc_dir_lock(dp->dir, -1, err);
@@ -401,10 +370,56 @@ int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, s
 	return r;
 }
 
+static bool pol_key_is(const void *key, void *ctx)
+{
+	return ((const struct weft_pol_key *)key)->id.ifindex == *(const uint32_t *)ctx;
+}
+
+static bool pol_port_key_is(const void *key, void *ctx)
+{
+	return ((const struct weft_pol_port_key *)key)->id.ifindex == *(const uint32_t *)ctx;
+}
+
+struct ct_match {
+	const struct weft_ep_key *ips;
+	size_t n;
+};
+
+static bool ct_has_ip(const void *key, void *ctx)
+{
+	const struct weft_ct_key *k = key;
+	const struct ct_match *m = ctx;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (!memcmp(k->src, m->ips[i].addr, 16) || !memcmp(k->dst, m->ips[i].addr, 16))
+			return true;
+	return false;
+}
+
+int ebpf_dp_pol_del(const struct ebpf_dp *dp, uint32_t ifindex, const struct weft_ep_key *ips,
+		    size_t n_ips, struct cni_err *err)
+{
+	struct ct_match m = {.ips = ips, .n = n_ips};
+	int r = 0;
+
+	if (ifindex)
+		r = bpfmap_del_if(dp->fd[EBPF_PIN_POLPORTS], sizeof(struct weft_pol_port_key),
+				  pol_port_key_is, &ifindex, err);
+	if (r >= 0 && ifindex)
+		r = bpfmap_del_if(dp->fd[EBPF_PIN_POLICY], sizeof(struct weft_pol_key), pol_key_is,
+				  &ifindex, err);
+	if (r >= 0 && n_ips)
+		r = bpfmap_del_if(dp->fd[EBPF_PIN_CT], sizeof(struct weft_ct_key), ct_has_ip, &m,
+				  err);
+	return r < 0 ? r : 0;
+}
+
 int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *err)
 {
 	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
-	size_t n = 0;
+	struct weft_ep_key ips[2];
+	uint32_t ifindex = 0;
+	size_t n = 0, n_ips = 0;
 	int r, found = 0;
 
 	r = ebpf_dp_list(dp, &list, &n, err);
@@ -416,9 +431,15 @@ int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *e
 		r = ebpf_dp_entry_del(dp, &list[i], err);
 		if (r < 0)
 			return r;
+		if (list[i].has_ep)
+			ifindex = list[i].ep.ifindex;
+		if (n_ips < ARRAY_SIZE(ips))
+			ips[n_ips++] = list[i].key;
 		found++;
 	}
-	return found;
+	/* After the endpoints: the pod is no longer isolated, then its rules go. */
+	r = ebpf_dp_pol_del(dp, ifindex, ips, n_ips, err);
+	return r < 0 ? r : found;
 }
 
 int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_stats *ret,
@@ -447,6 +468,7 @@ int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_sta
 		ret->nd_replies += cpu[i].nd_replies;
 		ret->remote_packets += cpu[i].remote_packets;
 		ret->remote_bytes += cpu[i].remote_bytes;
+		ret->denied_packets += cpu[i].denied_packets;
 	}
 	return 0;
 }

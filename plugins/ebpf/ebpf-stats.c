@@ -35,18 +35,18 @@ static json_t *row_json(const struct pod_row *p, const struct weft_ep_stats *st)
 {
 	const struct ebpf_dp_entry *e = p->e;
 
-	return json_pack("{s:s, s:O, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I}",
-			 "ip", json_string_value(json_array_get(p->ip_list, 0)), "ips", p->ip_list,
-			 "containerID", e->meta.container_id, "ifname", e->meta.ifname, "hostVeth",
-			 e->meta.host_veth, "ifindex", (int)e->ep.ifindex, "txPackets",
-			 (json_int_t)st->tx_packets, "txBytes", (json_int_t)st->tx_bytes,
-			 "fwdPackets", (json_int_t)st->fwd_packets, "fwdBytes",
-			 (json_int_t)st->fwd_bytes, "rxPackets", (json_int_t)st->rx_packets,
-			 "rxBytes", (json_int_t)st->rx_bytes, "arpReplies",
-			 (json_int_t)st->arp_replies, "ndReplies", (json_int_t)st->nd_replies,
-			 "remotePackets", (json_int_t)st->remote_packets, "remoteBytes",
-			 (json_int_t)st->remote_bytes);
+	return json_pack(
+		"{s:s, s:O, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		"s:I, s:I, s:I}",
+		"ip", json_string_value(json_array_get(p->ip_list, 0)), "ips", p->ip_list,
+		"containerID", e->meta.container_id, "ifname", e->meta.ifname, "hostVeth",
+		e->meta.host_veth, "ifindex", (int)e->ep.ifindex, "txPackets",
+		(json_int_t)st->tx_packets, "txBytes", (json_int_t)st->tx_bytes, "fwdPackets",
+		(json_int_t)st->fwd_packets, "fwdBytes", (json_int_t)st->fwd_bytes, "rxPackets",
+		(json_int_t)st->rx_packets, "rxBytes", (json_int_t)st->rx_bytes, "arpReplies",
+		(json_int_t)st->arp_replies, "ndReplies", (json_int_t)st->nd_replies,
+		"remotePackets", (json_int_t)st->remote_packets, "remoteBytes",
+		(json_int_t)st->remote_bytes, "deniedPackets", (json_int_t)st->denied_packets);
 }
 
 static void row_line(const struct pod_row *p, const struct weft_ep_stats *st)

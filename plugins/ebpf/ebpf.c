@@ -389,7 +389,8 @@ static bool tag_valid(const struct cni_args *a, uint64_t tag)
 	return false;
 }
 
-/* Endpoints (and their host veths) of attachments that are not valid any more. Goes on past
+/* Endpoints (their host veths, policy entries and flows) of attachments that are not valid any
+ * more. Goes on past
  * a failed entry; returns the first failure. */
 static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct cni_err *err)
 {
@@ -415,6 +416,9 @@ static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct 
 		if (tag_valid(a, ebpf_dp_entry_tag(&list[i])))
 			continue;
 		r = ebpf_dp_entry_del(&dp, &list[i], &step);
+		if (r >= 0)
+			r = ebpf_dp_pol_del(&dp, list[i].has_ep ? list[i].ep.ifindex : 0,
+					    &list[i].key, 1, &step);
 		if (r >= 0 && list[i].has_meta) {
 			char alias[256];
 

@@ -68,7 +68,10 @@ enum ebpf_pin {
 	EBPF_PIN_LINKS,
 	EBPF_PIN_STATS,
 	EBPF_PIN_META,
-	EBPF_PIN_REMOTE,   /* node level (multi-node): other nodes' pod CIDRs */
+	EBPF_PIN_REMOTE, /* node level (multi-node): other nodes' pod CIDRs */
+	EBPF_PIN_POLICY, /* NetworkPolicy (weft-node writes them): peers, ports, flows */
+	EBPF_PIN_POLPORTS,
+	EBPF_PIN_CT,
 	EBPF_PIN_FROM_POD, /* programs from here on */
 	EBPF_PIN_TO_POD,
 	EBPF_PIN_N,
@@ -80,7 +83,7 @@ struct ebpf_dp {
 };
 #define EBPF_DP_INIT                                                                               \
 	{                                                                                          \
-		.fd = { -1, -1, -1, -1, -1, -1, -1 }                                               \
+		.fd = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                   \
 	}
 
 /* create: mounts bpffs if needed, and loads + pins the programs and maps under the directory's
@@ -117,7 +120,11 @@ int ebpf_dp_list(const struct ebpf_dp *dp, struct ebpf_dp_entry **ret, size_t *r
 uint64_t ebpf_dp_entry_tag(const struct ebpf_dp_entry *e);
 /* Removes the endpoint, its link and counters, and its meta; absent parts are fine. */
 int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, struct cni_err *err);
-/* Removes every entry of the attachment tag; returns how many. */
+/* Removes what NetworkPolicy put in the maps for the host veth ifindex (flags aside: they go
+ * with the endpoint) and the tracked flows of the addresses ips. */
+int ebpf_dp_pol_del(const struct ebpf_dp *dp, uint32_t ifindex, const struct weft_ep_key *ips,
+		    size_t n_ips, struct cni_err *err);
+/* Removes every entry of the attachment tag (and its policy entries); returns how many. */
 int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *err);
 /* Counters of a host ifindex summed over CPUs; -ENOENT when there are none. */
 int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_stats *ret,

@@ -140,7 +140,7 @@ fi
 if command -v python3 >/dev/null; then
 	cat >"$TMP/cost.sh" <<-EOS
 		ip netns exec $P-ea iperf3 -c $E_SRV -p 5302 -t $SECS >/dev/null
-		bpftool prog show pinned $PIN/wfb-ebpf/from_pod_v2_* -j
+		bpftool prog show pinned $PIN/wfb-ebpf/from_pod_v3_* -j
 	EOS
 	timeout $((SECS + 20)) ip netns exec "$P-eb" iperf3 -s -1 -p 5302 >/dev/null 2>&1 &
 	sleep 0.5

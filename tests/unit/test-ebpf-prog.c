@@ -222,6 +222,7 @@ static void stats_sum(struct fixture *f, uint32_t ifindex, struct weft_ep_stats 
 		ret->nd_replies += per_cpu[i].nd_replies;
 		ret->remote_packets += per_cpu[i].remote_packets;
 		ret->remote_bytes += per_cpu[i].remote_bytes;
+		ret->denied_packets += per_cpu[i].denied_packets;
 	}
 }
 
@@ -705,6 +706,66 @@ static void test_ipv4_remote_node(void **state)
 	assert_int_equal(a.fwd_packets, 1);
 }
 
+/* ---- NetworkPolicy ---- */
+
+/* b isolated for ingress with no rule (deny all): its endpoint flag. */
+static void b_isolated_in(struct fixture *f, bool on)
+{
+	struct weft_ep_key kb = key4(POD_B);
+	struct weft_ep b;
+
+	assert_int_equal(bpf_map_lookup_elem(f->eps, &kb, &b), 0);
+	b.flags = on ? WEFT_EP_F_ISO_IN : 0;
+	assert_int_equal(bpf_map_update_elem(f->eps, &kb, &b, BPF_ANY), 0);
+}
+
+static void tcp_packet(struct ip_frame *f, uint16_t dport, uint8_t flags)
+{
+	ip_packet(f, POD_A, POD_B, 64);
+	f->ip.protocol = 6;
+	f->ip.check = 0;
+	f->ip.check = ip_csum(&f->ip, sizeof(f->ip));
+	memset(f->payload, 0, sizeof(f->payload));
+	f->payload[0] = 0x9c; /* sport 40000 */
+	f->payload[1] = 0x40;
+	f->payload[2] = (uint8_t)(dport >> 8);
+	f->payload[3] = (uint8_t)dport;
+	f->payload[12] = 5 << 4;
+	f->payload[13] = flags;
+}
+
+/* A connection's first packet is checked; the rest of TCP passes (state of its own), and so
+ * do ICMP errors. */
+static void test_policy_first_packets(void **state)
+{
+	struct fixture *f = fixture_or_skip(state);
+	struct ip_frame in, out;
+	uint32_t len = sizeof(out);
+	struct weft_ep_stats a;
+
+	b_isolated_in(f, true);
+	tcp_packet(&in, 80, 0x02);
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_SHOT);
+	len = sizeof(out);
+	tcp_packet(&in, 80, 0x18); /* ACK PSH */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_REDIRECT);
+	len = sizeof(out);
+	tcp_packet(&in, 80, 0x12); /* SYN ACK */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_REDIRECT);
+	len = sizeof(out);
+	ip_packet(&in, POD_A, POD_B, 64); /* echo request */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_SHOT);
+	len = sizeof(out);
+	in.payload[0] = 3; /* destination unreachable: passes, as netfilter's RELATED */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_REDIRECT);
+	len = sizeof(out);
+	in.payload[0] = 13; /* timestamp: checked */
+	assert_int_equal(run(f->from_pod, &in, sizeof(in), &out, &len), TC_ACT_SHOT);
+	stats_sum(f, SRC_IFINDEX, &a);
+	assert_int_equal(a.denied_packets, 3);
+	b_isolated_in(f, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_to_stack),
 		cmocka_unit_test(test_to_pod_counts_ipv6),
 		cmocka_unit_test(test_ipv4_remote_node),
+		cmocka_unit_test(test_policy_first_packets),
 	};
 
 	libbpf_set_print(NULL);
