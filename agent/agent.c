@@ -217,11 +217,15 @@ static void policy_round(struct agent *a)
 			  err.details[0] ? ": " : "", err.details);
 		return pmark(a, 1.0);
 	}
-	if (st.changes)
-		log_info("NetworkPolicy: %zu of %zu local pods isolated, %zu chains, %zu sets "
-			 "(%u changes, %.1f ms)",
-			 st.pods_isolated, st.pods_local, st.chains, st.sets, st.changes,
-			 a->f.policy_last_seconds * 1000.0);
+	if (st.changes || st.bpf_applied)
+		log_info("NetworkPolicy: %zu of %zu local pods isolated (%zu ebpf), %zu chains, "
+			 "%zu sets (%u changes, %u ebpf pods written, %.1f ms)",
+			 st.pods_isolated, st.pods_local, st.pods_ebpf, st.chains, st.sets,
+			 st.changes, st.bpf_applied, a->f.policy_last_seconds * 1000.0);
+	if (st.bpf_errors) { /* the ebpf pods that failed are tried again; rv stays */
+		a->f.policy_errors++;
+		return pmark(a, 1.0);
+	}
 	a->pdone = true;
 	a->f.policy_rv = rv > a->f.policy_rv ? rv : a->f.policy_rv;
 	a->f.policy_pods = st.pods_local;
@@ -251,6 +255,8 @@ static int policy_setup(struct agent *a, struct cni_err *err)
 	    polsync_new(a->o->node_name, informer_cache(a->pol_inf[0]),
 			informer_cache(a->pol_inf[1]), informer_cache(a->pol_inf[2]), &a->ps) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy state");
+	if (r >= 0)
+		polsync_set_ebpf(a->ps, nets_ebpf(a->o->conf_dir));
 	return r;
 }
 
@@ -375,6 +381,10 @@ static void reload_nets(struct agent *a)
 		log_error("%s", err.msg);
 	log_info("%s changed: %zu multi-node networks", a->o->conf_dir, a->nets.n);
 	mark(a, AGENT_COALESCE_MS / 1000.0);
+	if (a->ps) {
+		polsync_set_ebpf(a->ps, nets_ebpf(a->o->conf_dir));
+		pmark(a, AGENT_POLICY_COALESCE_MS / 1000.0);
+	}
 }
 
 static long min_timeout(long t, long d)

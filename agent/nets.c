@@ -448,3 +448,45 @@ int net_cleanup(struct agent_net *net, struct cni_err *err)
 		 net->peers_file);
 	return 0;
 }
+
+/* The ebpf plugin of nc ({"network", "pinRoot"}) added to ret, when it has one. */
+static void ebpf_of(const struct rt_netconf *nc, json_t *ret)
+{
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(nc->plugins, i, p)
+	{
+		const char *type = json_string_value(json_object_get(p, "type"));
+
+		if (type && strncmp(type, "weft-", 5) == 0)
+			type += 5;
+		if (type && strcmp(type, "ebpf") == 0)
+			json_array_append_new(
+				ret,
+				json_pack("{s:s, s:s}", "network", nc->name, "pinRoot",
+					  json_string_value(json_object_get(p, "pinRoot")) ?: ""));
+	}
+}
+
+json_t *nets_ebpf(const char *dir)
+{
+	json_t *ret = json_array();
+	char **files = NULL;
+	size_t n = 0;
+
+	if (!ret || rt_netconf_files(dir, &files, &n, NULL) < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_netconf_ struct rt_netconf *nc = NULL;
+		const char *ext = strrchr(files[i], '.');
+		int r = ext && strcmp(ext, ".conflist") == 0
+				? rt_netconf_from_file(files[i], &nc, NULL)
+				: rt_netconf_from_plugin_file(files[i], &nc, NULL);
+
+		if (r >= 0)
+			ebpf_of(nc, ret);
+	}
+	rt_netconf_files_free(files, n);
+	return ret;
+}

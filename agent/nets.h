@@ -48,6 +48,10 @@ void nets_free(struct agent_nets *n);
  * peersFile and reconciles; reasons gets the nodes this network leaves out. 1 when something
  * changed, 0 when nothing had to. */
 int net_apply(struct agent_net *net, const struct peers *all, json_t *reasons, struct cni_err *err);
+/* Every network of dir with the ebpf plugin, single-node ones included (NetworkPolicy):
+ * [{"network": NAME, "pinRoot": ROOT or ""}] (a new reference; files that fail to parse are
+ * left out). */
+json_t *nets_ebpf(const char *dir);
 /* Forgets on-link verdicts (the routes may have changed). */
 void net_forget(struct agent_net *net);
 /* --cleanup: removes the node-level entries of the peers (reconciled to none), the state files

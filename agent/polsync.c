@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/policy.h"
+#include "agent/polsync-bpf.h"
 #include "agent/polsync.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -23,6 +24,7 @@ struct polsync {
 	struct pol_index *ix;
 	json_t *sets;  /* the sets made for memo entries by the last round (struct round) */
 	json_t *local; /* keys of the pods of this node: key -> true */
+	struct polsync_bpf bpf;
 	struct nft_pol *nft;
 	bool brnf_done;
 };
@@ -226,6 +228,7 @@ static json_t *ranges_json(const struct rngs *s, char *name, int fam)
 struct round {
 	json_t *want, *seen, *made;
 	const json_t *prev;
+	struct polsync_bpf *bpf; /* NULL: every pod goes to the table */
 };
 
 /* The set of r's peers in fam (NULL: none there). Its name: after the selectors when r's
@@ -372,9 +375,18 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 	char tag[17];
 	int rr;
 
+	char key[512];
+
 	if (!ns || !name || pol_compile_ix(ix, ns, name, &p, err) < 0)
 		return ns && name ? -EINVAL : 0;
 	st->pods_local++;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (rd->bpf && p.n_ips && polsync_bpf_route(rd->bpf, key, &p) != 0) {
+		st->pods_ebpf++;
+		st->pods_isolated += p.in.isolated || p.out.isolated;
+		pol_pod_free(&p);
+		return 0;
+	}
 	snprintf(tag, sizeof(tag), "%016" PRIx64, naming_hash(parts, 3));
 	rr = p.n_ips && p.in.isolated ? add_dir(rd, &p, true, tag) : 0;
 	if (rr == 0 && p.n_ips && p.out.isolated)
@@ -387,12 +399,12 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 /* The wanted table. *cache: {"names": the round's names of memo entries' sets, "sets": the
  * sets of the table}, of the previous round on entry, of this one on return. */
 static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t *pods,
-		       const json_t *local, json_t **cache, struct polsync_stats *st,
-		       struct cni_err *err)
+		       const json_t *local, json_t **cache, struct polsync_bpf *bpf,
+		       struct polsync_stats *st, struct cni_err *err)
 {
 	struct round rd = {json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out"),
 			   json_object_get(*cache, "names"), json_object(),
-			   json_object_get(*cache, "sets")};
+			   json_object_get(*cache, "sets"), bpf};
 	struct polsync_stats s = {0};
 	const char *k;
 	json_t *pod;
@@ -433,7 +445,7 @@ json_t *polsync_want(const char *node_name, const json_t *namespaces, const json
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy index");
 		return NULL;
 	}
-	want = want_ix(node_name, ix, pods, NULL, &cache, st, err);
+	want = want_ix(node_name, ix, pods, NULL, &cache, NULL, st, err);
 	json_decref(cache);
 	pol_index_free(ix);
 	return want;
@@ -474,6 +486,8 @@ int polsync_new(const char *node_name, const json_t *namespaces, const json_t *p
 	const char *k;
 	json_t *pod;
 
+	if (ps)
+		polsync_bpf_init(&ps->bpf);
 	if (!ps || !(ps->node = strdup(node_name)) || !(ps->local = json_object()) ||
 	    pol_index_new(namespaces, pods, policies, &ps->ix) < 0) {
 		polsync_free(ps);
@@ -495,6 +509,7 @@ void polsync_free(struct polsync *ps)
 	pol_index_free(ps->ix);
 	json_decref(ps->sets);
 	json_decref(ps->local);
+	polsync_bpf_fini(&ps->bpf);
 	nft_pol_free(ps->nft);
 	free(ps->node);
 	free(ps);
@@ -505,6 +520,12 @@ void polsync_take_state(struct polsync *to, struct polsync *from)
 	to->nft = from->nft;
 	to->brnf_done = from->brnf_done;
 	from->nft = NULL;
+	polsync_bpf_nets(&to->bpf, json_incref(from->bpf.nets));
+}
+
+void polsync_set_ebpf(struct polsync *ps, json_t *nets)
+{
+	polsync_bpf_nets(&ps->bpf, nets);
 }
 
 int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key, const json_t *old,
@@ -518,6 +539,7 @@ int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key,
 			json_object_set_new(ps->local, key, json_true());
 		else
 			json_object_del(ps->local, key);
+		polsync_bpf_pod_changed(&ps->bpf, key);
 		return pol_index_pod(ps->ix, old, now);
 	case POLSYNC_POLICY:
 		return pol_index_policy(ps->ix, old, now);
@@ -527,11 +549,15 @@ int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key,
 
 int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
 {
-	_cleanup_json_ json_t *want =
-		want_ix(ps->node, ps->ix, ps->pods, ps->local, &ps->sets, st, err);
+	_cleanup_json_ json_t *want = NULL;
 	struct nft_pol_counts c = {0};
 	int r;
 
+	polsync_bpf_begin(&ps->bpf);
+	want = want_ix(ps->node, ps->ix, ps->pods, ps->local, &ps->sets, &ps->bpf, st, err);
+	polsync_bpf_end(&ps->bpf);
+	st->bpf_errors = ps->bpf.errors;
+	st->bpf_applied = ps->bpf.applied;
 	if (!want)
 		return -EINVAL;
 	if (st->chains && !ps->brnf_done) {

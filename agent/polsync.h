@@ -9,9 +9,11 @@
  *   - each rule's peers become one interval set per family, named after its content
  *     ("a4-<16 hex>", "a6-..."): rules with the same peers share it, across pods too;
  *   - each rule's ports become one nft rule per port entry (protocol + range).
- * Bridged pod-to-pod traffic reaches the forward hook only through br_netfilter: when there is
- * something to enforce, net.bridge.bridge-nf-call-ip(6)tables are set to 1 in the node's netns
- * (what Kubernetes asks of nodes anyway); without br_netfilter the round fails loudly. */
+ * Pods of ebpf networks have their compiled policy written into their network's maps instead
+ * (agent/polsync-bpf.h). Bridged pod-to-pod traffic reaches the forward hook only through
+ * br_netfilter: when there is something to enforce, net.bridge.bridge-nf-call-ip(6)tables are set
+ * to 1 in the node's netns (what Kubernetes asks of nodes anyway); without br_netfilter the round
+ * fails loudly. */
 #ifndef WEFT_AGENT_POLSYNC_H
 #define WEFT_AGENT_POLSYNC_H
 
@@ -23,7 +25,8 @@
 #include "common/cni-error.h"
 
 struct polsync_stats {
-	size_t pods_local, pods_isolated, chains, sets;
+	size_t pods_local, pods_isolated, pods_ebpf, chains, sets;
+	unsigned bpf_errors, bpf_applied; /* ebpf pods whose maps failed / were written */
 	unsigned changes; /* chains and sets added, changed or removed by the last apply */
 };
 
@@ -35,6 +38,9 @@ enum polsync_kind { POLSYNC_NAMESPACE, POLSYNC_POD, POLSYNC_POLICY };
 int polsync_new(const char *node_name, const json_t *namespaces, const json_t *pods,
 		const json_t *policies, struct polsync **ret);
 void polsync_free(struct polsync *ps); /* NULL-safe; leaves the table in place */
+/* The ebpf networks of the conf dir (agent/nets.h nets_ebpf; takes the reference): their pods
+ * are enforced in their maps (agent/polsync-bpf.h), not in the table. */
+void polsync_set_ebpf(struct polsync *ps, json_t *nets);
 /* to takes over what from applied last (a new index, the same table). */
 void polsync_take_state(struct polsync *to, struct polsync *from);
 /* An object of a cache was added (old NULL), changed or deleted (now NULL); old still alive.

@@ -500,9 +500,19 @@ __attribute__((noinline)) int weft_pol_pass(struct __sk_buff *skb, __u32 sif, __
 	return 1;
 }
 
+/* Is the destination an address of this host? (fib: family and addresses filled in.) */
+static __always_inline int to_node(struct __sk_buff *skb, struct bpf_fib_lookup *fib)
+{
+	fib->ifindex = skb->ifindex;
+	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0) == BPF_FIB_LKUP_RET_NOT_FWDED;
+}
+
 /* from_pod's check, before any delivery: the sender's egress and, for a pod on this node, the
- * receiver's ingress. 0: drop. */
-static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct weft_ep *dst)
+ * receiver's ingress. A pod and the node it runs on always reach each other: traffic to one of
+ * the host's own addresses is not policed (its answers come from a host socket, which to_pod
+ * lets in). 0: drop. */
+static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct weft_ep *dst,
+					struct bpf_fib_lookup *fib)
 {
 	__u32 ifindex = skb->ifindex, sflags = 0, dif = 0, dflags = 0;
 	struct weft_link *link = bpf_map_lookup_elem(&weft_links, &ifindex);
@@ -514,6 +524,8 @@ static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct weft
 		dflags = dst->flags;
 	}
 	if (!((sflags | dflags) & WEFT_ISO))
+		return 1;
+	if (!dst && (sflags & WEFT_EP_F_ISO_OUT) && to_node(skb, fib))
 		return 1;
 	return weft_pol_pass(skb, link ? ifindex : 0, sflags, (__u64)dif << 32 | dflags, 0);
 }
@@ -535,8 +547,11 @@ static __always_inline int handle_ipv4(struct __sk_buff *skb, struct ethhdr *eth
 
 	if ((void *)(iph + 1) > data_end || iph->ihl < 5 || iph->version != 4)
 		return TC_ACT_OK;
+	struct bpf_fib_lookup fib = {
+		.family = AF_INET4_, .ipv4_src = iph->saddr, .ipv4_dst = iph->daddr};
+
 	dst = ep_lookup(iph->daddr);
-	if (!pol_from_pod(skb, dst))
+	if (!pol_from_pod(skb, dst, &fib))
 		return pol_denied(skb);
 	st = stats_of(skb->ifindex);
 	count_tx(st, skb);
@@ -685,8 +700,12 @@ static __always_inline int handle_ipv6(struct __sk_buff *skb, struct ethhdr *eth
 		if ((void *)m + 1 <= data_end && m->type == ICMPV6_NS)
 			return handle_ns(skb, eth, data_end);
 	}
+	struct bpf_fib_lookup fib = {.family = AF_INET6_};
+
+	__builtin_memcpy(fib.ipv6_src, &ip6->saddr, sizeof(fib.ipv6_src));
+	__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, sizeof(fib.ipv6_dst));
 	dst = ep_lookup6(&ip6->daddr);
-	if (!pol_from_pod(skb, dst))
+	if (!pol_from_pod(skb, dst, &fib))
 		return pol_denied(skb);
 	st = stats_of(skb->ifindex);
 	count_tx(st, skb);
