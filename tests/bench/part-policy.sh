@@ -22,7 +22,8 @@
 #       (exec to the metric at the API's resourceVersion, POL_SYNC_REPS agent starts), peak
 #       (VmHWM) and steady (VmRSS) RSS, agent CPU (utime + stime, /proc/PID/stat) per pod label
 #       change over POL_LABEL_CHANGES changes each waited for through the metric (and per change
-#       from the threads' schedstat); then a perf profile of more label changes when perf exists.
+#       from the threads' schedstat); then a perf profile of POL_PROF_CHANGES more label changes
+#       when perf exists.
 # Sourced by run.sh (uses lib.sh; the datapath part's dp_conf, dp_plugin_pod, dp_ipof).
 
 POL_PODS=${POL_PODS:-500}
@@ -35,6 +36,7 @@ POL_BIG_PODS=${POL_BIG_PODS:-5000}
 POL_BIG_LOCAL=${POL_BIG_LOCAL:-100}
 POL_BIG_POLICIES=${POL_BIG_POLICIES:-1000}
 POL_LABEL_CHANGES=${POL_LABEL_CHANGES:-20}
+POL_PROF_CHANGES=${POL_PROF_CHANGES:-5}
 POL_PY=$BENCH_HERE/policy.py
 declare -A POL_NS POL_ADMIN POL_MPORT POL_PID
 
@@ -270,25 +272,26 @@ pol_size() {
 	pol_agent_stop big
 }
 
-# pol_profile PID: perf record (DWARF call graphs) over POL_LABEL_CHANGES more label changes; the
-# share of the agent's samples under each stage (children), and the top self symbols
+# pol_profile PID: perf record (DWARF call graphs, 199 Hz) over POL_PROF_CHANGES more label
+# changes; the share of the agent's samples under each function (children), the top self symbols.
+# (Every pipeline here ends in awk, which reads all its input: no SIGPIPE under pipefail.)
 pol_profile() {
 	local pid=$1 pp k f=$BENCH_TMP/pol-big/perf.data
 	command -v perf >/dev/null || { POL_PROFILE="perf not installed: no profile"; return 0; }
-	perf record -q -F 999 --call-graph dwarf,16384 -p "$pid" -o "$f" >/dev/null 2>&1 &
+	perf record -q -F 199 --call-graph dwarf,8192 -p "$pid" -o "$f" >/dev/null 2>&1 &
 	pp=$!
 	bench_bg "$pp"
 	sleep 0.5
-	for ((k = POL_LABEL_CHANGES + 1; k <= 2 * POL_LABEL_CHANGES; k++)); do
+	for ((k = POL_LABEL_CHANGES + 1; k <= POL_LABEL_CHANGES + POL_PROF_CHANGES; k++)); do
 		pol_label "$k" || break
 	done
 	kill -INT "$pp" 2>/dev/null
 	wait "$pp" 2>/dev/null || true
 	# lines "children% self% [.] symbol - -": the trailing "-" columns dropped
 	perf report -i "$f" --children --stdio --sort symbol -g none 2>/dev/null |
-		awk '$1 ~ /%$/ { sub(/([ \t]+-)+[ \t]*$/, ""); $1 = $1; print }' | head -n 30 >"$BENCH_TMP/pol-children"
+		awk '$1 ~ /%$/ && n++ < 30 { sub(/([ \t]+-)+[ \t]*$/, ""); $1 = $1; print }' >"$BENCH_TMP/pol-children"
 	perf report -i "$f" --no-children --stdio --sort dso,symbol -g none 2>/dev/null |
-		awk '$1 ~ /%$/ { sub(/([ \t]+-)+[ \t]*$/, ""); $1 = $1; print }' | head -n 15 >"$BENCH_TMP/pol-self"
+		awk '$1 ~ /%$/ && n++ < 15 { sub(/([ \t]+-)+[ \t]*$/, ""); $1 = $1; print }' >"$BENCH_TMP/pol-self"
 	POL_PROFILE=ok
 }
 
@@ -387,7 +390,7 @@ policy_report() {
 	echo "| the agent's round per change (\`policy_last_round_seconds\`) | $(bench_cell pol big "n$POL_BIG_PODS" label round_ms 1 1) ms |"
 	echo
 	if [ "$POL_PROFILE" = ok ]; then
-		echo "Where the agent's CPU goes over $POL_LABEL_CHANGES more label changes (perf record -F 999 --call-graph dwarf):"
+		echo "Where the agent's CPU goes over $POL_PROF_CHANGES more label changes (perf record -F 199 --call-graph dwarf):"
 		echo "share of its samples under each function (children, self), then the top self entries (dso, symbol)."
 		echo
 		echo '```'
