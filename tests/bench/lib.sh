@@ -122,6 +122,60 @@ bench_order() {
 	echo
 }
 
+# ---- the Kubernetes API test double and iperf3 (the cluster, policy and datapath parts) ------
+
+# bench_kubeapi NS DIR: tests/kubeapi/kubeapi.py in NS (certificates in DIR/pki, log DIR/kubeapi.log,
+# watch bookmarks off), a kubeconfig for it in DIR/kubeconfig; its ports in DIR/ports
+# ("api=N admin=N", read them with bench_ka_port). Returns 1 when it did not start.
+bench_kubeapi() {
+	local ns=$1 d=$2 t api
+	mkdir -p "$d"
+	"$BENCH_HERE/../kubeapi/mkcerts.sh" "$d/pki" >/dev/null
+	ip netns exec "$ns" python3 "$BENCH_HERE/../kubeapi/kubeapi.py" --cert "$d/pki/server.crt" \
+		--key "$d/pki/server.key" --token "bench-$$" --ports-file "$d/ports" >"$d/kubeapi.log" 2>&1 &
+	bench_bg $!
+	for ((t = 0; t < 200; t++)); do [ -s "$d/ports" ] && break; sleep 0.05; done
+	[ -s "$d/ports" ] || return 1
+	api=$(bench_ka_port "$d" api)
+	printf 'apiVersion: v1\nkind: Config\ncurrent-context: b\nclusters:\n- name: b\n  cluster:\n    server: https://127.0.0.1:%s\n    certificate-authority: %s\ncontexts:\n- name: b\n  context:\n    cluster: b\n    user: b\nusers:\n- name: b\n  user:\n    token: bench-%s\n' \
+		"$api" "$d/pki/ca.crt" "$$" >"$d/kubeconfig"
+	bench_admin "$ns" "$(bench_ka_port "$d" admin)" /config -XPOST -d '{"bookmark_ms": 600000}' >/dev/null
+}
+
+bench_ka_port() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1/ports"; } # bench_ka_port DIR api|admin
+
+# bench_admin NS ADMIN-PORT PATH [CURL-ARGS]: the test double's admin interface
+bench_admin() {
+	local ns=$1 port=$2 p=$3
+	shift 3
+	ip netns exec "$ns" curl -sf "http://127.0.0.1:$port$p" "$@"
+}
+
+# bench_proc_busy: busy ticks of all CPUs so far (/proc/stat: user nice system irq softirq steal)
+bench_proc_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# bench_iperf PART CASE IMPL VERB REP CLIENT-NS SERVER-IP SECS [IPERF3-OPTS...]: one iperf3 TCP
+# stream to an iperf3 -s on port 5201 (3 tries); samples "gbps" and "cpu_ns_kib": the busy time
+# of all CPUs over the run (/proc/stat) per KiB received, a second reading of the cost per byte
+# that owes nothing to pinning (and counts whatever else ran meanwhile). Returns 1 when it failed.
+bench_iperf() {
+	local part=$1 case=$2 impl=$3 verb=$4 r=$5 ns=$6 ip=$7 secs=$8 k j c0 c1 bps bytes
+	shift 8
+	for k in 1 2 3; do
+		c0=$(bench_proc_busy)
+		j=$(ip netns exec "$ns" iperf3 -c "$ip" -p 5201 -t "$secs" -J "$@" 2>/dev/null) || j=""
+		c1=$(bench_proc_busy)
+		read -r bps bytes < <(jq -r '[.end.sum_received.bits_per_second // empty,
+			.end.sum_received.bytes // empty] | join(" ")' <<<"$j" 2>/dev/null) || true
+		[ -n "${bytes:-}" ] && break
+		sleep 0.5
+	done
+	[ -n "${bytes:-}" ] || return 1
+	bench_sample "$part" "$case" "$impl" "$verb" "$r" gbps "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
+	bench_sample "$part" "$case" "$impl" "$verb" "$r" cpu_ns_kib "$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+		-v b="$bytes" 'BEGIN { printf "%.1f", c * 1e9 / hz / (b / 1024) }')"
+}
+
 # ---- statistics ------------------------------------------------------------------------------
 
 # bench_stats PART CASE IMPL VERB METRIC [FIRST_REP LAST_REP]: prints "n median min max"
@@ -152,6 +206,26 @@ bench_ratio() {
 			v[j + 1] = v[j]; v[j + 1] = x }
 		med = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
 		printf "%d %.4f %.4f %.4f\n", n, med, v[0], v[n - 1] }' "$BENCH_SAMPLES"
+}
+
+# bench_pct PART CASE IMPL VERB METRIC P...: the P-th percentiles (nearest rank) of the series,
+# one line "n p1 p2 ..." ("0 - ..." when it is empty)
+bench_pct() {
+	local k="$1/$2/$3/$4" m=$5
+	shift 5
+	awk -F'\t' -v k="$k" -v m="$m" -v ps="$*" '
+	$1 "/" $2 "/" $3 "/" $4 == k && $6 == m { v[n++] = $7 + 0 }
+	END {
+		np = split(ps, p, " ")
+		for (i = 1; i < n; i++) { x = v[i]; for (j = i - 1; j >= 0 && v[j] > x; j--)
+			v[j + 1] = v[j]; v[j + 1] = x }
+		printf "%d", n
+		for (i = 1; i <= np; i++) {
+			if (!n) { printf " -"; continue }
+			r = int(p[i] / 100 * n + 0.999999); if (r < 1) r = 1; if (r > n) r = n
+			printf " %g", v[r - 1]
+		}
+		print "" }' "$BENCH_SAMPLES"
 }
 
 # bench_cell PART CASE IMPL VERB METRIC DIVISOR DECIMALS [FIRST_REP LAST_REP]: a report cell,

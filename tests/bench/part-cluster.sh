@@ -42,11 +42,7 @@ cluster_conv() {
 }
 
 # (b) ------------------------------------------------------------------------------------------
-cl_admin() { # cl_admin PATH [CURL-ARGS]
-	local p=$1
-	shift
-	ip netns exec "$CL_NS" curl -sf "http://127.0.0.1:$CL_ADMIN$p" "$@"
-}
+cl_admin() { bench_admin "$CL_NS" "$CL_ADMIN" "$@"; } # cl_admin PATH [CURL-ARGS]
 
 cl_nodes_json() { # the NodeList: node-a (this node) and N-1 others, on-link on the /16
 	python3 - "$1" "$CLUSTER_BIG" <<'PY'
@@ -73,23 +69,14 @@ cl_setup() {
 	ip -n "$CL_NS" addr add 172.16.255.254/16 dev ul0 || return 1
 	ip -n "$CL_NS" link set ul0p up
 	ip -n "$CL_NS" link set ul0 up
-	"$BENCH_HERE/../kubeapi/mkcerts.sh" "$d/pki" >/dev/null
-	ip netns exec "$CL_NS" python3 "$CL_KUBEAPI" --cert "$d/pki/server.crt" --key "$d/pki/server.key" \
-		--token "bench-$$" --ports-file "$d/ports" >"$d/kubeapi.log" 2>&1 &
-	bench_bg $!
 	local t
-	for ((t = 0; t < 200; t++)); do [ -s "$d/ports" ] && break; sleep 0.05; done
-	[ -s "$d/ports" ] || return 1
-	CL_PORT=$(sed -n 's/.*api=\([0-9]*\).*/\1/p' "$d/ports")
-	CL_ADMIN=$(sed -n 's/.*admin=\([0-9]*\).*/\1/p' "$d/ports")
-	printf 'apiVersion: v1\nkind: Config\ncurrent-context: b\nclusters:\n- name: b\n  cluster:\n    server: https://127.0.0.1:%s\n    certificate-authority: %s\ncontexts:\n- name: b\n  context:\n    cluster: b\n    user: b\nusers:\n- name: b\n  user:\n    token: bench-%s\n' \
-		"$CL_PORT" "$d/pki/ca.crt" "$$" >"$d/kubeconfig"
+	bench_kubeapi "$CL_NS" "$d" || return 1
+	CL_ADMIN=$(bench_ka_port "$d" admin)
 	jq -n --arg d "$d" '{cniVersion: "1.0.0", name: "bnet", type: "host-gw", bridge: "wbr0",
 		nodeName: "node-a", stateDir: ($d + "/state"), peersFile: ($d + "/peers.json"),
 		clusterCIDR: "10.0.0.0/8",
 		ipam: {type: "host-local", subnet: "10.63.255.0/24", dataDir: ($d + "/ipam")}}' \
 		>"$d/net.d/10-bnet.conf"
-	cl_admin /config -XPOST -d '{"bookmark_ms": 600000}' >/dev/null
 	cl_nodes_json "$d/nodes.json"
 	t=$(date +%s%N)
 	cl_admin /objects/api/v1/nodes -XPOST --data-binary "@$d/nodes.json" >/dev/null || return 1

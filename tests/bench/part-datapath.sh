@@ -249,20 +249,13 @@ dp_servers() {
 	sleep 1
 }
 
-# dp_tcp PATH ROUND SECS VERB [IPERF3-OPTS...]: one iperf3 stream, sample "VERB gbps"
+# dp_tcp PATH ROUND SECS VERB [IPERF3-OPTS...]: one iperf3 stream, samples "VERB gbps" and
+# "VERB cpu_ns_kib" (lib.sh's bench_iperf)
 dp_tcp() {
-	local p=$1 r=$2 secs=$3 verb=$4 bps k
+	local p=$1 r=$2 secs=$3 verb=$4
 	shift 4
-	for k in 1 2 3; do
-		bps=$(ip netns exec "${DP_CLIENT[$p]}" iperf3 -c "${DP_IP[$p]}" -p 5201 -t "$secs" -J "$@" 2>/dev/null |
-			jq -r '.end.sum_received.bits_per_second // empty' 2>/dev/null) && [ -n "$bps" ] && break
-		sleep 0.5
-	done
-	if [ -n "$bps" ]; then
-		bench_sample dp "$p" path "$verb" "$r" gbps "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
-	else
+	bench_iperf dp "$p" path "$verb" "$r" "${DP_CLIENT[$p]}" "${DP_IP[$p]}" "$secs" "$@" ||
 		bench_note "datapath: $p round $r: iperf3 ($verb) failed"
-	fi
 }
 
 # dp_measure PATH ROUND SECS: one iperf3 stream pinned to $DP_CPU (tcp) and one unpinned

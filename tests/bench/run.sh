@@ -5,8 +5,8 @@
 # harness itself broke.
 #
 #   tests/bench/run.sh [WEFT_BIN_DIR]          (root; default build/bin)
-#   env:  ONLY=invocation|scale|datapath|cri|cluster|all   (default all; a comma list works too; an
-#                       unknown part is an error naming the known ones)
+#   env:  ONLY=invocation|scale|datapath|cri|cluster|policy|all   (default all; a comma list works
+#                       too; an unknown part is an error naming the known ones)
 #         REPS=n        invocation reps (default 30); datapath rounds = min(REPS, 5);
 #                       concurrent rounds = min(REPS, 3)
 #         PODS=n        sequential pods on one bridge (default 1000);  CONC=n (default 100)
@@ -16,6 +16,10 @@
 #         SCALE_MASQ=true|false   ipMasq in the scale part (default false)
 #         CLUSTER_NODES=n  nodes of the cluster part's convergence run (default 16);
 #                       CLUSTER_BIG=n Node objects for its agent figures (default 5000)
+#         POL_PODS=n POL_POLICIES=n POL_CHANGES=n  the policy part's latency run (default 500
+#                       pods, 80 of them local, 200 policies, 100 changes); POL_BIG_PODS=n
+#                       POL_BIG_POLICIES=n its agent figures (default 5000 and 1000); its datapath
+#                       rounds = min(REPS, 5) of SECS seconds per measurement
 #         JSON=1        also write bench/results/<host>-<date>.json (every raw sample included)
 #         REF_BIN=dir   the reference plugins (default /usr/lib/cni)
 #         OUT_DIR=dir   where results go (default <repo>/bench/results)
@@ -47,8 +51,10 @@ BENCH_RSS_REPS=$((REPS < 3 ? REPS : 3))
 . "$here/part-cri.sh"
 # shellcheck source=tests/bench/part-cluster.sh
 . "$here/part-cluster.sh"
+# shellcheck source=tests/bench/part-policy.sh
+. "$here/part-policy.sh"
 
-PARTS="invocation scale datapath cri cluster"
+PARTS="invocation scale datapath cri cluster policy"
 want() { [ "$ONLY" = all ] || [[ ",$ONLY," == *",$1,"* ]]; }
 for p in ${ONLY//,/ }; do
 	[ "$p" = all ] || [[ " $PARTS " == *" $p "* ]] || {
@@ -101,6 +107,9 @@ fi
 if want cluster; then
 	part_cluster
 fi
+if want policy; then
+	part_policy $((REPS < 5 ? REPS : 5)) "$SECS"
+fi
 
 # ---- plots ----------------------------------------------------------------------------------
 pl_pods=0
@@ -139,7 +148,7 @@ base=$(basename "$res")
 	echo "|---|---|---|---|"
 	awk -F'\t' '{ printf "| %s | %s | %s %s %s | %s |\n", $1, $2, $3, $4, $5, ($6 == "MISSED" ? "**missed**" : $6) }' "$BENCH_TMP/targets.tsv"
 	echo
-	for p in invocation scale datapath cri cluster; do
+	for p in invocation scale datapath cri cluster policy; do
 		[ -f "$BENCH_TMP/md.$p" ] && sed -e "s|(scale-add.png)|($base-scale-add.png) ![per-pod DEL time]($base-scale-del.png)|" \
 			-e "s|(datapath.png)|($base-datapath.png)|" "$BENCH_TMP/md.$p"
 	done
