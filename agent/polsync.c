@@ -314,28 +314,107 @@ static void rule_ports_json(const struct pol_rule *r, const char *set, json_t *o
 	}
 }
 
+/* Two rules allow the same ports (their peers may then share one set and one nft rule). */
+static bool same_ports(const struct pol_rule *a, const struct pol_rule *b)
+{
+	return a->any_port == b->any_port && a->n_ports == b->n_ports &&
+	       (!a->n_ports || memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports)) == 0);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* FNV-1a over the sorted values (0 when one of them is 0: not cacheable, not named by it). */
+static uint64_t mix_sorted(uint64_t *v, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	qsort(v, n, sizeof(*v), u64_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i])
+			return 0;
+		for (int b = 0; b < 8; b++)
+			h = (h ^ ((v[i] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The rules of d from first on whose ports are first's and that name peers (any_peer rules
+ * stay apart), marked in used; their union of peers in ret (arrays borrowed from the rules:
+ * free only ret->ips and ret->blocks). */
+static int group(const struct pol_dir *d, size_t first, bool *used, struct pol_rule *ret)
+{
+	const struct pol_rule *f = &d->rules[first];
+	uint64_t *ids = calloc(d->n, sizeof(*ids)), *keys = calloc(d->n, sizeof(*keys));
+	size_t n = 0, ni = 0, nb = 0;
+	int rr = ids && keys ? 0 : -ENOMEM;
+
+	*ret = (struct pol_rule){.any_port = f->any_port, .ports = f->ports, .n_ports = f->n_ports};
+	for (size_t i = first; rr == 0 && i < d->n; i++) {
+		const struct pol_rule *r = &d->rules[i];
+
+		if (used[i] || r->any_peer || !same_ports(f, r))
+			continue;
+		used[i] = true;
+		ids[n] = r->peers_id;
+		keys[n++] = r->peers_key;
+		ni += r->n_ips;
+		nb += r->n_blocks;
+	}
+	ret->ips = rr == 0 ? malloc((ni + 1) * sizeof(*ret->ips)) : NULL;
+	ret->blocks = rr == 0 ? malloc((nb + 1) * sizeof(*ret->blocks)) : NULL;
+	if (!ret->ips || !ret->blocks)
+		rr = -ENOMEM;
+	for (size_t i = first; rr == 0 && i < d->n; i++) {
+		const struct pol_rule *r = &d->rules[i];
+
+		if (!used[i] || r->any_peer || !same_ports(f, r))
+			continue;
+		memcpy(ret->ips + ret->n_ips, r->ips, r->n_ips * sizeof(*r->ips));
+		memcpy(ret->blocks + ret->n_blocks, r->blocks, r->n_blocks * sizeof(*r->blocks));
+		ret->n_ips += r->n_ips;
+		ret->n_blocks += r->n_blocks;
+	}
+	ret->peers_id = n == 1 ? ids[0] : mix_sorted(ids, n);
+	ret->peers_key = n == 1 ? keys[0] : mix_sorted(keys, n);
+	free(ids);
+	free(keys);
+	return rr;
+}
+
+/* The nft rules of d: one per port entry of an any-peer rule; the rules with the same ports
+ * share one set of their peers per family (one lookup per packet, not one per policy). */
 static int dir_rules(struct round *rd, const struct pol_dir *d, json_t *out)
 {
 	static const int fams[] = {AF_INET, AF_INET6};
+	bool *used = calloc(d->n + 1, sizeof(*used));
+	int rr = used ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < d->n; i++) {
-		const struct pol_rule *r = &d->rules[i];
+	for (size_t i = 0; rr == 0 && i < d->n; i++) {
+		struct pol_rule u;
 
-		if (r->any_peer) {
-			rule_ports_json(r, NULL, out);
+		if (d->rules[i].any_peer) {
+			rule_ports_json(&d->rules[i], NULL, out);
 			continue;
 		}
-		for (size_t f = 0; f < 2; f++) {
+		if (used[i] || (rr = group(d, i, used, &u)) < 0)
+			continue;
+		for (size_t f = 0; rr == 0 && f < 2; f++) {
 			char name[32];
-			int rr = rule_set(rd, r, fams[f], name);
 
-			if (rr < 0)
-				return rr;
-			if (name[0])
-				rule_ports_json(r, name, out);
+			rr = rule_set(rd, &u, fams[f], name);
+			if (rr == 0 && name[0])
+				rule_ports_json(&u, name, out);
 		}
+		free(u.ips);
+		free(u.blocks);
 	}
-	return 0;
+	free(used);
+	return rr;
 }
 
 static int add_dir(struct round *rd, const struct pol_pod *p, bool in, const char *tag)

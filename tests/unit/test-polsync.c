@@ -171,6 +171,31 @@ static void test_same_selectors_share_one_set(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(ry, 1), "proto")), 6);
 }
 
+static void test_rules_with_the_same_ports_share_one_lookup(void **state)
+{
+	/* two policies allow TCP 80 to x/a from different peers: one set holds both, one rule */
+	_cleanup_json_ json_t *w = want(
+		"{\"x/m1\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"m1\"}, \"spec\": "
+		"{\"podSelector\": {\"matchLabels\": {\"pod\": \"a\"}}, \"ingress\": [{\"from\": "
+		"[{\"podSelector\": {\"matchLabels\": {\"pod\": \"b\"}}}], \"ports\": [{\"port\": "
+		"80}]}]}}, \"x/m2\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"m2\"}, "
+		"\"spec\": {\"podSelector\": {\"matchLabels\": {\"pod\": \"a\"}}, \"ingress\": "
+		"[{\"from\": [{\"namespaceSelector\": {\"matchLabels\": {\"ns\": \"y\"}}}], "
+		"\"ports\": [{\"port\": 80}]}, {\"from\": [{\"ipBlock\": {\"cidr\": "
+		"\"172.16.0.0/12\"}}], \"ports\": [{\"port\": 443}]}]}}}",
+		NULL);
+	const char *c = json_string_value(at(w, "in", "10.244.1.1"));
+	const json_t *rules = json_object_get(at(w, "chains", c), "rules");
+	const json_t *r80 = json_array_get(rules, 0);
+	const char *set = json_string_value(json_object_get(r80, "set"));
+
+	(void)state;
+	assert_int_equal(json_array_size(rules), 2); /* TCP 80 from both, TCP 443 from the block */
+	assert_int_equal(json_integer_value(json_object_get(r80, "lo")), 80);
+	assert_string_equal(json_string_value(json_object_get(at(w, "sets", set), "ranges")),
+			    "10.244.1.3,10.244.2.2");
+}
+
 static void test_allow_all_rule_has_no_set(void **state)
 {
 	_cleanup_json_ json_t *w = want(
@@ -217,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_deny_all_ingress_local_pods_only),
 		cmocka_unit_test(test_ipblock_except_becomes_ranges),
 		cmocka_unit_test(test_same_selectors_share_one_set),
+		cmocka_unit_test(test_rules_with_the_same_ports_share_one_lookup),
 		cmocka_unit_test(test_allow_all_rule_has_no_set),
 		cmocka_unit_test(test_compact_keeps_what_the_compiler_reads),
 	};
