@@ -159,6 +159,8 @@ static void pol_synced(void *ctx)
 
 static bool pol_synced_all(const struct agent *a)
 {
+	if (a->o->policy_deny && !informer_stats(a->nodes)->synced)
+		return false; /* the guard needs this node's pod CIDR */
 	for (size_t i = 0; i < 3; i++)
 		if (!a->pol_inf[i] || !informer_stats(a->pol_inf[i])->synced)
 			return false;
@@ -203,10 +205,14 @@ static void policy_round(struct agent *a)
 	struct cni_err err = {0};
 	double t0 = informer_now();
 	uint64_t rv = pol_rv(a);
+	struct inet_prefix net;
+	bool have_net = peerset_pod_cidr(json_object_get(informer_cache(a->nodes), a->o->node_name),
+					 &net) == 0;
 	int r;
 
 	if (a->prebuild && policy_rebuild(a) < 0)
 		return pmark(a, 1.0);
+	polsync_set_default(a->ps, a->o->policy_deny, &net, have_net);
 	r = polsync_apply(a->ps, &st, &err);
 
 	a->f.policy_rounds++;

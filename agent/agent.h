@@ -24,6 +24,7 @@ struct agent_opts {
 	const char *conf_dir;
 	const char *metrics_addr;
 	bool network_policy; /* enforce NetworkPolicy (--network-policy on, the default) */
+	bool policy_deny;    /* --policy-default deny */
 };
 
 /* Runs until SIGTERM/SIGINT (which leave every node-level entry in place). Exit status. */

@@ -26,6 +26,10 @@ static void usage(FILE *f)
 		"  --network-policy on|off  enforce Kubernetes NetworkPolicy on this node's pods\n"
 		"                         (default on; needs list/watch of pods, namespaces and\n"
 		"                         networkpolicies)\n"
+		"  --policy-default allow|deny  pods of this node's pod CIDR the agent has not "
+		"seen\n"
+		"                         yet (added while it was away): reachable (allow, the\n"
+		"                         default) or cut off until it has (deny)\n"
 		"  --cleanup              remove the node-level state weft-node made, and exit\n"
 		"  --version              print the version\n"
 		"  --help                 this text\n"
@@ -40,6 +44,7 @@ int main(int argc, char **argv)
 					     {"cni-conf-dir", required_argument, NULL, 'c'},
 					     {"metrics-addr", required_argument, NULL, 'm'},
 					     {"network-policy", required_argument, NULL, 'P'},
+					     {"policy-default", required_argument, NULL, 'D'},
 					     {"cleanup", no_argument, NULL, 'C'},
 					     {"version", no_argument, NULL, 'V'},
 					     {"help", no_argument, NULL, 'h'},
@@ -75,6 +80,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.network_policy = strcmp(optarg, "on") == 0;
+			break;
+		case 'D':
+			if (strcmp(optarg, "allow") && strcmp(optarg, "deny")) {
+				fprintf(stderr,
+					"weft-node: --policy-default: \"%s\": allow or deny\n",
+					optarg);
+				return 2;
+			}
+			o.policy_deny = strcmp(optarg, "deny") == 0;
 			break;
 		case 'C':
 			cleanup = true;

@@ -312,3 +312,14 @@ void peerset_log_diff(const struct peers *old, const struct peers *new)
 		}
 	}
 }
+
+int peerset_pod_cidr(const json_t *entry, struct inet_prefix *ret)
+{
+	struct peer p = {0};
+	struct cni_err e = {0};
+
+	if (!entry || parse_entry(entry, 0, &p, &e) <= 0)
+		return -ENOENT;
+	*ret = p.pod_cidr;
+	return 0;
+}

@@ -46,4 +46,7 @@ void peerset_log_diff(const struct peers *old, const struct peers *new);
 /* Copies a set (*ret replaced). */
 int peerset_copy(const struct peers *in, struct peers *ret, struct cni_err *err);
 
+/* The pod CIDR of one cached Node entry (compact or whole); -ENOENT when it has none (yet). */
+int peerset_pod_cidr(const json_t *entry, struct inet_prefix *ret);
+
 #endif

@@ -24,6 +24,8 @@ struct polsync {
 	struct pol_index *ix;
 	json_t *sets;  /* the sets made for memo entries by the last round (struct round) */
 	json_t *local; /* keys of the pods of this node: key -> true */
+	bool deny;     /* --policy-default deny */
+	char podnets[2][INET_PREFIX_STRLEN]; /* this node's pod CIDRs, v4 and v6 ("": none) */
 	struct polsync_bpf bpf;
 	struct nft_pol *nft;
 	bool brnf_done;
@@ -228,6 +230,7 @@ static json_t *ranges_json(const struct rngs *s, char *name, int fam)
 struct round {
 	json_t *want, *seen, *made;
 	const json_t *prev;
+	json_t *known;		 /* [address of every local pod] */
 	struct polsync_bpf *bpf; /* NULL: every pod goes to the table */
 };
 
@@ -459,6 +462,12 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 	if (!ns || !name || pol_compile_ix(ix, ns, name, &p, err) < 0)
 		return ns && name ? -EINVAL : 0;
 	st->pods_local++;
+	for (size_t i = 0; i < p.n_ips; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		json_array_append_new(rd->known,
+				      json_string(inet_addr_fmt(&p.ips[i], a, sizeof(a))));
+	}
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	if (rd->bpf && p.n_ips && polsync_bpf_route(rd->bpf, key, &p) != 0) {
 		st->pods_ebpf++;
@@ -482,15 +491,19 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 		       struct polsync_stats *st, struct cni_err *err)
 {
 	struct round rd = {json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out"),
-			   json_object_get(*cache, "names"), json_object(),
-			   json_object_get(*cache, "sets"), bpf};
+			   json_object_get(*cache, "names"),
+			   json_object(),
+			   json_object_get(*cache, "sets"),
+			   json_array(),
+			   bpf};
 	struct polsync_stats s = {0};
 	const char *k;
 	json_t *pod;
 
-	if (!rd.want || !rd.made) {
+	if (!rd.want || !rd.made || !rd.known) {
 		json_decref(rd.want);
 		json_decref(rd.made);
+		json_decref(rd.known);
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
 		return NULL;
 	}
@@ -501,6 +514,7 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 		if (pod && is_local(pod, node_name) && add_pod(&rd, ix, pod, &s, err) < 0) {
 			json_decref(rd.want);
 			json_decref(rd.made);
+			json_decref(rd.known);
 			return NULL;
 		}
 	}
@@ -511,6 +525,7 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 	json_decref(*cache);
 	*cache =
 		json_pack("{s:o, s:O}", "names", rd.made, "sets", json_object_get(rd.want, "sets"));
+	json_object_set_new(rd.want, "known", rd.known);
 	return rd.want;
 }
 
@@ -525,6 +540,7 @@ json_t *polsync_want(const char *node_name, const json_t *namespaces, const json
 		return NULL;
 	}
 	want = want_ix(node_name, ix, pods, NULL, &cache, NULL, st, err);
+	json_object_del(want, "known");
 	json_decref(cache);
 	pol_index_free(ix);
 	return want;
@@ -598,6 +614,8 @@ void polsync_take_state(struct polsync *to, struct polsync *from)
 {
 	to->nft = from->nft;
 	to->brnf_done = from->brnf_done;
+	to->deny = from->deny;
+	memcpy(to->podnets, from->podnets, sizeof(to->podnets));
 	from->nft = NULL;
 	polsync_bpf_nets(&to->bpf, json_incref(from->bpf.nets));
 }
@@ -626,6 +644,64 @@ int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key,
 	return 0;
 }
 
+/* "a,b,c" of the addresses of family fam in list. */
+static json_t *join_family(const json_t *list, bool v6)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0, n = 0, i;
+	FILE *f = open_memstream(&text, &len);
+	const json_t *a;
+
+	if (!f)
+		return NULL;
+	json_array_foreach(list, i, a)
+	{
+		const char *s = json_string_value(a);
+
+		if (s && (strchr(s, ':') != NULL) == v6)
+			fprintf(f, "%s%s", n++ ? "," : "", s);
+	}
+	fclose(f);
+	return json_string(text ? text : "");
+}
+
+/* The guard of --policy-default deny (common/nft/policy.h): the node's pod networks, and the
+ * addresses of the pods the agent knows. */
+static void guard_sets(struct polsync *ps, json_t *want)
+{
+	json_t *sets = json_object_get(want, "sets"), *known = json_object_get(want, "known");
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct inet_prefix net;
+		struct inet_addr last;
+		char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN],
+			range[2 * INET6_ADDRSTRLEN + 2] = "";
+
+		if (ps->podnets[v6][0] && inet_prefix_parse(ps->podnets[v6], &net) == 0) {
+			inet_prefix_network(&net, &net);
+			inet_prefix_last(&net, &last);
+			snprintf(range, sizeof(range), "%s-%s",
+				 inet_addr_fmt(&net.addr, lo, sizeof(lo)),
+				 inet_addr_fmt(&last, hi, sizeof(hi)));
+		}
+		json_object_set_new(sets, v6 ? "podnets6" : "podnets4",
+				    json_pack("{s:i, s:s}", "family", v6 ? 6 : 4, "ranges", range));
+		json_object_set_new(sets, v6 ? "known6" : "known4",
+				    json_pack("{s:i, s:o}", "family", v6 ? 6 : 4, "ranges",
+					      join_family(known, v6)));
+	}
+	json_object_set_new(want, "guard", json_true());
+}
+
+void polsync_set_default(struct polsync *ps, bool deny, const struct inet_prefix *nets, size_t n)
+{
+	ps->deny = deny;
+	ps->podnets[0][0] = ps->podnets[1][0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		inet_prefix_fmt(&nets[i], ps->podnets[nets[i].addr.family == AF_INET6],
+				INET_PREFIX_STRLEN);
+}
+
 int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
 {
 	_cleanup_json_ json_t *want = NULL;
@@ -635,11 +711,14 @@ int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *
 	polsync_bpf_begin(&ps->bpf);
 	want = want_ix(ps->node, ps->ix, ps->pods, ps->local, &ps->sets, &ps->bpf, st, err);
 	polsync_bpf_end(&ps->bpf);
+	if (want && ps->deny)
+		guard_sets(ps, want);
+	json_object_del(want, "known");
 	st->bpf_errors = ps->bpf.errors;
 	st->bpf_applied = ps->bpf.applied;
 	if (!want)
 		return -EINVAL;
-	if (st->chains && !ps->brnf_done) {
+	if ((st->chains || ps->deny) && !ps->brnf_done) {
 		if (brnf_ensure(err) < 0)
 			return -EINVAL;
 		ps->brnf_done = true;

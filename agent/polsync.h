@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "common/cni-error.h"
+#include "common/inet.h"
 
 struct polsync_stats {
 	size_t pods_local, pods_isolated, pods_ebpf, chains, sets;
@@ -41,6 +42,9 @@ void polsync_free(struct polsync *ps); /* NULL-safe; leaves the table in place *
 /* The ebpf networks of the conf dir (agent/nets.h nets_ebpf; takes the reference): their pods
  * are enforced in their maps (agent/polsync-bpf.h), not in the table. */
 void polsync_set_ebpf(struct polsync *ps, json_t *nets);
+/* --policy-default: deny cuts off the addresses of nets (this node's pod CIDRs) that belong
+ * to no pod the agent knows (common/nft/policy.h "guard"); allow (deny false) adds nothing. */
+void polsync_set_default(struct polsync *ps, bool deny, const struct inet_prefix *nets, size_t n);
 /* to takes over what from applied last (a new index, the same table). */
 void polsync_take_state(struct polsync *to, struct polsync *from);
 /* An object of a cache was added (old NULL), changed or deleted (now NULL); old still alive.

@@ -446,6 +446,20 @@ int nft_batch_add_rule(struct nft_batch *b, const struct nft_chain_spec *c, stru
 	return 0;
 }
 
+int nft_batch_insert_rule(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_rule *r,
+			  const char *what)
+{
+	struct nlmsghdr *nlh = batch_cmd(b, NFT_MSG_NEWRULE, c->family, NLM_F_CREATE, false,
+					 "insert %s into chain %s %s %s", what,
+					 family_name(c->family), c->table, c->name);
+
+	if (!nlh)
+		return -ENOMEM;
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	batch_cmd_done(b, nlh);
+	return 0;
+}
+
 const void *nft_batch_finish(struct nft_batch *b, size_t *ret_len)
 {
 	if (!b->finished) {

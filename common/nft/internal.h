@@ -184,6 +184,9 @@ int nft_batch_set_elems(struct nft_batch *b, const struct nft_chain_spec *c, str
 /* r must belong to chain c; what names it in errors ("rule for 10.88.0.5"). */
 int nft_batch_add_rule(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_rule *r,
 		       const char *what);
+/* Like nft_batch_add_rule, at the head of the chain. */
+int nft_batch_insert_rule(struct nft_batch *b, const struct nft_chain_spec *c, struct nftnl_rule *r,
+			  const char *what);
 /* Appends BATCH_END (once) and returns the bytes to send. */
 const void *nft_batch_finish(struct nft_batch *b, size_t *ret_len);
 /* Finishes, sends and reads every ack. On failure err names the first failing command with the

@@ -56,7 +56,8 @@ static bool name_ok(const char *s)
 
 /* ---- rules ---------------------------------------------------------------------------------- */
 
-static int add_lookup(struct nftnl_rule *r, const char *set, bool vmap)
+/* lookup @set (vmap: its verdict; inv: "not in @set") */
+static int add_lookup_f(struct nftnl_rule *r, const char *set, bool vmap, bool inv)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
 
@@ -65,8 +66,15 @@ static int add_lookup(struct nftnl_rule *r, const char *set, bool vmap)
 		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
 		if (vmap)
 			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+		if (inv)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
 	}
 	return nft_add_expr(r, e);
+}
+
+static int add_lookup(struct nftnl_rule *r, const char *set, bool vmap)
+{
+	return add_lookup_f(r, set, vmap, false);
 }
 
 /* meta nfproto == v6 ? ipv6 : ipv4; payload (s|d)addr; lookup @set [vmap] */
@@ -460,6 +468,51 @@ static int base_chain(struct nft_batch *b)
 	return rr;
 }
 
+/* --policy-default deny: an address of the node's pod networks that is no known pod's (a pod
+ * added while the agent was away) is dropped, both ways:
+ *   ip daddr @podnets4 ip daddr != @known4 counter drop   (and saddr, and ip6) */
+static const char *const guard_sets[] = {"podnets4", "known4", "podnets6", "known6"};
+
+struct guard_arg {
+	bool v6, src;
+};
+
+static int fill_guard(struct nftnl_rule *r, const void *arg)
+{
+	const struct guard_arg *a = arg;
+	int rr = add_addr_lookup(r, a->v6, a->src, guard_sets[a->v6 ? 2 : 0], false);
+
+	if (rr == 0)
+		rr = add_lookup_f(r, guard_sets[a->v6 ? 3 : 1], false, true);
+	if (rr == 0)
+		rr = nft_add_plain(r, "counter");
+	return rr < 0 ? rr : nft_add_verdict(r, NF_DROP);
+}
+
+/* The guard rules at the head of the forward chain (after the sets exist). */
+static int guard(struct nft_batch *b)
+{
+	static const struct guard_arg all[] = {
+		{false, true}, {false, false}, {true, true}, {true, false}};
+	struct nft_chain_spec c;
+	int rr = 0;
+
+	base_spec(&c);
+	for (size_t i = 4; rr == 0 && i > 0; i--) {
+		_cleanup_nft_rule_ struct nftnl_rule *r = nft_rule_new(&c, NULL);
+
+		rr = r ? fill_guard(r, &all[i - 1]) : -ENOMEM;
+		if (rr == 0)
+			rr = nft_batch_insert_rule(b, &c, r, "default-deny guard");
+	}
+	return rr;
+}
+
+static bool guarded(const json_t *doc)
+{
+	return json_is_true(json_object_get(doc, "guard"));
+}
+
 /* add table; delete table; add table: replaces any table of the name, in one transaction. */
 static int frame(struct nft_batch *b)
 {
@@ -652,16 +705,32 @@ static int removals(struct nft_batch *b, const json_t *old, const json_t *want,
 	return rr;
 }
 
+static int check_guard(const json_t *want, struct cni_err *err)
+{
+	for (size_t i = 0; guarded(want) && i < 4; i++)
+		if (!json_object_get(section(want, "sets"), guard_sets[i]))
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+					   "policy: \"guard\" needs the set %s", guard_sets[i]);
+	return 0;
+}
+
 static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
 		struct nft_pol_counts *n, struct cni_err *err)
 {
-	int rr = old ? 0 : frame(b);
+	int rr;
 
+	if (check_guard(want, err) < 0)
+		return -EINVAL;
+	if (old && guarded(old) != guarded(want))
+		old = NULL; /* the frame changes: build it all again, in the same transaction */
+	rr = old ? 0 : frame(b);
 	if (rr < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy batch");
 	if (sets_add(b, old, want, n, err) < 0)
 		return -EINVAL;
-	rr = chains_update(b, old, want, n);
+	rr = !old && guarded(want) ? guard(b) : 0;
+	if (rr == 0)
+		rr = chains_update(b, old, want, n);
 	if (rr == 0)
 		rr = maps_update(b, old, want, n);
 	if (rr == 0)

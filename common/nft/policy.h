@@ -24,7 +24,12 @@
  *    "chains": {NAME: {"dir": "in"|"out",
  *                      "rules": [{"set": NAME, "proto": P, "lo": N, "hi": N}, ...]}},
  *    "in":     {"ADDRESS": CHAIN, ...},
- *    "out":    {"ADDRESS": CHAIN, ...}}
+ *    "out":    {"ADDRESS": CHAIN, ...},
+ *    "guard":  true}   (optional: --policy-default deny; then the sets "podnets4", "known4",
+ *                     "podnets6", "known6" must be given: the forward chain starts with
+ *                     ip daddr @podnets4 ip daddr != @known4 counter drop, the same for saddr
+ *                     and for ip6, so an address of the node's pod networks that belongs to no
+ *                     known pod is cut off until it is known)
  * A rule without "set" matches every peer (of both families), without "proto" every protocol,
  * with "proto" but no "lo" every port of it (lo..hi: destination ports, inclusive). Ranges may
  * overlap (they are merged). Names are 1..31 chars of [A-Za-z0-9_-]. A set whose ranges change

@@ -112,7 +112,7 @@ rv_at_least() {
 is_ready() { [ "$(metric ready)" = 1 ]; }
 
 start_agent() {
-	ka_node node-a 1
+	ka_node node-a 1 1 10.98.0.0/24
 	ka_agent "$@"
 	wait_until 10 is_ready || fail "agent not ready: $(agent_log)"
 	enforced
@@ -214,4 +214,27 @@ deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
 	can y.c x.a 80
 	! ip netns exec "$HOST" nft list table inet weft-policy 2>/dev/null
 	[ -z "$(metric policy_resource_version)" ]
+}
+
+@test "agent-policy: --policy-default deny cuts off a pod the agent has not seen until it has" {
+	run "$BIN/weft-node" --policy-default maybe
+	[ "$status" -eq 2 ]
+	[[ $output == *"--policy-default"*"allow or deny"* ]]
+	start_agent --policy-default deny
+	can y.c x.a 80 # known pods, no policy: open
+	ip netns exec "$HOST" nft list table inet weft-policy | grep -q "ip daddr != @known4"
+	# a pod added while the agent does not know it (its ADD ran, its Pod is not in the API)
+	netns=$(weft_netns_add p4)
+	out=$(run_plugin ADD bridge "$DATA/net.d/10-pnet.conf" ctr4 eth0 "/run/netns/$netns") ||
+		fail "ADD: $out $(plugin_stderr)"
+	ip=$(json_get "$out" '.ips[0].address | split("/")[0]')
+	echo "$ip" >"$DATA/ip.x.d"
+	echo "$netns" >"$DATA/netns.x.d"
+	serve "$netns"
+	cannot x.a x.d 80
+	cannot x.d x.a 80
+	ka_admin /objects/api/v1/namespaces/x/pods -XPOST -d "$(pod_json x d "$ip" pod=d)" >/dev/null
+	enforced
+	can x.a x.d 80
+	can x.d x.a 80
 }
