@@ -240,6 +240,7 @@ struct pol_index {
 	json_t *pods_by_ns;		 /* namespace -> [pod] */
 	json_t *pols_by_ns;		 /* namespace -> [policy] */
 	json_t *memo_at;		 /* "%p" of a from/to list -> slot in memo */
+	json_t *ns_gen;			 /* namespace -> changes of its policies */
 	struct memo *memo;
 	size_t n_memo;
 	uint64_t seq; /* one per pol_index_pod and per new entry */
@@ -433,6 +434,7 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 	if (at) {
 		r->peers_id = ix->memo[json_integer_value(at)].id;
 		r->peers_key = ix->memo[json_integer_value(at)].key;
+		r->peers_slot = (uint32_t)json_integer_value(at) + 1;
 		return copy_peers(&ix->memo[json_integer_value(at)].r, r);
 	}
 	if (eval_peers(x, peers, &m) < 0 || !(slot = memo_slot(ix, &i)) ||
@@ -444,6 +446,7 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 	slot->id = memo_id(slot->key, ++ix->seq);
 	r->peers_id = slot->id;
 	r->peers_key = slot->key;
+	r->peers_slot = (uint32_t)i + 1;
 	return copy_peers(&m, r);
 }
 
@@ -738,10 +741,24 @@ int pol_index_policy(struct pol_index *ix, const json_t *old, json_t *now)
 {
 	const char *ns = meta_str(now ? now : old, "namespace");
 
+	json_int_t gen = json_integer_value(json_object_get(ix->ns_gen, ns ? ns : ""));
+
 	for (size_t i = 0; old && i < ix->n_memo; i++)
 		if (ix->memo[i].peers && ix->memo[i].pol == old)
 			memo_drop(ix, &ix->memo[i]);
+	if (ns && json_object_set_new(ix->ns_gen, ns, json_integer(gen + 1)) < 0)
+		return -ENOMEM;
 	return ns ? bucket_swap(ix->pols_by_ns, ns, old, now) : 0;
+}
+
+uint64_t pol_index_slot_id(const struct pol_index *ix, uint32_t slot)
+{
+	return slot && slot <= ix->n_memo && ix->memo[slot - 1].peers ? ix->memo[slot - 1].id : 0;
+}
+
+uint64_t pol_index_ns_gen(const struct pol_index *ix, const char *ns)
+{
+	return (uint64_t)json_integer_value(json_object_get(ix->ns_gen, ns));
 }
 
 int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *policies,
@@ -760,7 +777,8 @@ int pol_index_new(const json_t *namespaces, const json_t *pods, const json_t *po
 	ix->pods_by_ns = json_object();
 	ix->pols_by_ns = json_object();
 	ix->memo_at = json_object();
-	if (!ix->ns_labels || !ix->pods_by_ns || !ix->pols_by_ns || !ix->memo_at)
+	ix->ns_gen = json_object();
+	if (!ix->ns_labels || !ix->pods_by_ns || !ix->pols_by_ns || !ix->memo_at || !ix->ns_gen)
 		r = -ENOMEM;
 	json_object_foreach((json_t *)pods, k, o) if (r >= 0) r = pol_index_pod(ix, NULL, o);
 	json_object_foreach((json_t *)policies, k, o) if (r >= 0) r = pol_index_policy(ix, NULL, o);
@@ -783,6 +801,7 @@ void pol_index_free(struct pol_index *ix)
 	json_decref(ix->pods_by_ns);
 	json_decref(ix->pols_by_ns);
 	json_decref(ix->memo_at);
+	json_decref(ix->ns_gen);
 	free(ix);
 }
 

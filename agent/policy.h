@@ -54,6 +54,7 @@ struct pol_rule {
 	 * policy's own namespace, of that namespace (0 with peers_id 0). Same key, same
 	 * selectors, same pods: a renderer may name a set after it. */
 	uint64_t peers_key;
+	uint32_t peers_slot; /* the memo entry's slot + 1 (0: none); see pol_index_slot_id */
 	bool any_peer;
 	struct inet_addr *ips; /* the selected pods' addresses */
 	size_t n_ips;
@@ -99,6 +100,12 @@ void pol_index_free(struct pol_index *ix); /* NULL-safe */
 int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now);
 int pol_index_ns(struct pol_index *ix, const char *name);
 int pol_index_policy(struct pol_index *ix, const json_t *old, json_t *now);
+/* What a compile depended on, to tell later whether it would come out the same: the current
+ * version of memo slot (a rule's peers_slot; 0 when the slot was freed), and a counter of the
+ * changes to namespace ns's policies. A pod whose resourceVersion, namespace counter and
+ * every rule's slot version are unchanged compiles the same (rules with peers_slot 0 aside). */
+uint64_t pol_index_slot_id(const struct pol_index *ix, uint32_t slot);
+uint64_t pol_index_ns_gen(const struct pol_index *ix, const char *ns);
 int pol_compile_ix(struct pol_index *ix, const char *ns, const char *name, struct pol_pod *ret,
 		   struct cni_err *err);
 

@@ -160,6 +160,12 @@ int polsync_bpf_route(struct polsync_bpf *b, const char *key, const struct pol_p
 	return r;
 }
 
+void polsync_bpf_seen(struct polsync_bpf *b, const char *key)
+{
+	if (b && b->seen)
+		json_object_set_new(b->seen, key, json_true());
+}
+
 void polsync_bpf_end(struct polsync_bpf *b)
 {
 	const char *k;

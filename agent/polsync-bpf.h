@@ -31,6 +31,8 @@ void polsync_bpf_begin(struct polsync_bpf *b);
 /* 1: an ebpf pod (enforced by its network's maps), 0: not one, -1: an ebpf pod whose maps could
  * not be written (logged; asked again next round). */
 int polsync_bpf_route(struct polsync_bpf *b, const char *key, const struct pol_pod *p);
+/* The pod is still there, its policy unchanged (not routed again this round). */
+void polsync_bpf_seen(struct polsync_bpf *b, const char *key);
 /* Forgets the pods the round did not see (gone from the node: their DEL cleaned the maps). */
 void polsync_bpf_end(struct polsync_bpf *b);
 

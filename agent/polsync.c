@@ -228,9 +228,13 @@ static json_t *ranges_json(const struct rngs *s, char *name, int fam)
  * "<id>/<family>" -> its name, "" when the peers have none in that family; the previous
  * round's sets by name (prev). A set is made once per content, its JSON shared. */
 struct round {
-	json_t *want, *seen, *made;
+	json_t *want;
+	const json_t *seen;
+	json_t *made;
 	const json_t *prev;
 	json_t *known;		 /* [address of every local pod] */
+	const json_t *pods_seen; /* what each pod came to in the previous round (pod_keep) */
+	json_t *pods_made;	 /* and in this one */
 	struct polsync_bpf *bpf; /* NULL: every pod goes to the table */
 };
 
@@ -446,6 +450,137 @@ static bool is_local(const json_t *pod, const char *node)
 	return n && strcmp(n, node) == 0 && !json_is_true(json_object_get(spec, "hostNetwork"));
 }
 
+/* ---- what a pod came to, kept for the next round ---- */
+
+/* "<resourceVersion>|<changes to its namespace's policies>": with the memo slots of its rules,
+ * what its compile depends on (agent/policy.h pol_index_slot_id). */
+static void pod_sig(const struct pol_index *ix, const json_t *pod, const char *ns, char *buf,
+		    size_t len)
+{
+	const char *rv = json_string_value(
+		json_object_get(json_object_get(pod, "metadata"), "resourceVersion"));
+
+	snprintf(buf, len, "%s|%" PRIu64, rv ? rv : "", pol_index_ns_gen(ix, ns));
+}
+
+/* "slot:id,..." of the rules' memo entries; NULL when a rule's peers were made for this pod
+ * alone (egress to a named port): such a pod is compiled every round. */
+static json_t *pod_deps(const struct pol_pod *p)
+{
+	const struct pol_dir *dirs[] = {&p->in, &p->out};
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool ok = f != NULL;
+
+	for (size_t d = 0; ok && d < 2; d++)
+		for (size_t i = 0; ok && i < dirs[d]->n; i++) {
+			const struct pol_rule *r = &dirs[d]->rules[i];
+
+			ok = r->any_peer || r->peers_slot;
+			if (ok && !r->any_peer)
+				fprintf(f, "%" PRIu32 ":%" PRIu64 ",", r->peers_slot, r->peers_id);
+		}
+	if (f)
+		fclose(f);
+	return ok ? json_string(text ? text : "") : NULL;
+}
+
+static bool deps_current(const struct pol_index *ix, const char *deps)
+{
+	uint32_t slot;
+	uint64_t id;
+	int n;
+
+	for (const char *p = deps; *p; p += n)
+		if (sscanf(p, "%" SCNu32 ":%" SCNu64 ",%n", &slot, &id, &n) != 2 || n <= 0 ||
+		    pol_index_slot_id(ix, slot) != id)
+			return false;
+	return true;
+}
+
+/* The sets a chain's rules name, from the previous round: false when one is not there. */
+static bool sets_carry(struct round *rd, const json_t *chain)
+{
+	json_t *sets = json_object_get(rd->want, "sets"), *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(chain, "rules"), i, r)
+	{
+		const char *n = json_string_value(json_object_get(r, "set"));
+		json_t *set = n ? json_object_get(rd->prev, n) : NULL;
+
+		if (n && !set)
+			return false;
+		if (set && !json_object_get(sets, n))
+			json_object_set(sets, n, set);
+	}
+	return true;
+}
+
+/* The pod as the previous round made it, when nothing it depends on changed. */
+static bool pod_reuse(struct round *rd, struct pol_index *ix, const json_t *pod, const char *key,
+		      const char *sig, struct polsync_stats *st)
+{
+	const json_t *e = json_object_get(rd->pods_seen, key), *c;
+	const char *k;
+	size_t i;
+
+	if (!e || strcmp(json_string_value(json_object_get(e, "sig")) ?: "", sig) != 0 ||
+	    !deps_current(ix, json_string_value(json_object_get(e, "deps")) ?: "x"))
+		return false;
+	json_object_foreach((json_t *)json_object_get(e, "chains"), k,
+			    c) if (!sets_carry(rd, c)) return false;
+	(void)pod;
+	json_object_update(json_object_get(rd->want, "chains"), json_object_get(e, "chains"));
+	json_object_update(json_object_get(rd->want, "in"), json_object_get(e, "in"));
+	json_object_update(json_object_get(rd->want, "out"), json_object_get(e, "out"));
+	json_array_foreach(json_object_get(e, "ips"), i, c)
+		json_array_append(rd->known, (json_t *)c);
+	if (json_is_true(json_object_get(e, "ebpf")))
+		polsync_bpf_seen(rd->bpf, key);
+	st->pods_ebpf += json_is_true(json_object_get(e, "ebpf"));
+	st->pods_isolated += json_is_true(json_object_get(e, "iso"));
+	json_object_set(rd->pods_made, key, (json_t *)e);
+	return true;
+}
+
+/* What the pod came to, for pod_reuse: its chains and dispatch entries (the table's own
+ * objects: an unchanged pod hands the same ones over, which the diff compares in no time). */
+static void pod_keep(struct round *rd, const char *key, const char *sig, const struct pol_pod *p,
+		     const char *tag, bool ebpf)
+{
+	json_t *deps = pod_deps(p), *e, *ch = json_object(), *in = json_object(),
+	       *out = json_object(), *ips = json_array();
+	char name[32], a[INET6_ADDRSTRLEN];
+
+	if (!deps || !rd->pods_made) {
+		json_decref(deps);
+		json_decref(ch), json_decref(in), json_decref(out), json_decref(ips);
+		return;
+	}
+	for (int d = 0; d < 2; d++) {
+		snprintf(name, sizeof(name), "p%c-%s", d ? 'o' : 'i', tag);
+		if (json_object_get(json_object_get(rd->want, "chains"), name))
+			json_object_set(ch, name,
+					json_object_get(json_object_get(rd->want, "chains"), name));
+	}
+	for (size_t i = 0; i < p->n_ips; i++) {
+		const char *s = inet_addr_fmt(&p->ips[i], a, sizeof(a));
+
+		json_array_append_new(ips, json_string(s));
+		if (!ebpf && p->in.isolated)
+			json_object_set(in, s, json_object_get(json_object_get(rd->want, "in"), s));
+		if (!ebpf && p->out.isolated)
+			json_object_set(out, s,
+					json_object_get(json_object_get(rd->want, "out"), s));
+	}
+	e = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "sig", sig, "deps", deps,
+		      "chains", ch, "in", in, "out", out, "ips", ips, "ebpf", ebpf, "iso",
+		      p->in.isolated || p->out.isolated);
+	json_object_set_new(rd->pods_made, key, e);
+}
+
 static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 		   struct polsync_stats *st, struct cni_err *err)
 {
@@ -453,35 +588,41 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 	const char *ns = json_string_value(json_object_get(m, "namespace"));
 	const char *name = json_string_value(json_object_get(m, "name"));
 	const char *parts[] = {"pod", ns ? ns : "", name ? name : ""};
+	char tag[17], key[512], sig[160];
 	struct pol_pod p;
-	char tag[17];
+	bool ebpf = false;
 	int rr;
 
-	char key[512];
-
-	if (!ns || !name || pol_compile_ix(ix, ns, name, &p, err) < 0)
-		return ns && name ? -EINVAL : 0;
+	if (!ns || !name)
+		return 0;
 	st->pods_local++;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	pod_sig(ix, pod, ns, sig, sizeof(sig));
+	if (pod_reuse(rd, ix, pod, key, sig, st))
+		return 0;
+	if (pol_compile_ix(ix, ns, name, &p, err) < 0)
+		return -EINVAL;
 	for (size_t i = 0; i < p.n_ips; i++) {
 		char a[INET6_ADDRSTRLEN];
 
 		json_array_append_new(rd->known,
 				      json_string(inet_addr_fmt(&p.ips[i], a, sizeof(a))));
 	}
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
-	if (rd->bpf && p.n_ips && polsync_bpf_route(rd->bpf, key, &p) != 0) {
-		st->pods_ebpf++;
-		st->pods_isolated += p.in.isolated || p.out.isolated;
-		pol_pod_free(&p);
-		return 0;
-	}
 	snprintf(tag, sizeof(tag), "%016" PRIx64, naming_hash(parts, 3));
-	rr = p.n_ips && p.in.isolated ? add_dir(rd, &p, true, tag) : 0;
-	if (rr == 0 && p.n_ips && p.out.isolated)
+	rr = rd->bpf && p.n_ips ? polsync_bpf_route(rd->bpf, key, &p) : 0;
+	ebpf = rr != 0;
+	if (!ebpf && p.n_ips && p.in.isolated)
+		rr = add_dir(rd, &p, true, tag);
+	if (!ebpf && rr == 0 && p.n_ips && p.out.isolated)
 		rr = add_dir(rd, &p, false, tag);
+	st->pods_ebpf += ebpf;
 	st->pods_isolated += p.n_ips && (p.in.isolated || p.out.isolated);
+	if (rr >= 0 && !(ebpf && rr < 0))
+		pod_keep(rd, key, sig, &p, tag, ebpf);
 	pol_pod_free(&p);
-	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy of %s/%s", ns, name) : 0;
+	return rr < 0 && !ebpf
+		       ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy of %s/%s", ns, name)
+		       : 0;
 }
 
 /* The wanted table. *cache: {"names": the round's names of memo entries' sets, "sets": the
@@ -495,15 +636,18 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 			   json_object(),
 			   json_object_get(*cache, "sets"),
 			   json_array(),
+			   json_object_get(*cache, "pods"),
+			   json_object(),
 			   bpf};
 	struct polsync_stats s = {0};
 	const char *k;
 	json_t *pod;
 
-	if (!rd.want || !rd.made || !rd.known) {
+	if (!rd.want || !rd.made || !rd.known || !rd.pods_made) {
 		json_decref(rd.want);
 		json_decref(rd.made);
 		json_decref(rd.known);
+		json_decref(rd.pods_made);
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
 		return NULL;
 	}
@@ -515,6 +659,7 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 			json_decref(rd.want);
 			json_decref(rd.made);
 			json_decref(rd.known);
+			json_decref(rd.pods_made);
 			return NULL;
 		}
 	}
@@ -523,8 +668,8 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 	if (st)
 		*st = s;
 	json_decref(*cache);
-	*cache =
-		json_pack("{s:o, s:O}", "names", rd.made, "sets", json_object_get(rd.want, "sets"));
+	*cache = json_pack("{s:o, s:O, s:o}", "names", rd.made, "sets",
+			   json_object_get(rd.want, "sets"), "pods", rd.pods_made);
 	json_object_set_new(rd.want, "known", rd.known);
 	return rd.want;
 }
@@ -623,6 +768,7 @@ void polsync_take_state(struct polsync *to, struct polsync *from)
 void polsync_set_ebpf(struct polsync *ps, json_t *nets)
 {
 	polsync_bpf_nets(&ps->bpf, nets);
+	json_object_del(ps->sets, "pods"); /* which pods are ebpf's is asked again */
 }
 
 int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key, const json_t *old,

@@ -56,20 +56,32 @@ nothing_left() {
 	nothing_left
 }
 
-@test "netlab policy: bridge, a few cases with steps: every matrix as the model says; clean" {
-	run timeout 170 "$NETLAB" run policy --prefix "$P" --cni-path "$BIN" --plugin bridge \
-		--case no-policies-all-allowed --case deny-all-ingress-namespace \
-		--case named-port-udp --case pod-label-moves-into-peer \
-		--case policy-update-and-delete
-	echo "$output"
-	[ "$status" -eq 0 ]
+# every case of tests/policy/cases on PLUGIN: every matrix as the model says, nothing left
+all_cases() {
+	local n
+	n=$(find "$BATS_TEST_DIRNAME/../policy/cases" -name '*.json' | wc -l)
+	NETLAB_PROBE_MS=${NETLAB_PROBE_MS:-500} run timeout 600 "$NETLAB" run policy --prefix "$P" \
+		--cni-path "$BIN" --plugin "$1"
+	[ "$status" -eq 0 ] || { echo "$output" | grep -v '^ *ok ' | tail -150; return 1; }
 	grep -q '^[0-9]* checks, 0 failed$' <<<"$output"
 	grep -Eq 'ok +pod-label-moves-into-peer: relabel pod .*probes as the model says' <<<"$output"
 	grep -Eq 'ok +policy-update-and-delete: delete x/.*probes as the model says' <<<"$output"
 	# the summary is the last line, after the teardown
-	tail -n 1 <<<"$output" | grep -Eq '^policy: 5 cases, [0-9]+ probes, 0 mismatches$'
+	tail -n 1 <<<"$output" | grep -Eq "^policy: $n cases, [0-9]+ probes, 0 mismatches\$"
 	grep -q "netlab: $P-policy is down" <<<"$output"
 	nothing_left
+}
+
+@test "netlab policy: bridge, every case: every matrix as the model says; clean" {
+	all_cases bridge
+}
+
+@test "netlab policy: ebpf, every case: every matrix as the model says; clean" {
+	all_cases ebpf
+}
+
+@test "netlab policy: vxlan on two nodes, every case: every matrix as the model says; clean" {
+	all_cases vxlan
 }
 
 @test "netlab policy: a mismatch fails the run, prints the diff and both tables; clean" {
