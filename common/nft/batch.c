@@ -175,7 +175,8 @@ static int batch_reserve(struct nft_batch *b)
 
 		if (!p)
 			return -ENOMEM;
-		memset(p + b->len, 0, cap - b->len);
+		/* not zeroed: every message writes its own bytes, padding included (libmnl), and
+		 * a large batch's spare capacity then costs no memory until it is used */
 		b->buf = p;
 		b->cap = cap;
 	}
