@@ -414,6 +414,19 @@ static void memo_key(const json_t *peers, char key[32])
 	snprintf(key, 32, "%p", (const void *)peers);
 }
 
+/* A memo entry's addresses are kept at their exact size (they are most of the index: thousands
+ * of entries of hundreds of addresses), so they grow here, never through push. */
+static void trim_ips(struct pol_rule *r)
+{
+	struct inet_addr *v = r->n_ips ? realloc(r->ips, r->n_ips * sizeof(*v)) : NULL;
+
+	if (v || !r->n_ips) {
+		if (!r->n_ips)
+			free(r->ips);
+		r->ips = v;
+	}
+}
+
 /* The peers of a rule (its from or to list) into r, evaluated once per index (until a change
  * the index is told of may have changed them). */
 static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
@@ -442,6 +455,7 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 		rule_free_peers(&m);
 		return -ENOMEM;
 	}
+	trim_ips(&m);
 	*slot = (struct memo){0, peers_key(x->ns, peers), peers, x->pol, m};
 	slot->id = memo_id(slot->key, ++ix->seq);
 	r->peers_id = slot->id;
@@ -688,6 +702,22 @@ static void remove_pod_ips(const json_t *pod, struct pol_rule *r)
 			}
 }
 
+static int add_ips_exact(const json_t *pod, struct pol_rule *r)
+{
+	struct inet_addr ips[2], *v;
+	size_t n = pod_ips(pod, ips, 2);
+
+	if (!n)
+		return 0;
+	v = realloc(r->ips, (r->n_ips + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v + r->n_ips, ips, n * sizeof(*v));
+	r->ips = v;
+	r->n_ips += n;
+	return 0;
+}
+
 /* The entry after pod changed from old to now: its addresses out if it was selected, in if
  * it is; a new id when anything moved. */
 static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, const json_t *now)
@@ -699,7 +729,7 @@ static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, c
 	if (was)
 		remove_pod_ips(old, &m->r);
 	m->id = memo_id(m->key, ix->seq);
-	return is ? add_pod_ips(now, &m->r) : 0;
+	return is ? add_ips_exact(now, &m->r) : 0;
 }
 
 int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now)

@@ -381,8 +381,11 @@ static int group(const struct pol_dir *d, size_t first, bool *used, struct pol_r
 
 		if (!used[i] || r->any_peer || !same_ports(f, r))
 			continue;
-		memcpy(ret->ips + ret->n_ips, r->ips, r->n_ips * sizeof(*r->ips));
-		memcpy(ret->blocks + ret->n_blocks, r->blocks, r->n_blocks * sizeof(*r->blocks));
+		if (r->n_ips)
+			memcpy(ret->ips + ret->n_ips, r->ips, r->n_ips * sizeof(*r->ips));
+		if (r->n_blocks)
+			memcpy(ret->blocks + ret->n_blocks, r->blocks,
+			       r->n_blocks * sizeof(*r->blocks));
 		ret->n_ips += r->n_ips;
 		ret->n_blocks += r->n_blocks;
 	}

@@ -229,30 +229,13 @@ const char *lab_find_bin(const char *name, char *buf, size_t len)
 	return NULL;
 }
 
-/* A zombie holds nothing any more (namespaces, sockets); whoever reaps it may take its time
- * (an init that reaps every few seconds). */
-static bool proc_zombie(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'Z';
-}
-
 bool lab_proc_alive(const json_t *res)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(res, "pid"));
 	unsigned long long start =
 		(unsigned long long)json_integer_value(json_object_get(res, "start"));
 
-	return pid > 0 && start && ctr_pid_starttime(pid) == start && !proc_zombie(pid);
+	return ctr_pid_alive(pid, start);
 }
 
 static pid_t spawn(struct lab *lab, const char *netns, char *const argv[], const char *log,

@@ -56,6 +56,28 @@ unsigned long long ctr_pid_starttime(pid_t pid)
 	return start;
 }
 
+/* A zombie holds nothing any more (namespaces, sockets); whoever reaps it may take its time
+ * (an init that reaps every few seconds). */
+static bool pid_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+bool ctr_pid_alive(pid_t pid, unsigned long long start)
+{
+	return pid > 0 && start && ctr_pid_starttime(pid) == start && !pid_zombie(pid);
+}
+
 static json_t *nets_json(const struct ctr *c)
 {
 	const struct ctr_spec *s = c->spec;
@@ -188,7 +210,7 @@ static bool alive(const json_t *st, const char *pid_key, const char *start_key)
 	unsigned long long start =
 		(unsigned long long)json_integer_value(json_object_get(st, start_key));
 
-	return pid > 0 && start && ctr_pid_starttime(pid) == start;
+	return ctr_pid_alive(pid, start);
 }
 
 static void stale_kill(const json_t *st)

@@ -112,6 +112,8 @@ int ctr_cleanup_stale(const char *name, struct cni_err *err);
 int ctr_rm_rf(const char *path);
 /* Start time of pid (field 22 of /proc/pid/stat), 0 when gone. */
 unsigned long long ctr_pid_starttime(pid_t pid);
+/* pid is the process that started at start (ctr_pid_starttime) and not a zombie. */
+bool ctr_pid_alive(pid_t pid, unsigned long long start);
 
 /* nsrun's command line (ctr-opts.c). */
 struct ctr_opts {

@@ -79,9 +79,9 @@ can() {
 	[ "$from" = node ] || ns=$(cat "$DATA/netns.$from")
 	ip netns exec "$ns" python3 -c '
 import socket, sys
-s = socket.socket(); s.settimeout(0.7)
 try:
-    s.connect((sys.argv[1], int(sys.argv[2]))); sys.exit(0 if s.recv(2) == b"ok" else 1)
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.7)
+    sys.exit(0 if s.recv(2) == b"ok" else 1)
 except OSError:
     sys.exit(1)' "$(ip_of "$to")" "$port"
 }
@@ -164,6 +164,7 @@ deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
 	cannot x.a y.c 80
 	serve "$HOST"
 	echo 10.98.0.1 >"$DATA/ip.node"
+	wait_until 5 can node node 80 || fail "the node's server did not start"
 	can x.a node 80 # the node it runs on is always reachable
 	can y.c x.a 80 # ingress is not isolated; the answer leaves by conntrack
 	[ "$(metric policy_sets)" -ge 1 ]
@@ -237,4 +238,47 @@ deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
 	enforced
 	can x.a x.d 80
 	can x.d x.a 80
+}
+
+@test "agent-policy: dual-stack pods: IPv6 peers are enforced as IPv4 ones, by pod and by ipBlock" {
+	jq -cn --arg d "$DATA/v6" '{cniVersion: "1.0.0", name: "pnet6", type: "bridge",
+		bridge: "wpbr6", isGateway: true,
+		ipam: {type: "host-local", dataDir: $d,
+			ranges: [[{subnet: "10.97.0.0/24"}], [{subnet: "fd00:97::/64"}]]}}' >"$DATA/net.d/20-pnet6.conf"
+	local n ns name out v4 v6 netns
+	for n in 5 6 7; do
+		case $n in 5) ns=z name=a ;; 6) ns=z name=b ;; 7) ns=y name=e ;; esac
+		netns=$(weft_netns_add "p$n")
+		out=$(run_plugin ADD bridge "$DATA/net.d/20-pnet6.conf" "ctr$n" eth0 "/run/netns/$netns") ||
+			fail "ADD: $out $(plugin_stderr)"
+		v4=$(json_get "$out" '[.ips[].address | select(contains(".")) | split("/")[0]][0]')
+		v6=$(json_get "$out" '[.ips[].address | select(contains(":")) | split("/")[0]][0]')
+		echo "$v6" >"$DATA/ip.$ns.$name"
+		echo "$netns" >"$DATA/netns.$ns.$name"
+		ip netns exec "$netns" python3 -c '
+import socket, threading, time
+def serve(p):
+    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", p)); s.listen(64)
+    while True:
+        c, _ = s.accept(); c.sendall(b"ok"); c.close()
+for p in (80, 81): threading.Thread(target=serve, args=(p,), daemon=True).start()
+time.sleep(3600)' >/dev/null 2>&1 &
+		ka_admin /objects/api/v1/namespaces/$ns/pods -XPOST -d "$(jq -cn --arg ns "$ns" \
+			--arg n "$name" --arg a "$v4" --arg b "$v6" '{metadata: {namespace: $ns, name: $n,
+			labels: {pod: $n}}, spec: {nodeName: "node-a"}, status: {podIP: $a,
+			podIPs: [{ip: $a}, {ip: $b}]}}')" >/dev/null
+	done
+	ka_ns z
+	wait_until 5 can z.b z.a 80 || fail "no IPv6 path"
+	start_agent
+	apply "$(jq -cn --arg e "$(cat "$DATA/ip.y.e")/128" '{metadata: {namespace: "z", name: "v6"},
+		spec: {podSelector: {matchLabels: {pod: "a"}}, ingress: [
+			{from: [{podSelector: {matchLabels: {pod: "b"}}}], ports: [{port: 80}]},
+			{from: [{ipBlock: {cidr: $e}}], ports: [{port: 81}]}]}}')"
+	can z.b z.a 80
+	cannot z.b z.a 81
+	can y.e z.a 81
+	cannot y.e z.a 80
+	ip netns exec "$HOST" nft list table inet weft-policy | grep -q "ip6 saddr @s6-"
 }
