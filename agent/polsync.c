@@ -466,57 +466,79 @@ static void pod_sig(const struct pol_index *ix, const json_t *pod, const char *n
 	snprintf(buf, len, "%s|%" PRIu64, rv ? rv : "", pol_index_ns_gen(ix, ns));
 }
 
-/* "slot:id,..." of the rules' memo entries; NULL when a rule's peers were made for this pod
- * alone (egress to a named port): such a pod is compiled every round. */
+/* [slot, id, slot, id, ...] of the rules' memo entries (ids as their bits in a JSON integer);
+ * NULL when a rule's peers were made for this pod alone (egress to a named port): such a pod is
+ * compiled every round. */
 static json_t *pod_deps(const struct pol_pod *p)
 {
 	const struct pol_dir *dirs[] = {&p->in, &p->out};
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	bool ok = f != NULL;
+	json_t *v = json_array();
 
-	for (size_t d = 0; ok && d < 2; d++)
-		for (size_t i = 0; ok && i < dirs[d]->n; i++) {
+	for (size_t d = 0; v && d < 2; d++)
+		for (size_t i = 0; v && i < dirs[d]->n; i++) {
 			const struct pol_rule *r = &dirs[d]->rules[i];
 
-			ok = r->any_peer || r->peers_slot;
-			if (ok && !r->any_peer)
-				fprintf(f, "%" PRIu32 ":%" PRIu64 ",", r->peers_slot, r->peers_id);
+			if (r->any_peer)
+				continue;
+			if (!r->peers_slot) {
+				json_decref(v);
+				return NULL;
+			}
+			json_array_append_new(v, json_integer(r->peers_slot));
+			json_array_append_new(v, json_integer((json_int_t)r->peers_id));
 		}
-	if (f)
-		fclose(f);
-	return ok ? json_string(text ? text : "") : NULL;
+	return v;
 }
 
-static bool deps_current(const struct pol_index *ix, const char *deps)
+static bool deps_current(const struct pol_index *ix, const json_t *deps)
 {
-	uint32_t slot;
-	uint64_t id;
-	int n;
+	size_t n = json_array_size(deps);
 
-	for (const char *p = deps; *p; p += n)
-		if (sscanf(p, "%" SCNu32 ":%" SCNu64 ",%n", &slot, &id, &n) != 2 || n <= 0 ||
-		    pol_index_slot_id(ix, slot) != id)
+	if (!json_is_array(deps))
+		return false;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		if (pol_index_slot_id(ix, (uint32_t)json_integer_value(json_array_get(deps, i))) !=
+		    (uint64_t)json_integer_value(json_array_get(deps, i + 1)))
 			return false;
 	return true;
 }
 
-/* The sets a chain's rules name, from the previous round: false when one is not there. */
-static bool sets_carry(struct round *rd, const json_t *chain)
+/* The distinct sets the chains' rules name (for pod_reuse). */
+static json_t *chain_sets(const json_t *chains)
 {
-	json_t *sets = json_object_get(rd->want, "sets"), *r;
+	json_t *names = json_object(), *v = json_array(), *c, *r;
+	const char *k;
 	size_t i;
 
-	json_array_foreach(json_object_get(chain, "rules"), i, r)
+	json_object_foreach((json_t *)chains, k, c)
+		json_array_foreach(json_object_get(c, "rules"), i, r)
 	{
 		const char *n = json_string_value(json_object_get(r, "set"));
-		json_t *set = n ? json_object_get(rd->prev, n) : NULL;
 
-		if (n && !set)
+		if (n && !json_object_get(names, n)) {
+			json_object_set_new(names, n, json_true());
+			json_array_append_new(v, json_string(n));
+		}
+	}
+	json_decref(names);
+	return v;
+}
+
+/* The sets named, from the previous round: false when one is not there. */
+static bool sets_carry(struct round *rd, const json_t *names)
+{
+	json_t *sets = json_object_get(rd->want, "sets"), *n;
+	size_t i;
+
+	json_array_foreach(names, i, n)
+	{
+		const char *s = json_string_value(n);
+		json_t *set = json_object_get(rd->prev, s);
+
+		if (!set)
 			return false;
-		if (set && !json_object_get(sets, n))
-			json_object_set(sets, n, set);
+		if (!json_object_get(sets, s))
+			json_object_set(sets, s, set);
 	}
 	return true;
 }
@@ -526,14 +548,13 @@ static bool pod_reuse(struct round *rd, struct pol_index *ix, const json_t *pod,
 		      const char *sig, struct polsync_stats *st)
 {
 	const json_t *e = json_object_get(rd->pods_seen, key), *c;
-	const char *k;
 	size_t i;
 
 	if (!e || strcmp(json_string_value(json_object_get(e, "sig")) ?: "", sig) != 0 ||
-	    !deps_current(ix, json_string_value(json_object_get(e, "deps")) ?: "x"))
+	    !deps_current(ix, json_object_get(e, "deps")))
 		return false;
-	json_object_foreach((json_t *)json_object_get(e, "chains"), k,
-			    c) if (!sets_carry(rd, c)) return false;
+	if (!sets_carry(rd, json_object_get(e, "sets")))
+		return false;
 	(void)pod;
 	json_object_update(json_object_get(rd->want, "chains"), json_object_get(e, "chains"));
 	json_object_update(json_object_get(rd->want, "in"), json_object_get(e, "in"));
@@ -578,9 +599,9 @@ static void pod_keep(struct round *rd, const char *key, const char *sig, const s
 			json_object_set(out, s,
 					json_object_get(json_object_get(rd->want, "out"), s));
 	}
-	e = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "sig", sig, "deps", deps,
-		      "chains", ch, "in", in, "out", out, "ips", ips, "ebpf", ebpf, "iso",
-		      p->in.isolated || p->out.isolated);
+	e = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "sig", sig, "deps", deps,
+		      "sets", chain_sets(ch), "chains", ch, "in", in, "out", out, "ips", ips,
+		      "ebpf", ebpf, "iso", p->in.isolated || p->out.isolated);
 	json_object_set_new(rd->pods_made, key, e);
 }
 
