@@ -25,6 +25,11 @@
 
 #define HOST_ADDRS_MAX 512
 
+struct due {
+	bool dirty;
+	double at; /* CLOCK_MONOTONIC seconds */
+};
+
 struct agent {
 	const struct agent_opts *o;
 	struct kube kube;
@@ -33,13 +38,12 @@ struct agent {
 	/* NetworkPolicy (NULL when off): namespaces, pods, networkpolicies */
 	struct informer *pol_inf[3];
 	struct polsync *ps;
-	bool pdirty, pdone, ndone, prebuild;
-	double pdeadline;
+	struct due pdue; /* a policy round is due */
+	bool pdone, ndone, prebuild;
 	struct agent_nets nets;
 	struct metrics *m;
 	int sigfd, inofd;
-	bool dirty;
-	double deadline;
+	struct due due;	   /* a Node round is due */
 	struct peers last; /* the previous round's set, for one log line per change */
 	json_t *reasons;   /* the previous round's skipped nodes */
 	struct metrics_figures f;
@@ -52,13 +56,19 @@ static json_t *node_transform(void *ctx, json_t *obj)
 	return peerset_node_compact(obj);
 }
 
-static void mark(struct agent *a, double delay)
+/* A round is due at the earliest time asked for since the last one. */
+static void due_in(struct due *d, double delay)
 {
 	double at = informer_now() + delay;
 
-	if (!a->dirty || at < a->deadline)
-		a->deadline = at;
-	a->dirty = true;
+	if (!d->dirty || at < d->at)
+		d->at = at;
+	d->dirty = true;
+}
+
+static void mark(struct agent *a, double delay)
+{
+	due_in(&a->due, delay);
 }
 
 static void node_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
@@ -86,11 +96,7 @@ static void nodes_synced(void *ctx)
 
 static void pmark(struct agent *a, double delay)
 {
-	double at = informer_now() + delay;
-
-	if (!a->pdirty || at < a->pdeadline)
-		a->pdeadline = at;
-	a->pdirty = true;
+	due_in(&a->pdue, delay);
 }
 
 static json_t *pod_transform(void *ctx, json_t *obj)
@@ -412,10 +418,10 @@ static long poll_timeout(struct agent *a)
 	for (size_t i = 0; i < 3; i++)
 		if (a->pol_inf[i])
 			t = min_timeout(t, informer_timeout_ms(a->pol_inf[i]));
-	if (a->dirty && informer_stats(a->nodes)->synced)
-		t = min_timeout(t, until(a->deadline));
-	if (a->pdirty && pol_synced_all(a))
-		t = min_timeout(t, until(a->pdeadline));
+	if (a->due.dirty && informer_stats(a->nodes)->synced)
+		t = min_timeout(t, until(a->due.at));
+	if (a->pdue.dirty && pol_synced_all(a))
+		t = min_timeout(t, until(a->pdue.at));
 	return t < 0 || t > INT_MAX ? INT_MAX : t;
 }
 
@@ -454,12 +460,13 @@ static int loop(struct agent *a)
 		}
 		if (a->inofd >= 0 && w[1].revents)
 			reload_nets(a);
-		if (a->dirty && informer_stats(a->nodes)->synced && informer_now() >= a->deadline) {
-			a->dirty = false;
+		if (a->due.dirty && informer_stats(a->nodes)->synced &&
+		    informer_now() >= a->due.at) {
+			a->due.dirty = false;
 			round_(a);
 		}
-		if (a->pdirty && pol_synced_all(a) && informer_now() >= a->pdeadline) {
-			a->pdirty = false;
+		if (a->pdue.dirty && pol_synced_all(a) && informer_now() >= a->pdue.at) {
+			a->pdue.dirty = false;
 			policy_round(a);
 		}
 		publish(a);

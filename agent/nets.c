@@ -40,6 +40,14 @@ void nets_free(struct agent_nets *n)
 	n->n = 0;
 }
 
+/* A plugin's type, "weft-" taken off (weft-install puts the plugins on a node as weft-<type>). */
+static const char *plugin_type(const json_t *p)
+{
+	const char *type = json_string_value(json_object_get(p, "type"));
+
+	return type && strncmp(type, "weft-", 5) == 0 ? type + 5 : type;
+}
+
 /* The index of the plugin weft-node manages in nc, or -1. */
 static long managed_plugin(const struct rt_netconf *nc, enum net_kind *ret)
 {
@@ -48,11 +56,8 @@ static long managed_plugin(const struct rt_netconf *nc, enum net_kind *ret)
 
 	json_array_foreach(nc->plugins, i, p)
 	{
-		const char *type = json_string_value(json_object_get(p, "type"));
+		const char *type = plugin_type(p);
 
-		/* weft-install puts the plugins on a node as weft-<type> */
-		if (type && strncmp(type, "weft-", 5) == 0)
-			type += 5;
 		for (int k = 0; type && k < (int)ARRAY_SIZE(kind_names); k++) {
 			if (strcmp(type, kind_names[k]) != 0)
 				continue;
@@ -457,10 +462,8 @@ static void ebpf_of(const struct rt_netconf *nc, json_t *ret)
 
 	json_array_foreach(nc->plugins, i, p)
 	{
-		const char *type = json_string_value(json_object_get(p, "type"));
+		const char *type = plugin_type(p);
 
-		if (type && strncmp(type, "weft-", 5) == 0)
-			type += 5;
 		if (type && strcmp(type, "ebpf") == 0)
 			json_array_append_new(
 				ret,

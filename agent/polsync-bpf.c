@@ -9,35 +9,24 @@
 #include "agent/policy-bpf.h"
 #include "agent/polsync-bpf.h"
 #include "common/log.h"
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME  0x100000001b3ull
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * FNV_PRIME;
-	return h;
-}
+#include "common/naming.h"
 
 static uint64_t dir_digest(uint64_t h, const struct pol_dir *d)
 {
-	h = fnv(h, &d->isolated, sizeof(d->isolated));
+	h = naming_hash_bytes(h, &d->isolated, sizeof(d->isolated));
 	for (size_t i = 0; i < d->n; i++) {
 		const struct pol_rule *r = &d->rules[i];
 
-		h = fnv(h, &r->any_peer, sizeof(r->any_peer));
-		h = fnv(h, &r->any_port, sizeof(r->any_port));
-		h = fnv(h, r->ips, r->n_ips * sizeof(*r->ips));
-		h = fnv(h, r->ports, r->n_ports * sizeof(*r->ports));
+		h = naming_hash_bytes(h, &r->any_peer, sizeof(r->any_peer));
+		h = naming_hash_bytes(h, &r->any_port, sizeof(r->any_port));
+		h = naming_hash_bytes(h, r->ips, r->n_ips * sizeof(*r->ips));
+		h = naming_hash_bytes(h, r->ports, r->n_ports * sizeof(*r->ports));
 		for (size_t k = 0; k < r->n_blocks; k++) {
-			h = fnv(h, &r->blocks[k].cidr, sizeof(r->blocks[k].cidr));
-			h = fnv(h, r->blocks[k].except,
-				r->blocks[k].n_except * sizeof(*r->blocks[k].except));
+			h = naming_hash_bytes(h, &r->blocks[k].cidr, sizeof(r->blocks[k].cidr));
+			h = naming_hash_bytes(h, r->blocks[k].except,
+					      r->blocks[k].n_except * sizeof(*r->blocks[k].except));
 		}
-		h = fnv(h, "|", 1);
+		h = naming_hash_bytes(h, "|", 1);
 	}
 	return h;
 }
@@ -45,7 +34,7 @@ static uint64_t dir_digest(uint64_t h, const struct pol_dir *d)
 /* What the maps would hold for p (its addresses included: they find the pod). */
 static void pod_digest(const struct pol_pod *p, char buf[17])
 {
-	uint64_t h = fnv(FNV_OFFSET, p->ips, p->n_ips * sizeof(*p->ips));
+	uint64_t h = naming_hash_bytes(NAMING_HASH_INIT, p->ips, p->n_ips * sizeof(*p->ips));
 
 	h = dir_digest(dir_digest(h, &p->in), &p->out);
 	snprintf(buf, 17, "%016" PRIx64, h);

@@ -338,16 +338,11 @@ static int u64_cmp(const void *a, const void *b)
 /* FNV-1a over the sorted values (0 when one of them is 0: not cacheable, not named by it). */
 static uint64_t mix_sorted(uint64_t *v, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
 	qsort(v, n, sizeof(*v), u64_cmp);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (!v[i])
 			return 0;
-		for (int b = 0; b < 8; b++)
-			h = (h ^ ((v[i] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
-	}
-	return h;
+	return naming_hash_bytes(NAMING_HASH_INIT, v, n * sizeof(*v));
 }
 
 /* The rules of d from first on whose ports are first's and that name peers (any_peer rules

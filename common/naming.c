@@ -4,18 +4,23 @@
 
 #include "common/naming.h"
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME  0x100000001b3ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+uint64_t naming_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * FNV_PRIME;
+	return h;
+}
 
 uint64_t naming_hash(const char *const *parts, size_t n)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = NAMING_HASH_INIT;
 
 	for (size_t i = 0; i < n; i++) {
-		for (const unsigned char *p = (const unsigned char *)parts[i]; p && *p; p++) {
-			h ^= *p;
-			h *= FNV_PRIME;
-		}
+		h = naming_hash_bytes(h, parts[i] ? parts[i] : "", parts[i] ? strlen(parts[i]) : 0);
 		h *= FNV_PRIME; /* the 0 separator */
 	}
 	return h;

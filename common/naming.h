@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define NAMING_HASH_INIT 0xcbf29ce484222325ULL /* FNV-1a's offset basis */
+/* FNV-1a of h (NAMING_HASH_INIT to start) continued over n bytes at p. */
+uint64_t naming_hash_bytes(uint64_t h, const void *p, size_t n);
 /* 64-bit FNV-1a over the parts, each followed by a 0 byte (so ("ab","c") != ("a","bc")). */
 uint64_t naming_hash(const char *const *parts, size_t n);
 /* Hash of (network, container ID, ifname). */
