@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/policy-bpf.h"
+#include "common/array.h"
 #include "common/bpf/maps.h"
 #include "common/bpf/tc.h"
 #include "common/cleanup.h"
@@ -60,15 +61,8 @@ struct pfx_set {
 /* Appends p as it is. */
 static int set_push(struct pfx_set *s, const struct inet_prefix *p)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct inet_prefix *v = reallocarray(s->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (array_room((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+		return -ENOMEM;
 	s->v[s->n++] = *p;
 	return 0;
 }
@@ -172,15 +166,8 @@ static int port_add(struct port_set *s, const struct polbpf_port *e)
 		if (s->v[i].any == e->any && s->v[i].proto == e->proto && s->v[i].port == e->port &&
 		    s->v[i].len == e->len)
 			return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct polbpf_port *v = reallocarray(s->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (array_room((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+		return -ENOMEM;
 	s->v[s->n++] = *e;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "agent/policy.h"
 #include "agent/polsync-bpf.h"
 #include "agent/polsync.h"
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/naming.h"
@@ -108,15 +109,8 @@ struct rngs {
 
 static int rngs_push(struct rngs *s, const struct inet_addr *lo, const struct inet_addr *hi)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap * 2 + 8;
-		struct rng *p = realloc(s->v, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->v = p;
-		s->cap = cap;
-	}
+	if (array_room((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+		return -ENOMEM;
 	s->v[s->n++] = (struct rng){*lo, *hi};
 	return 0;
 }
