@@ -96,7 +96,9 @@ start_ab() { # nodes a and b, the agent, b routed
 }
 
 @test "agent: a refused token is logged clearly (never printed), retried slowly, nothing flushed" {
-	start_ab
+	# the Nodes informer alone: its counter is the metric (the policy informers retry on their
+	# own clocks and are not counted yet; docs/notes.md)
+	start_ab --network-policy off
 	ka_admin /config -XPOST -d '{"token":"rotated-elsewhere"}' >/dev/null
 	ka_admin /drop -XPOST >/dev/null
 	wait_until 5 grep -q "refused this client's credentials" "$DATA/agent.log" ||
