@@ -229,6 +229,9 @@ static void policy_round(struct agent *a)
 			  err.details[0] ? ": " : "", err.details);
 		return pmark(a, 1.0);
 	}
+	if (st.replaced)
+		log_warn("NetworkPolicy: the table was not as applied last (%s): replaced whole",
+			 st.why);
 	if (st.changes || st.bpf_applied)
 		log_info("NetworkPolicy: %zu of %zu local pods isolated (%zu ebpf), %zu chains, "
 			 "%zu sets (%u changes, %u ebpf pods written, %.1f ms)",

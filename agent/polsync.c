@@ -70,6 +70,15 @@ static json_t *compact_containers(const json_t *spec)
 	return r;
 }
 
+/* A pod that has ended (its sandbox is gone for good): it gets no chains. */
+static bool pod_done(const json_t *pod)
+{
+	const char *ph =
+		json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+
+	return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0);
+}
+
 json_t *polsync_pod_compact(const json_t *pod)
 {
 	const json_t *spec = json_object_get(pod, "spec"), *st = json_object_get(pod, "status");
@@ -80,6 +89,8 @@ json_t *polsync_pod_compact(const json_t *pod)
 	json_object_set_new(s, "containers", compact_containers(spec));
 	copy_key(t, st, "podIP");
 	copy_key(t, st, "podIPs");
+	if (pod_done(pod))
+		copy_key(t, st, "phase"); /* only then: most pods carry none */
 	return json_pack("{s:o, s:o, s:o}", "metadata", compact_meta(pod), "spec", s, "status", t);
 }
 
@@ -439,7 +450,8 @@ static bool is_local(const json_t *pod, const char *node)
 	const json_t *spec = json_object_get(pod, "spec");
 	const char *n = json_string_value(json_object_get(spec, "nodeName"));
 
-	return n && strcmp(n, node) == 0 && !json_is_true(json_object_get(spec, "hostNetwork"));
+	return n && strcmp(n, node) == 0 && !json_is_true(json_object_get(spec, "hostNetwork")) &&
+	       !pod_done(pod);
 }
 
 /* ---- what a pod came to, kept for the next round ---- */
@@ -548,6 +560,10 @@ static bool pod_reuse(struct round *rd, struct pol_index *ix, const json_t *pod,
 	json_object_update(json_object_get(rd->want, "chains"), json_object_get(e, "chains"));
 	json_object_update(json_object_get(rd->want, "in"), json_object_get(e, "in"));
 	json_object_update(json_object_get(rd->want, "out"), json_object_get(e, "out"));
+	if (json_object_get(e, "tag"))
+		json_object_set(json_object_get(rd->want, "pods"),
+				json_string_value(json_object_get(e, "tag")),
+				json_object_get(e, "flags"));
 	json_array_foreach(json_object_get(e, "ips"), i, c)
 		json_array_append(rd->known, (json_t *)c);
 	if (json_is_true(json_object_get(e, "ebpf")))
@@ -590,7 +606,12 @@ static void pod_keep(struct round *rd, const char *key, const char *sig, const s
 	}
 	e = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "sig", sig, "deps", deps,
 		      "sets", chain_sets(ch), "chains", ch, "in", in, "out", out, "ips", ips,
-		      "ebpf", ebpf, "iso", p->in.isolated || p->out.isolated);
+		      "ebpf", ebpf, "iso", p->n_ips && (p->in.isolated || p->out.isolated));
+	if (e && !ebpf) {
+		json_object_set_new(e, "tag", json_string(tag));
+		json_object_set(e, "flags",
+				json_object_get(json_object_get(rd->want, "pods"), tag));
+	}
 	json_object_set_new(rd->pods_made, key, e);
 }
 
@@ -600,8 +621,7 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 	const json_t *m = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(m, "namespace"));
 	const char *name = json_string_value(json_object_get(m, "name"));
-	const char *parts[] = {"pod", ns ? ns : "", name ? name : ""};
-	char tag[17], key[512], sig[160];
+	char tag[NFT_POL_TAG_LEN + 1], key[512], sig[160];
 	struct pol_pod p;
 	bool ebpf = false;
 	int rr;
@@ -621,13 +641,18 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 		json_array_append_new(rd->known,
 				      json_string(inet_addr_fmt(&p.ips[i], a, sizeof(a))));
 	}
-	snprintf(tag, sizeof(tag), "%016" PRIx64, naming_hash(parts, 3));
+	nft_pol_pod_tag(ns, name, tag);
 	rr = rd->bpf && p.n_ips ? polsync_bpf_route(rd->bpf, key, &p) : 0;
 	ebpf = rr != 0;
-	if (!ebpf && p.n_ips && p.in.isolated)
+	/* a pod without addresses yet gets its chains too: its ADD finds them (nft_pol_attach) */
+	if (!ebpf && p.in.isolated)
 		rr = add_dir(rd, &p, true, tag);
-	if (!ebpf && rr == 0 && p.n_ips && p.out.isolated)
+	if (!ebpf && rr == 0 && p.out.isolated)
 		rr = add_dir(rd, &p, false, tag);
+	if (!ebpf)
+		json_object_set_new(json_object_get(rd->want, "pods"), tag,
+				    json_integer((p.in.isolated ? NFT_POL_POD_IN : 0) |
+						 (p.out.isolated ? NFT_POL_POD_OUT : 0)));
 	st->pods_ebpf += ebpf;
 	st->pods_isolated += p.n_ips && (p.in.isolated || p.out.isolated);
 	if (rr >= 0 && !(ebpf && rr < 0))
@@ -644,14 +669,15 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 		       const json_t *local, json_t **cache, struct polsync_bpf *bpf,
 		       struct polsync_stats *st, struct cni_err *err)
 {
-	struct round rd = {json_pack("{s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out"),
-			   json_object_get(*cache, "names"),
-			   json_object(),
-			   json_object_get(*cache, "sets"),
-			   json_array(),
-			   json_object_get(*cache, "pods"),
-			   json_object(),
-			   bpf};
+	struct round rd = {
+		json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out", "pods"),
+		json_object_get(*cache, "names"),
+		json_object(),
+		json_object_get(*cache, "sets"),
+		json_array(),
+		json_object_get(*cache, "pods"),
+		json_object(),
+		bpf};
 	struct polsync_stats s = {0};
 	const char *k;
 	json_t *pod;
@@ -883,6 +909,8 @@ int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *
 		ps->brnf_done = true;
 	}
 	r = nft_pol_apply(&ps->nft, want, &c, err);
+	st->replaced = c.replaced;
+	snprintf(st->why, sizeof(st->why), "%s", c.why);
 	st->changes = c.sets_added + c.sets_changed + c.sets_removed + c.chains_added +
 		      c.chains_changed + c.chains_removed + c.map_changes;
 	return r;

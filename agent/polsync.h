@@ -29,6 +29,8 @@ struct polsync_stats {
 	size_t pods_local, pods_isolated, pods_ebpf, chains, sets;
 	unsigned bpf_errors, bpf_applied; /* ebpf pods whose maps failed / were written */
 	unsigned changes; /* chains and sets added, changed or removed by the last apply */
+	bool replaced;	  /* the apply replaced the table whole, after why */
+	char why[160];
 };
 
 struct polsync;

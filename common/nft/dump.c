@@ -33,37 +33,55 @@ static int gen_reply(const struct nlmsghdr *nlh, uint32_t *ret_gen)
 	return r;
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return gen_reply(nlh, data);
+}
+
 int nft_gen_get(struct nft_sock *s, uint32_t *ret_gen, struct cni_err *err)
 {
 	char req[256] = {0};
-	uint32_t seq = s->seq++;
 	struct nlmsghdr *nlh =
-		nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, seq);
-	const char *ext;
-	ssize_t n;
-	int len;
-	int r = -ENODATA, e;
+		nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, s->seq++);
+	int r = nft_get(s, nlh, gen_cb, ret_gen, "get ruleset generation", err);
 
-	if ((e = -nft_sock_send(s, req, nlh->nlmsg_len)) > 0)
-		return cni_err_set(err, CNI_ERR_NFT, e, "nftables: get ruleset generation");
+	return r == -ENOENT ? cni_err_set(err, CNI_ERR_NFT, ENODATA, "nftables: no generation") : r;
+}
+
+/* ---- one object ----------------------------------------------------------------------------- */
+
+int nft_get(struct nft_sock *s, const struct nlmsghdr *req, nft_msg_cb cb, void *data,
+	    const char *what, struct cni_err *err)
+{
+	uint32_t seq = req->nlmsg_seq;
+	struct nlmsghdr *nlh;
+	const char *ext;
+	bool got = false;
+	ssize_t n;
+	int len, e, r;
+
+	if ((e = -nft_sock_send(s, req, req->nlmsg_len)) > 0)
+		return cni_err_set(err, CNI_ERR_NFT, e, "nftables: %s", what);
 	for (;;) {
 		if ((n = nft_sock_recv(s, NFT_TIMEOUT_MS)) < 0)
-			return cni_err_set(err, CNI_ERR_NFT, (int)-n, "nftables: get generation");
+			return cni_err_set(err, CNI_ERR_NFT, (int)-n, "nftables: %s", what);
 		len = (int)n;
 		for_each_msg(nlh, s->rbuf, len)
 		{
 			if (!nft_is_reply(s, nlh, seq))
 				continue;
 			if (nlh->nlmsg_type != NLMSG_ERROR) {
-				r = gen_reply(nlh, ret_gen);
+				if ((r = cb(nlh, data)) < 0)
+					return cni_err_set(err, CNI_ERR_NFT, -r,
+							   "nftables: %s: bad reply", what);
+				got = true;
 				continue;
 			}
-			if ((e = nft_ack_parse(nlh, &ext)) != 0)
-				return nft_kernel_err(err, e, ext, "get ruleset generation");
-			if (r < 0)
-				return cni_err_set(err, CNI_ERR_NFT, -r,
-						   "nftables: generation reply");
-			return 0;
+			if ((e = nft_ack_parse(nlh, &ext)) == ENOENT)
+				return -ENOENT;
+			if (e != 0)
+				return nft_kernel_err(err, e, ext, "%s", what);
+			return got ? 0 : -ENOENT;
 		}
 	}
 }

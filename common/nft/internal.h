@@ -140,6 +140,13 @@ int nft_kernel_err(struct cni_err *err, int e, const char *ext, const char *fmt,
 /* Current ruleset generation (NFT_MSG_GETGEN). */
 int nft_gen_get(struct nft_sock *s, uint32_t *ret_gen, struct cni_err *err);
 
+/* Sends req (a GET of one object, NLM_F_ACK, its sequence number from s->seq) and calls cb on
+ * each reply message (cb's negative return is an error). 0; -ENOENT when the kernel has no such
+ * object (err untouched); another -errno with err set, what naming the request. */
+typedef int (*nft_msg_cb)(const struct nlmsghdr *nlh, void *data);
+int nft_get(struct nft_sock *s, const struct nlmsghdr *req, nft_msg_cb cb, void *data,
+	    const char *what, struct cni_err *err);
+
 /* Dumps the rules of chain c, calling cb for each (a negative return stops and is returned).
  * An absent table or chain is an empty dump. Retries while the dump is interrupted
  * (NLM_F_DUMP_INTR). */
@@ -193,5 +200,28 @@ const void *nft_batch_finish(struct nft_batch *b, size_t *ret_len);
  * kernel's errno and extack text (CNI_ERR_NFT). Returns -ERESTART when the batch lost a race
  * (generation changed, or a rule to delete was already gone): the caller dumps and retries. */
 int nft_batch_send(struct nft_sock *s, struct nft_batch *b, struct cni_err *err);
+
+/* ---- policy.c: the table inet weft-policy (policy.h), shared with policy-attach.c ---------- */
+
+#define NFT_POL_PODS "pods" /* map: pod hash (8 bytes, as `mark . mark`) -> NFT_POL_POD_* */
+
+/* The "pods" key of a tag: its 64 bits big-endian, so `nft list` shows the tag's digits (the
+ * value is big-endian too). -EINVAL when tag is not 16 hex digits. */
+int nft_pol_pod_key(const char *tag, uint64_t *ret);
+
+/* Chain spec of a regular chain of the table (name: chain, or a set's name for set commands). */
+void nft_pol_spec(const char *name, struct nft_chain_spec *c);
+/* A set object of the table, for element commands. NULL on ENOMEM. */
+struct nftnl_set *nft_pol_set_obj(const char *name);
+static inline void nftnl_set_freep(struct nftnl_set **s)
+{
+	if (*s)
+		nftnl_set_free(*s);
+}
+#define _cleanup_set_ __attribute__((cleanup(nftnl_set_freep)))
+/* Adds or deletes one element of set (key of klen bytes): with chain, the verdict "jump chain";
+ * with value, that 32-bit value; with neither, a plain element. 0 or -ENOMEM. */
+int nft_pol_elem(struct nft_batch *b, const char *set, const void *key, uint32_t klen,
+		 const char *chain, const uint32_t *value, bool add);
 
 #endif

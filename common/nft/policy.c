@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "common/cleanup.h"
 #include "common/nft/internal.h"
@@ -17,6 +18,9 @@
 
 #define TYPE_IPV4   7 /* nft's datatype numbers, so `nft list` prints addresses */
 #define TYPE_IPV6   8
+#define TYPE_MARK   19
+#define TYPE_BITS   6	  /* a concatenation's type: (first << TYPE_BITS) | second */
+#define PLAIN_MAX   65536 /* addresses of a plain set */
 #define ELEMS_CHUNK 64
 #define TH_DPORT    2
 
@@ -26,7 +30,7 @@ struct nft_pol {
 
 static const char *const maps[] = {"in4", "in6", "out4", "out6"};
 
-static void spec(const char *name, struct nft_chain_spec *c)
+void nft_pol_spec(const char *name, struct nft_chain_spec *c)
 {
 	*c = (struct nft_chain_spec){.family = NFPROTO_INET, .table = NFT_POL_TABLE};
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -34,7 +38,7 @@ static void spec(const char *name, struct nft_chain_spec *c)
 
 static void base_spec(struct nft_chain_spec *c)
 {
-	spec("forward", c);
+	nft_pol_spec("forward", c);
 	c->type = "filter";
 	c->hooknum = NF_INET_FORWARD;
 	c->hook_name = "forward";
@@ -196,7 +200,7 @@ static int chain_rules(struct nft_batch *b, const json_t *sets, const char *name
 	size_t i;
 	int rr;
 
-	spec(name, &c);
+	nft_pol_spec(name, &c);
 	rr = push_rule(b, &c, fill_ct, NULL, "ct state established,related accept");
 	json_array_foreach(json_object_get(chain, "rules"), i, rule)
 	{
@@ -209,6 +213,13 @@ static int chain_rules(struct nft_batch *b, const json_t *sets, const char *name
 }
 
 /* ---- sets ----------------------------------------------------------------------------------- */
+
+/* The guard's known4/known6 hold single addresses in a hash set (no intervals), so that the
+ * plugins' ADD can add and delete one address without meeting a merged range (policy.h). */
+static bool plain_set(const char *name)
+{
+	return strcmp(name, "known4") == 0 || strcmp(name, "known6") == 0;
+}
 
 struct range {
 	struct inet_addr lo, hi;
@@ -279,7 +290,50 @@ static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, struc
 	return 0;
 }
 
-static struct nftnl_set *set_obj(const char *name)
+/* A plain set's ranges as one range per address. */
+static int ranges_split(struct range **v, size_t *n, struct cni_err *err)
+{
+	size_t total = 0, k = 0;
+	struct range *w;
+
+	for (size_t i = 0; i < *n; i++) {
+		struct inet_addr a = (*v)[i].lo;
+
+		for (; total <= PLAIN_MAX; total++)
+			if (inet_addr_eq(&a, &(*v)[i].hi) || inet_addr_next(&a, &a) < 0)
+				break;
+		total++;
+	}
+	if (total > PLAIN_MAX)
+		return cni_err_set(err, CNI_ERR_CONFIG, E2BIG, "policy set: over %d addresses",
+				   PLAIN_MAX);
+	if (!(w = calloc(total + 1, sizeof(*w))))
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set");
+	for (size_t i = 0; i < *n; i++) {
+		struct inet_addr a = (*v)[i].lo;
+
+		for (;;) {
+			w[k].lo = w[k].hi = a;
+			k++;
+			if (inet_addr_eq(&a, &(*v)[i].hi) || inet_addr_next(&a, &a) < 0)
+				break;
+		}
+	}
+	free(*v);
+	*v = w;
+	*n = k;
+	return 0;
+}
+
+static int elems_of(const char *name, const json_t *set, struct range **ret, size_t *n_ret,
+		    struct cni_err *err)
+{
+	if (ranges_of(set, ret, n_ret, err) < 0)
+		return -EINVAL;
+	return plain_set(name) ? ranges_split(ret, n_ret, err) : 0;
+}
+
+struct nftnl_set *nft_pol_set_obj(const char *name)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
@@ -301,13 +355,6 @@ static void set_id(struct nftnl_set *s)
 	nftnl_set_set_u32(s, NFTNL_SET_ID, ++id);
 }
 
-static void set_freep(struct nftnl_set **s)
-{
-	if (*s)
-		nftnl_set_free(*s);
-}
-#define _cleanup_set_ __attribute__((cleanup(set_freep)))
-
 static int elem_add(struct nftnl_set *s, const struct inet_addr *a, bool end)
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
@@ -325,7 +372,7 @@ static int elem_add(struct nftnl_set *s, const struct inet_addr *a, bool end)
 static int range_elems(struct nft_batch *b, const char *name, const struct range *v, size_t i,
 		       size_t j, bool add)
 {
-	_cleanup_set_ struct nftnl_set *s = set_obj(name);
+	_cleanup_set_ struct nftnl_set *s = nft_pol_set_obj(name);
 	struct nft_chain_spec c;
 	int rr = s ? 0 : -ENOMEM;
 
@@ -333,10 +380,10 @@ static int range_elems(struct nft_batch *b, const char *name, const struct range
 		struct inet_addr end;
 
 		rr = elem_add(s, &v[i].lo, false);
-		if (rr == 0 && inet_addr_next(&v[i].hi, &end) == 0)
+		if (rr == 0 && !plain_set(name) && inet_addr_next(&v[i].hi, &end) == 0)
 			rr = elem_add(s, &end, true);
 	}
-	spec(name, &c);
+	nft_pol_spec(name, &c);
 	return rr < 0 ? rr : nft_batch_set_elems(b, &c, s, add);
 }
 
@@ -383,7 +430,7 @@ static int set_update(struct nft_batch *b, const char *name, const json_t *old, 
 	    json_integer_value(json_object_get(now, "family")))
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
 				   "policy: set %s changed family under the same name", name);
-	if (ranges_of(old, &o, &no, err) < 0 || ranges_of(now, &w, &nw, err) < 0)
+	if (elems_of(name, old, &o, &no, err) < 0 || elems_of(name, now, &w, &nw, err) < 0)
 		return -EINVAL;
 	gone = calloc(no + 1, sizeof(*gone));
 	came = calloc(nw + 1, sizeof(*came));
@@ -399,7 +446,7 @@ static int set_update(struct nft_batch *b, const char *name, const json_t *old, 
 
 static int set_add(struct nft_batch *b, const char *name, const json_t *set, struct cni_err *err)
 {
-	_cleanup_set_ struct nftnl_set *s = set_obj(name);
+	_cleanup_set_ struct nftnl_set *s = nft_pol_set_obj(name);
 	_cleanup_free_ struct range *v = NULL;
 	bool v6 = json_integer_value(json_object_get(set, "family")) == 6;
 	struct nft_chain_spec c;
@@ -408,13 +455,13 @@ static int set_add(struct nft_batch *b, const char *name, const json_t *set, str
 
 	if (!s)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set %s", name);
-	if (ranges_of(set, &v, &n, err) < 0)
+	if (elems_of(name, set, &v, &n, err) < 0)
 		return -EINVAL;
 	set_id(s);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, plain_set(name) ? 0 : NFT_SET_INTERVAL);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? TYPE_IPV6 : TYPE_IPV4);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
-	spec(name, &c);
+	nft_pol_spec(name, &c);
 	rr = nft_batch_add_set(b, &c, s);
 	if (rr == 0)
 		rr = ranges_send(b, name, v, n, true);
@@ -423,7 +470,7 @@ static int set_add(struct nft_batch *b, const char *name, const json_t *set, str
 
 static int map_add(struct nft_batch *b, const char *name)
 {
-	_cleanup_set_ struct nftnl_set *s = set_obj(name);
+	_cleanup_set_ struct nftnl_set *s = nft_pol_set_obj(name);
 	bool v6 = name[strlen(name) - 1] == '6';
 	struct nft_chain_spec c;
 
@@ -434,7 +481,25 @@ static int map_add(struct nft_batch *b, const char *name)
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? TYPE_IPV6 : TYPE_IPV4);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	spec(name, &c);
+	nft_pol_spec(name, &c);
+	return nft_batch_add_set(b, &c, s);
+}
+
+/* map pods { type mark . mark : mark }: the pods the agent compiled (policy.h). */
+static int pods_map_add(struct nft_batch *b)
+{
+	_cleanup_set_ struct nftnl_set *s = nft_pol_set_obj(NFT_POL_PODS);
+	struct nft_chain_spec c;
+
+	if (!s)
+		return -ENOMEM;
+	set_id(s);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_MARK << TYPE_BITS | TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	nft_pol_spec(NFT_POL_PODS, &c);
 	return nft_batch_add_set(b, &c, s);
 }
 
@@ -527,6 +592,8 @@ static int frame(struct nft_batch *b)
 		rr = nft_batch_add_table(b, &c);
 	for (size_t i = 0; rr == 0 && i < 4; i++)
 		rr = map_add(b, maps[i]);
+	if (rr == 0)
+		rr = pods_map_add(b);
 	return rr < 0 ? rr : base_chain(b);
 }
 
@@ -594,7 +661,7 @@ static int chains_update(struct nft_batch *b, const json_t *old, const json_t *w
 
 		if (o && json_equal(o, v))
 			continue;
-		spec(k, &c);
+		nft_pol_spec(k, &c);
 		rr = o ? nft_batch_flush_chain(b, &c) : nft_batch_add_chain(b, &c);
 		if (rr == 0)
 			rr = chain_rules(b, ws, k, v);
@@ -605,31 +672,35 @@ static int chains_update(struct nft_batch *b, const json_t *old, const json_t *w
 	return 0;
 }
 
+int nft_pol_elem(struct nft_batch *b, const char *set, const void *key, uint32_t klen,
+		 const char *chain, const uint32_t *value, bool add)
+{
+	_cleanup_set_ struct nftnl_set *s = nft_pol_set_obj(set);
+	struct nftnl_set_elem *e = s ? nftnl_set_elem_alloc() : NULL;
+	struct nft_chain_spec c;
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, klen);
+	if (add && chain) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
+	} else if (add && value) {
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, value, sizeof(*value));
+	}
+	nftnl_set_elem_add(s, e);
+	nft_pol_spec(set, &c);
+	return nft_batch_set_elems(b, &c, s, add);
+}
+
 static int map_elem(struct nft_batch *b, const char *map, const char *addr, const char *chain,
 		    bool add)
 {
-	_cleanup_set_ struct nftnl_set *s = set_obj(map);
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-	struct nft_chain_spec c;
 	struct inet_addr a;
 
-	if (!s || !e) {
-		if (e)
-			nftnl_set_elem_free(e);
-		return -ENOMEM;
-	}
-	if (inet_addr_parse(addr, &a) < 0) {
-		nftnl_set_elem_free(e);
+	if (inet_addr_parse(addr, &a) < 0)
 		return -EINVAL;
-	}
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, a.bytes, a.family == AF_INET6 ? 16 : 4);
-	if (add) {
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
-		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain);
-	}
-	nftnl_set_elem_add(s, e);
-	spec(map, &c);
-	return nft_batch_set_elems(b, &c, s, add);
+	return nft_pol_elem(b, map, a.bytes, a.family == AF_INET6 ? 16 : 4, chain, NULL, add);
 }
 
 static const char *map_of(const char *dir, const char *addr)
@@ -673,6 +744,46 @@ static int maps_update(struct nft_batch *b, const json_t *old, const json_t *wan
 	return rr;
 }
 
+/* "pods": TAG -> flags; the guard bit is the table's. */
+static int pod_elem(struct nft_batch *b, const char *tag, const json_t *flags, bool guard, bool add)
+{
+	uint32_t v = htonl((uint32_t)json_integer_value(flags) | (guard ? NFT_POL_POD_GUARD : 0));
+	uint64_t h;
+
+	if (nft_pol_pod_key(tag, &h) < 0)
+		return -EINVAL;
+	return nft_pol_elem(b, NFT_POL_PODS, &h, sizeof(h), NULL, &v, add);
+}
+
+static int pods_update(struct nft_batch *b, const json_t *old, const json_t *want,
+		       struct nft_pol_counts *n)
+{
+	const json_t *o = section(old, NFT_POL_PODS), *w = section(want, NFT_POL_PODS);
+	const char *k;
+	json_t *v;
+	int rr = 0;
+
+	json_object_foreach((json_t *)o, k, v)
+	{
+		json_t *nv = json_object_get(w, k);
+
+		if (rr == 0 && (!nv || !json_equal(nv, v))) {
+			rr = pod_elem(b, k, v, guarded(old), false);
+			n->map_changes++;
+		}
+	}
+	json_object_foreach((json_t *)w, k, v)
+	{
+		json_t *ov = json_object_get(o, k);
+
+		if (rr == 0 && (!ov || !json_equal(ov, v))) {
+			rr = pod_elem(b, k, v, guarded(want), true);
+			n->map_changes++;
+		}
+	}
+	return rr;
+}
+
 static int removals(struct nft_batch *b, const json_t *old, const json_t *want,
 		    struct nft_pol_counts *n)
 {
@@ -686,7 +797,7 @@ static int removals(struct nft_batch *b, const json_t *old, const json_t *want,
 
 		if (rr < 0 || json_object_get(section(want, "chains"), k))
 			continue;
-		spec(k, &c);
+		nft_pol_spec(k, &c);
 		rr = nft_batch_flush_chain(b, &c);
 		if (rr == 0)
 			rr = nft_batch_del_chain(b, &c);
@@ -698,7 +809,7 @@ static int removals(struct nft_batch *b, const json_t *old, const json_t *want,
 
 		if (rr < 0 || json_object_get(section(want, "sets"), k))
 			continue;
-		spec(k, &c);
+		nft_pol_spec(k, &c);
 		rr = nft_batch_del_set(b, &c, k);
 		n->sets_removed++;
 	}
@@ -734,31 +845,52 @@ static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
 	if (rr == 0)
 		rr = maps_update(b, old, want, n);
 	if (rr == 0)
+		rr = pods_update(b, old, want, n);
+	if (rr == 0)
 		rr = removals(b, old, want, n);
 	return rr < 0 ? cni_err_set(err, rr == -EINVAL ? CNI_ERR_CONFIG : CNI_ERR_INTERNAL, -rr,
 				    "policy batch")
 		      : 0;
 }
 
-int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
-		  struct cni_err *err)
+static int apply_once(const json_t *old, json_t *want, struct nft_pol_counts *n,
+		      struct cni_err *err)
 {
 	_cleanup_nft_sock_ struct nft_sock *s = NULL;
 	_cleanup_nft_batch_ struct nft_batch *b = NULL;
-	struct nft_pol_counts n = {0};
+	int rr = nft_sock_open(&s, err);
+
+	if (rr < 0)
+		return rr;
+	if (nft_batch_new(s, 0, &b) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");
+	*n = (struct nft_pol_counts){0};
+	rr = diff(b, old, want, n, err);
+	return rr < 0 ? rr : nft_batch_send(s, b, err);
+}
+
+int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
+		  struct cni_err *err)
+{
+	struct nft_pol_counts n;
 	const json_t *old = *st ? (*st)->applied : NULL;
 	int rr;
 
 	if (check_names(want, err) < 0)
 		return -EINVAL;
-	rr = nft_sock_open(&s, err);
-	if (rr < 0)
-		return rr;
-	if (nft_batch_new(s, 0, &b) < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");
-	rr = diff(b, old, want, &n, err);
-	if (rr == 0)
-		rr = nft_batch_send(s, b, err);
+	rr = apply_once(old, want, &n, err);
+	if (rr < 0 && rr != -EINVAL && old) {
+		/* The kernel's table is not what we applied last (a plugin's ADD changed the
+		 * elements of an address, someone edited it): replace it whole. */
+		char why[sizeof(n.why)];
+
+		snprintf(why, sizeof(why), "%.90s%s%.60s", err->msg, err->details[0] ? ": " : "",
+			 err->details);
+		cni_err_clear(err);
+		rr = apply_once(NULL, want, &n, err);
+		n.replaced = true;
+		snprintf(n.why, sizeof(n.why), "%s", why);
+	}
 	if (rr < 0) {
 		nft_pol_free(*st);
 		*st = NULL;
@@ -790,7 +922,7 @@ int nft_pol_remove(struct cni_err *err)
 
 	if (rr < 0)
 		return rr;
-	spec("x", &c);
+	nft_pol_spec("x", &c);
 	if (nft_batch_new(s, 0, &b) < 0 || nft_batch_add_table(b, &c) < 0 ||
 	    nft_batch_del_table(b, &c) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");

@@ -12,6 +12,9 @@
  *   chain <in chain>   ct state established,related accept; <rules> accept; counter drop
  *   chain <out chain>  ct state established,related accept; <rules> return; counter drop
  *   set <name>         an interval set of addresses (the peers of rules; shared by name)
+ *   map pods           pod hash (8 bytes, `mark . mark`) -> NFT_POL_POD_* bits: every pod
+ *                      the agent compiled, with or without addresses (one bound to the node
+ *                      and not started yet, one whose sandbox is being replaced)
  * An address in no map costs one failed lookup per direction and nothing else. An out chain
  * returns on an allowed packet, so the destination's in chain still sees it. Traffic between
  * the node and an endpoint never meets these chains (no input or output hook): a pod and the
@@ -25,11 +28,13 @@
  *                      "rules": [{"set": NAME, "proto": P, "lo": N, "hi": N}, ...]}},
  *    "in":     {"ADDRESS": CHAIN, ...},
  *    "out":    {"ADDRESS": CHAIN, ...},
+ *    "pods":   {TAG: NFT_POL_POD_IN | NFT_POL_POD_OUT, ...}   (TAG: nft_pol_pod_tag)
  *    "guard":  true}   (optional: --policy-default deny; then the sets "podnets4", "known4",
  *                     "podnets6", "known6" must be given: the forward chain starts with
  *                     ip daddr @podnets4 ip daddr != @known4 counter drop, the same for saddr
  *                     and for ip6, so an address of the node's pod networks that belongs to no
- *                     known pod is cut off until it is known)
+ *                     known pod is cut off until it is known; known4/known6 are hash sets of
+ *                     single addresses, the others interval sets)
  * A rule without "set" matches every peer (of both families), without "proto" every protocol,
  * with "proto" but no "lo" every port of it (lo..hi: destination ports, inclusive). Ranges may
  * overlap (they are merged). Names are 1..31 chars of [A-Za-z0-9_-]. A set whose ranges change
@@ -40,14 +45,27 @@
 #include <jansson.h>
 
 #include "common/cni-error.h"
+#include "common/inet.h"
 
 #define NFT_POL_TABLE "weft-policy"
+
+/* The bits of a "pods" element. GUARD: the table has the guard (the layer sets it). */
+enum { NFT_POL_POD_IN = 1, NFT_POL_POD_OUT = 2, NFT_POL_POD_GUARD = 4 };
+
+#define NFT_POL_TAG_LEN 16
+/* A pod's tag: 16 hex digits of naming_hash({"pod", namespace, name}). Its chains are
+ * "pi-<tag>" (ingress) and "po-<tag>" (egress). */
+void nft_pol_pod_tag(const char *ns, const char *name, char tag[NFT_POL_TAG_LEN + 1]);
 
 /* What one apply did. */
 struct nft_pol_counts {
 	unsigned sets_added, sets_changed, sets_removed, chains_added, chains_changed,
 		chains_removed;
 	unsigned map_changes;
+	/* the difference failed (the kernel's table was not as applied last: a plugin changed an
+	 * address's entries, someone edited it) and the table was replaced whole; why: the error */
+	bool replaced;
+	char why[160];
 };
 
 struct nft_pol; /* the content applied last */
@@ -60,6 +78,17 @@ struct nft_pol; /* the content applied last */
 int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
 		  struct cni_err *err);
 void nft_pol_free(struct nft_pol *st); /* NULL-safe */
+/* The plugins' side, at the end of a pod's ADD (docs/design.md §7): when the table exists,
+ * makes the dispatch maps and the guard's known set right for the pod's addresses, whether
+ * weft-node runs or not. A pod the agent compiled (ns/name in "pods": it was bound to this node,
+ * or it is the same pod again) gets its addresses pointed at its chains, and into known4/6
+ * under the guard: it starts with the last policy compiled for it. Any other pod gets whatever
+ * an earlier holder of its addresses left removed. Nothing is committed when all is right
+ * already, and nothing is read beyond one lookup when there is no table. ns or name NULL: the
+ * runtime did not say (K8S_POD_NAMESPACE / K8S_POD_NAME). Errors: CNI_ERR_NFT. */
+int nft_pol_attach(const char *ns, const char *name, const struct inet_addr *addrs, size_t n,
+		   struct cni_err *err);
+
 /* Deletes the table, when there is one. */
 int nft_pol_remove(struct cni_err *err);
 

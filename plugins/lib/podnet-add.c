@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/netns.h"
+#include "common/nft/policy.h"
 #include "common/nl/addr.h"
 #include "common/nl/link.h"
 #include "common/nl/neigh.h"
@@ -326,6 +327,17 @@ static int masq_apply(struct podnet_ctx *x, const struct cni_result *res, struct
 				  x->conf->n_masq_exclude, err);
 }
 
+/* NetworkPolicy: the pod starts with what weft-node compiled for it, agent running or not. */
+static int policy_attach(struct podnet_ctx *x, const struct cni_result *res, struct cni_err *err)
+{
+	struct inet_addr a[CNI_MAX_IPS];
+
+	for (size_t i = 0; i < res->n_ips; i++)
+		a[i] = res->ips[i].address.addr;
+	return nft_pol_attach(cni_args_get(x->a, "K8S_POD_NAMESPACE"),
+			      cni_args_get(x->a, "K8S_POD_NAME"), a, res->n_ips, err);
+}
+
 /* The host end goes UP, and its bridge port to forwarding, when the kernel's linkwatch sees
  * the carrier: normally done by now. Polled (1 ms) with the reference's overall bound instead
  * of its fixed sleeps; forwarding is waited for briefly only (a foreign bridge may run STP). */
@@ -482,6 +494,8 @@ int podnet_add(const struct cni_args *a, void *conf, struct cni_result *res, str
 			r = l3_setup(&x, res, err);
 		if (r >= 0 && c->ip_masq)
 			r = masq_apply(&x, res, err);
+		if (r >= 0)
+			r = policy_attach(&x, res, err);
 	}
 	if (r >= 0)
 		r = finish(&x, res, err);

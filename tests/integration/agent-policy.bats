@@ -118,6 +118,34 @@ start_agent() {
 	enforced
 }
 
+# add_pod NS NAME N [ARGS]: pod netns, bridge ADD with the runtime's K8S_POD_* args (+ ARGS),
+# a server in it; no Pod object is posted or updated (the API does not know its IP)
+add_pod() {
+	local ns=$1 name=$2 n=$3 netns out ip
+	netns=$(weft_netns_add "p$n")
+	out=$(CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=$ns;K8S_POD_NAME=$name${4:+;$4}" \
+		run_plugin ADD bridge "$DATA/net.d/10-pnet.conf" "ctr$n" eth0 "/run/netns/$netns") ||
+		fail "ADD $ns/$name: $out $(plugin_stderr)"
+	ip=$(json_get "$out" '.ips[0].address | split("/")[0]')
+	echo "$ip" >"$DATA/ip.$ns.$name"
+	echo "$netns" >"$DATA/netns.$ns.$name"
+	serve "$netns"
+	wait_until 5 can node "$ns.$name" 80 || fail "$ns/$name's server did not start"
+}
+
+pending() { # pending NS NAME LABEL=VALUE: the Pod bound to node-a, no IP yet
+	ka_admin /objects/api/v1/namespaces/"$1"/pods -XPOST \
+		-d "$(pod_json "$1" "$2" "" "$3" | jq -c 'del(.status)')" >/dev/null
+}
+
+stop_agent() {
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+}
+
+table() { ip netns exec "$HOST" nft list table inet weft-policy; }
+
 deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
   "metadata":{"namespace":"x","name":"deny-in"},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}'
 
@@ -238,6 +266,19 @@ deny_ingress_x='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
 	enforced
 	can x.a x.d 80
 	can x.d x.a 80
+	# a pod bound to the node that no policy selects: known from its ADD on, agent or not
+	stop_agent
+	start_agent --policy-default deny
+	pending y g pod=g
+	enforced
+	stop_agent
+	add_pod y g 8
+	can x.a y.g 80
+	can y.g x.a 80
+	# an unknown pod that takes a known one's address after it left is cut off
+	run_plugin DEL bridge "$DATA/net.d/10-pnet.conf" ctr8 eth0 "/run/netns/$(cat "$DATA/netns.y.g")"
+	add_pod y h 9 "IP=$(ip_of y.g)"
+	cannot x.a y.h 80
 }
 
 @test "agent-policy: dual-stack pods: IPv6 peers are enforced as IPv4 ones, by pod and by ipBlock" {
@@ -281,4 +322,42 @@ time.sleep(3600)' >/dev/null 2>&1 &
 	can y.e z.a 81
 	cannot y.e z.a 80
 	ip netns exec "$HOST" nft list table inet weft-policy | grep -q "ip6 saddr @s6-"
+}
+
+@test "agent-policy: a pod starts with the policy compiled for it, agent running or not; a reused address is cleared" {
+	start_agent
+	apply "$deny_ingress_x"
+	pending x d pod=d
+	enforced
+	# its ADD points the new address at the chains compiled while it was pending
+	add_pod x d 4
+	cannot y.c x.d 80 # no Pod update: the plugin did it, not the agent
+	can x.d y.c 80
+	table | grep -q "$(ip_of x.d) : jump pi-"
+	[ "$(metric policy_chains)" = 3 ]
+	# kubelet reports the address: the agent meets the plugin's entry and keeps it as it is
+	ka_admin /objects/api/v1/namespaces/x/pods -XPOST -d "$(pod_json x d "$(ip_of x.d)" pod=d)" >/dev/null
+	enforced
+	cannot y.c x.d 80
+	! agent_log | grep -q "replaced whole"
+	[ "$(metric policy_errors_total)" = 0 ]
+	# with the agent away, the same pod's sandbox is replaced: still isolated from the start
+	stop_agent
+	local old
+	old=$(ip_of x.d)
+	run_plugin DEL bridge "$DATA/net.d/10-pnet.conf" ctr4 eth0 "/run/netns/$(cat "$DATA/netns.x.d")"
+	add_pod x d 5
+	[ "$(ip_of x.d)" != "$old" ]
+	cannot y.c x.d 80
+	table | grep -q "$(ip_of x.d) : jump pi-"
+	# a pod the agent never compiled takes the old address: what x/d left is cleared
+	add_pod y f 6 "IP=$old"
+	[ "$(ip_of y.f)" = "$old" ]
+	can y.c y.f 80
+	! table | grep -q "$old : jump"
+	# kubelet reports the new address; the agent comes back and keeps both right
+	ka_admin /objects/api/v1/namespaces/x/pods -XPOST -d "$(pod_json x d "$(ip_of x.d)" pod=d)" >/dev/null
+	start_agent
+	cannot y.c x.d 80
+	can y.c y.f 80
 }

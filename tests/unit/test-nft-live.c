@@ -610,6 +610,69 @@ static void t_policy_bad_input(void)
 	CHECK(sh_out("nft list table inet " NFT_POL_TABLE " 2>/dev/null") == NULL);
 }
 
+/* The plugins' side: a compiled pod's addresses point at its chains and join the known sets;
+ * another pod's ADD on an address clears it; the agent's next diff meets what the plugins did. */
+static void pol_want(char *buf, size_t len, const char *tag, const char *known4, bool in)
+{
+	snprintf(buf, len,
+		 "{\"sets\": {\"podnets4\": {\"family\": 4, \"ranges\": \"10.9.0.0-10.9.0.255\"},"
+		 " \"known4\": {\"family\": 4, \"ranges\": \"%s\"},"
+		 " \"podnets6\": {\"family\": 6, \"ranges\": \"\"},"
+		 " \"known6\": {\"family\": 6, \"ranges\": \"\"}},"
+		 " \"chains\": {\"pi-%s\": {\"dir\": \"in\", \"rules\": []}},"
+		 " \"in\": {%s%s%s}, \"pods\": {\"%s\": 1}, \"guard\": true}",
+		 known4, tag, in ? "\"10.9.0.7\": \"pi-" : "", in ? tag : "", in ? "\"" : "", tag);
+}
+
+static void pol_apply_counted(struct nft_pol **st, const char *text, struct nft_pol_counts *n)
+{
+	json_t *w = json_loads(text, 0, NULL);
+
+	CHECK(w);
+	CHECK_OK(nft_pol_apply(st, w, n, &_e));
+	json_decref(w);
+}
+
+static void t_policy_attach(void)
+{
+	struct nft_pol *st = NULL;
+	struct nft_pol_counts n = {0};
+	struct inet_addr a[2];
+	char tag[NFT_POL_TAG_LEN + 1], want[2048], jump[64];
+
+	CHECK(inet_addr_parse("10.9.0.7", &a[0]) == 0 && inet_addr_parse("fd00:9::7", &a[1]) == 0);
+	CHECK_OK(nft_pol_attach("x", "d", a, 2, &_e)); /* no table: nothing */
+	CHECK(sh_out("nft list table inet " NFT_POL_TABLE " 2>/dev/null") == NULL);
+	nft_pol_pod_tag("x", "d", tag);
+	pol_want(want, sizeof(want), tag, "10.9.0.2-10.9.0.3", false);
+	pol_apply_text(&st, want);
+	HAS("10.9.0.2, 10.9.0.3"); /* known4 holds single addresses */
+	CHECK_OK(nft_pol_attach("x", "d", a, 2, &_e));
+	snprintf(jump, sizeof(jump), "10.9.0.7 : jump pi-%s", tag);
+	HAS(jump);
+	snprintf(jump, sizeof(jump), "fd00:9::7 : jump pi-%s", tag);
+	HAS(jump);
+	HAS("10.9.0.7 }"); /* known4 (the maps' elements have a verdict after them) */
+	HAS("elements = { fd00:9::7 }");
+	HASNT("out4 {\n\t\ttype ipv4_addr : verdict\n\t\telements"); /* not egress-isolated */
+	CHECK_OK(nft_pol_attach("x", "d", a, 2, &_e));		     /* again: all right already */
+	/* the agent learns the address: adding elements that are there is no failure */
+	pol_want(want, sizeof(want), tag, "10.9.0.2-10.9.0.3,10.9.0.7", true);
+	pol_apply_counted(&st, want, &n);
+	CHECK(!n.replaced);
+	/* a pod the runtime does not name takes the IPv4 address: cleared */
+	CHECK_OK(nft_pol_attach(NULL, NULL, a, 1, &_e));
+	HASNT("10.9.0.7");
+	/* the agent's diff deletes what is gone already: the table is replaced, and it says so */
+	pol_want(want, sizeof(want), tag, "10.9.0.2-10.9.0.3", false);
+	pol_apply_counted(&st, want, &n);
+	CHECK(n.replaced && strstr(n.why, "10.9.0.7") == NULL && n.why[0]);
+	HASNT("fd00:9::7"); /* the replace dropped what the agent does not know */
+	HAS("10.9.0.2, 10.9.0.3 }");
+	nft_pol_free(st);
+	CHECK_OK(nft_pol_remove(&_e));
+}
+
 #define LIVE(fn)                                                                                   \
 	static void test_##fn(void **state)                                                        \
 	{                                                                                          \
@@ -629,6 +692,7 @@ LIVE(t_error_is_reported)
 LIVE(t_concurrent_ensure)
 LIVE(t_policy_table)
 LIVE(t_policy_bad_input)
+LIVE(t_policy_attach)
 
 int main(void)
 {
@@ -647,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_t_concurrent_ensure),
 		cmocka_unit_test(test_t_policy_table),
 		cmocka_unit_test(test_t_policy_bad_input),
+		cmocka_unit_test(test_t_policy_attach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
