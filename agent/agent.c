@@ -17,6 +17,7 @@
 #include "agent/metrics.h"
 #include "agent/nets.h"
 #include "agent/peerset.h"
+#include "agent/polsync-bpf.h"
 #include "agent/polsync.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -601,5 +602,7 @@ int agent_cleanup(const struct agent_opts *o)
 		log_error("%s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
 		bad = 1;
 	}
+	if (o->network_policy && polsync_bpf_remove(nets_ebpf(o->conf_dir)) > 0)
+		bad = 1;
 	return r < 0 || bad;
 }

@@ -239,11 +239,11 @@ int polbpf_ports(const struct pol_dir *d, struct polbpf_port **ret, size_t *ret_
 	return 0;
 }
 
-void polbpf_port_key(uint32_t ifindex, uint32_t slot, const struct polbpf_port *e,
+void polbpf_port_key(uint32_t pol, uint32_t slot, const struct polbpf_port *e,
 		     struct weft_pol_port_key *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	ret->id.ifindex = ifindex;
+	ret->id.pol = pol;
 	ret->id.slot = slot;
 	ret->prefixlen = WEFT_POL_KEY_BITS;
 	if (e->any)
@@ -254,11 +254,11 @@ void polbpf_port_key(uint32_t ifindex, uint32_t slot, const struct polbpf_port *
 	ret->prefixlen += 8 + e->len;
 }
 
-void polbpf_key(uint32_t ifindex, uint32_t slot, const struct inet_prefix *pfx,
+void polbpf_key(uint32_t pol, uint32_t slot, const struct inet_prefix *pfx,
 		struct weft_pol_key *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	ret->id.ifindex = ifindex;
+	ret->id.pol = pol;
 	ret->id.slot = slot;
 	ret->prefixlen = WEFT_POL_KEY_BITS;
 	if (pfx->addr.family == AF_INET6) {
@@ -273,13 +273,12 @@ void polbpf_key(uint32_t ifindex, uint32_t slot, const struct inet_prefix *pfx,
 
 /* ---- the maps ---- */
 
-enum { M_EPS, M_LINKS, M_POLICY, M_POLPORTS, M_N };
+enum { M_EPS, M_LINKS, M_POLICY, M_POLPORTS, M_POLPODS, M_N };
 
 static const char *const pin_names[M_N] = {
-	[M_EPS] = WEFT_PIN("endpoints"),
-	[M_LINKS] = WEFT_PIN("links"),
-	[M_POLICY] = WEFT_PIN("policy"),
-	[M_POLPORTS] = WEFT_PIN("polports"),
+	[M_EPS] = WEFT_PIN("endpoints"),   [M_LINKS] = WEFT_PIN("links"),
+	[M_POLICY] = WEFT_PIN("policy"),   [M_POLPORTS] = WEFT_PIN("polports"),
+	[M_POLPODS] = WEFT_PIN("polpods"),
 };
 
 struct maps {
@@ -321,13 +320,6 @@ int polbpf_net_dir(const char *pin_root, const char *network, char *buf, size_t 
 	return r;
 }
 
-/* One pod: its host veth and the endpoint keys of its addresses. */
-struct pod_ref {
-	uint32_t ifindex;
-	struct weft_ep_key keys[2];
-	size_t n_keys;
-};
-
 static void ep_key_of(const struct inet_addr *a, struct weft_ep_key *ret)
 {
 	struct inet_prefix full = {.addr = *a, .len = (uint8_t)inet_addr_bits(a)};
@@ -337,32 +329,63 @@ static void ep_key_of(const struct inet_addr *a, struct weft_ep_key *ret)
 	memcpy(ret->addr, k.addr, sizeof(ret->addr));
 }
 
-static int pod_find(const struct maps *m, const struct inet_addr *ips, size_t n,
-		    struct pod_ref *ret, struct cni_err *err)
+int polbpf_has(const char *pin_dir, const struct inet_addr *ips, size_t n, struct cni_err *err)
 {
+	_cleanup_(maps_close) struct maps m;
 	struct weft_ep ep;
+	int r = maps_open(pin_dir, &m, err);
 
-	memset(ret, 0, sizeof(*ret));
-	for (size_t i = 0; i < n && ret->n_keys < ARRAY_SIZE(ret->keys); i++) {
+	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct weft_ep_key key;
 
 		ep_key_of(&ips[i], &key);
-		if (bpf_map_lookup_elem(m->fd[M_EPS], &key, &ep) < 0)
-			continue;
-		if (ret->ifindex && ep.ifindex != ret->ifindex)
-			continue; /* another attachment's: the first one found is the pod */
-		ret->ifindex = ep.ifindex;
-		ret->keys[ret->n_keys++] = key;
+		if (bpf_map_lookup_elem(m.fd[M_EPS], &key, &ep) == 0)
+			return 1;
 	}
-	if (!ret->ifindex)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOENT,
-				   "no address of the pod in the endpoint map");
-	return 0;
+	return r < 0 ? r : 0;
 }
 
-/* Entries of one pod in some slots (bit s = slot s). */
+/* ---- policy ids ---- */
+
+struct id_match {
+	const struct maps *m;
+	uint32_t pol;
+	uint64_t key;
+};
+
+static bool id_used(const void *key, void *ctx)
+{
+	const struct id_match *im = ctx;
+	struct weft_polpod pp;
+
+	return *(const uint64_t *)key != im->key &&
+	       bpf_map_lookup_elem(im->m->fd[M_POLPODS], key, &pp) == 0 && pp.pol == im->pol;
+}
+
+/* A policy id for pod key no other polpods entry has: from the key's bits, then the next. */
+static int id_new(const struct maps *m, uint64_t key, uint32_t *ret, struct cni_err *err)
+{
+	struct id_match im = {m, (uint32_t)(key ^ key >> 32), key};
+
+	for (unsigned i = 0; i <= WEFT_POLPODS_MAX; i++, im.pol++) {
+		_cleanup_free_ void *keys = NULL;
+		size_t n = 0;
+
+		if (im.pol == 0 || im.pol == WEFT_POL_NONE)
+			im.pol = 1;
+		if (bpfmap_keys(m->fd[M_POLPODS], sizeof(key), id_used, &im, &keys, &n, err) < 0)
+			return -EIO;
+		if (n == 0) {
+			*ret = im.pol;
+			return 0;
+		}
+	}
+	return cni_err_set(err, CNI_ERR_BPF, ENOSPC, "no free policy id");
+}
+
+/* Entries of one policy id in some slots (bit s = slot s). */
 struct slot_match {
-	uint32_t ifindex, slots;
+	uint32_t pol, slots;
 };
 
 static bool pol_key_in(const void *key, void *ctx)
@@ -370,7 +393,7 @@ static bool pol_key_in(const void *key, void *ctx)
 	const struct weft_pol_key *k = key;
 	const struct slot_match *m = ctx;
 
-	return k->id.ifindex == m->ifindex && k->id.slot < 32 && (m->slots >> k->id.slot & 1);
+	return k->id.pol == m->pol && k->id.slot < 32 && (m->slots >> k->id.slot & 1);
 }
 
 static bool pol_port_key_in(const void *key, void *ctx)
@@ -378,12 +401,12 @@ static bool pol_port_key_in(const void *key, void *ctx)
 	const struct weft_pol_port_key *k = key;
 	const struct slot_match *m = ctx;
 
-	return k->id.ifindex == m->ifindex && k->id.slot < 32 && (m->slots >> k->id.slot & 1);
+	return k->id.pol == m->pol && k->id.slot < 32 && (m->slots >> k->id.slot & 1);
 }
 
-static int slots_purge(const struct maps *m, uint32_t ifindex, uint32_t slots, struct cni_err *err)
+static int slots_purge(const struct maps *m, uint32_t pol, uint32_t slots, struct cni_err *err)
 {
-	struct slot_match sm = {.ifindex = ifindex, .slots = slots};
+	struct slot_match sm = {.pol = pol, .slots = slots};
 	int r;
 
 	if (!slots)
@@ -393,8 +416,10 @@ static int slots_purge(const struct maps *m, uint32_t ifindex, uint32_t slots, s
 	if (r >= 0)
 		r = bpfmap_del_if(m->fd[M_POLICY], sizeof(struct weft_pol_key), pol_key_in, &sm,
 				  err);
-	return r < 0 ? cni_err_wrap(err, "remove policy entries of ifindex %u", ifindex) : 0;
+	return r < 0 ? cni_err_wrap(err, "remove the entries of policy id %u", pol) : 0;
 }
+
+/* ---- a pod's entries ---- */
 
 /* What one direction becomes. */
 struct dir_plan {
@@ -433,57 +458,93 @@ static int plan_dir(const struct pol_dir *d, uint32_t dir, uint32_t cur, struct 
 }
 
 /* Writes the entries of an isolated direction into its (idle) slot. */
-static int plan_write(const struct maps *m, uint32_t ifindex, uint32_t dir,
-		      const struct dir_plan *pl, struct cni_err *err)
+static int plan_write(const struct maps *m, uint32_t pol, uint32_t dir, const struct dir_plan *pl,
+		      struct cni_err *err)
 {
 	uint32_t slot = weft_pol_slot(dir, pl->gen);
 
 	for (size_t i = 0; i < pl->n_ports; i++) {
 		struct weft_pol_port_key key;
 
-		polbpf_port_key(ifindex, slot, &pl->ports[i], &key);
+		polbpf_port_key(pol, slot, &pl->ports[i], &key);
 		if (bpf_map_update_elem(m->fd[M_POLPORTS], &key, &pl->ports[i].mask, BPF_ANY) < 0)
 			return cni_err_set(err, CNI_ERR_BPF, errno, "write a port entry");
 	}
 	for (size_t i = 0; i < pl->n; i++) {
 		struct weft_pol_key key;
 
-		polbpf_key(ifindex, slot, &pl->e[i].pfx, &key);
+		polbpf_key(pol, slot, &pl->e[i].pfx, &key);
 		if (bpf_map_update_elem(m->fd[M_POLICY], &key, &pl->e[i].mask, BPF_ANY) < 0)
 			return cni_err_set(err, CNI_ERR_BPF, errno, "write a policy entry");
 	}
 	return 0;
 }
 
-/* The policy bits of the pod's endpoint and links entries become flags (an entry gone
- * meanwhile, by a DEL, stays gone). */
-static int flags_set(const struct maps *m, const struct pod_ref *pod, uint32_t flags,
-		     struct cni_err *err)
-{
-	struct weft_link link;
-	struct weft_ep ep;
+/* Which endpoint and links entries are the pod's: those carrying its id, and those of its
+ * addresses (a sandbox added before weft-node compiled the pod carries none). */
+struct pod_sel {
+	uint32_t pol;
+	struct weft_ep_key keys[2];
+	size_t n_keys;
+	uint32_t ifindex[2]; /* of the entries found by address */
+};
 
-	for (size_t i = 0; i < pod->n_keys; i++) {
-		if (bpf_map_lookup_elem(m->fd[M_EPS], &pod->keys[i], &ep) < 0)
-			continue;
-		ep.flags = (ep.flags & ~WEFT_EP_F_POLICY) | flags;
-		if (bpf_map_update_elem(m->fd[M_EPS], &pod->keys[i], &ep, BPF_EXIST) < 0 &&
-		    errno != ENOENT)
-			return cni_err_set(err, CNI_ERR_BPF, errno, "update an endpoint's flags");
-	}
-	if (bpf_map_lookup_elem(m->fd[M_LINKS], &pod->ifindex, &link) < 0)
-		return 0;
-	link.flags = (link.flags & ~WEFT_EP_F_POLICY) | flags;
-	if (bpf_map_update_elem(m->fd[M_LINKS], &pod->ifindex, &link, BPF_EXIST) < 0 &&
-	    errno != ENOENT)
-		return cni_err_set(err, CNI_ERR_BPF, errno, "update a link's flags");
-	return 0;
+static bool ep_is_pod(const struct weft_ep_key *k, const struct weft_ep *ep, struct pod_sel *ps)
+{
+	bool mine = ep->pol == ps->pol;
+
+	for (size_t i = 0; i < ps->n_keys; i++)
+		if (memcmp(k, &ps->keys[i], sizeof(*k)) == 0) {
+			ps->ifindex[i] = ep->ifindex;
+			mine = true;
+		}
+	return mine;
 }
 
-static int apply_plans(const struct maps *m, const struct pod_ref *pod,
-		       const struct dir_plan plan[2], struct cni_err *err)
+/* The pod's endpoint and links entries get id pol and the policy bits flags (entries gone
+ * meanwhile, by a DEL, stay gone). */
+static int flags_set(const struct maps *m, struct pod_sel *ps, uint32_t pol, uint32_t flags,
+		     struct cni_err *err)
 {
-	uint32_t idle = 0, stale = 0, flags = 0;
+	_cleanup_free_ void *keys = NULL, *links = NULL;
+	size_t n = 0, nl = 0;
+	int r = bpfmap_keys(m->fd[M_EPS], sizeof(struct weft_ep_key), NULL, NULL, &keys, &n, err);
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct weft_ep_key *k = (const struct weft_ep_key *)keys + i;
+		struct weft_ep ep;
+
+		if (bpf_map_lookup_elem(m->fd[M_EPS], k, &ep) < 0 || !ep_is_pod(k, &ep, ps))
+			continue;
+		ep.pol = pol;
+		ep.flags = (ep.flags & ~WEFT_EP_F_POLICY) | flags;
+		if (bpf_map_update_elem(m->fd[M_EPS], k, &ep, BPF_EXIST) < 0 && errno != ENOENT)
+			r = cni_err_set(err, CNI_ERR_BPF, errno, "update an endpoint's flags");
+	}
+	if (r >= 0)
+		r = bpfmap_keys(m->fd[M_LINKS], sizeof(uint32_t), NULL, NULL, &links, &nl, err);
+	for (size_t i = 0; r >= 0 && i < nl; i++) {
+		uint32_t ifindex = ((const uint32_t *)links)[i];
+		struct weft_link link;
+
+		if (bpf_map_lookup_elem(m->fd[M_LINKS], &ifindex, &link) < 0 ||
+		    !(link.pol == ps->pol || ifindex == ps->ifindex[0] ||
+		      ifindex == ps->ifindex[1]))
+			continue;
+		link.pol = pol;
+		link.flags = (link.flags & ~WEFT_EP_F_POLICY) | flags;
+		if (bpf_map_update_elem(m->fd[M_LINKS], &ifindex, &link, BPF_EXIST) < 0 &&
+		    errno != ENOENT)
+			r = cni_err_set(err, CNI_ERR_BPF, errno, "update a link's flags");
+	}
+	return r;
+}
+
+static int apply_plans(const struct maps *m, uint64_t key, const struct weft_polpod *cur,
+		       struct pod_sel *ps, const struct dir_plan plan[2], struct cni_err *err)
+{
+	struct weft_polpod now = {.pol = cur->pol};
+	uint32_t idle = 0, stale = 0;
 	int r;
 
 	for (uint32_t d = 0; d < 2; d++) {
@@ -492,100 +553,171 @@ static int apply_plans(const struct maps *m, const struct pod_ref *pod,
 		if (plan[d].isolated) {
 			idle |= 1u << weft_pol_slot(d, plan[d].gen);
 			stale |= live;
-			flags |= iso_bit[d] | (plan[d].gen ? gen_bit[d] : 0);
+			now.flags |= iso_bit[d] | (plan[d].gen ? gen_bit[d] : 0);
 		} else {
 			stale |= live | 1u << weft_pol_slot(d, plan[d].gen);
 		}
 	}
-	/* 1. the idle generations, cleared of leftovers and written; 2. the flip; 3. the old. */
-	r = slots_purge(m, pod->ifindex, idle, err);
+	/* 1. the idle generations, cleared of leftovers and written; 2. the pod's polpods entry
+	 * (what a new sandbox starts with); 3. the flip of its entries; 4. the old generations. */
+	r = slots_purge(m, cur->pol, idle, err);
 	for (uint32_t d = 0; r >= 0 && d < 2; d++)
 		if (plan[d].isolated)
-			r = plan_write(m, pod->ifindex, d, &plan[d], err);
+			r = plan_write(m, cur->pol, d, &plan[d], err);
+	if (r >= 0 && bpf_map_update_elem(m->fd[M_POLPODS], &key, &now, BPF_ANY) < 0)
+		r = cni_err_set(err, CNI_ERR_BPF, errno, "write the pod's polpods entry");
 	if (r >= 0)
-		r = flags_set(m, pod, flags, err);
+		r = flags_set(m, ps, now.pol, now.flags, err);
 	if (r >= 0)
-		r = slots_purge(m, pod->ifindex, stale, err);
+		r = slots_purge(m, cur->pol, stale, err);
 	return r;
 }
 
-static int apply(const struct maps *m, const struct pod_ref *pod, const struct pol_pod *p,
-		 struct cni_err *err)
+/* The pod's polpods entry, or a new id with no bits. */
+static int polpod_get(const struct maps *m, uint64_t key, struct weft_polpod *ret,
+		      struct cni_err *err)
 {
+	if (bpf_map_lookup_elem(m->fd[M_POLPODS], &key, ret) == 0)
+		return 0;
+	*ret = (struct weft_polpod){0};
+	return id_new(m, key, &ret->pol, err);
+}
+
+int polbpf_apply(const char *pin_dir, uint64_t key, const struct pol_pod *p, struct cni_err *err)
+{
+	_cleanup_(maps_close) struct maps m;
 	_cleanup_(plans_free) struct dir_plan plan[2] = {0};
-	struct weft_link link;
-	uint32_t cur = 0;
-	int r;
+	struct weft_polpod cur;
+	struct pod_sel ps = {0};
+	int r = maps_open(pin_dir, &m, err);
 
-	if (bpf_map_lookup_elem(m->fd[M_LINKS], &pod->ifindex, &link) == 0)
-		cur = link.flags;
-	r = plan_dir(p ? &p->in : NULL, WEFT_POL_IN, cur, &plan[WEFT_POL_IN], err);
 	if (r >= 0)
-		r = plan_dir(p ? &p->out : NULL, WEFT_POL_OUT, cur, &plan[WEFT_POL_OUT], err);
-	if (r >= 0)
-		r = apply_plans(m, pod, plan, err);
-	return r;
-}
-
-int polbpf_apply(const char *pin_dir, const struct inet_addr *pod_ips, size_t n_ips,
-		 const struct pol_pod *p, struct cni_err *err)
-{
-	_cleanup_(maps_close) struct maps m;
-	struct pod_ref pod;
-	int r;
-
-	r = maps_open(pin_dir, &m, err);
-	if (r >= 0)
-		r = pod_find(&m, pod_ips, n_ips, &pod, err);
-	if (r >= 0)
-		r = apply(&m, &pod, p, err);
-	return r;
-}
-
-int polbpf_forget(const char *pin_dir, const struct inet_addr *pod_ips, size_t n_ips,
-		  struct cni_err *err)
-{
-	_cleanup_(maps_close) struct maps m;
-	struct pod_ref pod;
-	int r;
-
-	r = maps_open(pin_dir, &m, err);
+		r = polpod_get(&m, key, &cur, err);
 	if (r < 0)
 		return r;
-	if (pod_find(&m, pod_ips, n_ips, &pod, NULL) < 0)
+	ps.pol = cur.pol;
+	for (size_t i = 0; i < p->n_ips && ps.n_keys < ARRAY_SIZE(ps.keys); i++)
+		ep_key_of(&p->ips[i], &ps.keys[ps.n_keys++]);
+	r = plan_dir(&p->in, WEFT_POL_IN, cur.flags, &plan[WEFT_POL_IN], err);
+	if (r >= 0)
+		r = plan_dir(&p->out, WEFT_POL_OUT, cur.flags, &plan[WEFT_POL_OUT], err);
+	if (r >= 0)
+		r = apply_plans(&m, key, &cur, &ps, plan, err);
+	return r;
+}
+
+static int forget(const struct maps *m, uint64_t key, struct cni_err *err)
+{
+	struct weft_polpod cur;
+	struct pod_sel ps = {0};
+	int r;
+
+	if (bpf_map_lookup_elem(m->fd[M_POLPODS], &key, &cur) < 0)
 		return 0;
-	return apply(&m, &pod, NULL, err);
+	ps.pol = cur.pol;
+	r = flags_set(m, &ps, 0, 0, err);
+	if (r >= 0)
+		r = slots_purge(m, cur.pol, 0xf, err);
+	if (r >= 0 && bpf_map_delete_elem(m->fd[M_POLPODS], &key) < 0 && errno != ENOENT)
+		r = cni_err_set(err, CNI_ERR_BPF, errno, "delete the pod's polpods entry");
+	return r;
+}
+
+int polbpf_forget(const char *pin_dir, uint64_t key, struct cni_err *err)
+{
+	_cleanup_(maps_close) struct maps m;
+	int r = maps_open(pin_dir, &m, err);
+
+	return r < 0 ? r : forget(&m, key, err);
+}
+
+int polbpf_defaults(const char *pin_dir, bool deny, struct cni_err *err)
+{
+	_cleanup_(maps_close) struct maps m;
+	struct weft_polpod def = {.flags = WEFT_POLPOD_F_DENY};
+	uint64_t key = WEFT_POLPOD_DEFAULTS;
+	int r = maps_open(pin_dir, &m, err);
+
+	if (r < 0)
+		return r;
+	if (deny ? bpf_map_update_elem(m.fd[M_POLPODS], &key, &def, BPF_ANY) < 0
+		 : bpf_map_delete_elem(m.fd[M_POLPODS], &key) < 0 && errno != ENOENT)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "write the network's policy defaults");
+	return 0;
+}
+
+/* ---- garbage ---- */
+
+struct live_ids {
+	uint32_t *v;
+	size_t n;
+};
+
+static bool id_dead(uint32_t pol, const struct live_ids *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == pol)
+			return false;
+	return true;
 }
 
 static bool key_orphan(const void *key, void *ctx)
 {
-	const struct weft_pol_key *k = key;
-	struct weft_link link;
-
-	return bpf_map_lookup_elem(*(int *)ctx, &k->id.ifindex, &link) < 0;
+	return id_dead(((const struct weft_pol_key *)key)->id.pol, ctx);
 }
 
 static bool port_key_orphan(const void *key, void *ctx)
 {
-	const struct weft_pol_port_key *k = key;
-	struct weft_link link;
-
-	return bpf_map_lookup_elem(*(int *)ctx, &k->id.ifindex, &link) < 0;
+	return id_dead(((const struct weft_pol_port_key *)key)->id.pol, ctx);
 }
 
-int polbpf_gc(const char *pin_dir, struct cni_err *err)
+static bool u64_in(uint64_t k, const uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == k)
+			return true;
+	return false;
+}
+
+/* Forgets the pods not in keep; the ids of the others into *live. */
+static int gc_pods(const struct maps *m, const uint64_t *keep, size_t n_keep, struct live_ids *live,
+		   struct cni_err *err)
+{
+	_cleanup_free_ void *keys = NULL;
+	size_t n = 0;
+	int r = bpfmap_keys(m->fd[M_POLPODS], sizeof(uint64_t), NULL, NULL, &keys, &n, err),
+	    gone = 0;
+
+	if (r >= 0 && !(live->v = calloc(n + 1, sizeof(*live->v))))
+		r = cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy ids");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		uint64_t k = ((const uint64_t *)keys)[i];
+		struct weft_polpod pp;
+
+		if (k == WEFT_POLPOD_DEFAULTS || bpf_map_lookup_elem(m->fd[M_POLPODS], &k, &pp) < 0)
+			continue;
+		if (u64_in(k, keep, n_keep))
+			live->v[live->n++] = pp.pol;
+		else if ((r = forget(m, k, err)) >= 0)
+			gone++;
+	}
+	return r < 0 ? r : gone;
+}
+
+int polbpf_gc(const char *pin_dir, const uint64_t *keep, size_t n_keep, struct cni_err *err)
 {
 	_cleanup_(maps_close) struct maps m;
-	int r, n;
+	struct live_ids live = {0};
+	int r = maps_open(pin_dir, &m, err), n = 0, e = 0;
 
-	r = maps_open(pin_dir, &m, err);
-	if (r < 0)
-		return r;
-	n = bpfmap_del_if(m.fd[M_POLICY], sizeof(struct weft_pol_key), key_orphan, &m.fd[M_LINKS],
-			  err);
-	if (n < 0)
-		return n;
-	r = bpfmap_del_if(m.fd[M_POLPORTS], sizeof(struct weft_pol_port_key), port_key_orphan,
-			  &m.fd[M_LINKS], err);
-	return r < 0 ? r : n + r;
+	if (r >= 0)
+		n = r = gc_pods(&m, keep, n_keep, &live, err);
+	if (r >= 0)
+		r = e = bpfmap_del_if(m.fd[M_POLICY], sizeof(struct weft_pol_key), key_orphan,
+				      &live, err);
+	if (r >= 0)
+		r = bpfmap_del_if(m.fd[M_POLPORTS], sizeof(struct weft_pol_port_key),
+				  port_key_orphan, &live, err);
+	free(live.v);
+	return r < 0 ? r : n + e + r;
 }

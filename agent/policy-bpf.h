@@ -4,15 +4,20 @@
  * enforcement"). The programs deliver pod to pod with bpf_redirect_peer, past the host's
  * netfilter, so they enforce the policy themselves.
  *
- * Per pod (its host veth ifindex, found from its addresses in the endpoint map) and direction:
- * peer prefixes -> mask of the rules whose peers contain them, and (protocol, port block) ->
- * mask of the rules whose ports contain them, both LPM tries; a rule in both masks allows. Each
- * direction has two generations of entries; an update writes the idle one, then flips the pod's
- * flags (isolated, generation) in its endpoint and links entries, then removes the old one: a
- * packet always sees one whole policy, the old or the new. */
+ * Per pod (its policy id, which weft-node gives it and keeps in the network's polpods map under
+ * naming_pod_hash(namespace, name)) and direction: peer prefixes -> mask of the rules whose peers
+ * contain them, and (protocol, port block) -> mask of the rules whose ports contain them, both
+ * LPM tries; a rule in both masks allows. Each direction has two generations of entries; an
+ * update writes the idle one, then the pod's polpods entry (id, isolated, generation), then
+ * flips the same bits in every endpoint and links entry of the pod, then removes the old
+ * generation: a packet always sees one whole policy, the old or the new. The entries belong to
+ * the pod, not to a sandbox: the plugin's ADD of a new sandbox copies the polpods bits into its
+ * entries (the pod starts with the policy last compiled for it, agent running or not), its DEL
+ * leaves them; weft-node removes them when the pod is gone. */
 #ifndef WEFT_AGENT_POLICY_BPF_H
 #define WEFT_AGENT_POLICY_BPF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,22 +31,24 @@
  * conflist. -ENOENT (code 103) when nothing is pinned there. */
 int polbpf_net_dir(const char *pin_root, const char *network, char *buf, size_t len,
 		   struct cni_err *err);
+/* 1 when one of the addresses is in the network's endpoint map (an ebpf pod of it), else 0. */
+int polbpf_has(const char *pin_dir, const struct inet_addr *ips, size_t n, struct cni_err *err);
 
-/* Makes the datapath enforce p for the pod with addresses pod_ips (the addresses of its ebpf
- * attachment; any one found suffices). A direction p does not isolate loses its flag and its
- * entries. -ENOENT (code 100) when no address is in the network's endpoint map (not an ebpf
- * pod of this network, or its ADD has not run yet); -E2BIG when a direction has more than
- * WEFT_POL_RULES_MAX rules (the old policy stays). */
-int polbpf_apply(const char *pin_dir, const struct inet_addr *pod_ips, size_t n_ips,
-		 const struct pol_pod *p, struct cni_err *err);
-/* The pod is selected by no policy any more: flags cleared, entries removed (polbpf_apply with
- * an unisolated pod). A pod that is gone from the endpoint map is success: the plugin's DEL
- * removed its entries. Tracked flows stay until they idle out. */
-int polbpf_forget(const char *pin_dir, const struct inet_addr *pod_ips, size_t n_ips,
-		  struct cni_err *err);
-/* Removes the policy entries of pods whose host veth is no longer in the links map (an
- * agent that missed a DEL); returns how many went. */
-int polbpf_gc(const char *pin_dir, struct cni_err *err);
+/* Makes the network's datapath enforce p for the pod of key (naming_pod_hash): its entries, its
+ * polpods entry (written even when p isolates nothing: the pod is known), and the bits of its
+ * endpoint and links entries (those carrying its id and those of p's addresses; a pod with no
+ * sandbox yet has none). -E2BIG when a direction has more than WEFT_POL_RULES_MAX rules (the old
+ * policy stays). */
+int polbpf_apply(const char *pin_dir, uint64_t key, const struct pol_pod *p, struct cni_err *err);
+/* The pod is gone, or not of this network: its bits cleared, its entries and polpods entry
+ * removed. Nothing there is success. Tracked flows stay until they idle out. */
+int polbpf_forget(const char *pin_dir, uint64_t key, struct cni_err *err);
+/* --policy-default deny: a sandbox of a pod with no polpods entry starts isolated both ways
+ * (the polpods entry WEFT_POLPOD_DEFAULTS). */
+int polbpf_defaults(const char *pin_dir, bool deny, struct cni_err *err);
+/* Forgets the pods whose keys are not in keep (gone while weft-node was away) and removes the
+ * entries of ids no polpods entry has; returns how many pods and entries went. */
+int polbpf_gc(const char *pin_dir, const uint64_t *keep, size_t n_keep, struct cni_err *err);
 
 /* ---- pure parts (tests/unit/test-policy-bpf.c) ---- */
 /* One LPM entry of a direction: prefix (host bits zero; family 0 and len 0: any peer) and the
@@ -56,8 +63,8 @@ struct polbpf_entry {
  * d has more than WEFT_POL_RULES_MAX rules. */
 int polbpf_masks(const struct pol_dir *d, struct polbpf_entry **ret, size_t *ret_n,
 		 struct cni_err *err);
-/* The LPM key of an entry of pod ifindex in slot. */
-void polbpf_key(uint32_t ifindex, uint32_t slot, const struct inet_prefix *pfx,
+/* The LPM key of an entry of policy id pol in slot. */
+void polbpf_key(uint32_t pol, uint32_t slot, const struct inet_prefix *pfx,
 		struct weft_pol_key *ret);
 
 /* One entry of the ports trie: every protocol and port (any), or the ports port ..
@@ -73,7 +80,7 @@ struct polbpf_port {
  * aligned blocks, and the any entry when a rule allows every port. -E2BIG as polbpf_masks. */
 int polbpf_ports(const struct pol_dir *d, struct polbpf_port **ret, size_t *ret_n,
 		 struct cni_err *err);
-void polbpf_port_key(uint32_t ifindex, uint32_t slot, const struct polbpf_port *e,
+void polbpf_port_key(uint32_t pol, uint32_t slot, const struct polbpf_port *e,
 		     struct weft_pol_port_key *ret);
 
 #endif

@@ -566,8 +566,7 @@ static bool pod_reuse(struct round *rd, struct pol_index *ix, const json_t *pod,
 				json_object_get(e, "flags"));
 	json_array_foreach(json_object_get(e, "ips"), i, c)
 		json_array_append(rd->known, (json_t *)c);
-	if (json_is_true(json_object_get(e, "ebpf")))
-		polsync_bpf_seen(rd->bpf, key);
+	polsync_bpf_seen(rd->bpf, key);
 	st->pods_ebpf += json_is_true(json_object_get(e, "ebpf"));
 	st->pods_isolated += json_is_true(json_object_get(e, "iso"));
 	json_object_set(rd->pods_made, key, (json_t *)e);
@@ -642,7 +641,7 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 				      json_string(inet_addr_fmt(&p.ips[i], a, sizeof(a))));
 	}
 	nft_pol_pod_tag(ns, name, tag);
-	rr = rd->bpf && p.n_ips ? polsync_bpf_route(rd->bpf, key, &p) : 0;
+	rr = rd->bpf ? polsync_bpf_route(rd->bpf, key, &p) : 0;
 	ebpf = rr != 0;
 	/* a pod without addresses yet gets its chains too: its ADD finds them (nft_pol_attach) */
 	if (!ebpf && p.in.isolated)
@@ -881,6 +880,7 @@ static void guard_sets(struct polsync *ps, json_t *want)
 void polsync_set_default(struct polsync *ps, bool deny, const struct inet_prefix *nets, size_t n)
 {
 	ps->deny = deny;
+	polsync_bpf_default(&ps->bpf, deny);
 	ps->podnets[0][0] = ps->podnets[1][0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		inet_prefix_fmt(&nets[i], ps->podnets[nets[i].addr.family == AF_INET6],

@@ -97,6 +97,16 @@ struct {
 	__type(value, struct weft_ct);
 } weft_ct SEC(".maps");
 
+/* User space only (weft-node writes it, the plugin's ADD reads it); here so that it is created
+ * and pinned with the others. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_POLPODS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct weft_polpod);
+} weft_polpods SEC(".maps");
+
 /* Address families as in struct weft_remote (<sys/socket.h> is not for -target bpf). */
 #define AF_INET4_ 2
 #define AF_INET6_ 10
@@ -391,15 +401,15 @@ static __always_inline int flow_parse(struct __sk_buff *skb, struct flow *f)
 	return -1;
 }
 
-/* Does a rule of pod ifindex in slot allow peer on proto/port? Two longest-prefix lookups: the
+/* Does a rule of policy id pol in slot allow peer on proto/port? Two longest-prefix lookups: the
  * rules whose peers contain peer, the rules whose ports contain port; any rule in both. */
-static __always_inline int pol_allows(__u32 ifindex, __u32 slot, const __be32 peer[4], __u8 proto,
+static __always_inline int pol_allows(__u32 pol, __u32 slot, const __be32 peer[4], __u8 proto,
 				      __be16 port)
 {
 	struct weft_pol_key key = {.prefixlen = WEFT_POL_KEY_BITS + 128,
-				   .id = {.ifindex = ifindex, .slot = slot}};
+				   .id = {.pol = pol, .slot = slot}};
 	struct weft_pol_port_key pkey = {.prefixlen = WEFT_POL_PORT_KEY_BITS,
-					 .id = {.ifindex = ifindex, .slot = slot},
+					 .id = {.pol = pol, .slot = slot},
 					 .proto = proto};
 	__u64 *peers, *ports;
 
@@ -455,8 +465,9 @@ static __always_inline void ct_put(const struct flow *f, struct weft_ct *ct, __u
 	bpf_map_update_elem(&weft_ct, &f->k, &nct, BPF_ANY);
 }
 
-/* The verdict on one packet between the sending pod sif (0: not a pod on this node) and the
- * receiving pod dst >> 32 (0: likewise), with their WEFT_EP_F_* flags (dst's in its low bits).
+/* The verdict on one packet between the sending pod sif (its policy id; 0: not a pod on this
+ * node) and the receiving pod dst >> 32 (likewise), with their WEFT_EP_F_* flags (dst's in its
+ * low bits).
  * grant: checks the caller waives (WEFT_CT_F_IN for the node's own traffic). Replies of
  * tracked flows pass; a flow passes a check once and is tracked with it, so policy changes
  * never cut it. 1: pass. A global function: verified once, whoever calls it. */
@@ -511,6 +522,12 @@ static __always_inline int to_node(struct __sk_buff *skb, struct bpf_fib_lookup 
  * receiver's ingress. A pod and the node it runs on always reach each other: traffic to one of
  * the host's own addresses is not policed (its answers come from a host socket, which to_pod
  * lets in). 0: drop. */
+/* A pod's id for weft_pol_pass: never 0 (that is "not a pod"). */
+static __always_inline __u32 pol_id(__u32 pol)
+{
+	return pol ? pol : WEFT_POL_NONE;
+}
+
 static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct weft_ep *dst,
 					struct bpf_fib_lookup *fib)
 {
@@ -520,14 +537,15 @@ static __always_inline int pol_from_pod(struct __sk_buff *skb, const struct weft
 	if (link)
 		sflags = link->flags;
 	if (dst && dst->ifindex != ifindex) {
-		dif = dst->ifindex;
+		dif = pol_id(dst->pol);
 		dflags = dst->flags;
 	}
 	if (!((sflags | dflags) & WEFT_ISO))
 		return 1;
 	if (!dst && (sflags & WEFT_EP_F_ISO_OUT) && to_node(skb, fib))
 		return 1;
-	return weft_pol_pass(skb, link ? ifindex : 0, sflags, (__u64)dif << 32 | dflags, 0);
+	return weft_pol_pass(skb, link ? pol_id(link->pol) : 0, sflags, (__u64)dif << 32 | dflags,
+			     0);
 }
 
 static __always_inline int pol_denied(struct __sk_buff *skb)
@@ -775,7 +793,7 @@ static __always_inline int pol_to_pod(struct __sk_buff *skb)
 
 	if (!link || !(link->flags & WEFT_ISO))
 		return 1;
-	return weft_pol_pass(skb, 0, 0, (__u64)ifindex << 32 | link->flags,
+	return weft_pol_pass(skb, 0, 0, (__u64)pol_id(link->pol) << 32 | link->flags,
 			     skb->sk ? WEFT_CT_F_IN : 0);
 }
 

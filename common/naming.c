@@ -26,6 +26,14 @@ uint64_t naming_hash(const char *const *parts, size_t n)
 	return h;
 }
 
+uint64_t naming_pod_hash(const char *ns, const char *name)
+{
+	const char *parts[] = {"pod", ns, name};
+	uint64_t h = naming_hash(parts, 3);
+
+	return h ? h : 1;
+}
+
 uint64_t naming_attachment_hash(const char *network, const char *container_id, const char *ifname)
 {
 	const char *parts[] = {network, container_id, ifname};

@@ -12,6 +12,9 @@
 uint64_t naming_hash_bytes(uint64_t h, const void *p, size_t n);
 /* 64-bit FNV-1a over the parts, each followed by a 0 byte (so ("ab","c") != ("a","bc")). */
 uint64_t naming_hash(const char *const *parts, size_t n);
+/* Hash of a Kubernetes pod ("pod", namespace, name), never 0: its NetworkPolicy state (the
+ * nftables chains' tag, the ebpf polpods key) is found by it. */
+uint64_t naming_pod_hash(const char *ns, const char *name);
 /* Hash of (network, container ID, ifname). */
 uint64_t naming_attachment_hash(const char *network, const char *container_id, const char *ifname);
 /* "veth" + 11 hex digits of the attachment hash; buf >= 16 bytes. */

@@ -10,6 +10,7 @@
  *   remote     LPM_TRIE    struct weft_remote_key (other nodes' pod CIDRs) -> struct weft_remote
  *   policy     LPM_TRIE    struct weft_pol_key (pod, direction, peer prefix) -> __u64 rule mask
  *   polports   LPM_TRIE    struct weft_pol_port_key (pod, direction, proto, port) -> __u64 rules
+ *   polpods    HASH        __u64 pod key (namespace/name) -> struct weft_polpod (user only)
  *   conntrack  LRU_HASH    struct weft_ct_key (a flow, as its first packet) -> struct weft_ct
  *   from_pod   tc ingress program of every host veth (ARP and NDP responder, same-node fast path)
  *   to_pod     tc egress program of every host veth (counts what the stack delivers)
@@ -21,18 +22,20 @@
 
 /* Bump when a map's key or value layout changes: the pin names carry it, so a new plugin never
  * reuses (or misreads) maps pinned by an older one. */
-#define WEFT_BPF_ABI 3 /* 2: IPv6 keys, the links map, nd_replies; 3: NetworkPolicy maps */
+/* 2: IPv6 keys, the links map, nd_replies; 3: NetworkPolicy maps; 4: policy by pod (polpods) */
+#define WEFT_BPF_ABI 4
 
-/* Pin file name of a map of this layout: WEFT_PIN("endpoints") is "endpoints_v3" (bpffs
+/* Pin file name of a map of this layout: WEFT_PIN("endpoints") is "endpoints_v4" (bpffs
  * refuses '.' in names). The plugin and weft-node both open the pins by these names. */
 #define WEFT_STR_(x)   #x
 #define WEFT_STR(x)    WEFT_STR_(x)
 #define WEFT_PIN(name) name "_v" WEFT_STR(WEFT_BPF_ABI)
 
-#define WEFT_EP_MAX	4096  /* local endpoint addresses per network and host netns */
-#define WEFT_REMOTE_MAX 4096  /* other nodes' pod CIDRs (peers) */
-#define WEFT_POL_MAX	65536 /* policy prefixes of every pod, direction and generation */
-#define WEFT_CT_MAX	65536 /* tracked flows of isolated pods (LRU: the oldest go first) */
+#define WEFT_EP_MAX	 4096  /* local endpoint addresses per network and host netns */
+#define WEFT_REMOTE_MAX	 4096  /* other nodes' pod CIDRs (peers) */
+#define WEFT_POL_MAX	 65536 /* policy prefixes of every pod, direction and generation */
+#define WEFT_CT_MAX	 65536 /* tracked flows of isolated pods (LRU: the oldest go first) */
+#define WEFT_POLPODS_MAX 4096  /* pods weft-node compiled, per network */
 
 /* An IPv6 address, or an IPv4 one mapped into ::ffff:0:0/96, in network byte order. */
 struct weft_ep_key {
@@ -44,10 +47,11 @@ struct weft_ep_key {
 /* The pod has an ingress limit (a tbf on its host veth): deliver through the host veth's egress,
  * not bpf_redirect_peer() into its netns, which would skip the qdisc. */
 #define WEFT_EP_F_SHAPED 0x1u
-/* NetworkPolicy (weft-node writes these bits into the endpoint and links entries of a pod; the
- * plugin's ADD starts with none). ISO_*: the pod is isolated in that direction, only the rules
- * of its policy entries allow new flows. GEN_*: which of the two generations of entries is the
- * live one (an update writes the other generation, then flips the bit: no window). */
+/* NetworkPolicy (weft-node writes these bits, and the pod's policy id, into the endpoint and
+ * links entries of a pod; the plugin's ADD copies them from the pod's polpods entry). ISO_*: the
+ * pod is isolated in that direction, only the rules of its policy entries allow new flows. GEN_*:
+ * which of the two generations of entries is the live one (an update writes the other generation,
+ * then flips the bit: no window). */
 #define WEFT_EP_F_ISO_IN  0x2u
 #define WEFT_EP_F_ISO_OUT 0x4u
 #define WEFT_EP_F_GEN_IN  0x8u
@@ -60,8 +64,8 @@ struct weft_ep {
 	__u32 flags;	  /* WEFT_EP_F_* */
 	__u8 mac[6];	  /* pod interface MAC */
 	__u8 host_mac[6]; /* host veth MAC = the pod's router MAC */
-	__u8 pad[4];
-	__u64 tag; /* naming_attachment_hash(network, containerID, ifname) */
+	__u32 pol;	  /* the pod's policy id (struct weft_polpod); 0: none */
+	__u64 tag;	  /* naming_attachment_hash(network, containerID, ifname) */
 };
 
 /* Another node's pod CIDR, as an LPM trie key: the prefix length counts the key's 128 bits
@@ -84,6 +88,8 @@ struct weft_link {
 	__u8 host_mac[6]; /* host veth MAC = the pod's router MAC */
 	__u32 flags;	  /* WEFT_EP_F_* */
 	__u64 tag;	  /* as in struct weft_ep */
+	__u32 pol;	  /* as in struct weft_ep */
+	__u32 pad;
 };
 
 /* One slot per CPU; the reader sums them. "tx" = sent by the pod, "rx" = received by it. */
@@ -99,7 +105,9 @@ struct weft_ep_stats {
 };
 
 /* ---- NetworkPolicy (docs/design.md §7, eBPF enforcement) ----
- * A pod is its host veth's ifindex; slot = direction * 2 + generation. */
+ * A pod's entries are under its policy id, which weft-node gives the pod (the Kubernetes one:
+ * namespace/name), not its veth: a new sandbox of the pod starts with them. slot = direction *
+ * 2 + generation. */
 #define WEFT_POL_IN	   0
 #define WEFT_POL_OUT	   1
 #define WEFT_POL_RULES_MAX 64  /* rules per pod and direction: bits of the mask */
@@ -111,11 +119,24 @@ static inline __u32 weft_pol_slot(__u32 dir, __u32 gen)
 }
 
 struct weft_pol_id {
-	__u32 ifindex;
+	__u32 pol; /* struct weft_polpod's */
 	__u32 slot;
 };
 
-/* LPM key: prefixlen counts the bits after it, so 64 (ifindex + slot) + the peer prefix in
+#define WEFT_POL_NONE 0xffffffffu /* the id of no entries: what a pod with pol 0 is checked as */
+
+/* A pod weft-node compiled (polpods, by naming_pod_hash(namespace, name)): its policy id and the
+ * WEFT_EP_F_ISO_* / _GEN_* bits its endpoint and links entries carry. The plugin's ADD copies
+ * them into the new entries. Key 0 holds no pod: its flags are the network's defaults. */
+struct weft_polpod {
+	__u32 pol;
+	__u32 flags;
+};
+
+#define WEFT_POLPOD_DEFAULTS 0ULL /* the key of the defaults entry */
+#define WEFT_POLPOD_F_DENY   0x1u /* --policy-default deny: a pod with no entry starts isolated */
+
+/* LPM key: prefixlen counts the bits after it, so 64 (pol + slot) + the peer prefix in
  * ::ffff:0:0/96 terms (an IPv4 /24 is 64 + 96 + 24); 64 alone is "any peer". The value: the
  * rules (bit i = rule i) whose peers contain every address that has this prefix as its
  * longest match (computed in user space, excepts included). */
@@ -125,7 +146,7 @@ struct weft_pol_key {
 	__be32 addr[4];
 };
 
-#define WEFT_POL_KEY_BITS 64 /* prefixlen of the (ifindex, slot) part */
+#define WEFT_POL_KEY_BITS 64 /* prefixlen of the (pol, slot) part */
 
 /* The ports LPM key: 64 + 8 (the protocol) + the port's leading bits; 64 alone is every
  * protocol and port. The value: the rules that allow every port whose longest match it is (a

@@ -24,9 +24,7 @@
 
 void nft_pol_pod_tag(const char *ns, const char *name, char tag[NFT_POL_TAG_LEN + 1])
 {
-	const char *parts[] = {"pod", ns, name};
-
-	snprintf(tag, NFT_POL_TAG_LEN + 1, "%016" PRIx64, naming_hash(parts, 3));
+	snprintf(tag, NFT_POL_TAG_LEN + 1, "%016" PRIx64, naming_pod_hash(ns, name));
 }
 
 int nft_pol_pod_key(const char *tag, uint64_t *ret)

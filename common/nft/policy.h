@@ -53,7 +53,7 @@
 enum { NFT_POL_POD_IN = 1, NFT_POL_POD_OUT = 2, NFT_POL_POD_GUARD = 4 };
 
 #define NFT_POL_TAG_LEN 16
-/* A pod's tag: 16 hex digits of naming_hash({"pod", namespace, name}). Its chains are
+/* A pod's tag: 16 hex digits of naming_pod_hash(namespace, name). Its chains are
  * "pi-<tag>" (ingress) and "po-<tag>" (egress). */
 void nft_pol_pod_tag(const char *ns, const char *name, char tag[NFT_POL_TAG_LEN + 1]);
 

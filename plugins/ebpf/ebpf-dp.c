@@ -22,7 +22,7 @@
 #include "cni_ebpf.skel.h"
 
 /* bpffs refuses '.' in names, hence the underscores. Maps are shared by every plugin build
- * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v3_<hash
+ * with the same map layout (WEFT_BPF_ABI); programs are pinned per build ("from_pod_v4_<hash
  * of the embedded object>"), so an upgraded plugin attaches its own program to new pods while
  * running pods keep theirs, all on the same maps. */
 static const char *const map_names[] = {
@@ -30,6 +30,7 @@ static const char *const map_names[] = {
 	[EBPF_PIN_STATS] = WEFT_PIN("stats"),	    [EBPF_PIN_META] = WEFT_PIN("meta"),
 	[EBPF_PIN_REMOTE] = WEFT_PIN("remote"),	    [EBPF_PIN_POLICY] = WEFT_PIN("policy"),
 	[EBPF_PIN_POLPORTS] = WEFT_PIN("polports"), [EBPF_PIN_CT] = WEFT_PIN("conntrack"),
+	[EBPF_PIN_POLPODS] = WEFT_PIN("polpods"),
 };
 
 static uint32_t object_hash(void)
@@ -43,7 +44,7 @@ static uint32_t object_hash(void)
 	return h;
 }
 
-/* Pin file name of one object ("endpoints_v3", ..., "from_pod_v3_<8 hex of the object>"). */
+/* Pin file name of one object ("endpoints_v4", ..., "from_pod_v4_<8 hex of the object>"). */
 static const char *ebpf_pin_name(enum ebpf_pin pin)
 {
 	static char progs[2][32];
@@ -102,7 +103,8 @@ static int pin_maps(struct cni_ebpf_bpf *skel, const char *dir, struct cni_err *
 						   [EBPF_PIN_REMOTE] = skel->maps.weft_remote,
 						   [EBPF_PIN_POLICY] = skel->maps.weft_policy,
 						   [EBPF_PIN_POLPORTS] = skel->maps.weft_polports,
-						   [EBPF_PIN_CT] = skel->maps.weft_ct};
+						   [EBPF_PIN_CT] = skel->maps.weft_ct,
+						   [EBPF_PIN_POLPODS] = skel->maps.weft_polpods};
 	char path[PATH_MAX];
 	int r;
 
@@ -254,6 +256,53 @@ static int stats_zero(const struct ebpf_dp *dp, uint32_t ifindex, struct cni_err
 	return map_put(dp->fd[EBPF_PIN_STATS], &ifindex, zero, "stats", err);
 }
 
+/* The NetworkPolicy a new sandbox starts with: the pod's polpods entry (weft-node compiled it
+ * before: an earlier sandbox, or bound to this node and not started yet), else isolated both
+ * ways with no rules (pol 0) when the defaults entry says deny, else nothing. */
+static struct weft_polpod pol_start(const struct ebpf_dp *dp, uint64_t pod_key)
+{
+	struct weft_polpod pp = {0}, def = {0};
+	uint64_t k = WEFT_POLPOD_DEFAULTS;
+
+	if (pod_key && bpf_map_lookup_elem(dp->fd[EBPF_PIN_POLPODS], &pod_key, &pp) == 0) {
+		pp.flags &= WEFT_EP_F_POLICY;
+		return pp;
+	}
+	pp = (struct weft_polpod){0};
+	if (bpf_map_lookup_elem(dp->fd[EBPF_PIN_POLPODS], &k, &def) == 0 &&
+	    (def.flags & WEFT_POLPOD_F_DENY))
+		pp.flags = WEFT_EP_F_ISO_IN | WEFT_EP_F_ISO_OUT;
+	return pp;
+}
+
+/* The policy id and bits of the pod's endpoint and links entries. weft-node may change the
+ * pod's polpods entry meanwhile: read again after writing, until both agree (it sets the bits
+ * of every entry carrying the pod's id after it writes polpods, so the last write is right). */
+static int pol_put(const struct ebpf_dp *dp, const struct ebpf_pod *pod,
+		   const struct weft_ep_key *keys, struct weft_ep *ep, struct weft_link *link,
+		   struct cni_err *err)
+{
+	uint32_t ifindex = (uint32_t)pod->host_ifindex;
+	struct weft_polpod now = pol_start(dp, pod->pod_key);
+	int r = 0;
+
+	for (int tries = 0; r >= 0 && tries < 3; tries++) {
+		struct weft_polpod used = now;
+
+		if (tries && ep->pol == now.pol && (ep->flags & WEFT_EP_F_POLICY) == now.flags)
+			return 0;
+		ep->pol = link->pol = used.pol;
+		ep->flags = (ep->flags & ~WEFT_EP_F_POLICY) | used.flags;
+		link->flags = (link->flags & ~WEFT_EP_F_POLICY) | used.flags;
+		for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
+			r = map_put(dp->fd[EBPF_PIN_EPS], &keys[i], ep, "endpoint", err);
+		if (r >= 0)
+			r = map_put(dp->fd[EBPF_PIN_LINKS], &ifindex, link, "links", err);
+		now = pol_start(dp, pod->pod_key);
+	}
+	return r;
+}
+
 int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
 		   const char *ifname, struct cni_err *err)
 {
@@ -277,10 +326,8 @@ int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const c
 
 	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
 		r = map_put(dp->fd[EBPF_PIN_META], &keys[i], &meta, "meta", err);
-	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
-		r = map_put(dp->fd[EBPF_PIN_EPS], &keys[i], &ep, "endpoint", err);
 	if (r >= 0)
-		r = map_put(dp->fd[EBPF_PIN_LINKS], &ifindex, &link, "links", err);
+		r = pol_put(dp, pod, keys, &ep, &link, err);
 	if (r >= 0)
 		r = stats_zero(dp, ifindex, err);
 	return r;
@@ -370,16 +417,6 @@ int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, s
 	return r;
 }
 
-static bool pol_key_is(const void *key, void *ctx)
-{
-	return ((const struct weft_pol_key *)key)->id.ifindex == *(const uint32_t *)ctx;
-}
-
-static bool pol_port_key_is(const void *key, void *ctx)
-{
-	return ((const struct weft_pol_port_key *)key)->id.ifindex == *(const uint32_t *)ctx;
-}
-
 struct ct_match {
 	const struct weft_ep_key *ips;
 	size_t n;
@@ -396,19 +433,13 @@ static bool ct_has_ip(const void *key, void *ctx)
 	return false;
 }
 
-int ebpf_dp_pol_del(const struct ebpf_dp *dp, uint32_t ifindex, const struct weft_ep_key *ips,
-		    size_t n_ips, struct cni_err *err)
+int ebpf_dp_flows_del(const struct ebpf_dp *dp, const struct weft_ep_key *ips, size_t n_ips,
+		      struct cni_err *err)
 {
 	struct ct_match m = {.ips = ips, .n = n_ips};
 	int r = 0;
 
-	if (ifindex)
-		r = bpfmap_del_if(dp->fd[EBPF_PIN_POLPORTS], sizeof(struct weft_pol_port_key),
-				  pol_port_key_is, &ifindex, err);
-	if (r >= 0 && ifindex)
-		r = bpfmap_del_if(dp->fd[EBPF_PIN_POLICY], sizeof(struct weft_pol_key), pol_key_is,
-				  &ifindex, err);
-	if (r >= 0 && n_ips)
+	if (n_ips)
 		r = bpfmap_del_if(dp->fd[EBPF_PIN_CT], sizeof(struct weft_ct_key), ct_has_ip, &m,
 				  err);
 	return r < 0 ? r : 0;
@@ -418,7 +449,6 @@ int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *e
 {
 	_cleanup_free_ struct ebpf_dp_entry *list = NULL;
 	struct weft_ep_key ips[2];
-	uint32_t ifindex = 0;
 	size_t n = 0, n_ips = 0;
 	int r, found = 0;
 
@@ -431,14 +461,11 @@ int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *e
 		r = ebpf_dp_entry_del(dp, &list[i], err);
 		if (r < 0)
 			return r;
-		if (list[i].has_ep)
-			ifindex = list[i].ep.ifindex;
 		if (n_ips < ARRAY_SIZE(ips))
 			ips[n_ips++] = list[i].key;
 		found++;
 	}
-	/* After the endpoints: the pod is no longer isolated, then its rules go. */
-	r = ebpf_dp_pol_del(dp, ifindex, ips, n_ips, err);
+	r = ebpf_dp_flows_del(dp, ips, n_ips, err);
 	return r < 0 ? r : found;
 }
 

@@ -43,6 +43,15 @@ static void pod_names(const struct cni_args *a, struct ebpf_pod *pod)
 }
 
 /* The IPAM's addresses: at least one, at most one per family. */
+/* The Kubernetes pod, when the runtime names it: its NetworkPolicy is found by it. */
+static uint64_t pod_key(const struct cni_args *a)
+{
+	const char *ns = cni_args_get(a, "K8S_POD_NAMESPACE"),
+		   *name = cni_args_get(a, "K8S_POD_NAME");
+
+	return ns && name && *ns && *name ? naming_pod_hash(ns, name) : 0;
+}
+
 static int pod_ips_pick(const struct cni_result *res, struct ebpf_pod *pod, struct cni_err *err)
 {
 	char buf[INET_PREFIX_STRLEN];
@@ -188,6 +197,7 @@ static int add_steps(struct add_state *s, struct cni_result *res, struct cni_err
 		return r;
 	/* Endpoint before the attachment and the pod's address: the first ARP finds it. */
 	s->made_ep = true;
+	s->pod.pod_key = pod_key(s->a);
 	r = ebpf_dp_ep_add(&s->dp, &s->pod, s->a->container_id, s->a->ifname, err);
 	if (r >= 0)
 		r = ebpf_dp_attach(&s->dp, s->pod.host_ifindex, err);
@@ -389,7 +399,7 @@ static bool tag_valid(const struct cni_args *a, uint64_t tag)
 	return false;
 }
 
-/* Endpoints (their host veths, policy entries and flows) of attachments that are not valid any
+/* Endpoints (their host veths and flows) of attachments that are not valid any
  * more. Goes on past
  * a failed entry; returns the first failure. */
 static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct cni_err *err)
@@ -417,8 +427,7 @@ static int dp_gc(const struct cni_args *a, const struct ebpf_conf *conf, struct 
 			continue;
 		r = ebpf_dp_entry_del(&dp, &list[i], &step);
 		if (r >= 0)
-			r = ebpf_dp_pol_del(&dp, list[i].has_ep ? list[i].ep.ifindex : 0,
-					    &list[i].key, 1, &step);
+			r = ebpf_dp_flows_del(&dp, &list[i].key, 1, &step);
 		if (r >= 0 && list[i].has_meta) {
 			char alias[256];
 

@@ -57,6 +57,8 @@ struct ebpf_pod {
 	size_t n_ips;
 	uint64_t tag;	   /* naming_attachment_hash(network, containerID, ifname) */
 	uint32_t ep_flags; /* WEFT_EP_F_* of its endpoint entries */
+	uint64_t
+		pod_key; /* naming_pod_hash of K8S_POD_NAMESPACE/NAME; 0: the runtime did not say */
 };
 
 /* The pod's router for an address of family. */
@@ -72,6 +74,7 @@ enum ebpf_pin {
 	EBPF_PIN_POLICY, /* NetworkPolicy (weft-node writes them): peers, ports, flows */
 	EBPF_PIN_POLPORTS,
 	EBPF_PIN_CT,
+	EBPF_PIN_POLPODS,  /* the pods weft-node compiled: their policy ids and bits */
 	EBPF_PIN_FROM_POD, /* programs from here on */
 	EBPF_PIN_TO_POD,
 	EBPF_PIN_N,
@@ -83,7 +86,7 @@ struct ebpf_dp {
 };
 #define EBPF_DP_INIT                                                                               \
 	{                                                                                          \
-		.fd = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                   \
+		.fd = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                               \
 	}
 
 /* create: mounts bpffs if needed, and loads + pins the programs and maps under the directory's
@@ -102,7 +105,10 @@ void ebpf_dp_key_of(const struct inet_addr *a, struct weft_ep_key *key);
 void ebpf_dp_key_addr(const struct weft_ep_key *key, struct inet_addr *a);
 
 /* Metas, endpoints, the link and zeroed counters, in that order (so a kill leaves nothing
- * DEL misses: every later entry is found from an earlier one). */
+ * DEL misses: every later entry is found from an earlier one). The endpoint and links entries
+ * start with the NetworkPolicy weft-node compiled for the pod (its polpods entry, by
+ * pod->pod_key), or isolated both ways when there is none and the network's defaults say deny
+ * (--policy-default deny); else with none. */
 int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const char *container_id,
 		   const char *ifname, struct cni_err *err);
 
@@ -120,11 +126,11 @@ int ebpf_dp_list(const struct ebpf_dp *dp, struct ebpf_dp_entry **ret, size_t *r
 uint64_t ebpf_dp_entry_tag(const struct ebpf_dp_entry *e);
 /* Removes the endpoint, its link and counters, and its meta; absent parts are fine. */
 int ebpf_dp_entry_del(const struct ebpf_dp *dp, const struct ebpf_dp_entry *e, struct cni_err *err);
-/* Removes what NetworkPolicy put in the maps for the host veth ifindex (flags aside: they go
- * with the endpoint) and the tracked flows of the addresses ips. */
-int ebpf_dp_pol_del(const struct ebpf_dp *dp, uint32_t ifindex, const struct weft_ep_key *ips,
-		    size_t n_ips, struct cni_err *err);
-/* Removes every entry of the attachment tag (and its policy entries); returns how many. */
+/* Removes the tracked flows of the addresses ips. (The pod's policy entries are weft-node's:
+ * they belong to the pod, not to this sandbox, and go when the pod does.) */
+int ebpf_dp_flows_del(const struct ebpf_dp *dp, const struct weft_ep_key *ips, size_t n_ips,
+		      struct cni_err *err);
+/* Removes every entry of the attachment tag (and its flows); returns how many. */
 int ebpf_dp_del_by_tag(const struct ebpf_dp *dp, uint64_t tag, struct cni_err *err);
 /* Counters of a host ifindex summed over CPUs; -ENOENT when there are none. */
 int ebpf_dp_stats(const struct ebpf_dp *dp, uint32_t ifindex, struct weft_ep_stats *ret,

@@ -25,6 +25,10 @@ setup() {
 teardown() {
 	[ -z "${AGENT_PID:-}" ] || kill -9 "$AGENT_PID" 2>/dev/null || true
 	weft_teardown
+	if [ -n "${PIN:-}" ]; then
+		umount "$PIN" 2>/dev/null || true
+		rmdir "$PIN"
+	fi
 }
 
 fail() {
@@ -118,13 +122,15 @@ start_agent() {
 	enforced
 }
 
-# add_pod NS NAME N [ARGS]: pod netns, bridge ADD with the runtime's K8S_POD_* args (+ ARGS),
-# a server in it; no Pod object is posted or updated (the API does not know its IP)
+# add_pod NS NAME N [ARGS]: pod netns, ADD with the runtime's K8S_POD_* args (+ ARGS), a server
+# in it; no Pod object is posted or updated (the API does not know its IP). The network:
+# $POD_PLUGIN and $POD_CONF (default: the bridge network pnet).
 add_pod() {
 	local ns=$1 name=$2 n=$3 netns out ip
 	netns=$(weft_netns_add "p$n")
 	out=$(CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=$ns;K8S_POD_NAME=$name${4:+;$4}" \
-		run_plugin ADD bridge "$DATA/net.d/10-pnet.conf" "ctr$n" eth0 "/run/netns/$netns") ||
+		run_plugin ADD "${POD_PLUGIN:-bridge}" "${POD_CONF:-$DATA/net.d/10-pnet.conf}" \
+		"ctr$n" eth0 "/run/netns/$netns") ||
 		fail "ADD $ns/$name: $out $(plugin_stderr)"
 	ip=$(json_get "$out" '.ips[0].address | split("/")[0]')
 	echo "$ip" >"$DATA/ip.$ns.$name"
@@ -360,4 +366,45 @@ time.sleep(3600)' >/dev/null 2>&1 &
 	start_agent
 	cannot y.c x.d 80
 	can y.c y.f 80
+}
+
+@test "agent-policy: an ebpf pod starts with the policy compiled for it; one the agent never saw starts cut off under deny" {
+	PIN=$(mktemp -d /tmp/weft-pin.XXXXXX)
+	mount -t bpf bpf "$PIN"
+	jq -cn --arg d "$DATA" --arg pin "$PIN" '{cniVersion: "1.0.0", name: "epol", type: "ebpf",
+		pinRoot: $pin, ipam: {type: "host-local", subnet: "10.96.0.0/24", dataDir: $d}}' \
+		>"$DATA/net.d/20-epol.conf"
+	POD_PLUGIN=ebpf POD_CONF=$DATA/net.d/20-epol.conf
+	add_pod y e 10 # the first ADD loads the network's datapath
+	ka_admin /objects/api/v1/namespaces/y/pods -XPOST -d "$(pod_json y e "$(ip_of y.e)" pod=e)" >/dev/null
+	start_agent --policy-default deny
+	apply "$deny_ingress_x"
+	pending x f pod=f
+	enforced
+	add_pod x f 11
+	cannot y.e x.f 80 # isolated from its first packet, by the ebpf program
+	can x.f y.e 80
+	can node x.f 80
+	# a pod the agent never compiled: cut off both ways; its node still reaches it
+	add_pod y g 12
+	cannot y.e y.g 80
+	cannot y.g y.e 80
+	ka_admin /objects/api/v1/namespaces/y/pods -XPOST -d "$(pod_json y g "$(ip_of y.g)" pod=g)" >/dev/null
+	enforced
+	can y.e y.g 80
+	can y.g y.e 80
+	# a pod that goes: its entries go
+	local before
+	before=$(bpftool map dump pinned "$PIN/epol/polpods_v4" -j | jq length)
+	ka_admin /objects/api/v1/namespaces/x/pods/f -XDELETE >/dev/null
+	enforced
+	[ "$(bpftool map dump pinned "$PIN/epol/polpods_v4" -j | jq length)" -eq $((before - 1)) ]
+	# --cleanup: every pod's policy and the default out of the maps
+	stop_agent
+	ip netns exec "$HOST" "$BIN/weft-node" --kubeconfig "$DATA/kubeconfig" --node-name node-a \
+		--cni-conf-dir "$DATA/net.d" --cleanup
+	[ "$(bpftool map dump pinned "$PIN/epol/polpods_v4" -j | jq length)" -eq 0 ]
+	[ "$(bpftool map dump pinned "$PIN/epol/policy_v4" -j | jq length)" -eq 0 ]
+	add_pod y h 13
+	can y.e y.h 80
 }

@@ -5,7 +5,6 @@
 #   ka_node NAME N [IP-N]      adds or replaces node NAME: podCIDR 10.244.N.0/24, InternalIP
 #                              192.168.77.IP-N (default N)
 #   ka_agent [ARGS]            starts weft-node on node A ($AGENT_PID, log in $DATA/agent.log)
-#   wait_until SECONDS CMD...  retries CMD every 50 ms
 
 KUBEAPI=$WEFT_ROOT/tests/kubeapi/kubeapi.py
 KA_TOKEN=weft-test-token-$$
@@ -59,15 +58,6 @@ ka_agent() {
 		>>"$DATA/agent.log" 2>&1 &
 	AGENT_PID=$!
 	export AGENT_PID
-}
-
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
 }
 
 # routes NS: weft's node routes as "dst via gw dev"

@@ -114,7 +114,7 @@ assert_clean() {
 	r=$(ip netns exec "$HOST" nft list ruleset)
 	! grep -q '10\.77\.0\.\|10\.244\.1\.' <<<"$r" || fail "nft rules left: $r"
 	if [ -n "$PIN" ]; then
-		[ "$(bpftool map dump pinned "$PIN/$NET/endpoints_v3" -j | jq length)" = 0 ] ||
+		[ "$(bpftool map dump pinned "$PIN/$NET/endpoints_v4" -j | jq length)" = 0 ] ||
 			fail "endpoint map entries left"
 	fi
 }
@@ -148,7 +148,7 @@ one_pod() {
 		nsenter --net="$(jq -r .netns <<<"$st")" tc qdisc show dev eth0 | grep -q tbf ||
 			fail "no egress shaping in the pod"
 	fi
-	[ -n "$PIN" ] && { [ "$(bpftool map dump pinned "$PIN/$NET/endpoints_v3" -j | jq length)" = 1 ] ||
+	[ -n "$PIN" ] && { [ "$(bpftool map dump pinned "$PIN/$NET/endpoints_v4" -j | jq length)" = 1 ] ||
 		fail "endpoint map"; }
 	cri stop "$id" || fail "StopPodSandbox"
 	cri rm "$id" || fail "RemovePodSandbox"

@@ -51,7 +51,7 @@ routes() { # routes NS: weft's node routes as "dst via gw dev"
 }
 
 remote_entries() { # remote_entries PIN: entries of the remote map
-	bpftool map dump pinned "$1/mnet/remote_v3" -j | jq length
+	bpftool map dump pinned "$1/mnet/remote_v4" -j | jq length
 }
 
 @test "ebpf multi-node: pods on two nodes; the sender's program sends with bpf_redirect_neigh" {
@@ -94,7 +94,7 @@ remote_entries() { # remote_entries PIN: entries of the remote map
 	add_on "$HOST" a p3 "$(weft_netns_add p3)"
 	[ "$(routes "$HOST")" = "10.244.3.0/24 via 192.168.77.3 dev ul0" ]
 	# The entry left: 10.244.3.0/24 (prefix 96 + 24 in ::ffff:0:0/96) -> 192.168.77.3.
-	bpftool map dump pinned "$PIN_A/mnet/remote_v3" -j | jq -e 'length == 1 and
+	bpftool map dump pinned "$PIN_A/mnet/remote_v4" -j | jq -e 'length == 1 and
 		.[0].key[0] == "0x78" and .[0].key[16:20] == ["0x0a", "0xf4", "0x03", "0x00"] and
 		.[0].value[8:12] == ["0xc0", "0xa8", "0x4d", "0x03"]'
 	run on_node "$HOST" run_plugin DEL ebpf "$(conf a)" pa eth0 "/run/netns/$CTR"

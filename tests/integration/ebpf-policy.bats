@@ -142,6 +142,10 @@ policy() {
 	caches "$1" | "$APPLY" --pin-root "$PIN" --network "$NET" default/a default/b default/c
 }
 
+serve82() { # serve82 NETNS: the echo server on port 82 (backgrounded)
+	ip netns exec "$1" python3 -c "$SERVER" 82 </dev/null >/dev/null 2>&1 3>&- &
+}
+
 # tcp FROM_NS IP PORT: a connection and one message echoed.
 tcp() {
 	ip netns exec "$1" python3 -c "$CLIENT" "$2" "$3"
@@ -156,7 +160,7 @@ ping1() {
 }
 
 pol_len() {
-	bpftool map dump pinned "$PIN/$NET/$1_v3" -j | jq length
+	bpftool map dump pinned "$PIN/$NET/$1_v4" -j | jq length
 }
 
 denied() {
@@ -260,7 +264,7 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	wait "$pid" || { cat "$BATS_TEST_TMPDIR/client"; false; } # the old one carries on
 }
 
-@test "ebpf policy: DEL leaves no policy entry and no tracked flow of the pod; gc finds nothing" {
+@test "ebpf policy: DEL leaves the pod's policy (its next sandbox starts with it) and no tracked flow; forgetting the pod removes it" {
 	policy '[{"name": "b-both", "spec": {"podSelector": {"matchLabels": {"app": "b"}},
 		"ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}],
 		"egress": [{"to": [{"ipBlock": {"cidr": "10.67.0.0/16", "except": ["10.67.1.0/24"]}}],
@@ -270,21 +274,27 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	tcp "$B" "$IPC" 80
 	ping1 "$A" "$IPB" # echo flows are tracked (TCP needs no entry)
 	ping1 "$B" "$IPC"
-	[ "$(pol_len policy)" -ge 3 ]
+	local n
+	n=$(pol_len policy)
+	[ "$n" -ge 3 ]
 	[ "$(pol_len polports)" -ge 2 ]
 	[ "$(pol_len conntrack)" -ge 2 ]
+	[ "$(pol_len polpods)" -eq 3 ]
 	run_plugin DEL ebpf "$CONF" b eth0 "/run/netns/$B"
-	[ "$(pol_len policy)" -eq 0 ]
-	[ "$(pol_len polports)" -eq 0 ]
+	[ "$(pol_len policy)" -eq "$n" ]
 	[ "$(pol_len conntrack)" -eq 0 ]
-	run "$APPLY" --pin-root "$PIN" --network "$NET" --gc
+	# weft-node's gc keeps the pods that are there; forgetting b takes its entries
+	run "$APPLY" --pin-root "$PIN" --network "$NET" --gc default/a default/b default/c
 	[ "$status" -eq 0 ]
 	[ "$output" = 0 ]
-	# forgetting a pod that is gone is fine; applying to it says so
-	caches '[]' | "$APPLY" --pin-root "$PIN" --network "$NET" --forget default/b
-	run bash -c "caches_out=\$(cat); echo \"\$caches_out\" | '$APPLY' --pin-root '$PIN' --network '$NET' default/b" <<<"$(caches "$DENY_IN_B")"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"no address of the pod"* ]]
+	"$APPLY" --pin-root "$PIN" --network "$NET" --forget default/b
+	[ "$(pol_len policy)" -eq 0 ]
+	[ "$(pol_len polports)" -eq 0 ]
+	[ "$(pol_len polpods)" -eq 2 ]
+	"$APPLY" --pin-root "$PIN" --network "$NET" --forget default/b # gone already: fine
+	run "$APPLY" --pin-root "$PIN" --network "$NET" --gc default/a
+	[ "$output" = 1 ]
+	[ "$(pol_len polpods)" -eq 1 ]
 }
 
 @test "ebpf policy: UDP: replies of an allowed flow pass, the reverse is denied, ICMP errors reach an isolated pod" {
@@ -298,19 +308,64 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	[ "$(pol_len conntrack)" -ge 2 ]
 }
 
-@test "ebpf policy: the plugin's GC takes a pruned pod's policy entries along" {
+@test "ebpf policy: the plugin's GC takes a pruned pod's flows along, and leaves its policy to weft-node" {
 	policy '[{"name": "b-from-a", "spec": {"podSelector": {"matchLabels": {"app": "b"}},
 		"ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}]}}]'
 	ping1 "$A" "$IPB"
-	[ "$(pol_len policy)" -ge 1 ]
+	local n
+	n=$(pol_len policy)
+	[ "$n" -ge 1 ]
 	[ "$(pol_len conntrack)" -ge 1 ]
 	gc=$(printf '%s' "$CONF" | jq -c '.["cni.dev/valid-attachments"] =
 		[{containerID: "a", ifname: "eth0"}, {containerID: "c", ifname: "eth0"}]')
 	run_plugin GC ebpf "$gc" "" "" ""
-	[ "$(pol_len policy)" -eq 0 ]
-	[ "$(pol_len polports)" -eq 0 ]
 	[ "$(pol_len conntrack)" -eq 0 ]
+	[ "$(pol_len policy)" -eq "$n" ]
 	tcp "$A" "$IPC" 80
+}
+
+@test "ebpf policy: a pod's new sandbox starts with the policy compiled for it; with deny as default, an unknown pod starts cut off" {
+	policy "$DENY_IN_B"
+	! tcp "$A" "$IPB" 80
+	# b's sandbox is replaced while nobody writes the maps: isolated from its first packet
+	run_plugin DEL ebpf "$CONF" b eth0 "/run/netns/$B"
+	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=b" pod_add b2 "$B"
+	local ipb=${REPLY% *}
+	[ "$ipb" != "$IPB" ]
+	serve82 "$B"
+	wait_until 5 tcp "$HOST" "$ipb" 82 # the node reaches it
+	! tcp "$A" "$ipb" 82
+	tcp "$B" "$IPA" 80 # egress is not isolated
+	# a pod compiled before its sandbox exists (bound to the node, no address yet)
+	local d ipd
+	d=$(weft_netns_add d)
+	caches "$DENY_IN_B" | jq -c '.pods["default/d"] = {metadata: {namespace: "default",
+		name: "d", labels: {app: "b"}}, status: {}}' |
+		"$APPLY" --pin-root "$PIN" --network "$NET" default/d
+	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=d" pod_add d "$d"
+	ipd=${REPLY% *}
+	serve82 "$d"
+	wait_until 5 tcp "$HOST" "$ipd" 82
+	! tcp "$A" "$ipd" 82
+	# --policy-default deny: a pod nobody compiled is cut off both ways, the node still reaches it
+	"$APPLY" --pin-root "$PIN" --network "$NET" --default deny
+	local e ipe
+	e=$(weft_netns_add e)
+	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=e" pod_add e "$e"
+	ipe=${REPLY% *}
+	serve82 "$e"
+	wait_until 5 tcp "$HOST" "$ipe" 82
+	! tcp "$A" "$ipe" 82
+	! tcp "$e" "$IPA" 80
+	# allow again: the next unknown pod starts open
+	"$APPLY" --pin-root "$PIN" --network "$NET" --default allow
+	local f ipf
+	f=$(weft_netns_add f)
+	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=f" pod_add f "$f"
+	ipf=${REPLY% *}
+	serve82 "$f"
+	wait_until 5 tcp "$A" "$ipf" 82
+	[ "$(pol_len polpods)" -eq 4 ] # a, b, c, d
 }
 
 @test "ebpf policy: traffic the stack delivers (from another node) meets the pod's ingress in to_pod" {

@@ -91,8 +91,8 @@ masq_rules() {
 	[ "$(ip netns exec "$HOST" sysctl -n net.ipv4.ip_forward)" = 1 ]
 	ip netns exec "$HOST" bpftool net -j | jq -e --arg d "$hv" \
 		'[.[0].tc[] | select(.devname == $d) | .kind] | sort == ["clsact/egress", "clsact/ingress"]'
-	for p in endpoints_v3 links_v3 stats_v3 meta_v3 remote_v3 policy_v3 polports_v3 conntrack_v3 \
-		from_pod_v3_* to_pod_v3_*; do
+	for p in endpoints_v4 links_v4 stats_v4 meta_v4 remote_v4 policy_v4 polports_v4 conntrack_v4 polpods_v4 \
+		from_pod_v4_* to_pod_v4_*; do
 		compgen -G "$PIN/$NET/$p" >/dev/null
 	done
 	[ "$(counter c1 ip)" = 10.66.0.2 ]
@@ -176,7 +176,7 @@ masq_rules() {
 	! ip -n "$CTR" link show eth0 2>/dev/null
 	[ ! -e "$DATA/$NET/10.66.0.2" ]
 	[ "$(masq_rules)" = 1 ] # c2 still needs it
-	compgen -G "$PIN/$NET/from_pod_v3_*" >/dev/null # shared: never removed by a pod's DEL
+	compgen -G "$PIN/$NET/from_pod_v4_*" >/dev/null # shared: never removed by a pod's DEL
 	run run_plugin DEL ebpf "$CONF" c2 eth0 "/run/netns/$CTR2"
 	[ "$status" -eq 0 ]
 	[ "$(masq_rules)" = 0 ] # the network's last pod takes it along
@@ -233,7 +233,7 @@ masq_rules() {
 	[ "$status" -eq 1 ]
 	json_get "$output" '.msg' | grep -q 'ingress'
 
-	bpftool map delete pinned "$PIN/$NET/endpoints_v3" key 0 0 0 0 0 0 0 0 0 0 255 255 10 66 0 3
+	bpftool map delete pinned "$PIN/$NET/endpoints_v4" key 0 0 0 0 0 0 0 0 0 0 255 255 10 66 0 3
 	run run_plugin CHECK ebpf "$conf2" c2 eth0 "/run/netns/$CTR2"
 	[ "$status" -eq 1 ]
 	json_get "$output" '.msg' | grep -q 'no endpoint'
@@ -326,7 +326,7 @@ masq_rules() {
 	done
 	ip netns exec "$HOST" bpftool net -j |
 		jq -e '[.[0].tc[] | select(.kind == "clsact/ingress") | .id] | (length == 6) and (unique | length == 1)'
-	id=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v3_* -j | jq .id)
+	id=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v4_* -j | jq .id)
 	ip netns exec "$HOST" bpftool net -j | jq -e --argjson id "$id" '.[0].tc[0].id == $id'
 }
 
@@ -336,15 +336,15 @@ masq_rules() {
 	conf=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
 	# Pretend c1's programs came from another build: its pins carry another object hash.
 	for p in from_pod to_pod; do
-		mv "$PIN/$NET/${p}"_v3_* "$PIN/$NET/${p}_v3_00000000"
+		mv "$PIN/$NET/${p}"_v4_* "$PIN/$NET/${p}_v4_00000000"
 	done
-	old=$(bpftool prog show pinned "$PIN/$NET/from_pod_v3_00000000" -j | jq .id)
+	old=$(bpftool prog show pinned "$PIN/$NET/from_pod_v4_00000000" -j | jq .id)
 	run add c2 "$CTR2"
 	[ "$status" -eq 0 ]
 	new=$(ip netns exec "$HOST" bpftool net -j |
 		jq --argjson old "$old" '[.[0].tc[] | select(.kind == "clsact/ingress") | .id | select(. != $old)][0]')
 	[ "$new" != null ]
-	[ "$(ls "$PIN/$NET" | grep -c '^from_pod_v3_')" -eq 2 ]
+	[ "$(ls "$PIN/$NET" | grep -c '^from_pod_v4_')" -eq 2 ]
 	# Both programs share the maps: the fast path works both ways, CHECK accepts the old one.
 	ip netns exec "$CTR" ping -c 2 -i 0.2 -W 2 10.66.0.3
 	ip netns exec "$CTR2" ping -c 2 -i 0.2 -W 2 10.66.0.2
@@ -518,8 +518,8 @@ dual_conf() {
 @test "ebpf: pinned programs and maps are gone after cleanup" {
 	run add c1 "$CTR"
 	[ "$status" -eq 0 ]
-	prog=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v3_* -j | jq .id)
-	map=$(bpftool map show pinned "$PIN/$NET/endpoints_v3" -j | jq .id)
+	prog=$(bpftool prog show pinned "$PIN/$NET"/from_pod_v4_* -j | jq .id)
+	map=$(bpftool map show pinned "$PIN/$NET/endpoints_v4" -j | jq .id)
 	run run_plugin DEL ebpf "$CONF" c1
 	[ "$status" -eq 0 ]
 	umount "$PIN"
@@ -561,12 +561,12 @@ dual_conf() {
 	rm -rf "$root"
 	[ "$status" -eq 0 ]
 	[ "$fstype" = bpf_fs ]
-	[[ "$pinned" =~ ^conntrack_v3\ endpoints_v3\ from_pod_v3_[0-9a-f]{8}\ links_v3\ meta_v3\ policy_v3\ polports_v3\ remote_v3\ stats_v3\ to_pod_v3_[0-9a-f]{8}\ $ ]]
+	[[ "$pinned" =~ ^conntrack_v4\ endpoints_v4\ from_pod_v4_[0-9a-f]{8}\ links_v4\ meta_v4\ policy_v4\ polpods_v4\ polports_v4\ remote_v4\ stats_v4\ to_pod_v4_[0-9a-f]{8}\ $ ]]
 }
 
 # ep_count DIR: entries of the endpoint map pinned in DIR.
 ep_count() {
-	bpftool map dump pinned "$1/endpoints_v3" -j | jq length
+	bpftool map dump pinned "$1/endpoints_v4" -j | jq length
 }
 
 # ingress_maps HOSTVETH: ids of the maps the ingress program of a host veth uses.
@@ -588,14 +588,14 @@ ingress_maps() {
 	conf1=$(printf '%s' "$CONF" | jq -c --argjson p "$output" '.prevResult = $p')
 	# on a bpffs of this shell's mount namespace (the runtime's), not the call's private one
 	[ "$(stat -f -c %T "$pins")" = bpf_fs ]
-	map=$(bpftool map show pinned "$pins/$NET/endpoints_v3" -j | jq .id)
+	map=$(bpftool map show pinned "$pins/$NET/endpoints_v4" -j | jq .id)
 	run add c2 "$CTR2"
 	[ "$status" -eq 0 ]
 	hv2=$(json_get "$output" '.interfaces[0].name')
 	# one datapath: the second call found the first one's maps and programs
-	[ "$(bpftool map show pinned "$pins/$NET/endpoints_v3" -j | jq .id)" = "$map" ]
+	[ "$(bpftool map show pinned "$pins/$NET/endpoints_v4" -j | jq .id)" = "$map" ]
 	[ "$(ep_count "$pins/$NET")" -eq 2 ]
-	[ "$(ls "$pins/$NET" | grep -c '^from_pod_v3_')" -eq 1 ]
+	[ "$(ls "$pins/$NET" | grep -c '^from_pod_v4_')" -eq 1 ]
 	ingress_maps "$hv1" | jq -e --argjson m "$map" 'any(.[]; . == $m)'
 	[ "$(ingress_maps "$hv1")" = "$(ingress_maps "$hv2")" ]
 	# pod to pod through the program (bpf_redirect_peer), not the host stack
@@ -631,9 +631,9 @@ ingress_maps() {
 		add c2 "$CTR2" >/dev/null
 		pins=/sys/fs/bpf/weft/$ino/$NET
 		[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ]
-		echo "eps $(bpftool map dump pinned "$pins/endpoints_v3" -j | jq length)"
+		echo "eps $(bpftool map dump pinned "$pins/endpoints_v4" -j | jq length)"
 		run_plugin DEL ebpf "$CONF" c1
-		echo "after $(bpftool map dump pinned "$pins/endpoints_v3" -j | jq length)"'
+		echo "after $(bpftool map dump pinned "$pins/endpoints_v4" -j | jq length)"'
 	[ "$status" -eq 0 ] || { echo "$output $(plugin_stderr)"; false; }
 	[[ "$output" == *"eps 2"*"after 1"* ]]
 	[ "$(stat -f -c %T /sys/fs/bpf)" = "$before" ] # the machine's /sys/fs/bpf untouched

@@ -103,6 +103,16 @@ plugin_stderr() {
 	cat "${BATS_TEST_TMPDIR:-/tmp}/plugin.stderr" 2>/dev/null
 }
 
+# wait_until SECONDS CMD...: runs CMD every 50 ms until it succeeds; 1 when time runs out.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.05
+	done
+}
+
 # json_get JSON FILTER: jq -r shortcut.
 json_get() {
 	printf '%s' "$1" | jq -r "$2"

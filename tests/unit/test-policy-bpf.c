@@ -58,7 +58,7 @@ static uint64_t model_mask(const struct polbpf_entry *e, size_t n, const struct 
 static uint64_t model_port_mask(const struct polbpf_port *e, size_t n, uint8_t proto, uint16_t port)
 {
 	struct weft_pol_port_key pk = {.prefixlen = WEFT_POL_PORT_KEY_BITS,
-				       .id = {.ifindex = 7, .slot = 1},
+				       .id = {.pol = 7, .slot = 1},
 				       .proto = proto,
 				       .port = {(uint8_t)(port >> 8), (uint8_t)port}},
 				 ek;
