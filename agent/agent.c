@@ -375,11 +375,22 @@ static void publish(struct agent *a)
 {
 	const struct informer_stats *s = informer_stats(a->nodes);
 
+	/* the API figures of every informer; the last sync is the Nodes one (the others may
+	 * see no event for hours) */
 	a->f.watch_restarts = s->watch_restarts;
 	a->f.relists = s->gone;
 	a->f.events = s->events;
 	a->f.malformed_events = s->malformed;
 	a->f.auth_errors = s->auth_errors;
+	for (size_t i = 0; i < ARRAY_SIZE(a->pol_inf) && a->pol_inf[i]; i++) {
+		const struct informer_stats *p = informer_stats(a->pol_inf[i]);
+
+		a->f.watch_restarts += p->watch_restarts;
+		a->f.relists += p->gone;
+		a->f.events += p->events;
+		a->f.malformed_events += p->malformed;
+		a->f.auth_errors += p->auth_errors;
+	}
 	a->f.last_sync_mono = s->last_sync_mono;
 	a->f.ready = a->ndone && (!a->o->network_policy || a->pdone);
 	metrics_update(a->m, publish_fn, &a->f);

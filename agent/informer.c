@@ -40,6 +40,7 @@ struct informer {
 	size_t scanned; /* bytes of line already searched for '\n' */
 	long code;
 	bool gone, malformed, got_event, auth_logged;
+	bool held, probe; /* waiting on the client's auth gate; the running request probes it */
 	unsigned backoff_ms;
 	struct informer_stats st;
 };
@@ -197,6 +198,19 @@ static int event(struct informer *inf, const char *s, size_t len)
 	return 0;
 }
 
+/* A 2xx: the gate opens for every informer of the client; this one's 403 streak ends. */
+static void accepted(struct informer *inf)
+{
+	if (inf->code != 200)
+		return;
+	if (inf->k->gate.refused)
+		log_info("the API server accepts this client's credentials again (%s)", inf->path);
+	inf->k->gate.refused = inf->k->gate.probing = false;
+	if (inf->auth_logged)
+		log_info("%s: the API server allows this client again", inf->path);
+	inf->auth_logged = false;
+}
+
 static size_t watch_data(struct informer *inf, const char *p, size_t n)
 {
 	struct buf *l = &inf->line;
@@ -227,11 +241,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 
 	if (!inf->code) {
 		curl_easy_getinfo(inf->h, CURLINFO_RESPONSE_CODE, &inf->code);
-		if (inf->auth_logged && inf->code == 200) {
-			inf->auth_logged = false;
-			log_info("%s: the API server accepts this client's credentials again",
-				 inf->path);
-		}
+		accepted(inf);
 	}
 	if (inf->listing || inf->code != 200)
 		return buf_add(&inf->body, p, n, BODY_MAX) ? n : 0;
@@ -254,16 +264,33 @@ static void backoff(struct informer *inf, const char *what, const char *why)
 	retry_in(inf, d);
 }
 
+/* 401: the credential itself. Every informer of the client waits for the gate. */
+static void unauthenticated(struct informer *inf, const char *what)
+{
+	struct kube *k = inf->k;
+
+	inf->st.auth_errors++;
+	if (!k->gate.refused)
+		log_error("%s: %s: HTTP 401: the API server does not accept this client's "
+			  "credentials (unauthenticated); check the token or certificate; every "
+			  "request waits, one is tried every %d s",
+			  inf->path, what, AUTH_RETRY_MS / 1000);
+	k->gate.refused = true;
+	k->gate.retry_at = informer_now() + AUTH_RETRY_MS / 1000.0;
+	inf->held = true;
+	retry_in(inf, AUTH_RETRY_MS);
+}
+
 static void auth_failed(struct informer *inf, const char *what)
 {
+	if (inf->code == 401)
+		return unauthenticated(inf, what);
 	inf->st.auth_errors++;
 	if (!inf->auth_logged)
-		log_error("%s: %s: HTTP %ld: the API server refused this client's credentials "
-			  "(%s); check the token or certificate and the RBAC rules (get, list, "
-			  "watch on %s); retrying every %d s",
-			  inf->path, what, inf->code,
-			  inf->code == 401 ? "unauthenticated" : "forbidden", inf->path,
-			  AUTH_RETRY_MS / 1000);
+		log_error("%s: %s: HTTP 403: the API server does not allow this client to %s "
+			  "%s (forbidden); check the RBAC rules (get, list, watch on %s); retrying "
+			  "every %d s",
+			  inf->path, what, what, inf->path, inf->path, AUTH_RETRY_MS / 1000);
 	inf->auth_logged = true;
 	retry_in(inf, AUTH_RETRY_MS);
 }
@@ -412,10 +439,9 @@ bool informer_done(struct informer *inf, CURL *h, CURLcode rc)
 	inf->running = false;
 	if (!inf->code)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &inf->code);
-	if (inf->auth_logged && inf->code == 200) {
-		inf->auth_logged = false;
-		log_info("%s: the API server accepts this client's credentials again", inf->path);
-	}
+	if (inf->probe)
+		inf->k->gate.probing = inf->probe = false;
+	accepted(inf);
 	if (inf->listing)
 		list_done(inf, rc);
 	else
@@ -454,8 +480,21 @@ void informer_tick(struct informer *inf)
 	_cleanup_free_ char *pq = NULL;
 	struct cni_err err = {0};
 
-	if (inf->running || informer_now() < inf->due)
+	if (inf->running || (informer_now() < inf->due && !(inf->held && !inf->k->gate.refused)))
 		return;
+	if (inf->k->gate.refused) { /* another informer's 401: one probe at a time */
+		inf->held = true;
+		if (inf->k->gate.probing) { /* woken when it opens (informer_timeout_ms) */
+			inf->due = informer_now() + AUTH_RETRY_MS / 1000.0;
+			return;
+		}
+		if (informer_now() < inf->k->gate.retry_at) {
+			inf->due = inf->k->gate.retry_at;
+			return;
+		}
+		inf->k->gate.probing = inf->probe = true;
+	}
+	inf->held = false;
 	if (!inf->listing && !inf->rv[0])
 		inf->listing = true;
 	if (request_path(inf, &pq) < 0)
@@ -487,6 +526,8 @@ long informer_timeout_ms(const struct informer *inf)
 
 	if (inf->running)
 		return -1;
+	if (inf->held && !inf->k->gate.refused)
+		return 0; /* the gate opened: at once */
 	d = (inf->due - informer_now()) * 1000.0;
 	return d <= 0 ? 0 : (long)d + 1;
 }

@@ -9,7 +9,9 @@
  *     the cache, so callbacks see only what changed while the watch was away;
  *   - a dropped connection, a 5xx or a malformed event retries after a capped exponential
  *     backoff with jitter (0.25 s doubling up to 30 s), resuming the watch where it can;
- *   - 401/403 are logged once per streak and retried every 10 s;
+ *   - a 401 (the credential refused) holds every informer of the client: logged once per
+ *     streak, one probe request every 10 s until one is accepted, then all resume at once;
+ *     a 403 (this collection's RBAC) is logged once per streak and retried every 10 s;
  *   - the cache is never flushed because the API is away. */
 #ifndef WEFT_AGENT_INFORMER_H
 #define WEFT_AGENT_INFORMER_H

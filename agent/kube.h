@@ -22,6 +22,14 @@ struct kube {
 	struct timespec token_mtime;
 	off_t token_size;
 	char auth[64 + 4096]; /* "Authorization: Bearer <token>" */
+	/* Client-wide: the API server answered 401 (it does not accept the credential itself), so
+	 * every informer of this client waits; one request at a time probes it, every 10 s, until
+	 * one is accepted (agent/informer.c). A 403 is about one collection's RBAC: that informer
+	 * alone waits. */
+	struct {
+		bool refused, probing;
+		double retry_at; /* CLOCK_MONOTONIC seconds of the next probe */
+	} gate;
 };
 
 /* Takes ownership of *cfg (zeroed). */
