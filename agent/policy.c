@@ -232,6 +232,11 @@ struct memo {
 	const json_t *peers; /* NULL: a free slot */
 	const json_t *pol;   /* the policy it belongs to */
 	struct pol_rule r;
+	/* which pods a change of could patch it (memo_may_select): */
+	const char *ns; /* the policy's namespace */
+	bool nsel;	/* a peer has a namespaceSelector: pods of any namespace */
+	bool pods;	/* a peer selects pods at all (not only ipBlocks) */
+	uint64_t keys;	/* the pod label keys its podSelectors read (key_bit of each) */
 };
 
 struct pol_index {
@@ -409,6 +414,80 @@ static uint64_t peers_key(const char *ns, const json_t *peers)
 	return naming_hash(parts, in_ns ? 2 : 1);
 }
 
+static bool has_ns_selector(const json_t *peers)
+{
+	const json_t *peer;
+	size_t i;
+
+	json_array_foreach(peers, i,
+			   peer) if (json_object_get(peer, "namespaceSelector")) return true;
+	return false;
+}
+
+/* One bit per label key (a 64-bit Bloom filter: a false positive only costs an evaluation). */
+static uint64_t key_bit(const char *key)
+{
+	const char *parts[] = {key};
+
+	return 1ULL << (naming_hash(parts, 1) & 63);
+}
+
+/* The label keys the peers' podSelectors read. */
+static uint64_t peer_keys(const json_t *peers)
+{
+	const json_t *peer, *e;
+	const char *k;
+	json_t *v;
+	uint64_t m = 0;
+	size_t i, j;
+
+	json_array_foreach(peers, i, peer)
+	{
+		const json_t *sel = json_object_get(peer, "podSelector");
+
+		json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), k, v) m |=
+			key_bit(k);
+		json_array_foreach(json_object_get(sel, "matchExpressions"), j, e) m |=
+			key_bit(json_string_value(json_object_get(e, "key")) ?: "");
+	}
+	return m;
+}
+
+/* The label keys whose values differ between two label sets. */
+static uint64_t changed_keys(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v;
+	uint64_t m = 0;
+
+	json_object_foreach((json_t *)a, k, v) if (!json_equal(v, json_object_get(b, k))) m |=
+		key_bit(k);
+	json_object_foreach((json_t *)b, k, v) if (!json_object_get(a, k)) m |= key_bit(k);
+	return m;
+}
+
+static bool same_ips(const json_t *a, const json_t *b)
+{
+	struct inet_addr x[2], y[2];
+	size_t n = pod_ips(a, x, 2);
+
+	if (pod_ips(b, y, 2) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!inet_addr_eq(&x[i], &y[i]))
+			return false;
+	return true;
+}
+
+static bool has_pod_peer(const json_t *peers)
+{
+	const json_t *peer;
+	size_t i;
+
+	json_array_foreach(peers, i, peer) if (!json_object_get(peer, "ipBlock")) return true;
+	return false;
+}
+
 static void memo_key(const json_t *peers, char key[32])
 {
 	snprintf(key, 32, "%p", (const void *)peers);
@@ -456,7 +535,14 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 		return -ENOMEM;
 	}
 	trim_ips(&m);
-	*slot = (struct memo){0, peers_key(x->ns, peers), peers, x->pol, m};
+	*slot = (struct memo){.key = peers_key(x->ns, peers),
+			      .peers = peers,
+			      .pol = x->pol,
+			      .r = m,
+			      .ns = meta_str(x->pol, "namespace"),
+			      .nsel = has_ns_selector(peers),
+			      .pods = has_pod_peer(peers),
+			      .keys = peer_keys(peers)};
 	slot->id = memo_id(slot->key, ++ix->seq);
 	r->peers_id = slot->id;
 	r->peers_key = slot->key;
@@ -720,12 +806,31 @@ static int add_ips_exact(const json_t *pod, struct pol_rule *r)
 
 /* The entry after pod changed from old to now: its addresses out if it was selected, in if
  * it is; a new id when anything moved. */
+/* Cheap: could the entry select a pod of namespace ns? (Most entries select in their own
+ * namespace only: a pod change skips them without evaluating a selector.) */
+static bool memo_may_select(const struct memo *m, const char *ns)
+{
+	return m->pods && (m->nsel || !m->ns || strcmp(m->ns, ns) == 0);
+}
+
+/* What a pod change can do to the entries: *keys = the label keys it changed, or all ones when
+ * more than labels changed (added, deleted, another address, namespace or hostNetwork). */
+static uint64_t change_keys(const json_t *old, const json_t *now)
+{
+	if (!old || !now || !same_ips(old, now) || host_network(old) != host_network(now) ||
+	    strcmp(meta_str(old, "namespace") ?: "", meta_str(now, "namespace") ?: "") != 0)
+		return ~0ULL;
+	return changed_keys(meta(old, "labels"), meta(now, "labels"));
+}
+
 static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, const json_t *now)
 {
 	bool was = old && memo_selects(ix, m, old), is = now && memo_selects(ix, m, now);
 
 	if (!was && !is)
 		return 0;
+	if (was && is && same_ips(old, now))
+		return 0; /* the same addresses: the entry's content and version stay */
 	if (was)
 		remove_pod_ips(old, &m->r);
 	m->id = memo_id(m->key, ix->seq);
@@ -735,28 +840,22 @@ static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, c
 int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now)
 {
 	const char *ns = meta_str(now ? now : old, "namespace");
+	uint64_t keys;
 
 	if (!ns)
 		return 0;
 	if (!json_object_get(ix->ns_labels, ns) && ns_labels_set(ix, ns) < 0)
 		return -ENOMEM;
+	keys = change_keys(old, now);
 	ix->seq++;
 	for (size_t i = 0; i < ix->n_memo; i++)
-		if (ix->memo[i].peers && memo_patch(ix, &ix->memo[i], old, now) < 0) {
+		if (ix->memo[i].peers && memo_may_select(&ix->memo[i], ns) &&
+		    (keys == ~0ULL || (ix->memo[i].keys & keys)) &&
+		    memo_patch(ix, &ix->memo[i], old, now) < 0) {
 			memo_drop(ix, &ix->memo[i]);
 			return -ENOMEM;
 		}
 	return bucket_swap(ix->pods_by_ns, ns, old, now);
-}
-
-static bool has_ns_selector(const json_t *peers)
-{
-	const json_t *peer;
-	size_t i;
-
-	json_array_foreach(peers, i,
-			   peer) if (json_object_get(peer, "namespaceSelector")) return true;
-	return false;
 }
 
 int pol_index_ns(struct pol_index *ix, const char *name)
