@@ -214,6 +214,10 @@ int nft_pol_attach(const char *ns, const char *name, const struct inet_addr *add
 	r = nft_sock_open(&s, err);
 	if (r == 0)
 		r = table_exists(s, &there, err);
+	if (r == -EPROTONOSUPPORT || r == -EAFNOSUPPORT || r == -EOPNOTSUPP) {
+		cni_err_clear(err); /* no nf_tables in this kernel: no policy table either */
+		return 0;
+	}
 	if (r < 0 || !there)
 		return r;
 	for (int i = 0; i < ATTACH_TRIES; i++) {
