@@ -43,6 +43,7 @@ struct nft_batch {
 	uint32_t *seq;
 	char *buf;
 	size_t len, cap;
+	size_t zeroed; /* buf[0, zeroed) has been written or zeroed */
 	struct nft_cmd *cmds;
 	size_t n_cmds, cap_cmds;
 	uint32_t begin_seq;
@@ -175,10 +176,15 @@ static int batch_reserve(struct nft_batch *b)
 
 		if (!p)
 			return -ENOMEM;
-		/* not zeroed: every message writes its own bytes, padding included (libmnl), and
-		 * a large batch's spare capacity then costs no memory until it is used */
 		b->buf = p;
 		b->cap = cap;
+	}
+	/* The next message's room zeroed, not the whole capacity (a large batch's spare capacity
+	 * costs no memory until it is used): libmnl before 1.0.5 leaves attribute padding as it
+	 * finds it, and the kernel must not be sent stale heap bytes. */
+	if (b->zeroed < b->len + NFT_MSG_RESERVE) {
+		memset(b->buf + b->zeroed, 0, b->len + NFT_MSG_RESERVE - b->zeroed);
+		b->zeroed = b->len + NFT_MSG_RESERVE;
 	}
 	if (b->n_cmds == b->cap_cmds) {
 		size_t cap = b->cap_cmds * 2 + 8;
