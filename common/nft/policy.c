@@ -6,6 +6,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/nft/internal.h"
 #include "common/nft/policy.h"
@@ -293,34 +294,29 @@ static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, struc
 /* A plain set's ranges as one range per address. */
 static int ranges_split(struct range **v, size_t *n, struct cni_err *err)
 {
-	size_t total = 0, k = 0;
-	struct range *w;
+	struct range *w = NULL;
+	size_t k = 0, cap = 0;
 
-	for (size_t i = 0; i < *n; i++) {
-		struct inet_addr a = (*v)[i].lo;
-
-		for (; total <= PLAIN_MAX; total++)
-			if (inet_addr_eq(&a, &(*v)[i].hi) || inet_addr_next(&a, &a) < 0)
-				break;
-		total++;
-	}
-	if (total > PLAIN_MAX)
-		return cni_err_set(err, CNI_ERR_CONFIG, E2BIG, "policy set: over %d addresses",
-				   PLAIN_MAX);
-	if (!(w = calloc(total + 1, sizeof(*w))))
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set");
-	for (size_t i = 0; i < *n; i++) {
-		struct inet_addr a = (*v)[i].lo;
-
-		for (;;) {
+	for (size_t i = 0; i < *n; i++)
+		for (struct inet_addr a = (*v)[i].lo;;) {
+			if (k == PLAIN_MAX ||
+			    array_room((void **)&w, &cap, k + 1, sizeof(*w)) < 0) {
+				free(w);
+				return k == PLAIN_MAX ? cni_err_set(err, CNI_ERR_CONFIG, E2BIG,
+								    "policy set: over %d addresses",
+								    PLAIN_MAX)
+						      : cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM,
+								    "policy set");
+			}
 			w[k].lo = w[k].hi = a;
 			k++;
 			if (inet_addr_eq(&a, &(*v)[i].hi) || inet_addr_next(&a, &a) < 0)
 				break;
 		}
+	if (w) {
+		free(*v);
+		*v = w;
 	}
-	free(*v);
-	*v = w;
 	*n = k;
 	return 0;
 }
@@ -710,6 +706,47 @@ static const char *map_of(const char *dir, const char *addr)
 	return strcmp(dir, "in") == 0 ? (v6 ? "in6" : "in4") : (v6 ? "out6" : "out4");
 }
 
+/* One element of a section of want into the batch: added, or deleted (by key). */
+typedef int (*elem_fn)(struct nft_batch *b, const char *key, const json_t *v, const void *arg,
+		       bool add);
+
+/* The elements of section o (the table's) that went or changed deleted, those of w that came
+ * or changed added. */
+static int section_diff(struct nft_batch *b, const json_t *o, const json_t *w, elem_fn fn,
+			const void *arg, struct nft_pol_counts *n)
+{
+	const char *k;
+	json_t *v;
+	int rr = 0;
+
+	json_object_foreach((json_t *)o, k, v)
+	{
+		json_t *nv = json_object_get(w, k);
+
+		if (rr == 0 && (!nv || !json_equal(nv, v))) {
+			rr = fn(b, k, v, arg, false);
+			n->map_changes++;
+		}
+	}
+	json_object_foreach((json_t *)w, k, v)
+	{
+		json_t *ov = json_object_get(o, k);
+
+		if (rr == 0 && (!ov || !json_equal(ov, v))) {
+			rr = fn(b, k, v, arg, true);
+			n->map_changes++;
+		}
+	}
+	return rr;
+}
+
+/* "in"/"out": ADDRESS -> chain (arg: the direction). */
+static int dispatch_elem(struct nft_batch *b, const char *addr, const json_t *chain,
+			 const void *arg, bool add)
+{
+	return map_elem(b, map_of(arg, addr), addr, add ? json_string_value(chain) : NULL, add);
+}
+
 /* Map elements: removed or changed ones deleted, new or changed ones added. */
 static int maps_update(struct nft_batch *b, const json_t *old, const json_t *want,
 		       struct nft_pol_counts *n)
@@ -717,36 +754,17 @@ static int maps_update(struct nft_batch *b, const json_t *old, const json_t *wan
 	static const char *const dirs[] = {"in", "out"};
 	int rr = 0;
 
-	for (size_t d = 0; rr == 0 && d < 2; d++) {
-		const json_t *o = section(old, dirs[d]), *w = section(want, dirs[d]);
-		const char *k;
-		json_t *v;
-
-		json_object_foreach((json_t *)o, k, v)
-		{
-			json_t *nv = json_object_get(w, k);
-
-			if (rr == 0 && (!nv || !json_equal(nv, v))) {
-				rr = map_elem(b, map_of(dirs[d], k), k, NULL, false);
-				n->map_changes++;
-			}
-		}
-		json_object_foreach((json_t *)w, k, v)
-		{
-			json_t *ov = json_object_get(o, k);
-
-			if (rr == 0 && (!ov || !json_equal(ov, v))) {
-				rr = map_elem(b, map_of(dirs[d], k), k, json_string_value(v), true);
-				n->map_changes++;
-			}
-		}
-	}
+	for (size_t d = 0; rr == 0 && d < 2; d++)
+		rr = section_diff(b, section(old, dirs[d]), section(want, dirs[d]), dispatch_elem,
+				  dirs[d], n);
 	return rr;
 }
 
-/* "pods": TAG -> flags; the guard bit is the table's. */
-static int pod_elem(struct nft_batch *b, const char *tag, const json_t *flags, bool guard, bool add)
+/* "pods": TAG -> flags (arg: whether the table has the guard, the bit the layer adds). */
+static int pod_elem(struct nft_batch *b, const char *tag, const json_t *flags, const void *arg,
+		    bool add)
 {
+	bool guard = *(const bool *)arg;
 	uint32_t v = htonl((uint32_t)json_integer_value(flags) | (guard ? NFT_POL_POD_GUARD : 0));
 	uint64_t h;
 
@@ -758,30 +776,10 @@ static int pod_elem(struct nft_batch *b, const char *tag, const json_t *flags, b
 static int pods_update(struct nft_batch *b, const json_t *old, const json_t *want,
 		       struct nft_pol_counts *n)
 {
-	const json_t *o = section(old, NFT_POL_PODS), *w = section(want, NFT_POL_PODS);
-	const char *k;
-	json_t *v;
-	int rr = 0;
+	bool guard = guarded(want); /* a deletion goes by key: the old bit does not matter */
 
-	json_object_foreach((json_t *)o, k, v)
-	{
-		json_t *nv = json_object_get(w, k);
-
-		if (rr == 0 && (!nv || !json_equal(nv, v))) {
-			rr = pod_elem(b, k, v, guarded(old), false);
-			n->map_changes++;
-		}
-	}
-	json_object_foreach((json_t *)w, k, v)
-	{
-		json_t *ov = json_object_get(o, k);
-
-		if (rr == 0 && (!ov || !json_equal(ov, v))) {
-			rr = pod_elem(b, k, v, guarded(want), true);
-			n->map_changes++;
-		}
-	}
-	return rr;
+	return section_diff(b, section(old, NFT_POL_PODS), section(want, NFT_POL_PODS), pod_elem,
+			    &guard, n);
 }
 
 static int removals(struct nft_batch *b, const json_t *old, const json_t *want,

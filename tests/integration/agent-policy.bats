@@ -41,18 +41,12 @@ ka_ns() { # ka_ns NAME: a Namespace labelled ns=NAME
 		-d "{\"metadata\":{\"name\":\"$1\",\"labels\":{\"ns\":\"$1\"}}}" >/dev/null
 }
 
-# pod NS NAME N: pod netns, bridge ADD, a TCP server on 80 and 81 in it, and the Pod object
-# (labels pod=NAME, named port "web" = 80) with the IP the ADD returned. IP in $DATA/ip.NS.NAME.
+# pod NS NAME N: add_pod (below), then the Pod object (labels pod=NAME, named port "web" = 80)
+# with the IP the ADD returned, as kubelet reports it.
 pod() {
-	local ns=$1 name=$2 n=$3 netns out ip
-	netns=$(weft_netns_add "p$n")
-	out=$(run_plugin ADD bridge "$DATA/net.d/10-pnet.conf" "ctr$n" eth0 "/run/netns/$netns") ||
-		fail "ADD $ns/$name: $out $(plugin_stderr)"
-	ip=$(json_get "$out" '.ips[0].address | split("/")[0]')
-	echo "$ip" >"$DATA/ip.$ns.$name"
-	echo "$netns" >"$DATA/netns.$ns.$name"
-	serve "$netns"
-	ka_admin /objects/api/v1/namespaces/"$ns"/pods -XPOST -d "$(pod_json "$ns" "$name" "$ip" "pod=$name")" >/dev/null
+	add_pod "$1" "$2" "$3"
+	ka_admin /objects/api/v1/namespaces/"$1"/pods -XPOST \
+		-d "$(pod_json "$1" "$2" "$(ip_of "$1.$2")" "pod=$2")" >/dev/null
 }
 
 serve() { # serve NETNS: a TCP server on 80 and 81 answering "ok"

@@ -142,8 +142,13 @@ policy() {
 	caches "$1" | "$APPLY" --pin-root "$PIN" --network "$NET" default/a default/b default/c
 }
 
-serve82() { # serve82 NETNS: the echo server on port 82 (backgrounded)
-	ip netns exec "$1" python3 -c "$SERVER" 82 </dev/null >/dev/null 2>&1 3>&- &
+# named_pod CID NAME NETNS: ADD as pod default/NAME (the runtime's K8S_POD_* args), the echo
+# server on port 82 in it, waited for from the node (which always reaches it); REPLY = its IPv4
+named_pod() {
+	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=$2" pod_add "$1" "$3"
+	REPLY=${REPLY% *}
+	ip netns exec "$3" python3 -c "$SERVER" 82 </dev/null >/dev/null 2>&1 3>&- &
+	wait_until 5 tcp "$HOST" "$REPLY" 82
 }
 
 # tcp FROM_NS IP PORT: a connection and one message echoed.
@@ -329,11 +334,9 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	! tcp "$A" "$IPB" 80
 	# b's sandbox is replaced while nobody writes the maps: isolated from its first packet
 	run_plugin DEL ebpf "$CONF" b eth0 "/run/netns/$B"
-	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=b" pod_add b2 "$B"
-	local ipb=${REPLY% *}
+	named_pod b2 b "$B"
+	local ipb=$REPLY
 	[ "$ipb" != "$IPB" ]
-	serve82 "$B"
-	wait_until 5 tcp "$HOST" "$ipb" 82 # the node reaches it
 	! tcp "$A" "$ipb" 82
 	tcp "$B" "$IPA" 80 # egress is not isolated
 	# a pod compiled before its sandbox exists (bound to the node, no address yet)
@@ -342,29 +345,24 @@ DENY_IN_B='[{"name": "deny-b", "spec": {"podSelector": {"matchLabels": {"app": "
 	caches "$DENY_IN_B" | jq -c '.pods["default/d"] = {metadata: {namespace: "default",
 		name: "d", labels: {app: "b"}}, status: {}}' |
 		"$APPLY" --pin-root "$PIN" --network "$NET" default/d
-	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=d" pod_add d "$d"
-	ipd=${REPLY% *}
-	serve82 "$d"
-	wait_until 5 tcp "$HOST" "$ipd" 82
+	named_pod d d "$d"
+	ipd=$REPLY
 	! tcp "$A" "$ipd" 82
 	# --policy-default deny: a pod nobody compiled is cut off both ways, the node still reaches it
 	"$APPLY" --pin-root "$PIN" --network "$NET" --default deny
 	local e ipe
 	e=$(weft_netns_add e)
-	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=e" pod_add e "$e"
-	ipe=${REPLY% *}
-	serve82 "$e"
-	wait_until 5 tcp "$HOST" "$ipe" 82
+	named_pod e e "$e"
+	ipe=$REPLY
 	! tcp "$A" "$ipe" 82
 	! tcp "$e" "$IPA" 80
 	# allow again: the next unknown pod starts open
 	"$APPLY" --pin-root "$PIN" --network "$NET" --default allow
 	local f ipf
 	f=$(weft_netns_add f)
-	CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=f" pod_add f "$f"
-	ipf=${REPLY% *}
-	serve82 "$f"
-	wait_until 5 tcp "$A" "$ipf" 82
+	named_pod f f "$f"
+	ipf=$REPLY
+	tcp "$A" "$ipf" 82
 	[ "$(pol_len polpods)" -eq 4 ] # a, b, c, d
 }
 
