@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/informer.h"
+#include "agent/intern.h"
 #include "agent/kube.h"
 #include "agent/metrics.h"
 #include "agent/nets.h"
@@ -39,12 +40,14 @@ struct agent {
 	/* NetworkPolicy (NULL when off): namespaces, pods, networkpolicies */
 	struct informer *pol_inf[3];
 	struct polsync *ps;
-	struct due pdue; /* a policy round is due */
+	struct intern *intern; /* pods' labels and ports, held once (agent/intern.h) */
+	struct due pdue;       /* a policy round is due */
 	bool pdone, ndone, prebuild;
 	struct agent_nets nets;
 	struct metrics *m;
 	int sigfd, inofd;
 	struct due due;	   /* a Node round is due */
+	struct due tdue;   /* handing freed memory back to the kernel is due (trim_after) */
 	struct peers last; /* the previous round's set, for one log line per change */
 	json_t *reasons;   /* the previous round's skipped nodes */
 	struct metrics_figures f;
@@ -70,6 +73,21 @@ static void due_in(struct due *d, double delay)
 static void mark(struct agent *a, double delay)
 {
 	due_in(&a->due, delay);
+}
+
+/* A round allocates and frees the whole peer set or policy table and their JSON: the freed
+ * pages go back to the kernel (glibc keeps them otherwise, and the agent's RSS would stay at its
+ * peak). After a large round at once (before the next one can stack on the garbage), after a
+ * small one at most once per AGENT_TRIM_DELAY_S: a trim walks the whole heap, which costs more
+ * than a small round. */
+static void trim_after(struct agent *a, bool large)
+{
+	if (!large) {
+		due_in(&a->tdue, AGENT_TRIM_DELAY_S);
+		return;
+	}
+	a->tdue.dirty = false;
+	malloc_trim(0);
 }
 
 static void node_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
@@ -102,8 +120,9 @@ static void pmark(struct agent *a, double delay)
 
 static json_t *pod_transform(void *ctx, json_t *obj)
 {
-	(void)ctx;
-	return polsync_pod_compact(obj);
+	struct agent *a = ctx;
+
+	return polsync_pod_compact(obj, a->intern);
 }
 
 static json_t *ns_transform(void *ctx, json_t *obj)
@@ -242,13 +261,13 @@ static void policy_round(struct agent *a)
 		a->f.policy_errors++;
 		return pmark(a, 1.0);
 	}
+	trim_after(a, !a->pdone || st.changes >= AGENT_TRIM_CHANGES);
 	a->pdone = true;
 	a->f.policy_rv = rv > a->f.policy_rv ? rv : a->f.policy_rv;
 	a->f.policy_pods = st.pods_local;
 	a->f.policy_isolated = st.pods_isolated;
 	a->f.policy_chains = st.chains;
 	a->f.policy_sets = st.sets;
-	malloc_trim(0);
 }
 
 static int policy_setup(struct agent *a, struct cni_err *err)
@@ -265,6 +284,8 @@ static int policy_setup(struct agent *a, struct cni_err *err)
 	if (!a->o->network_policy)
 		return 0;
 	a->f.policy_on = true;
+	if (!(a->intern = intern_new()))
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy state");
 	for (size_t i = 0; r >= 0 && i < 3; i++)
 		r = informer_new(&a->kube, a->multi, paths[i], &ops[i], &a->pol_inf[i], err);
 	if (r >= 0 &&
@@ -361,9 +382,7 @@ static void round_(struct agent *a)
 	metrics_observe(&a->f, informer_now() - t0);
 	peers_free(&a->last);
 	a->last = all;
-	/* A round allocates and frees the whole peer set and its JSON: hand the freed pages back
-	 * (glibc keeps them otherwise, and the agent's RSS would stay at its peak). */
-	malloc_trim(0);
+	trim_after(a, true);
 }
 
 static void publish_fn(struct metrics_figures *f, void *ctx)
@@ -437,6 +456,8 @@ static long poll_timeout(struct agent *a)
 		t = min_timeout(t, until(a->due.at));
 	if (a->pdue.dirty && pol_synced_all(a))
 		t = min_timeout(t, until(a->pdue.at));
+	if (a->tdue.dirty)
+		t = min_timeout(t, until(a->tdue.at));
 	return t < 0 || t > INT_MAX ? INT_MAX : t;
 }
 
@@ -483,6 +504,10 @@ static int loop(struct agent *a)
 		if (a->pdue.dirty && pol_synced_all(a) && informer_now() >= a->pdue.at) {
 			a->pdue.dirty = false;
 			policy_round(a);
+		}
+		if (a->tdue.dirty && informer_now() >= a->tdue.at) {
+			a->tdue.dirty = false;
+			malloc_trim(0);
 		}
 		publish(a);
 	}
@@ -555,6 +580,7 @@ static void teardown(struct agent *a)
 	for (size_t i = 0; i < 3; i++)
 		informer_free(a->pol_inf[i]);
 	polsync_free(a->ps);
+	intern_free(a->intern);
 	if (a->multi)
 		curl_multi_cleanup(a->multi);
 	kube_fini(&a->kube);

@@ -17,6 +17,10 @@
 #define AGENT_POLICIES_PATH    "/apis/networking.k8s.io/v1/networkpolicies"
 /* NetworkPolicy changes are coalesced for less: enforcement latency is a target (200 ms). */
 #define AGENT_POLICY_COALESCE_MS 20
+/* Freed memory goes back to the kernel at once after a round of this many table changes or
+ * more (and the first), else this long after (at most once per as long). */
+#define AGENT_TRIM_CHANGES 256
+#define AGENT_TRIM_DELAY_S 0.5
 
 struct agent_opts {
 	const char *kubeconfig; /* NULL: in-cluster */

@@ -223,6 +223,8 @@ static void rule_free_peers(struct pol_rule *r)
 	r->n_blocks = r->n_ips = 0;
 }
 
+#define MEMO_PEER_KEYS 4 /* peers beyond these count as reading every label key */
+
 /* What one round of compiles shares (see pol_index_new): the caches indexed by namespace,
  * and the peers of every rule already evaluated (a rule's from/to list means the same pods for
  * every target). */
@@ -237,6 +239,7 @@ struct memo {
 	bool nsel;	/* a peer has a namespaceSelector: pods of any namespace */
 	bool pods;	/* a peer selects pods at all (not only ipBlocks) */
 	uint64_t keys;	/* the pod label keys its podSelectors read (key_bit of each) */
+	uint64_t peer_keys[MEMO_PEER_KEYS]; /* the same per peer (the first ones) */
 };
 
 struct pol_index {
@@ -264,21 +267,32 @@ struct ctx {
 	const json_t *pol; /* the policy */
 };
 
+/* What selecting a pod reads of it (looked up once per pod, not once per peer). */
+struct podv {
+	const char *ns; /* NULL: not selectable (no namespace, or hostNetwork) */
+	const json_t *labels;
+};
+
+static struct podv podv_of(const json_t *pod)
+{
+	return (struct podv){host_network(pod) ? NULL : meta_str(pod, "namespace"),
+			     meta(pod, "labels")};
+}
+
 /* Is pod selected by the peer (not an ipBlock)? */
-static bool peer_selects(const struct ctx *x, const json_t *peer, const json_t *pod)
+static bool peer_selects(const struct ctx *x, const json_t *peer, const struct podv *pod)
 {
 	const json_t *nsel = json_object_get(peer, "namespaceSelector");
 	const json_t *psel = json_object_get(peer, "podSelector");
-	const char *pns = meta_str(pod, "namespace");
 	bool ns_ok;
 
-	if (host_network(pod) || !pns)
+	if (!pod->ns)
 		return false;
 	if (nsel)
-		ns_ok = pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, pns));
+		ns_ok = pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, pod->ns));
 	else
-		ns_ok = strcmp(pns, x->ns) == 0;
-	return ns_ok && (!psel || pol_selector_matches(psel, meta(pod, "labels")));
+		ns_ok = strcmp(pod->ns, x->ns) == 0;
+	return ns_ok && (!psel || pol_selector_matches(psel, pod->labels));
 }
 
 static int add_block(const json_t *b, struct pol_rule *r)
@@ -312,21 +326,50 @@ static int add_pod_ips(const json_t *pod, struct pol_rule *r)
 	return 0;
 }
 
-/* The pods a selector peer may select: its namespace's, or those of every namespace. */
-static int peer_pods(const struct ctx *x, const json_t *peer, struct pol_rule *r)
+/* Does a selector peer take pods of namespace ns at all (its own, or a selected one)? */
+static bool ns_in_reach(const struct ctx *x, const json_t *peers, const char *ns)
 {
-	const json_t *nsel = json_object_get(peer, "namespaceSelector"), *pods, *pod;
-	const char *ns;
+	const json_t *peer;
 	size_t i;
+
+	json_array_foreach(peers, i, peer)
+	{
+		const json_t *nsel = json_object_get(peer, "namespaceSelector");
+
+		if (json_object_get(peer, "ipBlock"))
+			continue;
+		if (nsel ? pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, ns))
+			 : strcmp(ns, x->ns) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The pods the selector peers select, each pod's addresses once however many peers select it
+ * (memo_patch takes a pod's addresses out once when it leaves). */
+static int peers_pods(const struct ctx *x, const json_t *peers, struct pol_rule *r)
+{
+	const json_t *pods, *pod, *peer;
+	const char *ns;
+	size_t i, j;
 	int e = 0;
 
 	json_object_foreach(x->ix->pods_by_ns, ns, pods)
 	{
-		if (nsel ? !pol_selector_matches(nsel, json_object_get(x->ix->ns_labels, ns))
-			 : strcmp(ns, x->ns) != 0)
+		if (!ns_in_reach(x, peers, ns))
 			continue;
-		json_array_foreach(pods, i, pod) if (e >= 0 && peer_selects(x, peer, pod)) e =
-			add_pod_ips(pod, r);
+		json_array_foreach(pods, i, pod)
+		{
+			struct podv v = podv_of(pod);
+
+			json_array_foreach(peers, j, peer) if (e >= 0 &&
+							       !json_object_get(peer, "ipBlock") &&
+							       peer_selects(x, peer, &v))
+			{
+				e = add_pod_ips(pod, r);
+				break;
+			}
+		}
 	}
 	return e;
 }
@@ -361,6 +404,15 @@ static int copy_peers(const struct pol_rule *src, struct pol_rule *dst)
 	return 0;
 }
 
+static bool has_pod_peer(const json_t *peers)
+{
+	const json_t *peer;
+	size_t i;
+
+	json_array_foreach(peers, i, peer) if (!json_object_get(peer, "ipBlock")) return true;
+	return false;
+}
+
 static int eval_peers(const struct ctx *x, const json_t *peers, struct pol_rule *r)
 {
 	json_t *peer;
@@ -368,14 +420,9 @@ static int eval_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 	int e = 0;
 
 	r->any_peer = json_array_size(peers) == 0;
-	json_array_foreach(peers, i, peer)
-	{
-		if (e >= 0 && json_object_get(peer, "ipBlock"))
-			e = add_block(json_object_get(peer, "ipBlock"), r);
-		else if (e >= 0)
-			e = peer_pods(x, peer, r);
-	}
-	return e;
+	json_array_foreach(peers, i, peer) if (e >= 0 && json_object_get(peer, "ipBlock")) e =
+		add_block(json_object_get(peer, "ipBlock"), r);
+	return e >= 0 && has_pod_peer(peers) ? peers_pods(x, peers, r) : e;
 }
 
 /* A free slot of the memo (grown when there is none). */
@@ -432,23 +479,36 @@ static uint64_t key_bit(const char *key)
 	return 1ULL << (naming_hash(parts, 1) & 63);
 }
 
-/* The label keys the peers' podSelectors read. */
-static uint64_t peer_keys(const json_t *peers)
+/* The label keys a peer's podSelector reads. */
+static uint64_t sel_keys(const json_t *peer)
 {
-	const json_t *peer, *e;
+	const json_t *sel = json_object_get(peer, "podSelector"), *e;
 	const char *k;
 	json_t *v;
 	uint64_t m = 0;
-	size_t i, j;
+	size_t j;
+
+	json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), k, v) m |= key_bit(k);
+	json_array_foreach(json_object_get(sel, "matchExpressions"), j, e) m |=
+		key_bit(json_string_value(json_object_get(e, "key")) ?: "");
+	return m;
+}
+
+/* The label keys the peers' podSelectors read, in all and per peer (the first
+ * MEMO_PEER_KEYS). */
+static uint64_t peer_keys(const json_t *peers, uint64_t per[MEMO_PEER_KEYS])
+{
+	const json_t *peer;
+	uint64_t m = 0;
+	size_t i;
 
 	json_array_foreach(peers, i, peer)
 	{
-		const json_t *sel = json_object_get(peer, "podSelector");
+		uint64_t k = sel_keys(peer);
 
-		json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), k, v) m |=
-			key_bit(k);
-		json_array_foreach(json_object_get(sel, "matchExpressions"), j, e) m |=
-			key_bit(json_string_value(json_object_get(e, "key")) ?: "");
+		if (i < MEMO_PEER_KEYS)
+			per[i] = k;
+		m |= k;
 	}
 	return m;
 }
@@ -477,15 +537,6 @@ static bool same_ips(const json_t *a, const json_t *b)
 		if (!inet_addr_eq(&x[i], &y[i]))
 			return false;
 	return true;
-}
-
-static bool has_pod_peer(const json_t *peers)
-{
-	const json_t *peer;
-	size_t i;
-
-	json_array_foreach(peers, i, peer) if (!json_object_get(peer, "ipBlock")) return true;
-	return false;
 }
 
 static void memo_key(const json_t *peers, char key[32])
@@ -535,14 +586,16 @@ static int rule_peers(const struct ctx *x, const json_t *peers, struct pol_rule 
 		return -ENOMEM;
 	}
 	trim_ips(&m);
+	if (m.n_ips > 1) /* kept sorted (memo_patch), so renderers need not sort */
+		qsort(m.ips, m.n_ips, sizeof(*m.ips), inet_addr_qcmp);
 	*slot = (struct memo){.key = peers_key(x->ns, peers),
 			      .peers = peers,
 			      .pol = x->pol,
 			      .r = m,
 			      .ns = meta_str(x->pol, "namespace"),
 			      .nsel = has_ns_selector(peers),
-			      .pods = has_pod_peer(peers),
-			      .keys = peer_keys(peers)};
+			      .pods = has_pod_peer(peers)};
+	slot->keys = peer_keys(peers, slot->peer_keys);
 	slot->id = memo_id(slot->key, ++ix->seq);
 	r->peers_id = slot->id;
 	r->peers_key = slot->key;
@@ -754,17 +807,24 @@ static int bucket_swap(json_t *by, const char *ns, const json_t *old, json_t *no
 	return now && json_array_append(b, now) < 0 ? -ENOMEM : 0;
 }
 
-/* Does any selector peer of the memo entry select pod? */
-static bool memo_selects(struct pol_index *ix, const struct memo *m, const json_t *pod)
+/* Does a peer of the entry read a label in keys (~0: anything may have changed)? */
+static bool peer_varies(const struct memo *m, size_t i, uint64_t keys)
 {
-	struct ctx x = {ix, meta_str(m->pol, "namespace"), m->pol};
+	return keys == ~0ULL || i >= MEMO_PEER_KEYS || (m->peer_keys[i] & keys);
+}
+
+/* Does a selector peer of the entry select pod v? Only the peers reading a label in keys
+ * (variant) or only the others (!variant). */
+static bool memo_picks(struct pol_index *ix, const struct memo *m, const struct podv *v,
+		       uint64_t keys, bool variant)
+{
+	struct ctx x = {ix, m->ns, m->pol};
 	const json_t *peer;
 	size_t i;
 
-	if (!x.ns)
-		return true;
-	json_array_foreach(m->peers, i, peer) if (!json_object_get(peer, "ipBlock") &&
-						  peer_selects(&x, peer, pod)) return true;
+	json_array_foreach(m->peers, i, peer) if (peer_varies(m, i, keys) == variant &&
+						  !json_object_get(peer, "ipBlock") &&
+						  peer_selects(&x, peer, v)) return true;
 	return false;
 }
 
@@ -774,20 +834,23 @@ static int ns_labels_set(struct pol_index *ix, const char *ns)
 											 : 0;
 }
 
-/* The addresses of pod out of r (the first occurrence of each). */
+/* The addresses of pod out of r's sorted ips (one occurrence of each). */
 static void remove_pod_ips(const json_t *pod, struct pol_rule *r)
 {
 	struct inet_addr ips[2];
 	size_t n = pod_ips(pod, ips, 2);
 
-	for (size_t k = 0; k < n; k++)
-		for (size_t i = 0; i < r->n_ips; i++)
-			if (inet_addr_eq(&r->ips[i], &ips[k])) {
-				r->ips[i] = r->ips[--r->n_ips];
-				break;
-			}
+	for (size_t k = 0; k < n; k++) {
+		size_t i = inet_addr_lower_bound(r->ips, r->n_ips, &ips[k]);
+
+		if (i < r->n_ips && inet_addr_eq(&r->ips[i], &ips[k])) {
+			memmove(&r->ips[i], &r->ips[i + 1], (r->n_ips - i - 1) * sizeof(*r->ips));
+			r->n_ips--;
+		}
+	}
 }
 
+/* The addresses of pod into r's sorted ips. */
 static int add_ips_exact(const json_t *pod, struct pol_rule *r)
 {
 	struct inet_addr ips[2], *v;
@@ -798,14 +861,17 @@ static int add_ips_exact(const json_t *pod, struct pol_rule *r)
 	v = realloc(r->ips, (r->n_ips + n) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	memcpy(v + r->n_ips, ips, n * sizeof(*v));
 	r->ips = v;
-	r->n_ips += n;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = inet_addr_lower_bound(r->ips, r->n_ips, &ips[k]);
+
+		memmove(&r->ips[i + 1], &r->ips[i], (r->n_ips - i) * sizeof(*r->ips));
+		r->ips[i] = ips[k];
+		r->n_ips++;
+	}
 	return 0;
 }
 
-/* The entry after pod changed from old to now: its addresses out if it was selected, in if
- * it is; a new id when anything moved. */
 /* Cheap: could the entry select a pod of namespace ns? (Most entries select in their own
  * namespace only: a pod change skips them without evaluating a selector.) */
 static bool memo_may_select(const struct memo *m, const char *ns)
@@ -823,35 +889,58 @@ static uint64_t change_keys(const json_t *old, const json_t *now)
 	return changed_keys(meta(old, "labels"), meta(now, "labels"));
 }
 
-static int memo_patch(struct pol_index *ix, struct memo *m, const json_t *old, const json_t *now)
-{
-	bool was = old && memo_selects(ix, m, old), is = now && memo_selects(ix, m, now);
+/* A pod change, as memo_patch reads it: the objects, what selection reads of each, and the
+ * label keys that changed (~0: more than labels). */
+struct pod_change {
+	const json_t *old, *now;
+	struct podv ov, nv;
+	uint64_t keys;
+};
 
+/* The entry after pod changed from old to now: its addresses out if it was selected, in if
+ * it is; a new id when anything moved. The peers reading no changed key select the pod before
+ * and after alike: they are evaluated only when the others' verdict moved. */
+static int memo_patch(struct pol_index *ix, struct memo *m, const struct pod_change *c)
+{
+	bool was = !m->ns, is = !m->ns;
+
+	if (m->ns) {
+		was = c->old && memo_picks(ix, m, &c->ov, c->keys, true);
+		is = c->now && memo_picks(ix, m, &c->nv, c->keys, true);
+		if (was != is && memo_picks(ix, m, c->old ? &c->ov : &c->nv, c->keys, false))
+			was = is = true;
+	}
+	was = was && c->old;
+	is = is && c->now;
 	if (!was && !is)
 		return 0;
-	if (was && is && same_ips(old, now))
+	if (was && is && same_ips(c->old, c->now))
 		return 0; /* the same addresses: the entry's content and version stay */
 	if (was)
-		remove_pod_ips(old, &m->r);
+		remove_pod_ips(c->old, &m->r);
 	m->id = memo_id(m->key, ix->seq);
-	return is ? add_ips_exact(now, &m->r) : 0;
+	return is ? add_ips_exact(c->now, &m->r) : 0;
 }
 
 int pol_index_pod(struct pol_index *ix, const json_t *old, json_t *now)
 {
 	const char *ns = meta_str(now ? now : old, "namespace");
-	uint64_t keys;
+	struct pod_change c = {old, now, {0}, {0}, 0};
 
 	if (!ns)
 		return 0;
 	if (!json_object_get(ix->ns_labels, ns) && ns_labels_set(ix, ns) < 0)
 		return -ENOMEM;
-	keys = change_keys(old, now);
+	c.keys = change_keys(old, now);
+	if (old)
+		c.ov = podv_of(old);
+	if (now)
+		c.nv = podv_of(now);
 	ix->seq++;
 	for (size_t i = 0; i < ix->n_memo; i++)
 		if (ix->memo[i].peers && memo_may_select(&ix->memo[i], ns) &&
-		    (keys == ~0ULL || (ix->memo[i].keys & keys)) &&
-		    memo_patch(ix, &ix->memo[i], old, now) < 0) {
+		    (c.keys == ~0ULL || (ix->memo[i].keys & c.keys)) &&
+		    memo_patch(ix, &ix->memo[i], &c) < 0) {
 			memo_drop(ix, &ix->memo[i]);
 			return -ENOMEM;
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/intern.h"
 #include "agent/policy.h"
 #include "agent/polsync-bpf.h"
 #include "agent/polsync.h"
@@ -42,19 +43,29 @@ static void copy_key(json_t *dst, const json_t *src, const char *key)
 		json_object_set(dst, key, v);
 }
 
-static json_t *compact_meta(const json_t *obj)
+/* The value of key, held once (in: agent/intern.h; NULL: a copy of the reference). */
+static void copy_held(json_t *dst, const json_t *src, const char *key, struct intern *in)
+{
+	json_t *v = json_object_get(src, key);
+
+	if (v)
+		json_object_set_new(dst, key, intern_take(in, json_incref(v)));
+}
+
+static json_t *compact_meta(const json_t *obj, struct intern *in)
 {
 	const json_t *m = json_object_get(obj, "metadata");
 	json_t *r = json_object();
 
 	copy_key(r, m, "name");
 	copy_key(r, m, "namespace");
-	copy_key(r, m, "labels");
+	copy_held(r, m, "labels", in);
 	copy_key(r, m, "resourceVersion");
 	return r;
 }
 
-static json_t *compact_containers(const json_t *spec)
+/* The containers' ports (what named ports resolve against), held once. */
+static json_t *compact_containers(const json_t *spec, struct intern *in)
 {
 	const json_t *c;
 	json_t *r = json_array();
@@ -67,7 +78,7 @@ static json_t *compact_containers(const json_t *spec)
 		copy_key(k, c, "ports");
 		json_array_append_new(r, k);
 	}
-	return r;
+	return intern_take(in, r);
 }
 
 /* A pod that has ended (its sandbox is gone for good): it gets no chains. */
@@ -79,31 +90,34 @@ static bool pod_done(const json_t *pod)
 	return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0);
 }
 
-json_t *polsync_pod_compact(const json_t *pod)
+json_t *polsync_pod_compact(const json_t *pod, struct intern *in)
 {
 	const json_t *spec = json_object_get(pod, "spec"), *st = json_object_get(pod, "status");
+	const json_t *ips = json_object_get(st, "podIPs");
 	json_t *s = json_object(), *t = json_object();
 
 	copy_key(s, spec, "nodeName");
 	copy_key(s, spec, "hostNetwork");
-	json_object_set_new(s, "containers", compact_containers(spec));
-	copy_key(t, st, "podIP");
+	json_object_set_new(s, "containers", compact_containers(spec, in));
+	if (json_array_size(ips) == 0)
+		copy_key(t, st, "podIP"); /* else podIPs[0] (the API keeps them the same) */
 	copy_key(t, st, "podIPs");
 	if (pod_done(pod))
 		copy_key(t, st, "phase"); /* only then: most pods carry none */
-	return json_pack("{s:o, s:o, s:o}", "metadata", compact_meta(pod), "spec", s, "status", t);
+	return json_pack("{s:o, s:o, s:o}", "metadata", compact_meta(pod, in), "spec", s, "status",
+			 t);
 }
 
 json_t *polsync_ns_compact(const json_t *ns)
 {
-	return json_pack("{s:o}", "metadata", compact_meta(ns));
+	return json_pack("{s:o}", "metadata", compact_meta(ns, NULL));
 }
 
 json_t *polsync_policy_compact(const json_t *pol)
 {
 	json_t *spec = json_object_get(pol, "spec");
 
-	return json_pack("{s:o, s:O}", "metadata", compact_meta(pol), "spec",
+	return json_pack("{s:o, s:O}", "metadata", compact_meta(pol, NULL), "spec",
 			 spec ? spec : json_null());
 }
 
@@ -181,27 +195,49 @@ static int rng_cmp(const void *a, const void *b)
 	return c ? c : inet_addr_cmp(&x->hi, &y->hi);
 }
 
-/* The peers of rule r in family fam as ranges (sorted). */
-static int rule_ranges(const struct pol_rule *r, int fam, struct rngs *s)
+static bool rngs_sorted(const struct rngs *s)
 {
+	for (size_t i = 1; i < s->n; i++)
+		if (rng_cmp(&s->v[i - 1], &s->v[i]) > 0)
+			return false;
+	return true;
+}
+
+/* A rule's peers go to two sets per family: its pods' addresses (a hash set: a pod coming or
+ * going changes one element, cheap to commit) and its ipBlocks (an interval set, which only a
+ * policy change changes: the kernel rebuilds a whole interval set on each commit that
+ * touches it). */
+enum part { PART_PODS, PART_BLOCKS };
+
+/* The peers of rule r in family fam, pods' or blocks', as ranges (sorted, no two the same).
+ * The compiler's memo keeps a rule's addresses sorted: most rules need no sort here. */
+static int rule_ranges(const struct pol_rule *r, int fam, enum part part, struct rngs *s)
+{
+	size_t k = 0;
 	int rr = 0;
 
-	for (size_t i = 0; rr == 0 && i < r->n_ips; i++)
+	for (size_t i = 0; part == PART_PODS && rr == 0 && i < r->n_ips; i++)
 		if (r->ips[i].family == fam)
 			rr = rngs_push(s, &r->ips[i], &r->ips[i]);
-	for (size_t i = 0; rr == 0 && i < r->n_blocks; i++)
+	for (size_t i = 0; part == PART_BLOCKS && rr == 0 && i < r->n_blocks; i++)
 		if (r->blocks[i].cidr.addr.family == fam)
 			rr = block_ranges(&r->blocks[i], s);
-	if (rr == 0 && s->n)
+	if (rr < 0 || s->n < 2)
+		return rr;
+	if (!rngs_sorted(s))
 		qsort(s->v, s->n, sizeof(*s->v), rng_cmp);
-	return rr;
+	for (size_t i = 1; i < s->n; i++)
+		if (rng_cmp(&s->v[k], &s->v[i]) != 0)
+			s->v[++k] = s->v[i];
+	s->n = k + 1;
+	return 0;
 }
 
 /* ---- the wanted table ----------------------------------------------------------------------- */
 
 /* The ranges as the table wants them ("A-B,C,..."); name (when not NULL) gets "a4-<16 hex>" /
- * "a6-..." of a hash of that text. */
-static json_t *ranges_json(const struct rngs *s, char *name, int fam)
+ * "a6-..." of a hash of that text (prefixed "p" for a plain set). */
+static json_t *ranges_json(const struct rngs *s, char *name, int fam, bool plain)
 {
 	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
 	_cleanup_free_ char *text = NULL;
@@ -223,14 +259,14 @@ static json_t *ranges_json(const struct rngs *s, char *name, int fam)
 	fclose(f);
 	parts[0] = text ? text : "";
 	if (name)
-		snprintf(name, 32, "a%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4,
+		snprintf(name, 32, "%sa%d-%016" PRIx64, plain ? "p" : "", fam == AF_INET6 ? 6 : 4,
 			 naming_hash(parts, 1));
 	return json_string(parts[0]);
 }
 
 /* One round's making of the wanted table: the table; which set the peers of each memo entry
  * (agent/policy.h, peers_id) made in the previous round (seen) and this one (made):
- * "<id>/<family>" -> its name, "" when the peers have none in that family; the previous
+ * "<id>/<family><p|b>" (pods or blocks) -> its name, "" when there are none; the previous
  * round's sets by name (prev). A set is made once per content, its JSON shared. */
 struct round {
 	json_t *want;
@@ -243,21 +279,26 @@ struct round {
 	struct polsync_bpf *bpf; /* NULL: every pod goes to the table */
 };
 
-/* The set of r's peers in fam (NULL: none there). Its name: after the selectors when r's
- * peers come from the compiler's memo (the set then keeps its name while pods come and go),
- * else after its content. */
-static json_t *set_make(const struct pol_rule *r, int fam, char name[32], int *rr)
+/* The set of r's peers in fam, the part's (NULL: none there). Its name: after the selectors
+ * when r's peers come from the compiler's memo (the set then keeps its name while pods come
+ * and go), else after its content; "p" before it for the pods' (a plain set: the kind never
+ * changes under a name). */
+static json_t *set_make(const struct pol_rule *r, int fam, enum part part, char name[32], int *rr)
 {
+	bool plain = part == PART_PODS;
 	struct rngs s = {0};
 	json_t *set = NULL;
 
 	name[0] = '\0';
-	*rr = rule_ranges(r, fam, &s);
+	*rr = rule_ranges(r, fam, part, &s);
 	if (*rr == 0 && s.n)
 		set = json_pack("{s:i, s:o}", "family", fam == AF_INET6 ? 6 : 4, "ranges",
-				ranges_json(&s, r->peers_key ? NULL : name, fam));
+				ranges_json(&s, r->peers_key ? NULL : name, fam, plain));
+	if (set && plain)
+		json_object_set_new(set, "plain", json_true());
 	if (set && r->peers_key)
-		snprintf(name, 32, "s%d-%016" PRIx64, fam == AF_INET6 ? 6 : 4, r->peers_key);
+		snprintf(name, 32, "%ss%d-%016" PRIx64, plain ? "p" : "", fam == AF_INET6 ? 6 : 4,
+			 r->peers_key);
 	free(s.v);
 	return set;
 }
@@ -280,23 +321,25 @@ static const char *set_known(struct round *rd, const struct pol_rule *r, const c
 	return json_string_value(c);
 }
 
-/* The set of rule r's peers in fam, added to the table: its name, or "" when r has none
- * there. */
-static int rule_set(struct round *rd, const struct pol_rule *r, int fam, char name[32])
+/* The set of rule r's peers in fam (the part's), added to the table: its name, or "" when r
+ * has none there. */
+static int rule_set(struct round *rd, const struct pol_rule *r, int fam, enum part part,
+		    char name[32])
 {
 	json_t *sets = json_object_get(rd->want, "sets"), *set = NULL;
 	const char *known;
 	char key[48];
 	int rr = 0;
 
-	snprintf(key, sizeof(key), "%" PRIu64 "/%d", r->peers_id, fam);
+	snprintf(key, sizeof(key), "%" PRIu64 "/%d%c", r->peers_id, fam,
+		 part == PART_PODS ? 'p' : 'b');
 	known = set_known(rd, r, key);
 	if (known) {
 		snprintf(name, 32, "%s", known);
 		if (*name && !json_object_get(sets, name))
 			set = json_incref(json_object_get(rd->prev, name));
 	} else {
-		set = set_make(r, fam, name, &rr);
+		set = set_make(r, fam, part, name, &rr);
 		if (r->peers_id && rr == 0)
 			json_object_set_new(rd->made, key, json_string(name));
 	}
@@ -397,7 +440,8 @@ static int group(const struct pol_dir *d, size_t first, bool *used, struct pol_r
 }
 
 /* The nft rules of d: one per port entry of an any-peer rule; the rules with the same ports
- * share one set of their peers per family (one lookup per packet, not one per policy). */
+ * share one set of their pods and one of their ipBlocks per family (a lookup or two per
+ * packet, not one per policy). */
 static int dir_rules(struct round *rd, const struct pol_dir *d, json_t *out)
 {
 	static const int fams[] = {AF_INET, AF_INET6};
@@ -413,10 +457,10 @@ static int dir_rules(struct round *rd, const struct pol_dir *d, json_t *out)
 		}
 		if (used[i] || (rr = group(d, i, used, &u)) < 0)
 			continue;
-		for (size_t f = 0; rr == 0 && f < 2; f++) {
+		for (size_t f = 0; rr == 0 && f < 4; f++) {
 			char name[32];
 
-			rr = rule_set(rd, &u, fams[f], name);
+			rr = rule_set(rd, &u, fams[f / 2], f % 2 ? PART_BLOCKS : PART_PODS, name);
 			if (rr == 0 && name[0])
 				rule_ports_json(&u, name, out);
 		}
@@ -614,13 +658,14 @@ static void pod_keep(struct round *rd, const char *key, const char *sig, const s
 	json_object_set_new(rd->pods_made, key, e);
 }
 
-static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
+/* The pod (key: its "namespace/name", the caches' key) into the round. */
+static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod, const char *key,
 		   struct polsync_stats *st, struct cni_err *err)
 {
 	const json_t *m = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(m, "namespace"));
 	const char *name = json_string_value(json_object_get(m, "name"));
-	char tag[NFT_POL_TAG_LEN + 1], key[512], sig[160];
+	char tag[NFT_POL_TAG_LEN + 1], sig[160];
 	struct pol_pod p;
 	bool ebpf = false;
 	int rr;
@@ -628,7 +673,6 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod,
 	if (!ns || !name)
 		return 0;
 	st->pods_local++;
-	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	pod_sig(ix, pod, ns, sig, sizeof(sig));
 	if (pod_reuse(rd, ix, pod, key, sig, st))
 		return 0;
@@ -693,7 +737,8 @@ static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t
 	{
 		if (local)
 			pod = json_object_get(pods, k);
-		if (pod && is_local(pod, node_name) && add_pod(&rd, ix, pod, &s, err) < 0) {
+		if (pod && (local || is_local(pod, node_name)) &&
+		    add_pod(&rd, ix, pod, k, &s, err) < 0) {
 			json_decref(rd.want);
 			json_decref(rd.made);
 			json_decref(rd.known);

@@ -60,8 +60,11 @@ json_t *polsync_want(const char *node_name, const json_t *namespaces, const json
 /* Compiles every local pod (the index's memo spares what did not change) and applies. */
 int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err);
 
-/* What the informers keep of each kind (new references): the fields the compiler reads. */
-json_t *polsync_pod_compact(const json_t *pod);
+/* What the informers keep of each kind (new references): the fields the compiler reads. A
+ * pod's labels and container ports are held once per distinct value in in (agent/intern.h;
+ * NULL: not shared). */
+struct intern;
+json_t *polsync_pod_compact(const json_t *pod, struct intern *in);
 json_t *polsync_ns_compact(const json_t *ns);
 json_t *polsync_policy_compact(const json_t *pol);
 

@@ -29,6 +29,42 @@ int inet_addr_parse(const char *s, struct inet_addr *ret)
 	return 0;
 }
 
+/* Dotted quad s[0..n) (no leading zeros, as inet_pton has it). */
+static bool parse_v4(const char *s, size_t n, uint8_t out[4])
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned v = 0, digits = 0;
+
+		if (k && (i >= n || s[i++] != '.'))
+			return false;
+		for (; i < n && s[i] >= '0' && s[i] <= '9' && digits < 4; i++, digits++)
+			v = v * 10 + (unsigned)(s[i] - '0');
+		if (!digits || digits > 3 || v > 255 || (digits > 1 && s[i - digits] == '0'))
+			return false;
+		out[k] = (uint8_t)v;
+	}
+	return i == n;
+}
+
+int inet_addr_parsen(const char *s, size_t n, struct inet_addr *ret)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct inet_addr a = {0};
+
+	if (parse_v4(s, n, a.bytes)) {
+		a.family = AF_INET;
+		*ret = a;
+		return 0;
+	}
+	if (n >= sizeof(buf) || memchr(s, ':', n) == NULL)
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_addr_parse(buf, ret);
+}
+
 /* Splits "addr/len": copies addr into buf and returns the length part (or NULL). */
 static const char *split_prefix(const char *s, char *buf, size_t len)
 {
@@ -138,6 +174,26 @@ int inet_addr_cmp(const struct inet_addr *a, const struct inet_addr *b)
 bool inet_addr_eq(const struct inet_addr *a, const struct inet_addr *b)
 {
 	return inet_addr_cmp(a, b) == 0;
+}
+
+int inet_addr_qcmp(const void *a, const void *b)
+{
+	return inet_addr_cmp(a, b);
+}
+
+size_t inet_addr_lower_bound(const struct inet_addr *v, size_t n, const struct inet_addr *a)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (inet_addr_cmp(&v[mid], a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Sets (fill=true) or clears the host bits of a for a prefix of length len. */

@@ -37,6 +37,8 @@ static inline bool inet_addr_is_set(const struct inet_addr *a)
 
 /* Parse "10.1.2.3" / "2001:db8::1". Returns 0 or -EINVAL. IPv4-mapped IPv6 stays IPv6. */
 int inet_addr_parse(const char *s, struct inet_addr *ret);
+/* The same for s[0..n) (not NUL-terminated), IPv4 without a detour through inet_pton. */
+int inet_addr_parsen(const char *s, size_t n, struct inet_addr *ret);
 /* Parse "10.1.2.3/24"; -EINVAL on a missing or out-of-range prefix. */
 int inet_prefix_parse(const char *s, struct inet_prefix *ret);
 /* Parse "10.1.2.3" or "10.1.2.3/24"; without a prefix, len = full length. */
@@ -48,6 +50,10 @@ const char *inet_prefix_fmt(const struct inet_prefix *p, char *buf, size_t len);
 
 int inet_addr_cmp(const struct inet_addr *a, const struct inet_addr *b); /* family, then bytes */
 bool inet_addr_eq(const struct inet_addr *a, const struct inet_addr *b);
+int inet_addr_qcmp(const void *a, const void *b); /* inet_addr_cmp for qsort */
+/* Where a goes in v[0..n) (sorted by inet_addr_cmp): the index of the first element not below
+ * it (n when none). */
+size_t inet_addr_lower_bound(const struct inet_addr *v, size_t n, const struct inet_addr *a);
 
 /* Zero the host bits. */
 void inet_prefix_network(const struct inet_prefix *p, struct inet_prefix *ret);

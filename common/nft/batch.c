@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/nft/internal.h"
 
@@ -35,8 +36,8 @@
 
 struct nft_cmd {
 	uint32_t seq;
+	uint32_t what;	   /* its description (for an error): at whats + what */
 	bool retry_enoent; /* ENOENT means "lost a race", not a failure */
-	char what[160];
 };
 
 struct nft_batch {
@@ -46,6 +47,9 @@ struct nft_batch {
 	size_t zeroed; /* buf[0, zeroed) has been written or zeroed */
 	struct nft_cmd *cmds;
 	size_t n_cmds, cap_cmds;
+	char *whats; /* the commands' descriptions, one after the other (a first sync has thousands)
+		      */
+	size_t n_whats, cap_whats;
 	uint32_t begin_seq;
 	bool finished;
 };
@@ -164,6 +168,7 @@ void nft_batch_free(struct nft_batch *b)
 		return;
 	free(b->buf);
 	free(b->cmds);
+	free(b->whats);
 	free(b);
 }
 
@@ -244,16 +249,23 @@ static struct nlmsghdr *batch_cmd(struct nft_batch *b, uint16_t type, uint16_t f
 				  uint16_t flags, bool retry_enoent, const char *fmt, ...)
 {
 	struct nft_cmd *cmd;
+	char what[160];
+	size_t n;
 	va_list ap;
 
-	if (b->finished || batch_reserve(b) < 0)
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	n = strlen(what) + 1;
+	if (b->finished || batch_reserve(b) < 0 ||
+	    array_room((void **)&b->whats, &b->cap_whats, b->n_whats + n, 1) < 0)
 		return NULL;
 	cmd = &b->cmds[b->n_cmds++];
 	cmd->seq = (*b->seq)++;
 	cmd->retry_enoent = retry_enoent;
-	va_start(ap, fmt);
-	vsnprintf(cmd->what, sizeof(cmd->what), fmt, ap);
-	va_end(ap);
+	cmd->what = (uint32_t)b->n_whats;
+	memcpy(b->whats + b->n_whats, what, n);
+	b->n_whats += n;
 	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, family, flags | NLM_F_ACK, cmd->seq);
 }
 
@@ -511,7 +523,7 @@ static void ack_one(struct nft_batch *b, const struct nlmsghdr *nlh, struct ack_
 		if (!(cmd = batch_find(b, nlh->nlmsg_seq)))
 			return;
 		st->pending--;
-		what = cmd->what;
+		what = b->whats + cmd->what;
 	}
 	if (e == 0 || st->failed)
 		return;

@@ -215,11 +215,13 @@ static int chain_rules(struct nft_batch *b, const json_t *sets, const char *name
 
 /* ---- sets ----------------------------------------------------------------------------------- */
 
-/* The guard's known4/known6 hold single addresses in a hash set (no intervals), so that the
- * plugins' ADD can add and delete one address without meeting a merged range (policy.h). */
-static bool plain_set(const char *name)
+/* A hash set of single addresses (no intervals): one the want marks "plain", and the guard's
+ * known4/known6, so that the plugins' ADD can add and delete one address without meeting a
+ * merged range (policy.h). */
+static bool plain_set(const char *name, const json_t *set)
 {
-	return strcmp(name, "known4") == 0 || strcmp(name, "known6") == 0;
+	return json_is_true(json_object_get(set, "plain")) || strcmp(name, "known4") == 0 ||
+	       strcmp(name, "known6") == 0;
 }
 
 struct range {
@@ -231,52 +233,54 @@ static int range_cmp(const void *a, const void *b)
 	return inet_addr_cmp(&((const struct range *)a)->lo, &((const struct range *)b)->lo);
 }
 
-/* One item of a ranges string: "A" or "A-B" (IPv6 addresses hold no '-'). */
-static int range_parse(char *item, int fam, struct range *ret)
+/* One item of a ranges string, s[0..n): "A" or "A-B" (IPv6 addresses hold no '-'). */
+static int range_parse(const char *s, size_t n, int fam, struct range *ret)
 {
-	char *dash = strchr(item, '-');
+	const char *dash = memchr(s, '-', n);
+	size_t a = dash ? (size_t)(dash - s) : n;
 
-	if (dash)
-		*dash = '\0';
-	if (inet_addr_parse(item, &ret->lo) < 0 ||
-	    inet_addr_parse(dash ? dash + 1 : item, &ret->hi) < 0 || ret->lo.family != fam ||
-	    ret->hi.family != fam || inet_addr_cmp(&ret->lo, &ret->hi) > 0)
+	if (inet_addr_parsen(s, a, &ret->lo) < 0 ||
+	    (dash ? inet_addr_parsen(dash + 1, n - a - 1, &ret->hi) : 0) < 0)
 		return -EINVAL;
-	return 0;
+	if (!dash)
+		ret->hi = ret->lo;
+	return ret->lo.family != fam || ret->hi.family != fam ||
+			       inet_addr_cmp(&ret->lo, &ret->hi) > 0
+		       ? -EINVAL
+		       : 0;
 }
 
-/* The set's ranges parsed, sorted and merged (overlapping or adjacent joined). */
-static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, struct cni_err *err)
+static void ranges_sort(struct range *v, size_t n)
 {
-	const char *rs = json_string_value(json_object_get(set, "ranges"));
-	int fam = json_integer_value(json_object_get(set, "family")) == 6 ? AF_INET6 : AF_INET;
-	_cleanup_free_ char *text = strdup(rs ? rs : "");
-	size_t i, n = 0, max = 1;
-	struct range *v;
-	char *save = NULL;
+	size_t i;
 
-	for (const char *p = rs; p && *p; p++)
-		max += *p == ',';
-	if (!json_is_string(json_object_get(set, "ranges")))
-		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy set: no ranges string");
-	v = calloc(max, sizeof(*v));
-	if (!v || !text) {
-		free(v);
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set ranges");
-	}
-	for (char *it = strtok_r(text, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-		if (range_parse(it, fam, &v[n]) < 0) {
-			free(v);
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-					   "policy set: bad range %zu (\"%s\")", n, it);
-		}
-		n++;
-	}
-	qsort(v, n, sizeof(*v), range_cmp);
-	*n_ret = 0;
+	for (i = 1; i < n && range_cmp(&v[i - 1], &v[i]) <= 0; i++)
+		;
+	if (i < n) /* the agent gives them sorted */
+		qsort(v, n, sizeof(*v), range_cmp);
+}
+
+/* Single addresses v[0..n) sorted, each once; the new count. */
+static size_t ranges_unique(struct range *v, size_t n)
+{
+	size_t k = 0;
+
+	ranges_sort(v, n);
+	for (size_t i = 0; i < n; i++)
+		if (!k || memcmp(v[k - 1].lo.bytes, v[i].lo.bytes, sizeof(v[i].lo.bytes)) != 0)
+			v[k++] = v[i];
+	return k;
+}
+
+/* v[0..n) sorted, overlapping or adjacent ranges joined; the new count. */
+static size_t ranges_merge(struct range *v, size_t n)
+{
+	size_t i, k = 0;
+
+	ranges_sort(v, n);
 	for (i = 0; i < n; i++) {
 		struct inet_addr next;
-		struct range *last = *n_ret ? &v[*n_ret - 1] : NULL;
+		struct range *last = k ? &v[k - 1] : NULL;
 
 		if (last &&
 		    (inet_addr_cmp(&v[i].lo, &last->hi) <= 0 ||
@@ -284,9 +288,43 @@ static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, struc
 			if (inet_addr_cmp(&v[i].hi, &last->hi) > 0)
 				last->hi = v[i].hi;
 		} else {
-			v[(*n_ret)++] = v[i];
+			v[k++] = v[i];
 		}
 	}
+	return k;
+}
+
+/* The set's ranges parsed, sorted and merged (overlapping or adjacent joined); *singles: all of
+ * them single addresses (then sorted and each once, not merged). */
+static int ranges_of(const json_t *set, struct range **ret, size_t *n_ret, bool *singles,
+		     struct cni_err *err)
+{
+	const json_t *rj = json_object_get(set, "ranges");
+	const char *rs = json_string_value(rj), *p, *end;
+	int fam = json_integer_value(json_object_get(set, "family")) == 6 ? AF_INET6 : AF_INET;
+	size_t n = 0, max = 1, len = json_string_length(rj);
+	struct range *v;
+
+	if (!json_is_string(rj))
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy set: no ranges string");
+	for (p = rs; (p = memchr(p, ',', len - (size_t)(p - rs))); p++)
+		max++;
+	if (!(v = calloc(max, sizeof(*v))))
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set ranges");
+	for (p = rs; len && p <= rs + len; p = end + 1) {
+		end = memchr(p, ',', len - (size_t)(p - rs)) ?: rs + len;
+		if (end == p)
+			continue; /* empty item */
+		if (range_parse(p, (size_t)(end - p), fam, &v[n]) < 0) {
+			free(v);
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
+					   "policy set: bad range %zu (\"%.*s\")", n,
+					   (int)(end - p), p);
+		}
+		*singles = *singles && inet_addr_eq(&v[n].lo, &v[n].hi);
+		n++;
+	}
+	*n_ret = *singles ? ranges_unique(v, n) : ranges_merge(v, n);
 	*ret = v;
 	return 0;
 }
@@ -324,9 +362,11 @@ static int ranges_split(struct range **v, size_t *n, struct cni_err *err)
 static int elems_of(const char *name, const json_t *set, struct range **ret, size_t *n_ret,
 		    struct cni_err *err)
 {
-	if (ranges_of(set, ret, n_ret, err) < 0)
+	bool singles = plain_set(name, set); /* merged then split again, unless all single */
+
+	if (ranges_of(set, ret, n_ret, &singles, err) < 0)
 		return -EINVAL;
-	return plain_set(name) ? ranges_split(ret, n_ret, err) : 0;
+	return plain_set(name, set) && !singles ? ranges_split(ret, n_ret, err) : 0;
 }
 
 struct nftnl_set *nft_pol_set_obj(const char *name)
@@ -365,8 +405,8 @@ static int elem_add(struct nftnl_set *s, const struct inet_addr *a, bool end)
 }
 
 /* Elements of ranges [i, j) into one message: added, or deleted (!add). */
-static int range_elems(struct nft_batch *b, const char *name, const struct range *v, size_t i,
-		       size_t j, bool add)
+static int range_elems(struct nft_batch *b, const char *name, bool plain, const struct range *v,
+		       size_t i, size_t j, bool add)
 {
 	_cleanup_set_ struct nftnl_set *s = nft_pol_set_obj(name);
 	struct nft_chain_spec c;
@@ -376,7 +416,7 @@ static int range_elems(struct nft_batch *b, const char *name, const struct range
 		struct inet_addr end;
 
 		rr = elem_add(s, &v[i].lo, false);
-		if (rr == 0 && !plain_set(name) && inet_addr_next(&v[i].hi, &end) == 0)
+		if (rr == 0 && !plain && inet_addr_next(&v[i].hi, &end) == 0)
 			rr = elem_add(s, &end, true);
 	}
 	nft_pol_spec(name, &c);
@@ -384,13 +424,14 @@ static int range_elems(struct nft_batch *b, const char *name, const struct range
 }
 
 /* Ranges v[0..n) in chunks, added or deleted. */
-static int ranges_send(struct nft_batch *b, const char *name, const struct range *v, size_t n,
-		       bool add)
+static int ranges_send(struct nft_batch *b, const char *name, bool plain, const struct range *v,
+		       size_t n, bool add)
 {
 	int rr = 0;
 
 	for (size_t i = 0; rr == 0 && i < n; i += ELEMS_CHUNK)
-		rr = range_elems(b, name, v, i, i + ELEMS_CHUNK < n ? i + ELEMS_CHUNK : n, add);
+		rr = range_elems(b, name, plain, v, i, i + ELEMS_CHUNK < n ? i + ELEMS_CHUNK : n,
+				 add);
 	return rr;
 }
 
@@ -419,13 +460,16 @@ static int set_update(struct nft_batch *b, const char *name, const json_t *old, 
 		      struct cni_err *err)
 {
 	_cleanup_free_ struct range *o = NULL, *w = NULL, *gone = NULL, *came = NULL;
+	bool plain = plain_set(name, now);
 	size_t no = 0, nw = 0, ng, nc;
 	int rr;
 
 	if (json_integer_value(json_object_get(old, "family")) !=
-	    json_integer_value(json_object_get(now, "family")))
+		    json_integer_value(json_object_get(now, "family")) ||
+	    plain_set(name, old) != plain)
 		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL,
-				   "policy: set %s changed family under the same name", name);
+				   "policy: set %s changed family or kind under the same name",
+				   name);
 	if (elems_of(name, old, &o, &no, err) < 0 || elems_of(name, now, &w, &nw, err) < 0)
 		return -EINVAL;
 	gone = calloc(no + 1, sizeof(*gone));
@@ -434,9 +478,9 @@ static int set_update(struct nft_batch *b, const char *name, const json_t *old, 
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy set %s", name);
 	ng = ranges_minus(o, no, w, nw, gone);
 	nc = ranges_minus(w, nw, o, no, came);
-	rr = ranges_send(b, name, gone, ng, false);
+	rr = ranges_send(b, name, plain, gone, ng, false);
 	if (rr == 0)
-		rr = ranges_send(b, name, came, nc, true);
+		rr = ranges_send(b, name, plain, came, nc, true);
 	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy set %s", name) : 0;
 }
 
@@ -454,13 +498,13 @@ static int set_add(struct nft_batch *b, const char *name, const json_t *set, str
 	if (elems_of(name, set, &v, &n, err) < 0)
 		return -EINVAL;
 	set_id(s);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, plain_set(name) ? 0 : NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, plain_set(name, set) ? 0 : NFT_SET_INTERVAL);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? TYPE_IPV6 : TYPE_IPV4);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
 	nft_pol_spec(name, &c);
 	rr = nft_batch_add_set(b, &c, s);
 	if (rr == 0)
-		rr = ranges_send(b, name, v, n, true);
+		rr = ranges_send(b, name, plain_set(name, set), v, n, true);
 	return rr < 0 ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy set %s", name) : 0;
 }
 
@@ -602,23 +646,14 @@ static const json_t *section(const json_t *doc, const char *key)
 	return json_is_object(s) ? s : NULL;
 }
 
-static int check_names(const json_t *want, struct cni_err *err)
+/* A chain given: its name and direction (checked when it is new or changed: what was applied
+ * was checked then). */
+static int chain_ok(const char *k, const json_t *v, struct cni_err *err)
 {
-	const char *k;
-	json_t *v;
+	const char *dir = json_string_value(json_object_get(v, "dir"));
 
-	json_object_foreach((json_t *)section(want, "sets"), k, v)
-	{
-		if (!name_ok(k))
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy: bad set name");
-	}
-	json_object_foreach((json_t *)section(want, "chains"), k, v)
-	{
-		const char *dir = json_string_value(json_object_get(v, "dir"));
-
-		if (!name_ok(k) || !dir || (strcmp(dir, "in") && strcmp(dir, "out")))
-			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy: bad chain %s", k);
-	}
+	if (!name_ok(k) || !dir || (strcmp(dir, "in") && strcmp(dir, "out")))
+		return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy: bad chain %s", k);
 	return 0;
 }
 
@@ -635,6 +670,8 @@ static int sets_add(struct nft_batch *b, const json_t *old, const json_t *want,
 
 		if (o && json_equal(o, v))
 			continue;
+		if (!name_ok(k))
+			return cni_err_set(err, CNI_ERR_CONFIG, EINVAL, "policy: bad set name");
 		if (o ? set_update(b, k, o, v, err) < 0 : set_add(b, k, v, err) < 0)
 			return -EINVAL;
 		*(o ? &n->sets_changed : &n->sets_added) += 1;
@@ -643,7 +680,7 @@ static int sets_add(struct nft_batch *b, const json_t *old, const json_t *want,
 }
 
 static int chains_update(struct nft_batch *b, const json_t *old, const json_t *want,
-			 struct nft_pol_counts *n)
+			 struct nft_pol_counts *n, struct cni_err *err)
 {
 	const json_t *oc = section(old, "chains"), *ws = section(want, "sets");
 	const char *k;
@@ -657,12 +694,15 @@ static int chains_update(struct nft_batch *b, const json_t *old, const json_t *w
 
 		if (o && json_equal(o, v))
 			continue;
+		if (chain_ok(k, v, err) < 0)
+			return -EINVAL;
 		nft_pol_spec(k, &c);
 		rr = o ? nft_batch_flush_chain(b, &c) : nft_batch_add_chain(b, &c);
 		if (rr == 0)
 			rr = chain_rules(b, ws, k, v);
 		if (rr < 0)
-			return rr;
+			return cni_err_set(err, rr == -EINVAL ? CNI_ERR_CONFIG : CNI_ERR_INTERNAL,
+					   -rr, "policy chain %s", k);
 		*(o ? &n->chains_changed : &n->chains_added) += 1;
 	}
 	return 0;
@@ -838,8 +878,8 @@ static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
 	if (sets_add(b, old, want, n, err) < 0)
 		return -EINVAL;
 	rr = !old && guarded(want) ? guard(b) : 0;
-	if (rr == 0)
-		rr = chains_update(b, old, want, n);
+	if (rr == 0 && chains_update(b, old, want, n, err) < 0)
+		return -EINVAL;
 	if (rr == 0)
 		rr = maps_update(b, old, want, n);
 	if (rr == 0)
@@ -874,8 +914,6 @@ int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
 	const json_t *old = *st ? (*st)->applied : NULL;
 	int rr;
 
-	if (check_names(want, err) < 0)
-		return -EINVAL;
 	rr = apply_once(old, want, &n, err);
 	if (rr < 0 && rr != -EINVAL && old) {
 		/* The kernel's table is not what we applied last (a plugin's ADD changed the

@@ -37,6 +37,9 @@ POL_BIG_LOCAL=${POL_BIG_LOCAL:-100}
 POL_BIG_POLICIES=${POL_BIG_POLICIES:-1000}
 POL_LABEL_CHANGES=${POL_LABEL_CHANGES:-20}
 POL_PROF_CHANGES=${POL_PROF_CHANGES:-5}
+POL_PROF_HZ=${POL_PROF_HZ:-199}
+POL_PROF_KEEP=${POL_PROF_KEEP:-} # a path: the profile's perf.data is copied there
+POL_PARTS=${POL_PARTS:-lat,dp,size} # which of (a) (b) (c) run (a partial run misses targets)
 POL_PY=$BENCH_HERE/policy.py
 declare -A POL_NS POL_ADMIN POL_MPORT POL_PID
 
@@ -272,13 +275,13 @@ pol_size() {
 	pol_agent_stop big
 }
 
-# pol_profile PID: perf record (DWARF call graphs, 199 Hz) over POL_PROF_CHANGES more label
+# pol_profile PID: perf record (DWARF call graphs, POL_PROF_HZ) over POL_PROF_CHANGES more label
 # changes; the share of the agent's samples under each function (children), the top self symbols.
 # (Every pipeline here ends in awk, which reads all its input: no SIGPIPE under pipefail.)
 pol_profile() {
 	local pid=$1 pp k f=$BENCH_TMP/pol-big/perf.data
 	command -v perf >/dev/null || { POL_PROFILE="perf not installed: no profile"; return 0; }
-	perf record -q -F 199 --call-graph dwarf,8192 -p "$pid" -o "$f" >/dev/null 2>&1 &
+	perf record -q -F "$POL_PROF_HZ" --call-graph dwarf,8192 -p "$pid" -o "$f" >/dev/null 2>&1 &
 	pp=$!
 	bench_bg "$pp"
 	sleep 0.5
@@ -287,6 +290,7 @@ pol_profile() {
 	done
 	kill -INT "$pp" 2>/dev/null
 	wait "$pp" 2>/dev/null || true
+	[ -z "${POL_PROF_KEEP:-}" ] || cp "$f" "$POL_PROF_KEEP" # the raw profile, for perf report
 	# lines "children% self% [.] symbol - -": the trailing "-" columns dropped
 	perf report -i "$f" --children --stdio --sort symbol -g none 2>/dev/null |
 		awk '$1 ~ /%$/ && n++ < 30 { sub(/([ \t]+-)+[ \t]*$/, ""); $1 = $1; print }' >"$BENCH_TMP/pol-children"
@@ -307,9 +311,9 @@ part_policy() {
 	done
 	[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
 		{ bench_note "policy: skipped (no br_netfilter: modprobe br_netfilter)"; return 0; }
-	pol_latency
-	pol_datapath "$rounds" "$secs"
-	pol_size "$((rounds < 3 ? rounds : 3))"
+	[[ ,$POL_PARTS, == *,lat,* ]] && pol_latency
+	[[ ,$POL_PARTS, == *,dp,* ]] && pol_datapath "$rounds" "$secs"
+	[[ ,$POL_PARTS, == *,size,* ]] && pol_size "$((rounds < 3 ? rounds : 3))"
 	local m n
 	read -r _ _ m < <(bench_pct pol lat "n$POL_PODS" metric ms 50 99)
 	read -r _ _ n < <(bench_pct pol lat "n$POL_PODS" nft ms 50 99)
@@ -390,7 +394,7 @@ policy_report() {
 	echo "| the agent's round per change (\`policy_last_round_seconds\`) | $(bench_cell pol big "n$POL_BIG_PODS" label round_ms 1 1) ms |"
 	echo
 	if [ "$POL_PROFILE" = ok ]; then
-		echo "Where the agent's CPU goes over $POL_PROF_CHANGES more label changes (perf record -F 199 --call-graph dwarf):"
+		echo "Where the agent's CPU goes over $POL_PROF_CHANGES more label changes (perf record -F $POL_PROF_HZ --call-graph dwarf):"
 		echo "share of its samples under each function (children, self), then the top self entries (dso, symbol)."
 		echo
 		echo '```'

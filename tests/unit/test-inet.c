@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/inet.h"
@@ -53,6 +54,46 @@ static void test_parse_addr(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(inet_addr_parse(bad[i], &a), -EINVAL);
 	assert_int_equal(inet_addr_parse(NULL, &a), -EINVAL);
+}
+
+/* inet_addr_parsen agrees with inet_addr_parse, on a piece of a longer string. */
+static void test_parse_addr_n(void **state)
+{
+	static const char *const items[] = {
+		"10.1.2.3", "0.0.0.0",	 "255.255.255.255", "2001:db8::1", "::ffff:10.1.2.3",
+		"",	    "1.2.3",	 "1.2.3.4.5",	    "256.1.1.1",   "1.2.3.4/24",
+		" 1.2.3.4", "10.0.0.01", "1.2.3.1000",	    "1..2.3",	   "::g"};
+	struct inet_addr a, b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		char text[64];
+		size_t n = strlen(items[i]);
+		int r = inet_addr_parse(items[i], &a);
+
+		snprintf(text, sizeof(text), "%s,9.9.9.9", items[i]);
+		assert_int_equal(inet_addr_parsen(text, n, &b), r);
+		if (r == 0)
+			assert_true(inet_addr_eq(&a, &b));
+	}
+}
+
+/* A sorted array: where an address goes. */
+static void test_lower_bound(void **state)
+{
+	struct inet_addr v[] = {A("10.0.0.1"), A("10.0.0.5"), A("10.0.0.5"), A("fd00::1")};
+	struct inet_addr x;
+
+	(void)state;
+	x = A("10.0.0.0");
+	assert_int_equal(inet_addr_lower_bound(v, 4, &x), 0);
+	x = A("10.0.0.5");
+	assert_int_equal(inet_addr_lower_bound(v, 4, &x), 1);
+	x = A("10.0.0.6");
+	assert_int_equal(inet_addr_lower_bound(v, 4, &x), 3); /* IPv4 sorts before IPv6 */
+	x = A("fd00::2");
+	assert_int_equal(inet_addr_lower_bound(v, 4, &x), 4);
+	assert_int_equal(inet_addr_lower_bound(v, 0, &x), 0);
 }
 
 static void test_parse_prefix(void **state)
@@ -195,7 +236,8 @@ static void test_distance(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_addr),  cmocka_unit_test(test_parse_prefix),
+		cmocka_unit_test(test_parse_addr),  cmocka_unit_test(test_parse_addr_n),
+		cmocka_unit_test(test_lower_bound), cmocka_unit_test(test_parse_prefix),
 		cmocka_unit_test(test_format),	    cmocka_unit_test(test_cmp),
 		cmocka_unit_test(test_prefix_math), cmocka_unit_test(test_add),
 		cmocka_unit_test(test_distance),

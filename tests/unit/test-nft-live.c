@@ -589,6 +589,37 @@ static void t_policy_table(void)
 	CHECK_OK(nft_pol_remove(&_e));
 }
 
+/* A "plain" set: a hash set of single addresses (no interval flag); a change adds and deletes
+ * single elements; the same name cannot turn into an interval set. */
+static void t_policy_plain_set(void)
+{
+	struct nft_pol *st = NULL;
+	struct cni_err e = {0};
+	json_t *w;
+
+	pol_apply_text(&st, "{\"sets\": {\"ps4-1\": {\"family\": 4, \"plain\": true, \"ranges\": "
+			    "\"10.4.0.2,10.4.0.1,10.4.0.3,10.4.0.1\"}}, \"chains\": {\"pi-a\": "
+			    "{\"dir\": \"in\", \"rules\": [{\"set\": \"ps4-1\"}]}}, "
+			    "\"in\": {\"10.9.0.2\": \"pi-a\"}}");
+	HASNT("flags interval");
+	HAS("elements = { 10.4.0.1, 10.4.0.2,"); /* sorted, the duplicate dropped */
+	HAS("10.4.0.3 }");
+	pol_apply_text(&st, "{\"sets\": {\"ps4-1\": {\"family\": 4, \"plain\": true, \"ranges\": "
+			    "\"10.4.0.1,10.4.0.3,10.4.0.9\"}}, \"chains\": {\"pi-a\": "
+			    "{\"dir\": \"in\", \"rules\": [{\"set\": \"ps4-1\"}]}}, "
+			    "\"in\": {\"10.9.0.2\": \"pi-a\"}}");
+	HASNT("10.4.0.2");
+	HAS("10.4.0.9");
+	w = json_loads("{\"sets\": {\"ps4-1\": {\"family\": 4, \"ranges\": \"10.4.0.1\"}}}", 0,
+		       NULL);
+	CHECK(nft_pol_apply(&st, w, NULL, &e) < 0 && e.code == CNI_ERR_CONFIG);
+	CHECK(strstr(e.msg, "kind"));
+	json_decref(w);
+	HAS("10.4.0.9"); /* the refused apply changed nothing */
+	nft_pol_free(st);
+	CHECK_OK(nft_pol_remove(&_e));
+}
+
 static void t_policy_bad_input(void)
 {
 	struct nft_pol *st = NULL;
@@ -691,6 +722,7 @@ LIVE(t_gc_many)
 LIVE(t_error_is_reported)
 LIVE(t_concurrent_ensure)
 LIVE(t_policy_table)
+LIVE(t_policy_plain_set)
 LIVE(t_policy_bad_input)
 LIVE(t_policy_attach)
 
@@ -710,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_t_error_is_reported),
 		cmocka_unit_test(test_t_concurrent_ensure),
 		cmocka_unit_test(test_t_policy_table),
+		cmocka_unit_test(test_t_policy_plain_set),
 		cmocka_unit_test(test_t_policy_bad_input),
 		cmocka_unit_test(test_t_policy_attach),
 	};

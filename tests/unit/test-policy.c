@@ -258,13 +258,134 @@ static void test_dual_stack(void **state)
 	pol_pod_free(&p);
 }
 
+/* ---- the index, patched by pod changes, against a fresh compile ---- */
+
+static const char *const index_pols =
+	"{\"x/p1\":{\"metadata\":{\"namespace\":\"x\",\"name\":\"p1\"},\"spec\":{"
+	"\"podSelector\":{},\"ingress\":[{\"from\":["
+	"{\"podSelector\":{\"matchLabels\":{\"tier\":\"front\"}}},"
+	"{\"namespaceSelector\":{\"matchLabels\":{\"ns\":\"y\"}},"
+	"\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}}},"
+	"{\"podSelector\":{\"matchExpressions\":[{\"key\":\"role\",\"operator\":\"Exists\"}]}},"
+	"{\"ipBlock\":{\"cidr\":\"10.9.0.0/16\"}},"
+	"{\"namespaceSelector\":{},\"podSelector\":{\"matchLabels\":{\"tier\":\"db\"}}}]}]}},"
+	"\"y/p2\":{\"metadata\":{\"namespace\":\"y\",\"name\":\"p2\"},\"spec\":{"
+	"\"podSelector\":{},\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":["
+	"{\"podSelector\":{\"matchLabels\":{\"tier\":\"front\"}}}]}]}}}";
+
+static int addr_qcmp(const void *a, const void *b)
+{
+	return inet_addr_cmp(a, b);
+}
+
+/* r's addresses sorted, each once (a pod selected by two peers may be there twice); how many. */
+static size_t distinct_ips(struct pol_rule *r)
+{
+	size_t k = 0;
+
+	qsort(r->ips, r->n_ips, sizeof(*r->ips), addr_qcmp);
+	for (size_t i = 0; i < r->n_ips; i++)
+		if (!k || !inet_addr_eq(&r->ips[k - 1], &r->ips[i]))
+			r->ips[k++] = r->ips[i];
+	return k;
+}
+
+/* The rules of a and b hold the same peers (in any order) and ports. */
+static void same_dir(const struct pol_dir *a, const struct pol_dir *b)
+{
+	assert_int_equal(a->isolated, b->isolated);
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		struct pol_rule *x = &a->rules[i], *y = &b->rules[i];
+		size_t n = distinct_ips(x);
+
+		assert_int_equal(n, distinct_ips(y));
+		assert_int_equal(x->n_blocks, y->n_blocks);
+		assert_int_equal(x->n_ports, y->n_ports);
+		for (size_t k = 0; k < n; k++)
+			assert_true(inet_addr_eq(&x->ips[k], &y->ips[k]));
+	}
+}
+
+/* Sets (v non-NULL) or removes label key of pod key in world, telling the index. */
+static void relabel(struct pol_index *ix, json_t *world, const char *key, const char *label,
+		    const char *v)
+{
+	json_t *old = json_incref(json_object_get(world, key)), *now = json_deep_copy(old);
+	json_t *labels = json_object_get(json_object_get(now, "metadata"), "labels");
+
+	if (v)
+		json_object_set_new(labels, label, json_string(v));
+	else
+		json_object_del(labels, label);
+	json_object_set_new(world, key, now);
+	assert_int_equal(pol_index_pod(ix, old, now), 0);
+	json_decref(old);
+}
+
+/* Every pod compiled through the index as a fresh compile has it. */
+static void index_agrees(struct pol_index *ix, const json_t *world, const json_t *pols)
+{
+	static const char *const targets[][2] = {{"x", "a"}, {"x", "b"}, {"y", "a"}, {"y", "b"}};
+
+	for (size_t i = 0; i < 4; i++) {
+		struct pol_pod p, q;
+		struct cni_err err = {0};
+
+		assert_int_equal(pol_compile_ix(ix, targets[i][0], targets[i][1], &p, &err), 0);
+		assert_int_equal(pol_compile(namespaces, world, pols, targets[i][0], targets[i][1],
+					     &q, &err),
+				 0);
+		same_dir(&p.in, &q.in);
+		same_dir(&p.out, &q.out);
+		pol_pod_free(&p);
+		pol_pod_free(&q);
+	}
+}
+
+/* Label changes patch the memo: peers reading the changed key and peers that do not (a pod
+ * selected through both stays), a peer list longer than the per-peer filter holds, pods leaving
+ * and joining, the selected pod itself changing. */
+static void test_index_follows_label_changes(void **state)
+{
+	static const char *const steps[][3] = {
+		{"y/a", "tier", NULL},	  {"y/a", "pod", "c"},	    {"y/a", "pod", "a"},
+		{"x/b", "tier", "front"}, {"y/b", "tier", "front"}, {"y/b", "tier", "db"},
+		{"x/b", "role", "r"},	  {"x/b", "tier", NULL},    {"x/b", "role", NULL},
+		{"y/a", "pod", "c"},	  {"x/a", "tier", "db"},    {"y/a", "pod", "a"},
+	};
+	_cleanup_json_ json_t *pols = json_loads(index_pols, 0, NULL);
+	_cleanup_json_ json_t *world = json_deep_copy(pods);
+	struct pol_index *ix = NULL;
+
+	(void)state;
+	assert_non_null(pols);
+	/* y/a starts selected by two peers of p1 (ns y pod a; tier db anywhere): its address is
+	 * taken out once when it leaves */
+	json_object_set_new(
+		json_object_get(json_object_get(json_object_get(world, "y/a"), "metadata"),
+				"labels"),
+		"tier", json_string("db"));
+	assert_int_equal(pol_index_new(namespaces, world, pols, &ix), 0);
+	index_agrees(ix, world, pols);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		relabel(ix, world, steps[i][0], steps[i][1], steps[i][2]);
+		index_agrees(ix, world, pols);
+	}
+	pol_index_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_selectors),    cmocka_unit_test(test_deny_and_defaults),
-		cmocka_unit_test(test_peers_and_or), cmocka_unit_test(test_ipblock_ports),
-		cmocka_unit_test(test_named_ports),  cmocka_unit_test(test_union_hostnetwork),
+		cmocka_unit_test(test_selectors),
+		cmocka_unit_test(test_deny_and_defaults),
+		cmocka_unit_test(test_peers_and_or),
+		cmocka_unit_test(test_ipblock_ports),
+		cmocka_unit_test(test_named_ports),
+		cmocka_unit_test(test_union_hostnetwork),
 		cmocka_unit_test(test_dual_stack),
+		cmocka_unit_test(test_index_follows_label_changes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "agent/intern.h"
 #include "agent/polsync.h"
 #include "common/cleanup.h"
 
@@ -130,6 +131,7 @@ static void test_ipblock_except_becomes_ranges(void **state)
 	assert_string_equal(json_string_value(json_object_get(at(w, "sets", set), "ranges")),
 			    "10.0.0.0-10.0.255.255,10.2.0.0-10.255.254.255");
 	assert_int_equal(json_integer_value(json_object_get(at(w, "sets", set), "family")), 4);
+	assert_null(json_object_get(at(w, "sets", set), "plain")); /* ranges: an interval set */
 	assert_int_equal(json_array_size(json_object_get(at(w, "chains", chain), "rules")), 1);
 }
 
@@ -165,7 +167,8 @@ static void test_same_selectors_share_one_set(void **state)
 	assert_int_equal(json_array_size(ra), 2);
 	assert_string_equal(sa0, sa1);
 	assert_string_not_equal(sa0, sy);
-	assert_int_equal(strncmp(sa0, "s4-", 3), 0);
+	assert_int_equal(strncmp(sa0, "ps4-", 4), 0); /* pod addresses only: a plain set */
+	assert_true(json_is_true(json_object_get(at(w, "sets", sa0), "plain")));
 	assert_int_equal(json_array_size(ry), 2); /* one per port entry */
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(ry, 1), "hi")), 99);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(ry, 1), "proto")), 6);
@@ -196,6 +199,34 @@ static void test_rules_with_the_same_ports_share_one_lookup(void **state)
 			    "10.244.1.3,10.244.2.2");
 }
 
+static void test_pods_and_blocks_in_two_sets(void **state)
+{
+	/* one from list with a pod selector and an ipBlock: the pods' addresses in a hash set,
+	 * the block in an interval set, a rule for each (same ports) */
+	_cleanup_json_ json_t *w = want(
+		"{\"x/pb\": {\"metadata\": {\"namespace\": \"x\", \"name\": \"pb\"}, \"spec\": "
+		"{\"podSelector\": {\"matchLabels\": {\"pod\": \"a\"}}, \"ingress\": [{\"from\": "
+		"[{\"podSelector\": {\"matchLabels\": {\"pod\": \"b\"}}}, {\"ipBlock\": {\"cidr\": "
+		"\"172.16.0.0/12\"}}], \"ports\": [{\"port\": 80}]}]}}}",
+		NULL);
+	const char *c = json_string_value(at(w, "in", "10.244.1.1"));
+	const json_t *rules = json_object_get(at(w, "chains", c), "rules");
+	const char *s0 = json_string_value(json_object_get(json_array_get(rules, 0), "set"));
+	const char *s1 = json_string_value(json_object_get(json_array_get(rules, 1), "set"));
+
+	(void)state;
+	assert_int_equal(json_array_size(rules), 2);
+	assert_int_equal(strncmp(s0, "ps4-", 4), 0);
+	assert_true(json_is_true(json_object_get(at(w, "sets", s0), "plain")));
+	assert_string_equal(json_string_value(json_object_get(at(w, "sets", s0), "ranges")),
+			    "10.244.2.2");
+	assert_int_equal(strncmp(s1, "s4-", 3), 0);
+	assert_null(json_object_get(at(w, "sets", s1), "plain"));
+	assert_string_equal(json_string_value(json_object_get(at(w, "sets", s1), "ranges")),
+			    "172.16.0.0-172.31.255.255");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rules, 1), "lo")), 80);
+}
+
 static void test_allow_all_rule_has_no_set(void **state)
 {
 	_cleanup_json_ json_t *w = want(
@@ -222,7 +253,7 @@ static void test_compact_keeps_what_the_compiler_reads(void **state)
 		"\"containerPort\": 80}]}]}, \"status\": {\"podIP\": \"10.0.0.1\", \"phase\": "
 		"\"Running\"}}",
 		0, NULL);
-	_cleanup_json_ json_t *c = polsync_pod_compact(p);
+	_cleanup_json_ json_t *c = polsync_pod_compact(p, NULL);
 	_cleanup_json_ json_t *expect = json_loads(
 		"{\"metadata\": {\"name\": \"a\", \"namespace\": \"x\", \"labels\": {\"k\": "
 		"\"v\"}, "
@@ -235,6 +266,40 @@ static void test_compact_keeps_what_the_compiler_reads(void **state)
 	assert_true(json_equal(c, expect));
 }
 
+/* Pods with equal labels and ports share one object of each; podIP goes when podIPs has it. */
+static void test_compact_holds_equal_values_once(void **state)
+{
+	static const char *const text =
+		"{\"metadata\": {\"name\": \"%s\", \"namespace\": \"x\", \"labels\": "
+		"{\"app\": \"w\", \"tier\": \"%s\"}}, \"spec\": {\"containers\": [{\"ports\": "
+		"[{\"name\": \"http\", \"containerPort\": 80}]}]}, \"status\": {\"podIP\": "
+		"\"10.0.0.%d\", \"podIPs\": [{\"ip\": \"10.0.0.%d\"}]}}";
+	struct intern *in = intern_new();
+	json_t *c[3];
+	char buf[512];
+
+	(void)state;
+	assert_non_null(in);
+	for (int i = 0; i < 3; i++) {
+		_cleanup_json_ json_t *p = NULL;
+
+		snprintf(buf, sizeof(buf), text, i ? "b" : "a", i == 2 ? "db" : "web", i, i);
+		p = json_loads(buf, 0, NULL);
+		c[i] = polsync_pod_compact(p, in);
+	}
+	assert_ptr_equal(at(c[0], "metadata", "labels"), at(c[1], "metadata", "labels"));
+	assert_ptr_not_equal(at(c[0], "metadata", "labels"), at(c[2], "metadata", "labels"));
+	assert_ptr_equal(at(c[0], "spec", "containers"), at(c[2], "spec", "containers"));
+	assert_null(at(c[1], "status", "podIP"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(at(c[1], "status", "podIPs"), 0), "ip")),
+			    "10.0.0.1");
+	assert_int_equal(intern_size(in), 3); /* two label sets, one ports list */
+	for (int i = 0; i < 3; i++)
+		json_decref(c[i]);
+	intern_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,8 +308,10 @@ int main(void)
 		cmocka_unit_test(test_ipblock_except_becomes_ranges),
 		cmocka_unit_test(test_same_selectors_share_one_set),
 		cmocka_unit_test(test_rules_with_the_same_ports_share_one_lookup),
+		cmocka_unit_test(test_pods_and_blocks_in_two_sets),
 		cmocka_unit_test(test_allow_all_rule_has_no_set),
 		cmocka_unit_test(test_compact_keeps_what_the_compiler_reads),
+		cmocka_unit_test(test_compact_holds_equal_values_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
