@@ -12,6 +12,7 @@
 #include "agent/policy.h"
 #include "agent/polsync-bpf.h"
 #include "agent/polsync.h"
+#include "agent/poltable.h"
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -20,13 +21,25 @@
 
 #define BRNF_DIR "/proc/sys/net/bridge"
 
+/* The table kept from round to round (agent/poltable.h), and what each pod of this node
+ * brought to it: key -> {"sig", "deps" (pod_deps), "chains": [name], "in"/"out": [address],
+ * "tag", "flags", "sets": [name], "ips": [address], "ebpf", "iso"}. refs: set name -> how
+ * many pods' rules name it (a set goes when no pod names it any more). */
+struct table {
+	struct poltable t;
+	json_t *pods;
+	json_t *refs;
+	bool broken; /* a round failed half-way: the next one starts from nothing */
+};
+
 struct polsync {
 	char *node;
 	const json_t *namespaces, *pods, *policies; /* the caches, borrowed */
 	struct pol_index *ix;
-	json_t *sets;  /* the sets made for memo entries by the last round (struct round) */
-	json_t *local; /* keys of the pods of this node: key -> true */
-	bool deny;     /* --policy-default deny */
+	struct table tb;
+	bool all;			     /* the next round compiles every pod again */
+	json_t *local;			     /* keys of the pods of this node: key -> true */
+	bool deny;			     /* --policy-default deny */
 	char podnets[2][INET_PREFIX_STRLEN]; /* this node's pod CIDRs, v4 and v6 ("": none) */
 	struct polsync_bpf bpf;
 	struct nft_pol *nft;
@@ -264,18 +277,14 @@ static json_t *ranges_json(const struct rngs *s, char *name, int fam, bool plain
 	return json_string(parts[0]);
 }
 
-/* One round's making of the wanted table: the table; which set the peers of each memo entry
- * (agent/policy.h, peers_id) made in the previous round (seen) and this one (made):
- * "<id>/<family><p|b>" (pods or blocks) -> its name, "" when there are none; the previous
- * round's sets by name (prev). A set is made once per content, its JSON shared. */
+/* One round: the table; which set the peers of each memo entry (agent/policy.h, peers_id)
+ * made this round: "<id>/<family><p|b>" (pods or blocks) -> its name, "" when there are none
+ * (a set is made once per round, whichever pods name it); the sets whose last pod went. */
 struct round {
-	json_t *want;
-	const json_t *seen;
+	struct table *tb;
 	json_t *made;
-	const json_t *prev;
+	json_t *dropped;	 /* [name]: refs went to 0 this round */
 	json_t *known;		 /* [address of every local pod] */
-	const json_t *pods_seen; /* what each pod came to in the previous round (pod_keep) */
-	json_t *pods_made;	 /* and in this one */
 	struct polsync_bpf *bpf; /* NULL: every pod goes to the table */
 };
 
@@ -303,49 +312,26 @@ static json_t *set_make(const struct pol_rule *r, int fam, enum part part, char 
 	return set;
 }
 
-/* The name the peers' set had in this or the previous round, when known. */
-static const char *set_known(struct round *rd, const struct pol_rule *r, const char *key)
-{
-	json_t *c = json_object_get(rd->made, key);
-
-	if (!r->peers_id)
-		return NULL;
-	if (!c && (c = json_object_get(rd->seen, key))) {
-		const char *n = json_string_value(c);
-
-		if (*n && !json_object_get(json_object_get(rd->want, "sets"), n) &&
-		    !json_object_get(rd->prev, n))
-			return NULL; /* not at hand any more: make it again */
-		json_object_set(rd->made, key, c);
-	}
-	return json_string_value(c);
-}
-
-/* The set of rule r's peers in fam (the part's), added to the table: its name, or "" when r
- * has none there. */
+/* The set of rule r's peers in fam (the part's), in the table: its name, or "" when r has
+ * none there. An equal set already there stays as it is. */
 static int rule_set(struct round *rd, const struct pol_rule *r, int fam, enum part part,
 		    char name[32])
 {
-	json_t *sets = json_object_get(rd->want, "sets"), *set = NULL;
-	const char *known;
+	json_t *c, *set;
 	char key[48];
 	int rr = 0;
 
 	snprintf(key, sizeof(key), "%" PRIu64 "/%d%c", r->peers_id, fam,
 		 part == PART_PODS ? 'p' : 'b');
-	known = set_known(rd, r, key);
-	if (known) {
-		snprintf(name, 32, "%s", known);
-		if (*name && !json_object_get(sets, name))
-			set = json_incref(json_object_get(rd->prev, name));
-	} else {
-		set = set_make(r, fam, part, name, &rr);
-		if (r->peers_id && rr == 0)
-			json_object_set_new(rd->made, key, json_string(name));
+	if (r->peers_id && (c = json_object_get(rd->made, key))) {
+		snprintf(name, 32, "%s", json_string_value(c));
+		return 0;
 	}
-	if (set && !json_object_get(sets, name))
-		json_object_set(sets, name, set);
-	json_decref(set);
+	set = set_make(r, fam, part, name, &rr);
+	if (set)
+		rr = poltable_set(&rd->tb->t, "sets", name, set);
+	if (rr == 0 && r->peers_id)
+		rr = json_object_set_new(rd->made, key, json_string(name)) < 0 ? -ENOMEM : 0;
 	return rr;
 }
 
@@ -471,21 +457,47 @@ static int dir_rules(struct round *rd, const struct pol_dir *d, json_t *out)
 	return rr;
 }
 
-static int add_dir(struct round *rd, const struct pol_pod *p, bool in, const char *tag)
+/* The distinct sets the rules name, into names (an object: name -> true). */
+static void rules_sets(const json_t *rules, json_t *names)
 {
-	json_t *want = rd->want;
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(rules, i, r)
+	{
+		const char *n = json_string_value(json_object_get(r, "set"));
+
+		if (n)
+			json_object_set(names, n, json_true());
+	}
+}
+
+/* The pod's chain for a direction and its addresses pointing at it, into the table; what it
+ * brought into e (its entry: "chains", "in"/"out", "sets"). */
+static int add_dir(struct round *rd, const struct pol_pod *p, bool in, const char *tag, json_t *e)
+{
+	struct poltable *t = &rd->tb->t;
 	const struct pol_dir *d = in ? &p->in : &p->out;
-	json_t *rules = json_array(), *disp = json_object_get(want, in ? "in" : "out");
+	_cleanup_json_ json_t *rules = json_array();
 	char chain[32], ip[INET6_ADDRSTRLEN];
-	int rr;
+	int rr = rules ? 0 : -ENOMEM;
 
 	snprintf(chain, sizeof(chain), "p%c-%s", in ? 'i' : 'o', tag);
-	rr = dir_rules(rd, d, rules);
-	json_object_set_new(json_object_get(want, "chains"), chain,
-			    json_pack("{s:s, s:o}", "dir", in ? "in" : "out", "rules", rules));
-	for (size_t i = 0; i < p->n_ips; i++)
-		json_object_set_new(disp, inet_addr_fmt(&p->ips[i], ip, sizeof(ip)),
-				    json_string(chain));
+	if (rr == 0)
+		rr = dir_rules(rd, d, rules);
+	if (rr == 0) {
+		rules_sets(rules, json_object_get(e, "sets"));
+		rr = poltable_set(
+			t, "chains", chain,
+			json_pack("{s:s, s:O}", "dir", in ? "in" : "out", "rules", rules));
+	}
+	if (rr == 0)
+		json_array_append_new(json_object_get(e, "chains"), json_string(chain));
+	for (size_t i = 0; rr == 0 && i < p->n_ips; i++) {
+		inet_addr_fmt(&p->ips[i], ip, sizeof(ip));
+		rr = poltable_set(t, in ? "in" : "out", ip, json_string(chain));
+		json_array_append_new(json_object_get(e, in ? "in" : "out"), json_string(ip));
+	}
 	return rr;
 }
 
@@ -498,7 +510,7 @@ static bool is_local(const json_t *pod, const char *node)
 	       !pod_done(pod);
 }
 
-/* ---- what a pod came to, kept for the next round ---- */
+/* ---- what a pod brought to the table, kept until it changes ---- */
 
 /* "<resourceVersion>|<changes to its namespace's policies>": with the memo slots of its rules,
  * what its compile depends on (agent/policy.h pol_index_slot_id). */
@@ -548,117 +560,118 @@ static bool deps_current(const struct pol_index *ix, const json_t *deps)
 	return true;
 }
 
-/* The distinct sets the chains' rules name (for pod_reuse). */
-static json_t *chain_sets(const json_t *chains)
+/* Is the pod as its entry was made (nothing it depends on changed)? */
+static bool pod_current(const struct pol_index *ix, const json_t *pod, const char *ns,
+			const json_t *e)
 {
-	json_t *names = json_object(), *v = json_array(), *c, *r;
-	const char *k;
+	char sig[160];
+
+	pod_sig(ix, pod, ns, sig, sizeof(sig));
+	return strcmp(json_string_value(json_object_get(e, "sig")) ?: "", sig) == 0 &&
+	       deps_current(ix, json_object_get(e, "deps"));
+}
+
+/* What the entry's pod brought to the table out of it (its addresses only where they still
+ * point at its chains: an address a newer pod holds stays). */
+static void pod_forget(struct round *rd, const json_t *e)
+{
+	struct poltable *t = &rd->tb->t;
+	const char *tag = json_string_value(json_object_get(e, "tag")), *k;
+	json_t *v;
 	size_t i;
 
-	json_object_foreach((json_t *)chains, k, c)
-		json_array_foreach(json_object_get(c, "rules"), i, r)
-	{
-		const char *n = json_string_value(json_object_get(r, "set"));
+	for (int in = 0; tag && in < 2; in++) {
+		const char *sec = in ? "in" : "out";
+		char chain[32];
 
-		if (n && !json_object_get(names, n)) {
-			json_object_set_new(names, n, json_true());
-			json_array_append_new(v, json_string(n));
+		snprintf(chain, sizeof(chain), "p%c-%s", in ? 'i' : 'o', tag);
+		json_array_foreach(json_object_get(e, sec), i, v)
+		{
+			const char *a = json_string_value(v);
+
+			const char *cur = json_string_value(poltable_get(t, sec, a ? a : ""));
+
+			if (cur && strcmp(cur, chain) == 0)
+				poltable_del(t, sec, a);
 		}
 	}
-	json_decref(names);
-	return v;
-}
-
-/* The sets named, from the previous round: false when one is not there. */
-static bool sets_carry(struct round *rd, const json_t *names)
-{
-	json_t *sets = json_object_get(rd->want, "sets"), *n;
-	size_t i;
-
-	json_array_foreach(names, i, n)
+	json_array_foreach(json_object_get(e, "chains"), i, v)
+		poltable_del(t, "chains", json_string_value(v));
+	if (tag)
+		poltable_del(t, "pods", tag);
+	json_object_foreach((json_t *)json_object_get(e, "sets"), k, v)
 	{
-		const char *s = json_string_value(n);
-		json_t *set = json_object_get(rd->prev, s);
+		json_t *n = json_object_get(rd->tb->refs, k);
 
-		if (!set)
-			return false;
-		if (!json_object_get(sets, s))
-			json_object_set(sets, s, set);
+		if (n && json_integer_set(n, json_integer_value(n) - 1) == 0 &&
+		    json_integer_value(n) <= 0)
+			json_array_append_new(rd->dropped, json_string(k));
 	}
-	return true;
 }
 
-/* The pod as the previous round made it, when nothing it depends on changed. */
-static bool pod_reuse(struct round *rd, struct pol_index *ix, const json_t *pod, const char *key,
-		      const char *sig, struct polsync_stats *st)
+/* The entry into the table's: its sets counted. */
+static int pod_commit(struct round *rd, const char *key, json_t *e)
 {
-	const json_t *e = json_object_get(rd->pods_seen, key), *c;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)json_object_get(e, "sets"), k, v)
+	{
+		json_t *n = json_object_get(rd->tb->refs, k);
+
+		if (n ? json_integer_set(n, json_integer_value(n) + 1) < 0
+		      : json_object_set_new(rd->tb->refs, k, json_integer(1)) < 0)
+			return -ENOMEM;
+	}
+	return json_object_set(rd->tb->pods, key, e) < 0 ? -ENOMEM : 0;
+}
+
+/* An entry kept from an earlier round: counted, its addresses known. */
+static void pod_count(struct round *rd, const char *key, const json_t *e, struct polsync_stats *st)
+{
+	const json_t *c;
 	size_t i;
 
-	if (!e || strcmp(json_string_value(json_object_get(e, "sig")) ?: "", sig) != 0 ||
-	    !deps_current(ix, json_object_get(e, "deps")))
-		return false;
-	if (!sets_carry(rd, json_object_get(e, "sets")))
-		return false;
-	(void)pod;
-	json_object_update(json_object_get(rd->want, "chains"), json_object_get(e, "chains"));
-	json_object_update(json_object_get(rd->want, "in"), json_object_get(e, "in"));
-	json_object_update(json_object_get(rd->want, "out"), json_object_get(e, "out"));
-	if (json_object_get(e, "tag"))
-		json_object_set(json_object_get(rd->want, "pods"),
-				json_string_value(json_object_get(e, "tag")),
-				json_object_get(e, "flags"));
+	st->pods_local++;
+	st->pods_ebpf += json_is_true(json_object_get(e, "ebpf"));
+	st->pods_isolated += json_is_true(json_object_get(e, "iso"));
 	json_array_foreach(json_object_get(e, "ips"), i, c)
 		json_array_append(rd->known, (json_t *)c);
 	polsync_bpf_seen(rd->bpf, key);
-	st->pods_ebpf += json_is_true(json_object_get(e, "ebpf"));
-	st->pods_isolated += json_is_true(json_object_get(e, "iso"));
-	json_object_set(rd->pods_made, key, (json_t *)e);
-	return true;
 }
 
-/* What the pod came to, for pod_reuse: its chains and dispatch entries (the table's own
- * objects: an unchanged pod hands the same ones over, which the diff compares in no time). */
-static void pod_keep(struct round *rd, const char *key, const char *sig, const struct pol_pod *p,
-		     const char *tag, bool ebpf)
+/* The pod compiled (its addresses, chains and flags) into the table and into e. */
+static int pod_render(struct round *rd, const char *key, const struct pol_pod *p, const char *tag,
+		      json_t *e, bool *ebpf)
 {
-	json_t *deps = pod_deps(p), *e, *ch = json_object(), *in = json_object(),
-	       *out = json_object(), *ips = json_array();
-	char name[32], a[INET6_ADDRSTRLEN];
+	int rr = rd->bpf ? polsync_bpf_route(rd->bpf, key, p) : 0;
+	unsigned flags =
+		(p->in.isolated ? NFT_POL_POD_IN : 0) | (p->out.isolated ? NFT_POL_POD_OUT : 0);
 
-	if (!deps || !rd->pods_made) {
-		json_decref(deps);
-		json_decref(ch), json_decref(in), json_decref(out), json_decref(ips);
-		return;
-	}
-	for (int d = 0; d < 2; d++) {
-		snprintf(name, sizeof(name), "p%c-%s", d ? 'o' : 'i', tag);
-		if (json_object_get(json_object_get(rd->want, "chains"), name))
-			json_object_set(ch, name,
-					json_object_get(json_object_get(rd->want, "chains"), name));
-	}
 	for (size_t i = 0; i < p->n_ips; i++) {
-		const char *s = inet_addr_fmt(&p->ips[i], a, sizeof(a));
+		char a[INET6_ADDRSTRLEN];
+		json_t *ip = json_string(inet_addr_fmt(&p->ips[i], a, sizeof(a)));
 
-		json_array_append_new(ips, json_string(s));
-		if (!ebpf && p->in.isolated)
-			json_object_set(in, s, json_object_get(json_object_get(rd->want, "in"), s));
-		if (!ebpf && p->out.isolated)
-			json_object_set(out, s,
-					json_object_get(json_object_get(rd->want, "out"), s));
+		json_array_append(rd->known, ip);
+		json_array_append_new(json_object_get(e, "ips"), ip);
 	}
-	e = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "sig", sig, "deps", deps,
-		      "sets", chain_sets(ch), "chains", ch, "in", in, "out", out, "ips", ips,
-		      "ebpf", ebpf, "iso", p->n_ips && (p->in.isolated || p->out.isolated));
-	if (e && !ebpf) {
-		json_object_set_new(e, "tag", json_string(tag));
-		json_object_set(e, "flags",
-				json_object_get(json_object_get(rd->want, "pods"), tag));
-	}
-	json_object_set_new(rd->pods_made, key, e);
+	*ebpf = rr != 0;
+	if (*ebpf)
+		return rr < 0 ? rr : 0;
+	/* a pod without addresses yet gets its chains too: its ADD finds them (nft_pol_attach) */
+	if (p->in.isolated)
+		rr = add_dir(rd, p, true, tag, e);
+	if (rr == 0 && p->out.isolated)
+		rr = add_dir(rd, p, false, tag, e);
+	if (rr == 0)
+		rr = poltable_set(&rd->tb->t, "pods", tag, json_integer(flags));
+	json_object_set_new(e, "tag", json_string(tag));
+	json_object_set_new(e, "flags", json_integer(flags));
+	return rr;
 }
 
-/* The pod (key: its "namespace/name", the caches' key) into the round. */
+/* The pod (key: its "namespace/name", the caches' key) compiled into the table, with its entry.
+ * An ebpf pod whose maps could not be written is compiled again next round. */
 static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod, const char *key,
 		   struct polsync_stats *st, struct cni_err *err)
 {
@@ -666,6 +679,7 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod, co
 	const char *ns = json_string_value(json_object_get(m, "namespace"));
 	const char *name = json_string_value(json_object_get(m, "name"));
 	char tag[NFT_POL_TAG_LEN + 1], sig[160];
+	_cleanup_json_ json_t *e = NULL;
 	struct pol_pod p;
 	bool ebpf = false;
 	int rr;
@@ -674,103 +688,130 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod, co
 		return 0;
 	st->pods_local++;
 	pod_sig(ix, pod, ns, sig, sizeof(sig));
-	if (pod_reuse(rd, ix, pod, key, sig, st))
-		return 0;
 	if (pol_compile_ix(ix, ns, name, &p, err) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < p.n_ips; i++) {
-		char a[INET6_ADDRSTRLEN];
-
-		json_array_append_new(rd->known,
-				      json_string(inet_addr_fmt(&p.ips[i], a, sizeof(a))));
-	}
 	nft_pol_pod_tag(ns, name, tag);
-	rr = rd->bpf ? polsync_bpf_route(rd->bpf, key, &p) : 0;
-	ebpf = rr != 0;
-	/* a pod without addresses yet gets its chains too: its ADD finds them (nft_pol_attach) */
-	if (!ebpf && p.in.isolated)
-		rr = add_dir(rd, &p, true, tag);
-	if (!ebpf && rr == 0 && p.out.isolated)
-		rr = add_dir(rd, &p, false, tag);
-	if (!ebpf)
-		json_object_set_new(json_object_get(rd->want, "pods"), tag,
-				    json_integer((p.in.isolated ? NFT_POL_POD_IN : 0) |
-						 (p.out.isolated ? NFT_POL_POD_OUT : 0)));
+	e = json_pack("{s:s, s:[], s:[], s:[], s:{}, s:[]}", "sig", sig, "chains", "in", "out",
+		      "sets", "ips");
+	rr = e ? pod_render(rd, key, &p, tag, e, &ebpf) : -ENOMEM;
+	if (e) {
+		json_object_set_new(e, "deps", rr == 0 ? pod_deps(&p) : json_null());
+		json_object_set_new(e, "ebpf", json_boolean(ebpf));
+		json_object_set_new(e, "iso",
+				    json_boolean(p.n_ips && (p.in.isolated || p.out.isolated)));
+	}
 	st->pods_ebpf += ebpf;
 	st->pods_isolated += p.n_ips && (p.in.isolated || p.out.isolated);
-	if (rr >= 0 && !(ebpf && rr < 0))
-		pod_keep(rd, key, sig, &p, tag, ebpf);
 	pol_pod_free(&p);
+	if ((rr == 0 || ebpf) && e && pod_commit(rd, key, e) < 0)
+		rr = -ENOMEM, ebpf = false;
 	return rr < 0 && !ebpf
 		       ? cni_err_set(err, CNI_ERR_INTERNAL, -rr, "policy of %s/%s", ns, name)
 		       : 0;
 }
 
-/* The wanted table. *cache: {"names": the round's names of memo entries' sets, "sets": the
- * sets of the table}, of the previous round on entry, of this one on return. */
-static json_t *want_ix(const char *node_name, struct pol_index *ix, const json_t *pods,
-		       const json_t *local, json_t **cache, struct polsync_bpf *bpf,
-		       struct polsync_stats *st, struct cni_err *err)
+static int table_init(struct table *tb)
 {
-	struct round rd = {
-		json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}}", "sets", "chains", "in", "out", "pods"),
-		json_object_get(*cache, "names"),
-		json_object(),
-		json_object_get(*cache, "sets"),
-		json_array(),
-		json_object_get(*cache, "pods"),
-		json_object(),
-		bpf};
-	struct polsync_stats s = {0};
-	const char *k;
-	json_t *pod;
+	*tb = (struct table){0};
+	if (poltable_init(&tb->t) < 0 || !(tb->pods = json_object()) || !(tb->refs = json_object()))
+		return -ENOMEM;
+	return 0;
+}
 
-	if (!rd.want || !rd.made || !rd.known || !rd.pods_made) {
-		json_decref(rd.want);
-		json_decref(rd.made);
-		json_decref(rd.known);
-		json_decref(rd.pods_made);
-		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
-		return NULL;
-	}
-	json_object_foreach((json_t *)(local ? local : pods), k, pod)
+static void table_fini(struct table *tb)
+{
+	poltable_fini(&tb->t);
+	json_decref(tb->pods);
+	json_decref(tb->refs);
+	*tb = (struct table){0};
+}
+
+/* Entries of pods that changed, went or left this node: what they brought, out (first, so
+ * that an address moving between pods ends with its new holder). all: every entry. */
+static void forget_changed(struct round *rd, struct pol_index *ix, const json_t *pods,
+			   const json_t *local, bool all)
+{
+	const char *k;
+	json_t *e, *tmp;
+
+	json_object_foreach_safe(rd->tb->pods, tmp, k, e)
 	{
-		if (local)
-			pod = json_object_get(pods, k);
-		if (pod && (local || is_local(pod, node_name)) &&
-		    add_pod(&rd, ix, pod, k, &s, err) < 0) {
-			json_decref(rd.want);
-			json_decref(rd.made);
-			json_decref(rd.known);
-			json_decref(rd.pods_made);
-			return NULL;
+		const json_t *pod = json_object_get(pods, k);
+		const char *ns = json_string_value(
+			json_object_get(json_object_get(pod, "metadata"), "namespace"));
+
+		if (!all && pod && ns && json_object_get(local, k) && pod_current(ix, pod, ns, e))
+			continue;
+		pod_forget(rd, e);
+		json_object_del(rd->tb->pods, k);
+	}
+}
+
+/* The sets no pod names any more, out of the table. */
+static void drop_unnamed(struct round *rd)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(rd->dropped, i, v)
+	{
+		const char *n = json_string_value(v);
+		const json_t *c = json_object_get(rd->tb->refs, n);
+
+		if (c && json_integer_value(c) <= 0) {
+			poltable_del(&rd->tb->t, "sets", n);
+			json_object_del(rd->tb->refs, n);
 		}
 	}
-	s.chains = json_object_size(json_object_get(rd.want, "chains"));
-	s.sets = json_object_size(json_object_get(rd.want, "sets"));
+}
+
+/* One round: the table made current for the pods of local (key -> true; the pods cache has
+ * their objects); known gets the address of every local pod. all: every pod compiled again. */
+static int table_round(struct table *tb, struct pol_index *ix, const json_t *pods,
+		       const json_t *local, bool all, struct polsync_bpf *bpf, json_t *known,
+		       struct polsync_stats *st, struct cni_err *err)
+{
+	_cleanup_json_ json_t *made = json_object(), *dropped = json_array();
+	struct round rd = {tb, made, dropped, known, bpf};
+	struct polsync_stats s = {0};
+	const char *k;
+	json_t *v;
+
+	if (!made || !dropped)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
+	poltable_round(&tb->t);
+	forget_changed(&rd, ix, pods, local, all);
+	json_object_foreach((json_t *)local, k, v)
+	{
+		const json_t *pod = json_object_get(pods, k), *e = json_object_get(tb->pods, k);
+
+		if (e)
+			pod_count(&rd, k, e, &s);
+		else if (pod && add_pod(&rd, ix, pod, k, &s, err) < 0)
+			return -EINVAL;
+	}
+	drop_unnamed(&rd);
+	s.chains = poltable_size(&tb->t, "chains");
+	s.sets = poltable_size(&tb->t, "sets");
 	if (st)
 		*st = s;
-	json_decref(*cache);
-	*cache = json_pack("{s:o, s:O, s:o}", "names", rd.made, "sets",
-			   json_object_get(rd.want, "sets"), "pods", rd.pods_made);
-	json_object_set_new(rd.want, "known", rd.known);
-	return rd.want;
+	return 0;
 }
 
 json_t *polsync_want(const char *node_name, const json_t *namespaces, const json_t *pods,
 		     const json_t *policies, struct polsync_stats *st, struct cni_err *err)
 {
-	struct pol_index *ix = NULL;
-	json_t *want, *cache = NULL;
+	struct polsync *ps = NULL;
+	_cleanup_json_ json_t *known = json_array();
+	json_t *want = NULL;
 
-	if (pol_index_new(namespaces, pods, policies, &ix) < 0) {
+	if (!known || polsync_new(node_name, namespaces, pods, policies, &ps) < 0) {
 		cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy index");
 		return NULL;
 	}
-	want = want_ix(node_name, ix, pods, NULL, &cache, NULL, st, err);
-	json_object_del(want, "known");
-	json_decref(cache);
-	pol_index_free(ix);
+	if (table_round(&ps->tb, ps->ix, pods, ps->local, true, NULL, known, st, err) == 0)
+		want = json_incref(ps->tb.t.doc);
+	polsync_free(ps);
 	return want;
 }
 
@@ -812,7 +853,7 @@ int polsync_new(const char *node_name, const json_t *namespaces, const json_t *p
 	if (ps)
 		polsync_bpf_init(&ps->bpf);
 	if (!ps || !(ps->node = strdup(node_name)) || !(ps->local = json_object()) ||
-	    pol_index_new(namespaces, pods, policies, &ps->ix) < 0) {
+	    table_init(&ps->tb) < 0 || pol_index_new(namespaces, pods, policies, &ps->ix) < 0) {
 		polsync_free(ps);
 		return -ENOMEM;
 	}
@@ -830,7 +871,7 @@ void polsync_free(struct polsync *ps)
 	if (!ps)
 		return;
 	pol_index_free(ps->ix);
-	json_decref(ps->sets);
+	table_fini(&ps->tb);
 	json_decref(ps->local);
 	polsync_bpf_fini(&ps->bpf);
 	nft_pol_free(ps->nft);
@@ -851,7 +892,7 @@ void polsync_take_state(struct polsync *to, struct polsync *from)
 void polsync_set_ebpf(struct polsync *ps, json_t *nets)
 {
 	polsync_bpf_nets(&ps->bpf, nets);
-	json_object_del(ps->sets, "pods"); /* which pods are ebpf's is asked again */
+	ps->all = true; /* which pods are ebpf's is asked again */
 }
 
 int polsync_changed(struct polsync *ps, enum polsync_kind kind, const char *key, const json_t *old,
@@ -894,18 +935,27 @@ static json_t *join_family(const json_t *list, bool v6)
 	return json_string(text ? text : "");
 }
 
-/* The guard of --policy-default deny (common/nft/policy.h): the node's pod networks, and the
- * addresses of the pods the agent knows. */
-static void guard_sets(struct polsync *ps, json_t *want)
-{
-	json_t *sets = json_object_get(want, "sets"), *known = json_object_get(want, "known");
+static const char *const guard_names[2][2] = {{"podnets4", "known4"}, {"podnets6", "known6"}};
 
-	for (int v6 = 0; v6 < 2; v6++) {
+/* The guard of --policy-default deny (common/nft/policy.h): the node's pod networks, and the
+ * addresses of the pods the agent knows (known); without deny, none. */
+static int guard_sets(struct polsync *ps, const json_t *known)
+{
+	struct poltable *t = &ps->tb.t;
+	int rr = 0;
+
+	poltable_guard(t, ps->deny);
+	for (int v6 = 0; rr == 0 && v6 < 2; v6++) {
 		struct inet_prefix net;
 		struct inet_addr last;
 		char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN],
 			range[2 * INET6_ADDRSTRLEN + 2] = "";
 
+		if (!ps->deny) {
+			poltable_del(t, "sets", guard_names[v6][0]);
+			poltable_del(t, "sets", guard_names[v6][1]);
+			continue;
+		}
 		if (ps->podnets[v6][0] && inet_prefix_parse(ps->podnets[v6], &net) == 0) {
 			inet_prefix_network(&net, &net);
 			inet_prefix_last(&net, &last);
@@ -913,13 +963,14 @@ static void guard_sets(struct polsync *ps, json_t *want)
 				 inet_addr_fmt(&net.addr, lo, sizeof(lo)),
 				 inet_addr_fmt(&last, hi, sizeof(hi)));
 		}
-		json_object_set_new(sets, v6 ? "podnets6" : "podnets4",
-				    json_pack("{s:i, s:s}", "family", v6 ? 6 : 4, "ranges", range));
-		json_object_set_new(sets, v6 ? "known6" : "known4",
-				    json_pack("{s:i, s:o}", "family", v6 ? 6 : 4, "ranges",
-					      join_family(known, v6)));
+		rr = poltable_set(t, "sets", guard_names[v6][0],
+				  json_pack("{s:i, s:s}", "family", v6 ? 6 : 4, "ranges", range));
+		if (rr == 0)
+			rr = poltable_set(t, "sets", guard_names[v6][1],
+					  json_pack("{s:i, s:o}", "family", v6 ? 6 : 4, "ranges",
+						    join_family(known, v6)));
 	}
-	json_object_set_new(want, "guard", json_true());
+	return rr;
 }
 
 void polsync_set_default(struct polsync *ps, bool deny, const struct inet_prefix *nets, size_t n)
@@ -932,28 +983,48 @@ void polsync_set_default(struct polsync *ps, bool deny, const struct inet_prefix
 				INET_PREFIX_STRLEN);
 }
 
-int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
+/* The table's round; after a failed one, the next starts from nothing. */
+static int round_table(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
 {
-	_cleanup_json_ json_t *want = NULL;
-	struct nft_pol_counts c = {0};
+	_cleanup_json_ json_t *known = json_array();
 	int r;
 
+	if (ps->tb.broken) {
+		table_fini(&ps->tb);
+		if (table_init(&ps->tb) < 0)
+			ps->tb.broken = true;
+	}
+	if (ps->tb.broken || !known)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
 	polsync_bpf_begin(&ps->bpf);
-	want = want_ix(ps->node, ps->ix, ps->pods, ps->local, &ps->sets, &ps->bpf, st, err);
+	r = table_round(&ps->tb, ps->ix, ps->pods, ps->local, ps->all, &ps->bpf, known, st, err);
 	polsync_bpf_end(&ps->bpf);
-	if (want && ps->deny)
-		guard_sets(ps, want);
-	json_object_del(want, "known");
+	if (r == 0 && guard_sets(ps, known) < 0)
+		r = cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy table");
+	ps->tb.broken = r < 0;
+	ps->all = ps->all && r < 0;
+	return r;
+}
+
+int polsync_apply(struct polsync *ps, struct polsync_stats *st, struct cni_err *err)
+{
+	struct nft_pol_counts c = {0};
+	int r = round_table(ps, st, err);
+
 	st->bpf_errors = ps->bpf.errors;
 	st->bpf_applied = ps->bpf.applied;
-	if (!want)
+	if (r < 0)
 		return -EINVAL;
 	if ((st->chains || ps->deny) && !ps->brnf_done) {
-		if (brnf_ensure(err) < 0)
+		if (brnf_ensure(err) < 0) {
+			/* the table changed in place and was not applied: next time, all of it */
+			nft_pol_free(ps->nft);
+			ps->nft = NULL;
 			return -EINVAL;
+		}
 		ps->brnf_done = true;
 	}
-	r = nft_pol_apply(&ps->nft, want, &c, err);
+	r = nft_pol_apply_touched(&ps->nft, ps->tb.t.doc, ps->tb.t.before, &c, err);
 	st->replaced = c.replaced;
 	snprintf(st->why, sizeof(st->why), "%s", c.why);
 	st->changes = c.sets_added + c.sets_changed + c.sets_removed + c.chains_added +

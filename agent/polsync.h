@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* weft-node's NetworkPolicy enforcement for bridge, host-gw and vxlan pods (docs/design.md §7):
  * from the informers' caches of Namespaces, Pods and NetworkPolicies, every pod of this node
- * is compiled (agent/policy.h) and the result rendered as the wanted content of the nftables
- * table `inet weft-policy` (common/nft/policy.h), which is then applied as a diff:
+ * is compiled (agent/policy.h) and the result rendered into the wanted content of the nftables
+ * table `inet weft-policy` (common/nft/policy.h), kept from round to round (agent/poltable.h):
+ * a round compiles again only the pods something they depend on changed for, takes out what
+ * they brought and puts in what they bring now, and the nft layer compares only the keys
+ * touched (nft_pol_apply_touched):
  *   - a pod isolated for ingress gets the chain "pi-<16 hex>", one for egress "po-<16 hex>"
  *     (the hex: naming_hash of the pod's namespace and name), and its addresses in the
- *     dispatch maps; a pod no policy selects has nothing in the table;
- *   - each rule's peers become one interval set per family, named after its content
- *     ("a4-<16 hex>", "a6-..."): rules with the same peers share it, across pods too;
- *   - each rule's ports become one nft rule per port entry (protocol + range).
+ *     dispatch maps; every pod bound to the node has its flags in the "pods" map;
+ *   - the rules with the same ports share, per family, one hash set of their peer pods'
+ *     addresses ("ps4-<16 hex>" named after the selectors, so that it keeps its name while
+ *     pods come and go; "pa4-..." after its content for a union) and one interval set of
+ *     their ipBlocks ("s4-...", "a4-..."): rules with the same peers share them, across pods;
+ *   - each rule's ports become one nft rule per port entry and set (protocol + range).
  * Pods of ebpf networks have their compiled policy written into their network's maps instead
  * (agent/polsync-bpf.h). Bridged pod-to-pod traffic reaches the forward hook only through
  * br_netfilter: when there is something to enforce, net.bridge.bridge-nf-call-ip(6)tables are set

@@ -680,9 +680,9 @@ static int sets_add(struct nft_batch *b, const json_t *old, const json_t *want,
 }
 
 static int chains_update(struct nft_batch *b, const json_t *old, const json_t *want,
-			 struct nft_pol_counts *n, struct cni_err *err)
+			 const json_t *ws, struct nft_pol_counts *n, struct cni_err *err)
 {
-	const json_t *oc = section(old, "chains"), *ws = section(want, "sets");
+	const json_t *oc = section(old, "chains");
 	const char *k;
 	json_t *v;
 	int rr = 0;
@@ -863,12 +863,15 @@ static int check_guard(const json_t *want, struct cni_err *err)
 	return 0;
 }
 
-static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
+/* The batch making the kernel's table go from old to want. old and want may be the touched
+ * part of two tables only (nft_pol_apply_touched): full is then the whole wanted table (the
+ * rules' sets are looked up there). */
+static int diff(struct nft_batch *b, const json_t *old, const json_t *want, const json_t *full,
 		struct nft_pol_counts *n, struct cni_err *err)
 {
 	int rr;
 
-	if (check_guard(want, err) < 0)
+	if (check_guard(full, err) < 0)
 		return -EINVAL;
 	if (old && guarded(old) != guarded(want))
 		old = NULL; /* the frame changes: build it all again, in the same transaction */
@@ -878,7 +881,7 @@ static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
 	if (sets_add(b, old, want, n, err) < 0)
 		return -EINVAL;
 	rr = !old && guarded(want) ? guard(b) : 0;
-	if (rr == 0 && chains_update(b, old, want, n, err) < 0)
+	if (rr == 0 && chains_update(b, old, want, section(full, "sets"), n, err) < 0)
 		return -EINVAL;
 	if (rr == 0)
 		rr = maps_update(b, old, want, n);
@@ -891,7 +894,7 @@ static int diff(struct nft_batch *b, const json_t *old, const json_t *want,
 		      : 0;
 }
 
-static int apply_once(const json_t *old, json_t *want, struct nft_pol_counts *n,
+static int apply_once(const json_t *old, json_t *want, const json_t *full, struct nft_pol_counts *n,
 		      struct cni_err *err)
 {
 	_cleanup_nft_sock_ struct nft_sock *s = NULL;
@@ -903,18 +906,18 @@ static int apply_once(const json_t *old, json_t *want, struct nft_pol_counts *n,
 	if (nft_batch_new(s, 0, &b) < 0)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");
 	*n = (struct nft_pol_counts){0};
-	rr = diff(b, old, want, n, err);
+	rr = diff(b, old, want, full, n, err);
 	return rr < 0 ? rr : nft_batch_send(s, b, err);
 }
 
-int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
-		  struct cni_err *err)
+/* old -> want (the parts, or whole: full is the whole wanted table); when the kernel's table
+ * is not what was applied last, replaced whole. */
+static int apply(struct nft_pol **st, const json_t *old, json_t *want, json_t *full,
+		 struct nft_pol_counts *ret, struct cni_err *err)
 {
 	struct nft_pol_counts n;
-	const json_t *old = *st ? (*st)->applied : NULL;
-	int rr;
+	int rr = apply_once(old, want, full, &n, err);
 
-	rr = apply_once(old, want, &n, err);
 	if (rr < 0 && rr != -EINVAL && old) {
 		/* The kernel's table is not what we applied last (a plugin's ADD changed the
 		 * elements of an address, someone edited it): replace it whole. */
@@ -923,7 +926,7 @@ int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
 		snprintf(why, sizeof(why), "%.90s%s%.60s", err->msg, err->details[0] ? ": " : "",
 			 err->details);
 		cni_err_clear(err);
-		rr = apply_once(NULL, want, &n, err);
+		rr = apply_once(NULL, full, full, &n, err);
 		n.replaced = true;
 		snprintf(n.why, sizeof(n.why), "%s", why);
 	}
@@ -934,11 +937,66 @@ int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
 	}
 	if (!*st && !(*st = calloc(1, sizeof(**st))))
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy state");
+	json_incref(full);
 	json_decref((*st)->applied);
-	(*st)->applied = json_incref(want);
+	(*st)->applied = full;
 	if (ret)
 		*ret = n;
 	return 0;
+}
+
+int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
+		  struct cni_err *err)
+{
+	return apply(st, *st ? (*st)->applied : NULL, want, want, ret, err);
+}
+
+/* The touched parts: per section, the keys of before with their value then (old) and now
+ * (now: those want still has). */
+static int touched_parts(const json_t *want, const json_t *before, json_t *old, json_t *now)
+{
+	static const char *const secs[] = {"sets", "chains", "in", "out", NFT_POL_PODS};
+	int rr = 0;
+
+	for (size_t i = 0; rr == 0 && i < sizeof(secs) / sizeof(secs[0]); i++) {
+		const json_t *b = section(before, secs[i]), *w = section(want, secs[i]);
+		json_t *o = json_object(), *n = json_object(), *v;
+		const char *k;
+
+		json_object_foreach((json_t *)b, k, v)
+		{
+			json_t *cur = json_object_get(w, k);
+
+			if ((!json_is_null(v) && json_object_set(o, k, v) < 0) ||
+			    (cur && json_object_set(n, k, cur) < 0))
+				rr = -ENOMEM;
+		}
+		if (rr == 0 && (json_object_set_new(old, secs[i], o) < 0 ||
+				json_object_set_new(now, secs[i], n) < 0))
+			rr = -ENOMEM;
+	}
+	if (rr == 0 && guarded(want))
+		rr = json_object_set(old, "guard", json_true()) < 0 ||
+				     json_object_set(now, "guard", json_true()) < 0
+			     ? -ENOMEM
+			     : 0;
+	return rr;
+}
+
+int nft_pol_apply_touched(struct nft_pol **st, json_t *want, const json_t *before,
+			  struct nft_pol_counts *ret, struct cni_err *err)
+{
+	_cleanup_json_ json_t *old = NULL, *now = NULL;
+
+	if (!*st || json_object_get(before, "guard"))
+		return apply(st, NULL, want, want, ret, err); /* the frame changes: all again */
+	if ((*st)->applied != want)
+		return nft_pol_apply(st, want, ret, err); /* another table was applied: a diff */
+	old = json_object();
+	now = json_object();
+	if (!old || !now || touched_parts(want, before, old, now) < 0)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "policy batch");
+	return apply(st, old, now, want, ret, err);
 }
 
 void nft_pol_free(struct nft_pol *st)

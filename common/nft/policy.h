@@ -11,7 +11,8 @@
  *   map in4/in6/out4/out6   endpoint address -> jump <its chain>
  *   chain <in chain>   ct state established,related accept; <rules> accept; counter drop
  *   chain <out chain>  ct state established,related accept; <rules> return; counter drop
- *   set <name>         an interval set of addresses (the peers of rules; shared by name)
+ *   set <name>         a set of addresses (the peers of rules; shared by name): an interval
+ *                      set, or a hash set of single addresses when "plain"
  *   map pods           pod hash (8 bytes, `mark . mark`) -> NFT_POL_POD_* bits: every pod
  *                      the agent compiled, with or without addresses (one bound to the node
  *                      and not started yet, one whose sandbox is being replaced)
@@ -23,7 +24,7 @@
  * which the caller makes sure of.
  *
  * The wanted content, JSON:
- *   {"sets":   {NAME: {"family": 4|6, "ranges": "FIRST-LAST,ADDRESS,..."}},
+ *   {"sets":   {NAME: {"family": 4|6, "ranges": "FIRST-LAST,ADDRESS,...", "plain": true?}},
  *    "chains": {NAME: {"dir": "in"|"out",
  *                      "rules": [{"set": NAME, "proto": P, "lo": N, "hi": N}, ...]}},
  *    "in":     {"ADDRESS": CHAIN, ...},
@@ -37,8 +38,10 @@
  *                     single addresses, the others interval sets)
  * A rule without "set" matches every peer (of both families), without "proto" every protocol,
  * with "proto" but no "lo" every port of it (lo..hi: destination ports, inclusive). Ranges may
- * overlap (they are merged). Names are 1..31 chars of [A-Za-z0-9_-]. A set whose ranges change
- * under the same name gets the difference (elements deleted and added, in the same batch). */
+ * overlap (they are merged; a plain set's are split into single addresses, and cheapest given
+ * as sorted single addresses, as the agent does). Names are 1..31 chars of [A-Za-z0-9_-]. A set
+ * whose ranges change under the same name gets the difference (elements deleted and added, in
+ * the same batch); its family and kind never change under a name. */
 #ifndef WEFT_NFT_POLICY_H
 #define WEFT_NFT_POLICY_H
 
@@ -77,6 +80,13 @@ struct nft_pol; /* the content applied last */
  * invalid want. */
 int nft_pol_apply(struct nft_pol **st, json_t *want, struct nft_pol_counts *ret,
 		  struct cni_err *err);
+/* The same for a want changed in place since it was applied last (the caller keeps one table
+ * and edits it): before names what changed, {SECTION: {KEY: the value before, or null when
+ * there was none}} for every key of the sections above that was added, changed or removed,
+ * and "guard": anything when the guard came or went (then the table is built again). Only
+ * those keys are compared. When *st applied another object (or none), a whole apply. */
+int nft_pol_apply_touched(struct nft_pol **st, json_t *want, const json_t *before,
+			  struct nft_pol_counts *ret, struct cni_err *err);
 void nft_pol_free(struct nft_pol *st); /* NULL-safe */
 /* The plugins' side, at the end of a pod's ADD (docs/design.md §7): when the table exists,
  * makes the dispatch maps and the guard's known set right for the pod's addresses, whether

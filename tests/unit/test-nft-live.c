@@ -620,6 +620,65 @@ static void t_policy_plain_set(void)
 	CHECK_OK(nft_pol_remove(&_e));
 }
 
+/* A want changed in place: only what before names is compared, and the kernel follows; a
+ * guard coming builds the table again; a table edited behind the state is replaced whole. */
+static void t_policy_touched(void)
+{
+	struct nft_pol *st = NULL;
+	struct nft_pol_counts c;
+	json_t *w = json_loads(pol_v1, 0, NULL), *before = json_object();
+	json_t *sets, *chains;
+
+	CHECK(w && before);
+	CHECK_OK(nft_pol_apply_touched(&st, w, before, NULL, &_e)); /* no state: a whole apply */
+	HAS("10.1.0.0-10.1.1.9, 10.2.0.1");
+	sets = json_object_get(w, "sets");
+	chains = json_object_get(w, "chains");
+	/* a4-1 changes, po-a goes, a6-1 goes with the rule naming it, 10.9.0.3 comes */
+	json_object_set_new(before, "sets",
+			    json_pack("{s:O, s:O}", "a4-1", json_object_get(sets, "a4-1"), "a6-1",
+				      json_object_get(sets, "a6-1")));
+	json_object_set_new(before, "chains",
+			    json_pack("{s:O, s:O}", "po-a", json_object_get(chains, "po-a"), "pi-a",
+				      json_object_get(chains, "pi-a")));
+	json_object_set_new(before, "out", json_pack("{s:s}", "10.9.0.2", "po-a"));
+	json_object_set_new(before, "in", json_pack("{s:n}", "10.9.0.3"));
+	json_object_set_new(sets, "a4-1",
+			    json_pack("{s:i, s:s}", "family", 4, "ranges", "10.1.0.0-10.1.0.255"));
+	json_object_del(sets, "a6-1");
+	json_object_set_new(chains, "pi-a",
+			    json_pack("{s:s, s:[{s:s, s:i}]}", "dir", "in", "rules", "set", "a4-1",
+				      "proto", 17));
+	json_object_del(chains, "po-a");
+	json_object_del(json_object_get(w, "out"), "10.9.0.2");
+	json_object_set_new(json_object_get(w, "in"), "10.9.0.3", json_string("pi-a"));
+	CHECK_OK(nft_pol_apply_touched(&st, w, before, &c, &_e));
+	CHECK(!c.replaced && c.sets_changed == 1 && c.sets_removed == 1 && c.chains_removed == 1);
+	HAS("elements = { 10.1.0.0/24 }");
+	HASNT("a6-1");
+	HASNT("po-a");
+	HAS("ip saddr @a4-1 meta l4proto udp accept");
+	HAS("10.9.0.3 : jump pi-a");
+	HAS("10.9.0.2 : jump pi-a"); /* untouched: still there */
+	/* nothing touched: nothing sent, even after someone emptied a set behind our back */
+	sh("nft flush set inet " NFT_POL_TABLE " a4-1");
+	json_object_clear(before);
+	CHECK_OK(nft_pol_apply_touched(&st, w, before, &c, &_e));
+	HASNT("10.1.0.0/24");
+	/* touching it again finds the kernel's table not as applied: replaced whole */
+	json_object_set_new(before, "sets",
+			    json_pack("{s:O}", "a4-1", json_object_get(sets, "a4-1")));
+	json_object_set_new(sets, "a4-1",
+			    json_pack("{s:i, s:s}", "family", 4, "ranges", "10.1.0.0-10.1.0.127"));
+	CHECK_OK(nft_pol_apply_touched(&st, w, before, &c, &_e));
+	CHECK(c.replaced);
+	HAS("elements = { 10.1.0.0/25 }");
+	json_decref(w);
+	json_decref(before);
+	nft_pol_free(st);
+	CHECK_OK(nft_pol_remove(&_e));
+}
+
 static void t_policy_bad_input(void)
 {
 	struct nft_pol *st = NULL;
@@ -723,6 +782,7 @@ LIVE(t_error_is_reported)
 LIVE(t_concurrent_ensure)
 LIVE(t_policy_table)
 LIVE(t_policy_plain_set)
+LIVE(t_policy_touched)
 LIVE(t_policy_bad_input)
 LIVE(t_policy_attach)
 
@@ -743,6 +803,7 @@ int main(void)
 		cmocka_unit_test(test_t_concurrent_ensure),
 		cmocka_unit_test(test_t_policy_table),
 		cmocka_unit_test(test_t_policy_plain_set),
+		cmocka_unit_test(test_t_policy_touched),
 		cmocka_unit_test(test_t_policy_bad_input),
 		cmocka_unit_test(test_t_policy_attach),
 	};
