@@ -273,17 +273,13 @@ static const char *const index_pols =
 	"\"podSelector\":{},\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":["
 	"{\"podSelector\":{\"matchLabels\":{\"tier\":\"front\"}}}]}]}}}";
 
-static int addr_qcmp(const void *a, const void *b)
-{
-	return inet_addr_cmp(a, b);
-}
-
 /* r's addresses sorted, each once (a pod selected by two peers may be there twice); how many. */
 static size_t distinct_ips(struct pol_rule *r)
 {
 	size_t k = 0;
 
-	qsort(r->ips, r->n_ips, sizeof(*r->ips), addr_qcmp);
+	if (r->n_ips > 1)
+		qsort(r->ips, r->n_ips, sizeof(*r->ips), inet_addr_qcmp);
 	for (size_t i = 0; i < r->n_ips; i++)
 		if (!k || !inet_addr_eq(&r->ips[k - 1], &r->ips[i]))
 			r->ips[k++] = r->ips[i];
