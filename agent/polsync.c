@@ -208,14 +208,6 @@ static int rng_cmp(const void *a, const void *b)
 	return c ? c : inet_addr_cmp(&x->hi, &y->hi);
 }
 
-static bool rngs_sorted(const struct rngs *s)
-{
-	for (size_t i = 1; i < s->n; i++)
-		if (rng_cmp(&s->v[i - 1], &s->v[i]) > 0)
-			return false;
-	return true;
-}
-
 /* A rule's peers go to two sets per family: its pods' addresses (a hash set: a pod coming or
  * going changes one element, cheap to commit) and its ipBlocks (an interval set, which only a
  * policy change changes: the kernel rebuilds a whole interval set on each commit that
@@ -237,8 +229,7 @@ static int rule_ranges(const struct pol_rule *r, int fam, enum part part, struct
 			rr = block_ranges(&r->blocks[i], s);
 	if (rr < 0 || s->n < 2)
 		return rr;
-	if (!rngs_sorted(s))
-		qsort(s->v, s->n, sizeof(*s->v), rng_cmp);
+	array_sort(s->v, s->n, sizeof(*s->v), rng_cmp);
 	for (size_t i = 1; i < s->n; i++)
 		if (rng_cmp(&s->v[k], &s->v[i]) != 0)
 			s->v[++k] = s->v[i];
@@ -472,6 +463,12 @@ static void rules_sets(const json_t *rules, json_t *names)
 	}
 }
 
+/* The name of a pod's chain: "pi-<tag>" for ingress, "po-<tag>" for egress. */
+static void pod_chain(bool in, const char *tag, char chain[32])
+{
+	snprintf(chain, 32, "p%c-%s", in ? 'i' : 'o', tag);
+}
+
 /* The pod's chain for a direction and its addresses pointing at it, into the table; what it
  * brought into e (its entry: "chains", "in"/"out", "sets"). */
 static int add_dir(struct round *rd, const struct pol_pod *p, bool in, const char *tag, json_t *e)
@@ -482,7 +479,7 @@ static int add_dir(struct round *rd, const struct pol_pod *p, bool in, const cha
 	char chain[32], ip[INET6_ADDRSTRLEN];
 	int rr = rules ? 0 : -ENOMEM;
 
-	snprintf(chain, sizeof(chain), "p%c-%s", in ? 'i' : 'o', tag);
+	pod_chain(in, tag, chain);
 	if (rr == 0)
 		rr = dir_rules(rd, d, rules);
 	if (rr == 0) {
@@ -571,6 +568,20 @@ static bool pod_current(const struct pol_index *ix, const json_t *pod, const cha
 	       deps_current(ix, json_object_get(e, "deps"));
 }
 
+/* Set name's count of pods naming it, moved by delta (a name at 0 is noted in dropped). */
+static int refs_add(struct round *rd, const char *name, int delta)
+{
+	json_t *n = json_object_get(rd->tb->refs, name);
+	json_int_t c = json_integer_value(n) + delta;
+
+	if (!n && delta < 0)
+		return 0;
+	if (n ? json_integer_set(n, c) < 0
+	      : json_object_set_new(rd->tb->refs, name, json_integer(c)) < 0)
+		return -ENOMEM;
+	return c <= 0 && json_array_append_new(rd->dropped, json_string(name)) < 0 ? -ENOMEM : 0;
+}
+
 /* What the entry's pod brought to the table out of it (its addresses only where they still
  * point at its chains: an address a newer pod holds stays). */
 static void pod_forget(struct round *rd, const json_t *e)
@@ -584,12 +595,11 @@ static void pod_forget(struct round *rd, const json_t *e)
 		const char *sec = in ? "in" : "out";
 		char chain[32];
 
-		snprintf(chain, sizeof(chain), "p%c-%s", in ? 'i' : 'o', tag);
+		pod_chain(in, tag, chain);
 		json_array_foreach(json_object_get(e, sec), i, v)
 		{
-			const char *a = json_string_value(v);
-
-			const char *cur = json_string_value(poltable_get(t, sec, a ? a : ""));
+			const char *a = json_string_value(v) ?: "";
+			const char *cur = json_string_value(poltable_get(t, sec, a));
 
 			if (cur && strcmp(cur, chain) == 0)
 				poltable_del(t, sec, a);
@@ -600,13 +610,7 @@ static void pod_forget(struct round *rd, const json_t *e)
 	if (tag)
 		poltable_del(t, "pods", tag);
 	json_object_foreach((json_t *)json_object_get(e, "sets"), k, v)
-	{
-		json_t *n = json_object_get(rd->tb->refs, k);
-
-		if (n && json_integer_set(n, json_integer_value(n) - 1) == 0 &&
-		    json_integer_value(n) <= 0)
-			json_array_append_new(rd->dropped, json_string(k));
-	}
+		refs_add(rd, k, -1); /* (no memory: the set stays, named by no one) */
 }
 
 /* The entry into the table's: its sets counted. */
@@ -617,10 +621,7 @@ static int pod_commit(struct round *rd, const char *key, json_t *e)
 
 	json_object_foreach((json_t *)json_object_get(e, "sets"), k, v)
 	{
-		json_t *n = json_object_get(rd->tb->refs, k);
-
-		if (n ? json_integer_set(n, json_integer_value(n) + 1) < 0
-		      : json_object_set_new(rd->tb->refs, k, json_integer(1)) < 0)
+		if (refs_add(rd, k, 1) < 0)
 			return -ENOMEM;
 	}
 	return json_object_set(rd->tb->pods, key, e) < 0 ? -ENOMEM : 0;
@@ -681,7 +682,7 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod, co
 	char tag[NFT_POL_TAG_LEN + 1], sig[160];
 	_cleanup_json_ json_t *e = NULL;
 	struct pol_pod p;
-	bool ebpf = false;
+	bool ebpf = false, iso;
 	int rr;
 
 	if (!ns || !name)
@@ -694,14 +695,14 @@ static int add_pod(struct round *rd, struct pol_index *ix, const json_t *pod, co
 	e = json_pack("{s:s, s:[], s:[], s:[], s:{}, s:[]}", "sig", sig, "chains", "in", "out",
 		      "sets", "ips");
 	rr = e ? pod_render(rd, key, &p, tag, e, &ebpf) : -ENOMEM;
+	iso = p.n_ips && (p.in.isolated || p.out.isolated);
 	if (e) {
 		json_object_set_new(e, "deps", rr == 0 ? pod_deps(&p) : json_null());
 		json_object_set_new(e, "ebpf", json_boolean(ebpf));
-		json_object_set_new(e, "iso",
-				    json_boolean(p.n_ips && (p.in.isolated || p.out.isolated)));
+		json_object_set_new(e, "iso", json_boolean(iso));
 	}
 	st->pods_ebpf += ebpf;
-	st->pods_isolated += p.n_ips && (p.in.isolated || p.out.isolated);
+	st->pods_isolated += iso;
 	pol_pod_free(&p);
 	if ((rr == 0 || ebpf) && e && pod_commit(rd, key, e) < 0)
 		rr = -ENOMEM, ebpf = false;

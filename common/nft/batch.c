@@ -47,8 +47,7 @@ struct nft_batch {
 	size_t zeroed; /* buf[0, zeroed) has been written or zeroed */
 	struct nft_cmd *cmds;
 	size_t n_cmds, cap_cmds;
-	char *whats; /* the commands' descriptions, one after the other (a first sync has thousands)
-		      */
+	char *whats; /* the commands' descriptions, back to back (a first sync has ~7000) */
 	size_t n_whats, cap_whats;
 	uint32_t begin_seq;
 	bool finished;

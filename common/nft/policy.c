@@ -250,22 +250,12 @@ static int range_parse(const char *s, size_t n, int fam, struct range *ret)
 		       : 0;
 }
 
-static void ranges_sort(struct range *v, size_t n)
-{
-	size_t i;
-
-	for (i = 1; i < n && range_cmp(&v[i - 1], &v[i]) <= 0; i++)
-		;
-	if (i < n) /* the agent gives them sorted */
-		qsort(v, n, sizeof(*v), range_cmp);
-}
-
 /* Single addresses v[0..n) sorted, each once; the new count. */
 static size_t ranges_unique(struct range *v, size_t n)
 {
 	size_t k = 0;
 
-	ranges_sort(v, n);
+	array_sort(v, n, sizeof(*v), range_cmp); /* the agent gives them sorted */
 	for (size_t i = 0; i < n; i++)
 		if (!k || memcmp(v[k - 1].lo.bytes, v[i].lo.bytes, sizeof(v[i].lo.bytes)) != 0)
 			v[k++] = v[i];
@@ -277,7 +267,7 @@ static size_t ranges_merge(struct range *v, size_t n)
 {
 	size_t i, k = 0;
 
-	ranges_sort(v, n);
+	array_sort(v, n, sizeof(*v), range_cmp); /* the agent gives them sorted */
 	for (i = 0; i < n; i++) {
 		struct inet_addr next;
 		struct range *last = k ? &v[k - 1] : NULL;
@@ -362,11 +352,11 @@ static int ranges_split(struct range **v, size_t *n, struct cni_err *err)
 static int elems_of(const char *name, const json_t *set, struct range **ret, size_t *n_ret,
 		    struct cni_err *err)
 {
-	bool singles = plain_set(name, set); /* merged then split again, unless all single */
+	bool plain = plain_set(name, set), singles = plain; /* else merged, then split again */
 
 	if (ranges_of(set, ret, n_ret, &singles, err) < 0)
 		return -EINVAL;
-	return plain_set(name, set) && !singles ? ranges_split(ret, n_ret, err) : 0;
+	return plain && !singles ? ranges_split(ret, n_ret, err) : 0;
 }
 
 struct nftnl_set *nft_pol_set_obj(const char *name)
