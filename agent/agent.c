@@ -46,10 +46,18 @@ struct agent {
 	struct agent_nets nets;
 	struct metrics *m;
 	int sigfd, inofd;
-	struct due due;	   /* a Node round is due */
-	struct due tdue;   /* handing freed memory back to the kernel is due (trim_after) */
-	struct peers last; /* the previous round's set, for one log line per change */
-	json_t *reasons;   /* the previous round's skipped nodes */
+	struct due due;	     /* a Node round is due */
+	struct due tdue;     /* handing freed memory back to the kernel is due (trim_after) */
+	struct peers parsed; /* every Node that parses, kept from round to round */
+	json_t *parse_why;   /* name -> why a Node's entry is refused */
+	char **changed;	     /* the keys of the Nodes changed since the last round */
+	size_t n_changed;
+	bool reparse;	   /* too many of them, or a relist: parse every Node again */
+	struct peers good; /* the peers after peerset_filter, kept from round to round */
+	struct peers bad;  /* those it left out */
+	struct inet_prefix host[HOST_ADDRS_MAX]; /* this node's addresses at the last round */
+	size_t n_host;
+	json_t *reasons; /* the previous round's skipped nodes */
 	struct metrics_figures f;
 };
 
@@ -90,16 +98,46 @@ static void trim_after(struct agent *a, bool large)
 	malloc_trim(0);
 }
 
+static void changed_free(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_changed; i++)
+		free(a->changed[i]);
+	free(a->changed);
+	a->changed = NULL;
+	a->n_changed = 0;
+}
+
+/* A Node changed: its key is kept for the round to parse that Node alone (up to
+ * AGENT_PATCH_MAX of them; beyond, the round parses them all). */
+static void node_changed(struct agent *a, const char *key)
+{
+	char **v = a->reparse || a->n_changed >= AGENT_PATCH_MAX
+			   ? NULL
+			   : realloc(a->changed, (a->n_changed + 1) * sizeof(*v));
+
+	mark(a, AGENT_COALESCE_MS / 1000.0);
+	if (v) {
+		a->changed = v;
+		v[a->n_changed] = strdup(key);
+		if (v[a->n_changed]) {
+			a->n_changed++;
+			return;
+		}
+	}
+	changed_free(a);
+	a->reparse = true;
+}
+
 static void node_upsert(void *ctx, const char *key, const json_t *obj, const json_t *old)
 {
-	(void)key, (void)obj, (void)old;
-	mark(ctx, AGENT_COALESCE_MS / 1000.0);
+	(void)obj, (void)old;
+	node_changed(ctx, key);
 }
 
 static void node_remove(void *ctx, const char *key, const json_t *old)
 {
-	(void)key, (void)old;
-	mark(ctx, AGENT_COALESCE_MS / 1000.0);
+	(void)old;
+	node_changed(ctx, key);
 }
 
 static void nodes_synced(void *ctx)
@@ -108,6 +146,8 @@ static void nodes_synced(void *ctx)
 
 	for (size_t i = 0; i < a->nets.n; i++)
 		net_forget(&a->nets.v[i]);
+	changed_free(a);
+	a->reparse = true;
 	mark(a, 0);
 }
 
@@ -353,36 +393,92 @@ static void apply_nets(struct agent *a, const struct peers *all, json_t *reasons
 	}
 }
 
+/* a->parsed brought up to date: the changed Nodes parsed alone, or all of them again. */
+static int nodes_parse(struct agent *a, struct cni_err *err)
+{
+	const json_t *cache = informer_cache(a->nodes);
+	int r = 0;
+
+	if (a->reparse) {
+		json_object_clear(a->parse_why);
+		r = peerset_parse(cache, &a->parsed, a->parse_why, err);
+	}
+	for (size_t i = 0; !a->reparse && r >= 0 && i < a->n_changed; i++)
+		r = peerset_patch(&a->parsed, a->parse_why, cache, a->changed[i], err);
+	return r;
+}
+
+/* a->good and a->bad brought up to date: for the changed Nodes alone when the rest is as it
+ * was (same host addresses, few changes), else over every Node. */
+static int filter(struct agent *a, bool full, json_t *reasons, struct cni_err *err)
+{
+	struct peers all = {0};
+	int r = 0;
+
+	if (!full)
+		r = peerset_filter_update(&a->good, &a->bad, &a->parsed,
+					  (const char *const *)a->changed, a->n_changed,
+					  a->o->node_name, a->host, a->n_host, reasons, err);
+	if (r != 0)
+		return r;
+	r = peerset_copy(&a->parsed, &all, err);
+	if (r >= 0)
+		r = peerset_filter(&all, a->o->node_name, a->host, a->n_host, &a->bad, reasons,
+				   err);
+	if (r < 0) {
+		peers_free(&all);
+		return r;
+	}
+	peerset_log_diff(&a->good, &all);
+	peers_free(&a->good);
+	a->good = all;
+	return 0;
+}
+
+/* This node's addresses now; true when they changed. */
+static bool host_changed(struct agent *a)
+{
+	struct inet_prefix *host = calloc(HOST_ADDRS_MAX, sizeof(*host));
+	size_t n = host ? host_addrs(host, HOST_ADDRS_MAX) : 0;
+	bool changed = n != a->n_host || memcmp(host, a->host, n * sizeof(*host)) != 0;
+
+	if (host)
+		memcpy(a->host, host, n * sizeof(*host));
+	a->n_host = n;
+	free(host);
+	return changed;
+}
+
 static void round_(struct agent *a)
 {
-	_cleanup_free_ struct inet_prefix *host = calloc(HOST_ADDRS_MAX, sizeof(*host));
 	_cleanup_json_ json_t *reasons = json_object();
-	struct peers all = {0};
 	struct cni_err err = {0};
 	double t0 = informer_now();
-	size_t n_host = host ? host_addrs(host, HOST_ADDRS_MAX) : 0;
+	bool large = a->reparse, full = host_changed(a) || a->reparse;
 	int r;
 
-	r = peerset_parse(informer_cache(a->nodes), &all, reasons, &err);
+	r = nodes_parse(a, &err);
 	if (r >= 0)
-		r = peerset_filter(&all, a->o->node_name, host, n_host, reasons, &err);
+		r = json_object_update(reasons, a->parse_why) < 0
+			    ? cni_err_set(&err, CNI_ERR_INTERNAL, ENOMEM, "peers")
+			    : 0;
+	if (r >= 0)
+		r = filter(a, full, reasons, &err);
+	changed_free(a);
+	a->reparse = r < 0;
 	if (r < 0) {
 		log_error("peer set: %s", err.msg);
-		peers_free(&all);
 		a->f.reconcile_errors++;
 		return mark(a, 1.0);
 	}
-	peerset_log_diff(&a->last, &all);
-	apply_nets(a, &all, reasons);
+	apply_nets(a, &a->good, reasons);
 	log_reasons(a, reasons);
-	a->f.peers = all.n - (peers_find(&all, a->o->node_name) >= 0);
+	a->f.peers = a->good.n - (peers_find(&a->good, a->o->node_name) >= 0);
 	a->f.skipped_nodes = json_object_size(reasons);
 	a->f.networks = a->nets.n;
 	a->ndone = true;
 	metrics_observe(&a->f, informer_now() - t0);
-	peers_free(&a->last);
-	a->last = all;
-	trim_after(a, true);
+	trim_after(a, large);
 }
 
 static void publish_fn(struct metrics_figures *f, void *ctx)
@@ -563,6 +659,9 @@ static int setup(struct agent *a, struct cni_err *err)
 	a->multi = curl_multi_init();
 	if (!a->multi)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "curl multi");
+	a->parse_why = json_object();
+	if (!a->parse_why)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peers");
 	r = informer_new(&a->kube, a->multi, AGENT_NODES_PATH, &ops, &a->nodes, err);
 	if (r >= 0)
 		r = policy_setup(a, err);
@@ -585,7 +684,11 @@ static void teardown(struct agent *a)
 		curl_multi_cleanup(a->multi);
 	kube_fini(&a->kube);
 	nets_free(&a->nets);
-	peers_free(&a->last);
+	peers_free(&a->good);
+	peers_free(&a->bad);
+	peers_free(&a->parsed);
+	json_decref(a->parse_why);
+	changed_free(a);
 	json_decref(a->reasons);
 	if (a->sigfd >= 0)
 		close(a->sigfd);

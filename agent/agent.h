@@ -21,6 +21,8 @@
  * more (and the first), else this long after (at most once per as long). */
 #define AGENT_TRIM_CHANGES 256
 #define AGENT_TRIM_DELAY_S 0.5
+/* A Node round parses the Nodes that changed, up to this many; more, and it parses them all. */
+#define AGENT_PATCH_MAX 64
 
 struct agent_opts {
 	const char *kubeconfig; /* NULL: in-cluster */

@@ -21,9 +21,10 @@ static const char *const kind_names[] = {
 static void net_free(struct agent_net *net)
 {
 	overlay_conf_free(&net->c.ov);
+	peers_free(&net->want);
 	podnet_conf_free(&net->c.pod);
 	json_decref(net->conf);
-	json_decref(net->onlink);
+	net_forget(net);
 	free((char *)net->args.cni_version);
 	free(net->name);
 	free(net->source);
@@ -94,7 +95,7 @@ static void read_file_digest(struct agent_net *net)
 	struct peers p = {0};
 
 	if (peers_load_file(net->peers_file, &p, NULL) >= 0)
-		peers_digest(&p, "", net->file_digest);
+		peers_digest(&p, NULL, "", net->file_digest);
 	peers_free(&p);
 }
 
@@ -110,9 +111,7 @@ static int net_open(struct agent_net *net, const struct rt_netconf *nc, size_t i
 	net->source = strdup(nc->source ? nc->source : "");
 	net->peers_file = strdup(json_string_value(json_object_get(net->conf, "peersFile")));
 	net->args.cni_version = strdup(nc->cni_version);
-	net->onlink = json_object();
-	if (!net->name || !net->source || !net->peers_file || !net->args.cni_version ||
-	    !net->onlink)
+	if (!net->name || !net->source || !net->peers_file || !net->args.cni_version)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "network");
 	net->args = (struct cni_args){.command = CNI_CMD_STATUS,
 				      .container_id = "",
@@ -126,6 +125,9 @@ static int net_open(struct agent_net *net, const struct rt_netconf *nc, size_t i
 	r = parse(net, err);
 	if (r < 0)
 		return r;
+	net->c.ov.cache = overlay_cache_new();
+	if (!net->c.ov.cache)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "network");
 	if (strcmp(net->c.ov.node_name, self) != 0)
 		log_warn("network %s: the plugin's node name is \"%s\", weft-node's \"%s\": set "
 			 "\"nodeName\" in %s or run weft-node with --node-name %s",
@@ -192,7 +194,11 @@ int nets_load(const char *dir, const char *self, struct agent_nets *ret, struct 
 
 void net_forget(struct agent_net *net)
 {
-	json_object_clear(net->onlink);
+	for (size_t i = 0; i < net->n_onlink; i++)
+		free(net->onlink[i].why);
+	free(net->onlink);
+	net->onlink = NULL;
+	net->n_onlink = 0;
 }
 
 static void refuse(json_t *reasons, const char *name, const char *why)
@@ -201,34 +207,64 @@ static void refuse(json_t *reasons, const char *name, const char *why)
 		json_object_set_new(reasons, name, json_string(why));
 }
 
-/* host-gw: peers whose node IP is not on-link are left out (checked once per node IP). */
+/* The last round's verdict for ip, moved out: the next one in order (the peers come sorted by
+ * name as they did, and no two have one IP), else searched for further on, the verdicts
+ * passed over dropped (their nodes went). *j: where to look next. */
+static bool onlink_old(struct agent_net *net, size_t *j, const struct inet_addr *ip,
+		       struct onlink *ret)
+{
+	for (size_t k = *j; k < net->n_onlink; k++) {
+		if (!inet_addr_eq(&net->onlink[k].ip, ip))
+			continue;
+		*ret = net->onlink[k];
+		net->onlink[k].why = NULL;
+		for (; *j < k; (*j)++) {
+			free(net->onlink[*j].why);
+			net->onlink[*j].why = NULL;
+		}
+		*j = k + 1;
+		return true;
+	}
+	return false;
+}
+
+/* host-gw: peers whose node IP is not on-link are left out (checked once per node IP: the
+ * verdicts are kept from round to round, walked along with the peers). */
 static void onlink_filter(struct agent_net *net, struct overlay_routes *n, struct peers *want,
 			  json_t *reasons)
 {
-	char ip[INET6_ADDRSTRLEN];
-	size_t k = 0;
+	size_t k = 0, j = 0, total = want->n;
+	struct onlink *v = calloc(total + 1, sizeof(*v));
+	char why[sizeof((struct cni_err){0}.msg)];
 
-	for (size_t i = 0; i < want->n; i++) {
-		const struct peer *p = &want->v[i];
-		json_t *c = json_object_get(net->onlink, p->name);
-		const char *cip = json_string_value(json_object_get(c, "ip"));
-		const char *why = json_string_value(json_object_get(c, "why"));
+	for (size_t i = 0; i < total; i++) {
+		const struct peer p = want->v[i];
+		struct onlink o = {.ip = p.node_ip};
+		struct cni_err e = {0};
+		const char *cut;
 
-		inet_addr_fmt(&p->node_ip, ip, sizeof(ip));
-		if (!cip || strcmp(cip, ip) != 0) {
-			struct cni_err e = {0};
-
-			why = overlay_routes_oif(n, p, &e) < 0 ? e.msg : NULL;
-			json_object_set_new(net->onlink, p->name,
-					    json_pack("{s:s,s:s?}", "ip", ip, "why", why));
-			why = json_string_value(
-				json_object_get(json_object_get(net->onlink, p->name), "why"));
+		if (!onlink_old(net, &j, &p.node_ip, &o)) {
+			snprintf(why, sizeof(why), "%s",
+				 overlay_routes_oif(n, &p, &e) < 0 ? e.msg : "");
+			cut = strncmp(why, "node \"", 6) == 0 ? strstr(why, "\": ") : NULL;
+			o.why = why[0] ? strdup(cut ? cut + 3 : why)
+				       : NULL; /* the name is the key */
+			if (why[0] && !o.why)
+				o.ip.family =
+					0; /* out of memory: not kept, refused with the text */
 		}
-		if (why)
-			refuse(reasons, p->name, why);
+		if (o.why || !o.ip.family)
+			refuse(reasons, p.name, o.why ? o.why : why);
 		else
-			want->v[k++] = *p;
+			want->v[k++] = p;
+		if (v && o.ip.family)
+			v[i] = o;
+		else
+			free(o.why);
 	}
+	net_forget(net);
+	net->onlink = v;
+	net->n_onlink = v ? total : 0;
 	want->n = k;
 }
 
@@ -251,69 +287,54 @@ static void family_filter(const struct vxlan_dev *dev, struct peers *want, json_
 	want->n = k;
 }
 
-static int with_self(const struct agent_net *net, const struct peers *want, struct peers *ret,
-		     struct cni_err *err)
+static int write_text(struct agent_net *net, const struct peers *want, const struct peer *self,
+		      struct cni_err *err)
 {
-	const struct overlay_conf *ov = &net->c.ov;
-	size_t k = 0;
+	_cleanup_free_ char *t = malloc((want->n + 2) * PEER_JSON_MAX);
+	_cleanup_free_ char *dir = strdup(net->peers_file);
+	char *end;
+	int r;
 
-	ret->v = calloc(want->n + 1, sizeof(*ret->v));
-	if (!ret->v)
+	if (!t || !dir)
 		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peers");
-	for (size_t i = 0; i < want->n; i++) {
-		if (ov->has_self && k == i && strcmp(ov->self.name, want->v[i].name) < 0)
-			ret->v[k++] = ov->self;
-		ret->v[k++] = want->v[i];
-	}
-	if (ov->has_self && k == want->n)
-		ret->v[k++] = ov->self;
-	ret->n = k;
+	end = peers_json_write(t, want, self);
+	if (strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	r = fs_mkdir_p(dir[0] ? dir : "/", 0755);
+	if (r >= 0)
+		r = fs_write_atomic_nosync(net->peers_file, t, (size_t)(end - t), 0644);
+	if (r < 0)
+		return cni_err_set(err, CNI_ERR_IO, -r, "write peersFile \"%s\"", net->peers_file);
+	log_info("network %s: wrote %s (%zu nodes)", net->name, net->peers_file, want->n + !!self);
 	return 0;
 }
 
 /* The peersFile: this node's peers and itself, written when its digest changed. 1: written. */
 static int write_file(struct agent_net *net, const struct peers *want, struct cni_err *err)
 {
-	struct peers full = {0};
-	_cleanup_json_ json_t *j = NULL;
-	_cleanup_free_ char *s = NULL, *dir = strdup(net->peers_file);
+	const struct peer *self = net->c.ov.has_self ? &net->c.ov.self : NULL;
 	char d[17];
-	int r = dir ? with_self(net, want, &full, err)
-		    : cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peers");
+	int r;
 
-	if (r < 0)
-		return r;
-	peers_digest(&full, "", d);
-	if (strcmp(d, net->file_digest) != 0) {
-		j = peers_to_json(&full);
-		s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		if (strrchr(dir, '/'))
-			*strrchr(dir, '/') = '\0';
-		r = s ? fs_mkdir_p(dir[0] ? dir : "/", 0755) : -ENOMEM;
-		if (r >= 0)
-			r = fs_write_atomic(net->peers_file, s, strlen(s), 0644);
-		if (r < 0)
-			r = cni_err_set(err, CNI_ERR_IO, -r, "write peersFile \"%s\"",
-					net->peers_file);
-		else
-			log_info("network %s: wrote %s (%zu nodes)", net->name, net->peers_file,
-				 full.n);
-	}
-	peers_free(&full);
-	if (r < 0)
-		return r;
+	peers_digest(want, self, "", d);
 	if (strcmp(d, net->file_digest) == 0)
 		return 0;
+	r = write_text(net, want, self, err);
+	if (r < 0)
+		return r;
 	memcpy(net->file_digest, d, sizeof(d));
 	return 1;
 }
 
-/* The set passes the plugins' own validation, then goes to the file. */
+/* The set passes the plugins' own validation, then goes to the file. Of peers_validate, the
+ * pairs (no two pod CIDRs overlap, no two nodes share an IP) and the local ranges (no peer's pod
+ * CIDR overlaps them) hold by construction: peerset_filter left no clashing pair of the
+ * cluster, this node included, and peerset_scope no peer overlapping a local range
+ * (test-peerset checks both against peers_validate). */
 static int validate_write(struct agent_net *net, const struct peers *want, struct cni_err *err)
 {
 	const struct overlay_conf *ov = &net->c.ov;
-	int r = peers_validate(want, ov->has_self ? &ov->self : NULL, net->local, net->n_local,
-			       err);
+	int r = peers_validate_self(ov->has_self ? &ov->self : NULL, net->local, net->n_local, err);
 
 	return r < 0 ? cni_err_wrap(err, "peer set refused") : write_file(net, want, err);
 }
@@ -374,7 +395,7 @@ static int apply_vxlan(struct agent_net *net, struct peers *want, json_t *reason
 int net_apply(struct agent_net *net, const struct peers *all, json_t *reasons, struct cni_err *err)
 {
 	struct overlay_conf *ov = &net->c.ov;
-	struct peers want = {0};
+	struct peers want = net->want; /* its array reused from round to round */
 	long si = peers_find(all, ov->node_name);
 	int r;
 
@@ -389,7 +410,7 @@ int net_apply(struct agent_net *net, const struct peers *all, json_t *reasons, s
 		r = apply_vxlan(net, &want, reasons, err);
 	else if (r >= 0)
 		r = validate_write(net, &want, err);
-	peers_free(&want);
+	net->want = want;
 	return r < 0 ? cni_err_wrap(err, "network %s", net->name) : r;
 }
 
@@ -446,6 +467,7 @@ int net_cleanup(struct agent_net *net, struct cni_err *err)
 	if (r < 0)
 		return cni_err_wrap(err, "network %s", net->name);
 	unlink_state(net, "applied.json");
+	unlink_state(net, "applied.log");
 	unlink_state(net, "digest");
 	if (unlink(net->peers_file) < 0 && errno != ENOENT)
 		log_warn("remove %s: %m", net->peers_file);

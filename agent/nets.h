@@ -22,6 +22,12 @@
 
 enum net_kind { NET_HOSTGW, NET_VXLAN, NET_EBPF };
 
+/* One on-link verdict: a node IP checked and why it is not on-link (NULL: it is). */
+struct onlink {
+	struct inet_addr ip;
+	char *why;
+};
+
 struct agent_net {
 	char *name, *source, *peers_file;
 	enum net_kind kind;
@@ -30,8 +36,10 @@ struct agent_net {
 	struct vxlan_conf c; /* pod and ov for every kind; the vxlan keys for vxlan */
 	struct inet_prefix local[OVERLAY_MAX_LOCAL];
 	size_t n_local;
-	char file_digest[17]; /* of the peersFile's set as last written or read */
-	json_t *onlink;	      /* host-gw: node -> {"ip", "why"} of its last on-link check */
+	char file_digest[17];  /* of the peersFile's set as last written or read */
+	struct peers want;     /* the last round's peers (its array is the next round's) */
+	struct onlink *onlink; /* host-gw: the last round's on-link verdicts, in its order */
+	size_t n_onlink;
 };
 
 struct agent_nets {

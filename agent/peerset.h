@@ -29,13 +29,31 @@ json_t *peerset_node_compact(const json_t *node);
  * (not routable yet is not a reason: such nodes are simply absent). */
 int peerset_parse(const json_t *nodes, struct peers *ret, json_t *reasons, struct cni_err *err);
 
+/* One cached entry changed: the peer named key in *all (as peerset_parse made it) replaced by
+ * what nodes holds for key now (nothing when it has no entry, or no peer yet), and its reason
+ * in why likewise. */
+int peerset_patch(struct peers *all, json_t *why, const json_t *nodes, const char *key,
+		  struct cni_err *err);
+
 /* Removes the hijackers from p (self, when listed, is kept and judged against the others).
- * host: this node's addresses with their prefix lengths. */
+ * host: this node's addresses with their prefix lengths. ret_bad (when not NULL) gets the
+ * peers removed. */
 int peerset_filter(struct peers *p, const char *self, const struct inet_prefix *host, size_t n_host,
-		   json_t *reasons, struct cni_err *err);
+		   struct peers *ret_bad, json_t *reasons, struct cni_err *err);
+
+/* The same after a few Nodes changed, at the cost of those and the bad ones only: good and bad,
+ * what peerset_filter made of the set before (with the same host addresses), are brought up to
+ * date in place for parsed (the set now) given the names that changed in it; the reasons of
+ * every bad node are given again, one log line per peer in or out of good. 1: done; 0: more
+ * than PEERSET_UPDATE_MAX nodes to judge (good and bad untouched: run peerset_filter). */
+#define PEERSET_UPDATE_MAX 64
+int peerset_filter_update(struct peers *good, struct peers *bad, const struct peers *parsed,
+			  const char *const *changed, size_t n_changed, const char *self,
+			  const struct inet_prefix *host, size_t n_host, json_t *reasons,
+			  struct cni_err *err);
 
 /* The peers of one network: in minus self, minus pod CIDRs outside cluster (NULL: no
- * clusterCIDR) or overlapping a local range. *ret is allocated. */
+ * clusterCIDR) or overlapping a local range. *ret's array is reused (grown as needed). */
 int peerset_scope(const struct peers *in, const char *self, const struct inet_prefix *cluster,
 		  const struct inet_prefix *local, size_t n_local, struct peers *ret,
 		  json_t *reasons, struct cni_err *err);
@@ -43,7 +61,7 @@ int peerset_scope(const struct peers *in, const char *self, const struct inet_pr
 /* Logs one line per node added, removed or changed from old to new (both sorted by name). */
 void peerset_log_diff(const struct peers *old, const struct peers *new);
 
-/* Copies a set (*ret replaced). */
+/* Copies a set into *ret, its array reused (grown as needed). */
 int peerset_copy(const struct peers *in, struct peers *ret, struct cni_err *err);
 
 /* The pod CIDR of one cached Node entry (compact or whole); -ENOENT when it has none (yet). */

@@ -16,6 +16,9 @@ int fs_write_all(int fd, const void *buf, size_t len);
  * symlink followed), fsync, rename. Readers see the old content or the new, never a torn file;
  * the temp file is removed on failure. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsync, for derived state rebuilt after a reboot anyway (node-level
+ * state files, weft-node's peersFile): readers still never see a torn file. */
+int fs_write_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Reads a whole regular file of at most max bytes into a new NUL-terminated buffer (*len
  * without the NUL). -EFBIG when larger, -EINVAL when not a regular file. */

@@ -8,11 +8,6 @@
 
 #include "common/inet.h"
 
-static int addr_len(const struct inet_addr *a)
-{
-	return a->family == AF_INET6 ? 16 : 4;
-}
-
 int inet_addr_parse(const char *s, struct inet_addr *ret)
 {
 	struct inet_addr a = {0};
@@ -156,9 +151,23 @@ const char *inet_addr_fmt(const struct inet_addr *a, char *buf, size_t len)
 
 const char *inet_prefix_fmt(const struct inet_prefix *p, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], *d;
+	size_t n = strlen(inet_addr_fmt(&p->addr, a, sizeof(a)));
+	unsigned l = p->len;
 
-	snprintf(buf, len, "%s/%u", inet_addr_fmt(&p->addr, a, sizeof(a)), p->len);
+	if (len < n + 5) {
+		snprintf(buf, len, "%s/%u", a, l);
+		return buf;
+	}
+	memcpy(buf, a, n);
+	d = buf + n;
+	*d++ = '/';
+	if (l >= 100)
+		*d++ = (char)('0' + l / 100);
+	if (l >= 10)
+		*d++ = (char)('0' + l / 10 % 10);
+	*d++ = (char)('0' + l % 10);
+	*d = '\0';
 	return buf;
 }
 
@@ -168,12 +177,30 @@ int inet_addr_cmp(const struct inet_addr *a, const struct inet_addr *b)
 		return a->family < b->family ? -1 : 1;
 	if (!inet_addr_is_set(a))
 		return 0;
-	return memcmp(a->bytes, b->bytes, (size_t)addr_len(a));
+	return memcmp(a->bytes, b->bytes, inet_addr_len(a));
 }
 
 bool inet_addr_eq(const struct inet_addr *a, const struct inet_addr *b)
 {
-	return inet_addr_cmp(a, b) == 0;
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.s_addr == b->v4.s_addr;
+	return !inet_addr_is_set(a) || memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+uint64_t inet_prefix_hash(const struct inet_addr *a, unsigned len)
+{
+	uint8_t b[16] = {0};
+	uint64_t x, y;
+
+	memcpy(b, a->bytes, inet_addr_len(a));
+	memcpy(&x, b, 8);
+	memcpy(&y, b + 8, 8);
+	x ^= y * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)a->family << 8 | len);
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL; /* splitmix64's finalizer */
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
 int inet_addr_qcmp(const void *a, const void *b)
@@ -199,7 +226,7 @@ size_t inet_addr_lower_bound(const struct inet_addr *v, size_t n, const struct i
 /* Sets (fill=true) or clears the host bits of a for a prefix of length len. */
 static void apply_host_bits(struct inet_addr *a, unsigned len, bool fill)
 {
-	int n = addr_len(a);
+	int n = (int)inet_addr_len(a);
 
 	for (int i = 0; i < n; i++) {
 		unsigned bit = (unsigned)i * 8;
@@ -239,32 +266,41 @@ bool inet_prefix_has_host_bits(const struct inet_prefix *p)
 	return !inet_addr_eq(&n.addr, &p->addr);
 }
 
-bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_addr *a)
+/* a and b agree on their first len bits. */
+static bool same_bits(const uint8_t *a, const uint8_t *b, unsigned len)
 {
-	struct inet_prefix pn, an = {.addr = *a, .len = p->len};
+	unsigned full = len / 8, rest = len % 8;
 
-	if (a->family != p->addr.family)
+	if (memcmp(a, b, full) != 0)
 		return false;
-	inet_prefix_network(p, &pn);
-	inet_prefix_network(&an, &an);
-	return inet_addr_eq(&pn.addr, &an.addr);
+	return !rest || ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
+static unsigned prefix_bits(const struct inet_prefix *p)
+{
+	unsigned max = (unsigned)inet_addr_bits(&p->addr);
+
+	return p->len < max ? p->len : max;
+}
+
+bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_addr *a)
+{
+	return a->family == p->addr.family && same_bits(p->addr.bytes, a->bytes, prefix_bits(p));
+}
+
+/* Two prefixes overlap exactly when they agree on the bits of the shorter one. */
 bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
 {
-	struct inet_prefix na, nb;
+	unsigned la = prefix_bits(a), lb = prefix_bits(b);
 
-	if (a->addr.family != b->addr.family)
-		return false;
-	inet_prefix_network(a, &na);
-	inet_prefix_network(b, &nb);
-	return inet_prefix_contains(a, &nb.addr) || inet_prefix_contains(b, &na.addr);
+	return a->addr.family == b->addr.family &&
+	       same_bits(a->addr.bytes, b->addr.bytes, la < lb ? la : lb);
 }
 
 int inet_addr_add(const struct inet_addr *a, int64_t delta, struct inet_addr *ret)
 {
 	struct inet_addr r = *a;
-	int n = addr_len(a);
+	int n = (int)inet_addr_len(a);
 	/* Magnitude of delta, added or subtracted byte by byte from the low end. */
 	uint64_t mag = delta < 0 ? (uint64_t)(-(delta + 1)) + 1 : (uint64_t)delta;
 	unsigned carry = 0;
@@ -294,7 +330,7 @@ int inet_addr_add(const struct inet_addr *a, int64_t delta, struct inet_addr *re
 
 int64_t inet_addr_distance(const struct inet_addr *a, const struct inet_addr *b)
 {
-	int n = addr_len(a);
+	int n = (int)inet_addr_len(a);
 	bool neg = inet_addr_cmp(b, a) < 0;
 	const struct inet_addr *hi = neg ? a : b, *lo = neg ? b : a;
 	uint8_t diff[16];

@@ -30,6 +30,11 @@ static inline int inet_addr_bits(const struct inet_addr *a)
 {
 	return a->family == AF_INET6 ? 128 : 32;
 }
+/* Bytes of a's address: 16 for AF_INET6, else 4. */
+static inline size_t inet_addr_len(const struct inet_addr *a)
+{
+	return a->family == AF_INET6 ? 16 : 4;
+}
 static inline bool inet_addr_is_set(const struct inet_addr *a)
 {
 	return a->family == AF_INET || a->family == AF_INET6;
@@ -50,6 +55,8 @@ const char *inet_prefix_fmt(const struct inet_prefix *p, char *buf, size_t len);
 
 int inet_addr_cmp(const struct inet_addr *a, const struct inet_addr *b); /* family, then bytes */
 bool inet_addr_eq(const struct inet_addr *a, const struct inet_addr *b);
+/* A hash of (family, address bytes, len) for hash tables (not stable across versions). */
+uint64_t inet_prefix_hash(const struct inet_addr *a, unsigned len);
 int inet_addr_qcmp(const void *a, const void *b); /* inet_addr_cmp for qsort */
 /* Where a goes in v[0..n) (sorted by inet_addr_cmp): the index of the first element not below
  * it (n when none). */

@@ -129,4 +129,6 @@ int overlay_parse(const struct cni_args *a, struct overlay_conf *o, struct podne
 void overlay_conf_free(struct overlay_conf *o)
 {
 	peers_free(&o->peers);
+	overlay_cache_free(o->cache);
+	o->cache = NULL;
 }

@@ -11,8 +11,10 @@
  * one in <stateDir>/<network>/digest; equal: nothing to do (one small file read). Otherwise,
  * under <stateDir>/<network>/lock: entries of peers that vanished or changed are removed,
  * those of new or changed peers added, the others untouched; the applied set is kept in
- * <stateDir>/<network>/applied.json (with the set being applied as "pending" while it is, so
- * a failed reconcile never loses track of an entry it may have made), then the digest. */
+ * <stateDir>/<network>/applied.json and the records appended to applied.log (the peers being
+ * applied are recorded as "pending" before any entry is made, so a failed reconcile never
+ * loses track of an entry it may have made; overlay-reconcile.c has the format), then the
+ * digest. */
 #ifndef WEFT_OVERLAY_H
 #define WEFT_OVERLAY_H
 
@@ -28,6 +30,13 @@
 #define OVERLAY_DEFAULT_STATE_DIR "/run/weft"
 #define OVERLAY_MAX_LOCAL	  16 /* local IPAM ranges checked against the peers */
 
+/* What weft-node keeps of one network between its reconciles (NULL in a plugin): the applied
+ * set, trusted while applied.json and applied.log are as it left them, read again when
+ * anyone else (a plugin's ADD) wrote them. */
+struct overlay_cache;
+struct overlay_cache *overlay_cache_new(void); /* NULL when out of memory */
+void overlay_cache_free(struct overlay_cache *c);
+
 struct overlay_conf {
 	char node_name[PEER_NAME_MAX + 1];
 	char state_dir[PATH_MAX]; /* <stateDir>/<network> */
@@ -38,6 +47,7 @@ struct overlay_conf {
 	struct peers peers;
 	bool has_self;
 	struct peer self;
+	struct overlay_cache *cache; /* owned; freed by overlay_conf_free */
 };
 
 /* Parses the keys above; on ADD also loads and validates the peers against the subnets the

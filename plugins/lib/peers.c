@@ -124,6 +124,11 @@ int peers_parse_node(const json_t *e, const char *source, size_t i, struct peer 
 	return set_addrs(p, ip, cidr, source, err) < 0 ? -EINVAL : 1;
 }
 
+void peers_sort(struct peers *p)
+{
+	qsort(p->v, p->n, sizeof(*p->v), name_cmp);
+}
+
 static int check_unique(const struct peers *p, const char *source, struct cni_err *err)
 {
 	for (size_t i = 1; i < p->n; i++)
@@ -220,6 +225,44 @@ long peers_find(const struct peers *p, const char *name)
 	return -1;
 }
 
+void peers_remove(struct peers *p, const char *name)
+{
+	long i = peers_find(p, name);
+
+	if (i < 0)
+		return;
+	memmove(&p->v[i], &p->v[i + 1], (p->n - (size_t)i - 1) * sizeof(*p->v));
+	p->n--;
+}
+
+int peers_insert(struct peers *p, const struct peer *x)
+{
+	size_t lo = 0, hi = p->n;
+	struct peer *v;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(p->v[mid].name, x->name);
+
+		if (c == 0) {
+			p->v[mid] = *x;
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	v = realloc(p->v, (p->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->v = v;
+	memmove(&v[lo + 1], &v[lo], (p->n - lo) * sizeof(*v));
+	v[lo] = *x;
+	p->n++;
+	return 0;
+}
+
 int peers_take_self(struct peers *p, const char *self, struct peer *ret_self)
 {
 	long i = peers_find(p, self);
@@ -276,31 +319,42 @@ static int check_pairs(const struct peer **s, size_t n, struct cni_err *err)
 	return 0;
 }
 
-static int check_local(const struct peers *p, const struct peer *self,
-		       const struct inet_prefix *local, size_t n_local, struct cni_err *err)
+int peers_validate_self(const struct peer *self, const struct inet_prefix *local, size_t n_local,
+			struct cni_err *err)
+{
+	char a[INET_PREFIX_STRLEN], b[INET_PREFIX_STRLEN];
+	struct inet_prefix l;
+
+	for (size_t j = 0; self && j < n_local; j++) {
+		inet_prefix_network(&local[j], &l);
+		if (self->pod_cidr.addr.family == l.addr.family && l.len >= self->pod_cidr.len &&
+		    inet_prefix_contains(&self->pod_cidr, &l.addr))
+			continue;
+		return BAD(err,
+			   "podCIDR %s of this node (\"%s\") does not contain the local range %s%s",
+			   inet_prefix_fmt(&self->pod_cidr, a, sizeof(a)), self->name,
+			   inet_prefix_fmt(&l, b, sizeof(b)),
+			   self->pod_cidr.addr.family != l.addr.family
+				   ? " (one pod CIDR per node: dual-stack is not supported)"
+				   : "");
+	}
+	return 0;
+}
+
+static int check_local(const struct peers *p, const struct inet_prefix *local, size_t n_local,
+		       struct cni_err *err)
 {
 	char a[INET_PREFIX_STRLEN], b[INET_PREFIX_STRLEN];
 	struct inet_prefix l;
 
 	for (size_t j = 0; j < n_local; j++) {
 		inet_prefix_network(&local[j], &l);
-		inet_prefix_fmt(&l, b, sizeof(b));
-		if (self &&
-		    (self->pod_cidr.addr.family != l.addr.family || l.len < self->pod_cidr.len ||
-		     !inet_prefix_contains(&self->pod_cidr, &l.addr)))
-			return BAD(err,
-				   "podCIDR %s of this node (\"%s\") does not contain the local "
-				   "range %s%s",
-				   inet_prefix_fmt(&self->pod_cidr, a, sizeof(a)), self->name, b,
-				   self->pod_cidr.addr.family != l.addr.family
-					   ? " (one pod CIDR per node: dual-stack is not supported)"
-					   : "");
 		for (size_t i = 0; i < p->n; i++)
 			if (inet_prefix_overlaps(&p->v[i].pod_cidr, &l))
 				return BAD(err,
 					   "podCIDR %s of node \"%s\" overlaps the local range %s",
 					   inet_prefix_fmt(&p->v[i].pod_cidr, a, sizeof(a)),
-					   p->v[i].name, b);
+					   p->v[i].name, inet_prefix_fmt(&l, b, sizeof(b)));
 	}
 	return 0;
 }
@@ -320,29 +374,54 @@ int peers_validate(const struct peers *p, const struct peer *self, const struct 
 		s[n++] = self;
 	r = check_pairs(s, n, err);
 	if (r >= 0)
-		r = check_local(p, self, local, n_local, err);
+		r = peers_validate_self(self, local, n_local, err);
+	if (r >= 0)
+		r = check_local(p, local, n_local, err);
 	return r;
 }
 
-void peers_digest(const struct peers *p, const char *params, char buf[17])
+static uint64_t mix(uint64_t h, uint64_t x)
 {
-	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
-	uint64_t h = 0;
+	h = (h ^ x) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
 
-	/* Chained: each peer's hash is seeded with the running one (as text, order fixed by
-	 * the sort), so reordering the input never changes the digest. */
-	for (size_t i = 0; i <= p->n; i++) {
-		char prev[17];
-		const char *parts[4] = {prev, params ? params : "", "", ""};
+/* One peer's share of the digest: its fields eight bytes at a time, finished with splitmix64's
+ * finalizer so that the sum of many stays spread over all 64 bits. */
+static uint64_t peer_hash(const struct peer *p)
+{
+	size_t n = strlen(p->name);
+	uint64_t h = mix(NAMING_HASH_INIT, n), x, y;
 
-		snprintf(prev, sizeof(prev), "%016llx", (unsigned long long)h);
-		if (i < p->n) {
-			parts[1] = p->v[i].name;
-			parts[2] = inet_addr_fmt(&p->v[i].node_ip, ip, sizeof(ip));
-			parts[3] = inet_prefix_fmt(&p->v[i].pod_cidr, cidr, sizeof(cidr));
-		}
-		h = naming_hash(parts, 4);
+	for (size_t i = 0; i < n; i += 8) {
+		x = 0;
+		memcpy(&x, p->name + i, n - i < 8 ? n - i : 8);
+		h = mix(h, x);
 	}
+	for (int k = 0; k < 2; k++) {
+		const struct inet_addr *a = k ? &p->pod_cidr.addr : &p->node_ip;
+		uint8_t b[16] = {0};
+
+		memcpy(b, a->bytes, inet_addr_len(a));
+		memcpy(&x, b, 8);
+		memcpy(&y, b + 8, 8);
+		h = mix(mix(mix(h, (uint64_t)a->family << 8 | (k ? p->pod_cidr.len : 0)), x), y);
+	}
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+void peers_digest(const struct peers *p, const struct peer *extra, const char *params, char buf[17])
+{
+	uint64_t sum = extra ? peer_hash(extra) : 0, n = p->n + !!extra, h;
+
+	for (size_t i = 0; i < p->n; i++)
+		sum += peer_hash(&p->v[i]);
+	h = naming_hash_bytes(NAMING_HASH_INIT, params ? params : "",
+			      params ? strlen(params) + 1 : 1);
+	h = naming_hash_bytes(h, &n, sizeof(n));
+	h = naming_hash_bytes(h, &sum, sizeof(sum));
 	snprintf(buf, 17, "%016llx", (unsigned long long)h);
 }
 
@@ -358,15 +437,60 @@ void peers_vtep_mac(const char *network, const char *node, const struct inet_add
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* unicast, locally administered */
 }
 
-json_t *peers_to_json(const struct peers *p)
+static char *put_str(char *d, const char *s)
 {
-	char ip[INET6_ADDRSTRLEN], cidr[INET_PREFIX_STRLEN];
-	json_t *a = json_array();
+	*d++ = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
 
-	for (size_t i = 0; a && i < p->n; i++)
-		json_array_append_new(
-			a, json_pack("{s:s,s:s,s:s}", "name", p->v[i].name, "nodeIP",
-				     inet_addr_fmt(&p->v[i].node_ip, ip, sizeof(ip)), "podCIDR",
-				     inet_prefix_fmt(&p->v[i].pod_cidr, cidr, sizeof(cidr))));
-	return a;
+		if (c < 0x20)
+			d += sprintf(d, "\\u%04x", c);
+		else {
+			if (c == '"' || c == '\\')
+				*d++ = '\\';
+			*d++ = (char)c;
+		}
+	}
+	*d++ = '"';
+	return d;
+}
+
+static char *put_lit(char *d, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(d, s, n);
+	return d + n;
+}
+
+static char *put_peer(char *d, const struct peer *p)
+{
+	char a[INET_PREFIX_STRLEN];
+
+	d = put_str(put_lit(d, "{\"name\":"), p->name);
+	d = put_str(put_lit(d, ",\"nodeIP\":"), inet_addr_fmt(&p->node_ip, a, sizeof(a)));
+	d = put_str(put_lit(d, ",\"podCIDR\":"), inet_prefix_fmt(&p->pod_cidr, a, sizeof(a)));
+	*d++ = '}';
+	return d;
+}
+
+char *peers_json_write(char *d, const struct peers *p, const struct peer *extra)
+{
+	bool first = true;
+
+	*d++ = '[';
+	for (size_t i = 0; i <= p->n; i++) {
+		if (extra && (i == p->n || strcmp(extra->name, p->v[i].name) < 0)) {
+			d = put_peer(first ? d : put_lit(d, ","), extra);
+			first = false;
+			extra = NULL;
+		}
+		if (i < p->n) {
+			d = put_peer(first ? d : put_lit(d, ","), &p->v[i]);
+			first = false;
+		}
+	}
+	*d++ = ']';
+	*d = '\0';
+	return d;
 }

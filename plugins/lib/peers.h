@@ -62,21 +62,36 @@ int peers_take_self(struct peers *p, const char *self, struct peer *ret_self);
 int peers_validate(const struct peers *p, const struct peer *self, const struct inet_prefix *local,
 		   size_t n_local, struct cni_err *err);
 
-/* 16 hex digits (buf >= 17) over the sorted set and params (the node-level parameters that,
- * when they change, also require a reconcile). */
-void peers_digest(const struct peers *p, const char *params, char buf[17]);
+/* The part of peers_validate about self alone: its pod CIDR contains every local range. */
+int peers_validate_self(const struct peer *self, const struct inet_prefix *local, size_t n_local,
+			struct cni_err *err);
+
+/* 16 hex digits (buf >= 17) over the set (extra too when not NULL: weft-node's own node, kept
+ * apart) and params (the node-level parameters that, when they change, also require a
+ * reconcile). The order of the peers does not count. */
+void peers_digest(const struct peers *p, const struct peer *extra, const char *params,
+		  char buf[17]);
 
 /* The VTEP MAC of a node: locally administered unicast, 46 bits of a hash of ("weft-vtep",
  * network, node name, node IP). Every node computes every other node's from the peer list. */
 void peers_vtep_mac(const char *network, const char *node, const struct inet_addr *node_ip,
 		    uint8_t mac[6]);
 
-/* The set as a list [{"name", "nodeIP", "podCIDR"}] (what peers_parse reads back). New
- * reference, NULL when out of memory. */
-json_t *peers_to_json(const struct peers *p);
+/* The longest text of one peer in a list peers_json_write makes. */
+#define PEER_JSON_MAX (6 * PEER_NAME_MAX + 160)
+/* Writes the set as a list [{"name", "nodeIP", "podCIDR"}] (what peers_parse reads back),
+ * extra (when not NULL) in its place by name, at d, which has room for PEER_JSON_MAX per peer
+ * and 3 more bytes; NUL-terminated. Returns the end (the NUL). */
+char *peers_json_write(char *d, const struct peers *p, const struct peer *extra);
 
 /* The same peer (name, node IP and pod CIDR)? */
 bool peers_eq(const struct peer *a, const struct peer *b);
+/* Removes the peer named name from p (sorted), when there. */
+void peers_remove(struct peers *p, const char *name);
+/* Puts x in p (sorted) in its place by name, replacing the peer of that name. 0 or -ENOMEM. */
+int peers_insert(struct peers *p, const struct peer *x);
+/* Sorts p by name. */
+void peers_sort(struct peers *p);
 /* Index of name in p (sorted), or -1. */
 long peers_find(const struct peers *p, const char *name);
 

@@ -15,6 +15,7 @@ CLUSTER_NODES=${CLUSTER_NODES:-16}
 CLUSTER_BIG=${CLUSTER_BIG:-5000}
 CLUSTER_CHANGES=${CLUSTER_CHANGES:-20}
 CLUSTER_IDLE_S=${CLUSTER_IDLE_S:-10}
+CLUSTER_PARTS=${CLUSTER_PARTS:-conv,agent} # a partial run leaves the others' targets unmeasured
 CL_KUBEAPI=$BENCH_HERE/../kubeapi/kubeapi.py
 
 # (a) ------------------------------------------------------------------------------------------
@@ -159,8 +160,8 @@ part_cluster() {
 	for t in python3 openssl curl; do
 		command -v $t >/dev/null || { bench_note "cluster: skipped ($t missing)"; return 0; }
 	done
-	cluster_conv
-	cluster_agent
+	case ",$CLUSTER_PARTS," in *,conv,*) cluster_conv ;; esac
+	case ",$CLUSTER_PARTS," in *,agent,*) cluster_agent ;; esac
 	bench_target "cluster add convergence p99 ($CLUSTER_NODES nodes)" "$CL_ADD99" "<=" 500 ms
 	bench_target "cluster delete convergence p99 ($CLUSTER_NODES nodes)" "$CL_DEL99" "<=" 500 ms
 	bench_target "agent first sync + reconcile, $CLUSTER_BIG Nodes" "$CL_SYNC_MS" "<=" 1000 ms

@@ -16,6 +16,7 @@
 #         SCALE_MASQ=true|false   ipMasq in the scale part (default false)
 #         CLUSTER_NODES=n  nodes of the cluster part's convergence run (default 16);
 #                       CLUSTER_BIG=n Node objects for its agent figures (default 5000)
+#                       CLUSTER_PARTS=conv,agent picks its parts (default both)
 #         POL_PODS=n POL_POLICIES=n POL_CHANGES=n  the policy part's latency run (default 500
 #                       pods, 80 of them local, 200 policies, 100 changes); POL_BIG_PODS=n
 #                       POL_BIG_POLICIES=n its agent figures (default 5000 and 1000); its datapath

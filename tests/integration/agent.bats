@@ -243,19 +243,40 @@ PY
 	[ "$(ip netns exec "$HOST" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/nope")" = 404 ]
 }
 
+@test "agent: a plugin's reconcile beside the agent is seen: the agent reads the state again" {
+	start_ab
+	ka_node node-c 3
+	wait_until 5 routes_are "$HOST" "$ROUTE_B"$'\n'"$ROUTE_C" || fail "c: $(routes "$HOST")"
+	# a plugin with another view of the peers (c left out) reconciles behind the agent's back:
+	# c's route goes, and records of it are appended to the state the agent keeps in memory
+	mn_peers "$DATA/other.json" a b
+	run run_plugin ADD host-gw "$(mn_conf host-gw a "{\"peersFile\":\"$DATA/other.json\"}")" \
+		ctr1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ] || fail "ADD: $output $(plugin_stderr)"
+	routes_are "$HOST" "$ROUTE_B"
+	# the next change: the agent finds the state files changed, reads them, and makes c's
+	# route again along with d's (a stale copy would have thought c's route still there)
+	ka_node node-d 4
+	wait_until 5 routes_are "$HOST" "$ROUTE_B"$'\n'"$ROUTE_C"$'\n'"10.244.4.0/24 via 192.168.77.4 dev ul0" ||
+		fail "$(routes "$HOST") $(agent_log)"
+}
+
 @test "agent: SIGTERM leaves the node state; --cleanup removes it; nothing left behind" {
 	start_ab
+	ka_node node-c 3 # a change after the first round: a record in applied.log
+	wait_until 5 routes_are "$HOST" "$ROUTE_B"$'\n'"$ROUTE_C" || fail "c: $(routes "$HOST")"
+	[ -s "$DATA/state-a/mnet/applied.log" ]
 	kill -TERM "$AGENT_PID"
 	wait "$AGENT_PID"
 	grep -q "exiting; node-level state is left in place" "$DATA/agent.log"
-	routes_are "$HOST" "$ROUTE_B"
+	routes_are "$HOST" "$ROUTE_B"$'\n'"$ROUTE_C"
 	[ -s "$DATA/peers.json" ] && [ -s "$DATA/state-a/mnet/applied.json" ]
 	run ip netns exec "$HOST" "$BIN/weft-node" --cleanup --node-name node-a \
 		--cni-conf-dir "$DATA/net.d"
 	[ "$status" -eq 0 ] || fail "$output"
 	[ -z "$(routes "$HOST")" ]
 	[ ! -e "$DATA/peers.json" ] && [ ! -e "$DATA/state-a/mnet/applied.json" ]
-	[ ! -e "$DATA/state-a/mnet/digest" ]
+	[ ! -e "$DATA/state-a/mnet/digest" ] && [ ! -e "$DATA/state-a/mnet/applied.log" ]
 }
 
 @test "agent: vxlan: a node added gets its neighbour, FDB entry and route; deleted, all gone" {

@@ -56,7 +56,7 @@ routes() { # routes NS: weft's node routes as "dst via gw dev"
 	mv "$DATA/p2.json" "$DATA/peers.json"
 	add_a ctr4 "/run/netns/$(weft_netns_add p4)"
 	[ "$(routes "$HOST")" = "10.244.20.0/24 via $UL_B dev ul0" ]
-	jq -e '.peers | length == 1 and .[0].podCIDR == "10.244.20.0/24"' "$DATA/state-a/mnet/applied.json"
+	applied_peers "$DATA/state-a/mnet" | jq -e 'length == 1 and .[0].podCIDR == "10.244.20.0/24"'
 }
 
 @test "host-gw: a pod's DEL leaves node state; DEL twice succeeds" {
@@ -171,4 +171,51 @@ with_prev() { # with_prev CONF RESULT: CONF with prevResult, for CHECK
 	run run_plugin CHECK host-gw "$cc"
 	[ "$status" -eq 0 ] || fail "CHECK without applied.json: $output"
 	plugin_stderr | grep -q 'applied.json is missing (never reconciled, or lost): node state not checked'
+}
+
+@test "host-gw: changes are records in applied.log, folded into a new base; a kill between records is repaired" {
+	st=$DATA/state-a/mnet
+	c=$(mn_conf host-gw a)
+	add_a ctr1 "/run/netns/$CTR"
+	# the first reconcile writes a base and no log
+	jq -e '.gen == 1 and (.peers | length) == 1' "$st/applied.json"
+	[ ! -e "$st/applied.log" ]
+	# one peer more: a pending record then a done one; the base is not rewritten
+	mn_peers "$DATA/peers.json" a b c
+	p2=$(weft_netns_add p2)
+	add_a ctr2 "/run/netns/$p2"
+	cc=$(with_prev "$c" "$output")
+	[ "$(wc -l <"$st/applied.log")" -eq 2 ]
+	jq -se '.[0].pending[0].name == "node-c" and .[1].put[0].name == "node-c"
+		and (.[1].del | length) == 0 and (map(.gen) | unique) == [1]' "$st/applied.log"
+	jq -e '(.peers | length) == 1' "$st/applied.json"
+	[ "$(applied_peers "$st" | jq -c '[.[].name]')" = '["node-b","node-c"]' ]
+	run run_plugin CHECK host-gw "$cc" ctr2 eth0 "/run/netns/$p2"
+	[ "$status" -eq 0 ] || fail "CHECK: $output"
+	# killed after a pending record (its route made, no done record): CHECK says so, and the
+	# next reconcile removes what no peer wants; a torn last line is skipped
+	ip -n "$HOST" route add 10.244.9.0/24 via $UL_B proto 0x57
+	printf '{"gen":1,"pending":[{"name":"node-i","nodeIP":"%s","podCIDR":"10.244.9.0/24"}]}\n{"gen":1,"pend' \
+		"$UL_B" >>"$st/applied.log"
+	run run_plugin CHECK host-gw "$cc" ctr2 eth0 "/run/netns/$p2"
+	expect_code 100 'reconcile of the peers was left half done'
+	mn_peers "$DATA/peers.json" a b
+	run run_plugin DEL host-gw "$c" ctr2 eth0 "/run/netns/$p2"
+	add_a ctr3 "/run/netns/$p2"
+	[ "$(routes "$HOST")" = "10.244.2.0/24 via $UL_B dev ul0" ]
+	plugin_stderr | grep -q 'applied.log: a torn record, ignored'
+	[ "$(applied_peers "$st" | jq -c '[.[].name]')" = '["node-b"]' ]
+	# records pile up until reading them would cost more than the base: a new base, no log
+	for i in $(seq 1 30); do
+		mn_peers "$DATA/peers.json" a b c
+		run run_plugin DEL host-gw "$c" ctr3 eth0 "/run/netns/$p2"
+		add_a ctr3 "/run/netns/$p2"
+		mn_peers "$DATA/peers.json" a b
+		run run_plugin DEL host-gw "$c" ctr3 eth0 "/run/netns/$p2"
+		add_a ctr3 "/run/netns/$p2"
+	done
+	jq -e '.gen > 1' "$st/applied.json"
+	[ ! -e "$st/applied.log" ] || [ "$(wc -l <"$st/applied.log")" -lt 60 ]
+	[ "$(applied_peers "$st" | jq -c '[.[].name]')" = '["node-b"]' ]
+	[ "$(routes "$HOST")" = "10.244.2.0/24 via $UL_B dev ul0" ]
 }

@@ -75,8 +75,8 @@ ping6_pods() {
 	mv "$DATA/p2.json" "$DATA/peers.json"
 	add_on host-gw "$HOST" a ctr3 "/run/netns/$(weft_netns_add p3)"
 	[ "$(routes "$HOST")" = "fd00:244:20::/64 via fd77::2 dev ul0" ]
-	jq -e '.peers == [{name: "node-b", nodeIP: "fd77::2", podCIDR: "fd00:244:20::/64"}]' \
-		"$DATA/state-a/mnet/applied.json"
+	applied_peers "$DATA/state-a/mnet" |
+		jq -e '. == [{name: "node-b", nodeIP: "fd77::2", podCIDR: "fd00:244:20::/64"}]'
 	for c in ctr1 ctr2 ctr3; do
 		run run_plugin DEL host-gw "$(mn_conf6 host-gw a)" $c
 		[ "$status" -eq 0 ]

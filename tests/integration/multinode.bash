@@ -113,3 +113,17 @@ mn_wait_dad() {
 		done
 	done
 }
+
+# applied_peers STATE-DIR: the applied set the plugins' reconcile keeps there, read as it reads
+# it: applied.json's peers, then the records of applied.log with the same gen (a "put"/"del"
+# record replaces the peers it names; a torn line is skipped); sorted by name.
+applied_peers() {
+	local d=$1
+	jq -n --slurpfile b "$d/applied.json" --rawfile l <(cat "$d/applied.log" 2>/dev/null) '
+		($b[0].gen // 0) as $g
+		| [$l | split("\n")[] | select(length > 0) | (fromjson? // empty)] as $recs
+		| reduce ($recs[] | select(.gen == $g and has("put"))) as $r ($b[0].peers;
+			[.[] | select(.name as $n | [$r.del[].name, $r.put[].name] | index($n) | not)]
+			+ $r.put)
+		| sort_by(.name)'
+}

@@ -98,7 +98,7 @@ static void test_peerset(void **state)
 	assert_int_equal(peerset_parse(nodes, &p, why, &err), 0);
 	assert_int_equal(p.n, 7); /* bad refused, noip waits */
 	assert_non_null(strstr(json_string_value(json_object_get(why, "bad")), "podCIDR"));
-	assert_int_equal(peerset_filter(&p, "a", host, 2, why, &err), 0);
+	assert_int_equal(peerset_filter(&p, "a", host, 2, NULL, why, &err), 0);
 	/* big overlaps a (this node) and b: big is skipped, and b with it (neither is self) */
 	assert_int_equal(p.n, 1);
 	assert_string_equal(p.v[0].name, "a");
@@ -170,6 +170,105 @@ static void test_compact(void **state)
 	peers_free(&b);
 }
 
+/* A random node of a small address space, so that clashes are frequent: node IPs among 12,
+ * pod CIDRs mostly /24s of 10.244.0-23, some larger (a /23, a /16), some overlapping the host
+ * address, some /0. */
+static void random_peer(struct peer *p, unsigned id, unsigned *seed)
+{
+	static const char *const wide[] = {"10.244.0.0/16", "10.244.4.0/23", "0.0.0.0/0",
+					   "192.168.1.0/25", "10.244.7.128/25"};
+	char cidr[32], ip[32];
+	unsigned r = (unsigned)rand_r(seed);
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "n%u", id);
+	if (r % 23 == 0)
+		snprintf(cidr, sizeof(cidr), "%s", wide[r / 23 % 5]);
+	else
+		snprintf(cidr, sizeof(cidr), "10.244.%u.0/24", r / 7 % 24);
+	snprintf(ip, sizeof(ip), "192.168.%u.%u", r % 11 == 0 ? 1 : 2, r / 3 % 12 + 1);
+	assert_int_equal(inet_prefix_parse(cidr, &p->pod_cidr), 0);
+	assert_int_equal(inet_addr_parse(ip, &p->node_ip), 0);
+}
+
+static void assert_same(const struct peers *a, const struct peers *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++)
+		assert_true(peers_eq(&a->v[i], &b->v[i]));
+}
+
+/* The good set holds no clash (what peers_validate checks of pairs), self kept apart. */
+static void assert_valid(const struct peers *good, const char *self)
+{
+	struct peers p = {0};
+	struct peer me;
+	struct cni_err err = {0};
+	int has;
+
+	assert_int_equal(peerset_copy(good, &p, &err), 0);
+	has = peers_take_self(&p, self, &me);
+	assert_int_equal(peers_validate(&p, has ? &me : NULL, NULL, 0, &err), 0);
+	peers_free(&p);
+}
+
+/* peerset_filter_update after random changes gives what peerset_filter gives over the whole set:
+ * the same good and bad peers, a reason for the same nodes; and the good set always passes
+ * peers_validate's pair checks (weft-node relies on it instead of running them). */
+static void test_filter_update(void **state)
+{
+	struct inet_prefix host[1];
+	struct peers parsed = {0}, good = {0}, bad = {0};
+	struct cni_err err = {0};
+	unsigned seed = 7;
+
+	(void)state;
+	assert_int_equal(inet_prefix_parse("192.168.1.1/24", &host[0]), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		struct peer p;
+
+		random_peer(&p, i, &seed);
+		assert_int_equal(peers_insert(&parsed, &p), 0);
+	}
+	assert_int_equal(peerset_copy(&parsed, &good, &err), 0);
+	assert_int_equal(peerset_filter(&good, "n0", host, 1, &bad, NULL, &err), 0);
+	for (int round = 0; round < 300; round++) {
+		_cleanup_json_ json_t *w1 = json_object(), *w2 = json_object();
+		struct peers all = {0}, all_bad = {0};
+		char names[3][16];
+		const char *changed[3];
+		size_t n = 1 + (size_t)rand_r(&seed) % 3;
+
+		for (size_t k = 0; k < n; k++) {
+			unsigned id = (unsigned)rand_r(&seed) % 44;
+			struct peer p;
+
+			snprintf(names[k], sizeof(names[k]), "n%u", id);
+			changed[k] = names[k];
+			random_peer(&p, id, &seed);
+			if (rand_r(&seed) % 5 == 0)
+				peers_remove(&parsed, names[k]);
+			else
+				assert_int_equal(peers_insert(&parsed, &p), 0);
+		}
+		assert_int_equal(peerset_filter_update(&good, &bad, &parsed, changed, n, "n0", host,
+						       1, w1, &err),
+				 bad.n + n > PEERSET_UPDATE_MAX ? 0 : 1);
+		assert_int_equal(peerset_copy(&parsed, &all, &err), 0);
+		assert_int_equal(peerset_filter(&all, "n0", host, 1, &all_bad, w2, &err), 0);
+		assert_same(&good, &all);
+		assert_same(&bad, &all_bad);
+		assert_int_equal(json_object_size(w1), bad.n);
+		assert_int_equal(json_object_size(w2), bad.n);
+		assert_valid(&good, "n0");
+		peers_free(&all);
+		peers_free(&all_bad);
+	}
+	peers_free(&parsed);
+	peers_free(&good);
+	peers_free(&bad);
+}
+
 static void test_metrics_text(void **state)
 {
 	struct metrics_figures f = {.peers = 3, .reconciles = 5, .ready = true};
@@ -193,9 +292,10 @@ static void test_metrics_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kubeconfig), cmocka_unit_test(test_kubeconfig_bad),
-		cmocka_unit_test(test_peerset),	   cmocka_unit_test(test_scope),
-		cmocka_unit_test(test_compact),	   cmocka_unit_test(test_metrics_text),
+		cmocka_unit_test(test_kubeconfig),   cmocka_unit_test(test_kubeconfig_bad),
+		cmocka_unit_test(test_peerset),	     cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_compact),	     cmocka_unit_test(test_filter_update),
+		cmocka_unit_test(test_metrics_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

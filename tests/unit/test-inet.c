@@ -132,6 +132,15 @@ static void test_format(void **state)
 	assert_string_equal(fa(&a), "2001:db8::1:0:0:1");
 	assert_string_equal(fa(&(struct inet_addr){0}), "<none>");
 	assert_string_equal(inet_prefix_fmt(&p, buf, sizeof(buf)), "fd00::1/64");
+	p = P("fd00::/128");
+	assert_string_equal(inet_prefix_fmt(&p, buf, sizeof(buf)), "fd00::/128");
+	p = P("0.0.0.0/0");
+	assert_string_equal(inet_prefix_fmt(&p, buf, sizeof(buf)), "0.0.0.0/0");
+	p = P("10.1.2.3/8");
+	assert_string_equal(inet_prefix_fmt(&p, buf, sizeof(buf)), "10.1.2.3/8");
+	p = P("255.255.255.255/32");
+	assert_string_equal(inet_prefix_fmt(&p, buf, sizeof(buf)), "255.255.255.255/32");
+	assert_string_equal(inet_prefix_fmt(&p, buf, 12), "255.255.255"); /* cut, as snprintf */
 	a = A("2001:db8:0:1:1:1:1:1"); /* one zero field is not compressed */
 	assert_string_equal(fa(&a), "2001:db8:0:1:1:1:1:1");
 }
@@ -180,6 +189,26 @@ static void test_prefix_math(void **state)
 	q = P("11.0.0.0/16");
 	assert_false(inet_prefix_overlaps(&p, &q));
 	q = P("::/0");
+	assert_false(inet_prefix_overlaps(&p, &q));
+	/* bits past a byte boundary, host bits set, /32 and /128 */
+	p = P("10.1.2.0/25");
+	q = P("10.1.2.128/25");
+	assert_false(inet_prefix_overlaps(&p, &q));
+	q = P("10.1.2.127/32");
+	assert_true(inet_prefix_overlaps(&p, &q) && inet_prefix_overlaps(&q, &p));
+	last = A("10.1.2.129");
+	assert_false(inet_prefix_contains(&p, &last));
+	p = P("10.1.2.200/25"); /* the host bits do not count */
+	assert_true(inet_prefix_contains(&p, &last));
+	p = P("fc00::/7");
+	q = P("fd00:1::/32");
+	assert_true(inet_prefix_overlaps(&p, &q));
+	q = P("fe00::/8");
+	assert_false(inet_prefix_overlaps(&p, &q));
+	p = P("fd00::1/128");
+	q = P("fd00::/127");
+	assert_true(inet_prefix_overlaps(&p, &q));
+	q = P("fd00::2/127");
 	assert_false(inet_prefix_overlaps(&p, &q));
 }
 

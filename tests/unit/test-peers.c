@@ -201,17 +201,68 @@ static void test_digest(void **state)
 			  "{\"name\":\"b\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.2.9/24\"}]",
 			  &q, &err),
 		0);
-	peers_digest(&p, "x", d1);
-	peers_digest(&q, "x", d2);
+	peers_digest(&p, NULL, "x", d1);
+	peers_digest(&q, NULL, "x", d2);
 	assert_int_equal(strlen(d1), 16);
 	assert_string_equal(d1, d2);
-	peers_digest(&p, "y", d3); /* params count */
+	peers_digest(&p, NULL, "y", d3); /* params count */
 	assert_string_not_equal(d1, d3);
+	q.n = 2; /* a and b, c as the extra one: the same set */
+	peers_digest(&q, &q.v[2], "x", d4);
+	assert_string_equal(d1, d4);
+	peers_digest(&q, NULL, "x", d4); /* one peer less */
+	assert_string_not_equal(d1, d4);
+	q.n = 3;
 	inet_addr_parse("192.0.2.4", &q.v[1].node_ip); /* one node IP changed */
-	peers_digest(&q, "x", d4);
+	peers_digest(&q, NULL, "x", d4);
+	assert_string_not_equal(d1, d4);
+	inet_prefix_parse("10.1.2.0/25", &q.v[1].pod_cidr); /* and back, the pod CIDR changed */
+	inet_addr_parse("192.0.2.2", &q.v[1].node_ip);
+	peers_digest(&q, NULL, "x", d4);
 	assert_string_not_equal(d1, d4);
 	assert_false(peers_eq(&p.v[1], &q.v[1]));
 	assert_true(peers_eq(&p.v[0], &q.v[0]));
+	peers_free(&p);
+	peers_free(&q);
+}
+
+/* The text peers_json_write makes reads back as the same set, the extra peer in its place and
+ * names with quotes and backslashes escaped. */
+static void test_json_write(void **state)
+{
+	struct peers p = {0}, q = {0};
+	struct peer extra = {0};
+	struct cni_err err;
+	char *t, *end;
+
+	(void)state;
+	assert_int_equal(
+		parse_str(
+			"[{\"name\":\"a\\\"q\\\\\",\"nodeIP\":\"192.0.2.1\",\"podCIDR\":\"10.1.1.0/"
+			"24\"},"
+			"{\"name\":\"c\",\"nodeIP\":\"2001:db8::3\",\"podCIDR\":\"fd00:3::/64\"}]",
+			&p, &err),
+		0);
+	snprintf(extra.name, sizeof(extra.name), "b");
+	inet_addr_parse("192.0.2.2", &extra.node_ip);
+	inet_prefix_parse("10.1.2.0/24", &extra.pod_cidr);
+	t = malloc((p.n + 3) * PEER_JSON_MAX);
+	assert_non_null(t);
+	end = peers_json_write(t, &p, &extra);
+	assert_int_equal(*end, '\0');
+	assert_int_equal(end - t, (long)strlen(t));
+	assert_non_null(
+		strstr(t, "{\"name\":\"b\",\"nodeIP\":\"192.0.2.2\",\"podCIDR\":\"10.1.2.0/24\"}"));
+	assert_int_equal(parse_str(t, &q, &err), 0);
+	assert_int_equal(q.n, 3);
+	assert_string_equal(q.v[0].name, "a\"q\\");
+	assert_true(peers_eq(&q.v[1], &extra));
+	assert_true(peers_eq(&q.v[2], &p.v[1]));
+	assert_true(strstr(t, "\"name\":\"b\"") > strstr(t, "\"name\":\"a"));
+	assert_true(strstr(t, "\"name\":\"b\"") < strstr(t, "\"name\":\"c\""));
+	end = peers_json_write(t, &(struct peers){0}, NULL);
+	assert_string_equal(t, "[]");
+	free(t);
 	peers_free(&p);
 	peers_free(&q);
 }
@@ -279,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_overlap_and_same_ip),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_json_write),
 		cmocka_unit_test(test_vtep_mac),
 		cmocka_unit_test(test_file),
 	};
