@@ -10,14 +10,15 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 
-#define LIST_PAGE	  500
-#define LIST_TIMEOUT_S	  120
-#define BODY_MAX	  (64u << 20) /* one LIST page or an error body */
-#define LINE_MAX_BYTES	  (32u << 20) /* one watch event */
-#define BACKOFF_FIRST_MS  250
-#define BACKOFF_MAX_MS	  30000
-#define AUTH_RETRY_MS	  10000
-#define WATCH_TIMEOUT_MIN 300 /* seconds; plus up to as much again of jitter */
+#define LIST_PAGE		500
+#define LIST_TIMEOUT_S		120
+#define BODY_MAX		(64u << 20) /* one LIST page or an error body */
+#define LINE_MAX_BYTES		(32u << 20) /* one watch event */
+#define BACKOFF_FIRST_MS	250
+#define BACKOFF_MAX_MS		30000
+#define AUTH_RETRY_MS		10000
+#define WATCH_TIMEOUT_MIN	300		 /* seconds; plus up to as much again of jitter */
+#define WATCH_CONNECT_TIMEOUT_S (7L * 24 * 3600) /* in effect none (see start) */
 
 struct buf {
 	char *p;
@@ -505,6 +506,12 @@ void informer_tick(struct informer *inf)
 		inf->hdrs = NULL;
 		return backoff(inf, "request", err.msg);
 	}
+	/* libcurl leaves a transfer's connect timeout armed after the connection is up: a watch
+	 * would wake the agent once, 10 s after it starts. A watch that follows a LIST or a watch
+	 * that went well is on a live connection: no connect timer (a connection that has to be
+	 * made anyway fails by the kernel's SYN retries, then the backoff's watches have one). */
+	if (!inf->listing && !inf->backoff_ms)
+		curl_easy_setopt(inf->h, CURLOPT_CONNECTTIMEOUT, WATCH_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(inf->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(inf->h, CURLOPT_WRITEDATA, inf);
 	curl_easy_setopt(inf->h, CURLOPT_PRIVATE, inf);
