@@ -46,11 +46,10 @@ struct agent {
 	struct agent_nets nets;
 	struct metrics *m;
 	int sigfd, inofd;
-	struct due due;	     /* a Node round is due */
-	struct due tdue;     /* handing freed memory back to the kernel is due (trim_after) */
-	struct peers parsed; /* every Node that parses, kept from round to round */
-	json_t *parse_why;   /* name -> why a Node's entry is refused */
-	char **changed;	     /* the keys of the Nodes changed since the last round */
+	struct due due;	   /* a Node round is due */
+	struct due tdue;   /* handing freed memory back to the kernel is due (trim_after) */
+	json_t *parse_why; /* name -> why a Node's entry is refused */
+	char **changed;	   /* the keys of the Nodes changed since the last round */
 	size_t n_changed;
 	bool reparse;	   /* too many of them, or a relist: parse every Node again */
 	struct peers good; /* the peers after peerset_filter, kept from round to round */
@@ -393,45 +392,42 @@ static void apply_nets(struct agent *a, const struct peers *all, json_t *reasons
 	}
 }
 
-/* a->parsed brought up to date: the changed Nodes parsed alone, or all of them again. */
-static int nodes_parse(struct agent *a, struct cni_err *err)
+/* The Nodes to judge: every one (full), or those the watch changed since the last round (*now
+ * holds those that parse; the others are gone, or wait, or are refused in a->parse_why). */
+static int nodes_parse(struct agent *a, bool full, struct peers *now, struct cni_err *err)
 {
 	const json_t *cache = informer_cache(a->nodes);
 	int r = 0;
 
-	if (a->reparse) {
+	if (full) {
 		json_object_clear(a->parse_why);
-		r = peerset_parse(cache, &a->parsed, a->parse_why, err);
+		return peerset_parse(cache, now, a->parse_why, err);
 	}
-	for (size_t i = 0; !a->reparse && r >= 0 && i < a->n_changed; i++)
-		r = peerset_patch(&a->parsed, a->parse_why, cache, a->changed[i], err);
+	for (size_t i = 0; r >= 0 && i < a->n_changed; i++)
+		r = peerset_patch(now, a->parse_why, cache, a->changed[i], err);
 	return r;
 }
 
-/* a->good and a->bad brought up to date: for the changed Nodes alone when the rest is as it
- * was (same host addresses, few changes), else over every Node. */
-static int filter(struct agent *a, bool full, json_t *reasons, struct cni_err *err)
+/* a->good and a->bad brought up to date from now (nodes_parse's, taken): for the changed Nodes
+ * alone when the rest is as it was (same host addresses, few changes), else over every Node. */
+static int filter(struct agent *a, bool full, struct peers *now, json_t *reasons,
+		  struct cni_err *err)
 {
-	struct peers all = {0};
 	int r = 0;
 
 	if (!full)
-		r = peerset_filter_update(&a->good, &a->bad, &a->parsed,
-					  (const char *const *)a->changed, a->n_changed,
-					  a->o->node_name, a->host, a->n_host, reasons, err);
-	if (r != 0)
+		r = peerset_filter_update(&a->good, &a->bad, now, (const char *const *)a->changed,
+					  a->n_changed, a->o->node_name, a->host, a->n_host,
+					  reasons, err);
+	if (r != 0 || (!full && (r = nodes_parse(a, true, now, err)) < 0))
+		return r; /* done, failed, or too many changes: every Node parsed, below */
+	r = peerset_filter(now, a->o->node_name, a->host, a->n_host, &a->bad, reasons, err);
+	if (r < 0)
 		return r;
-	r = peerset_copy(&a->parsed, &all, err);
-	if (r >= 0)
-		r = peerset_filter(&all, a->o->node_name, a->host, a->n_host, &a->bad, reasons,
-				   err);
-	if (r < 0) {
-		peers_free(&all);
-		return r;
-	}
-	peerset_log_diff(&a->good, &all);
+	peerset_log_diff(&a->good, now);
 	peers_free(&a->good);
-	a->good = all;
+	a->good = *now;
+	*now = (struct peers){0};
 	return 0;
 }
 
@@ -452,18 +448,20 @@ static bool host_changed(struct agent *a)
 static void round_(struct agent *a)
 {
 	_cleanup_json_ json_t *reasons = json_object();
+	struct peers now = {0};
 	struct cni_err err = {0};
 	double t0 = informer_now();
 	bool large = a->reparse, full = host_changed(a) || a->reparse;
 	int r;
 
-	r = nodes_parse(a, &err);
+	r = nodes_parse(a, full, &now, &err);
 	if (r >= 0)
 		r = json_object_update(reasons, a->parse_why) < 0
 			    ? cni_err_set(&err, CNI_ERR_INTERNAL, ENOMEM, "peers")
 			    : 0;
 	if (r >= 0)
-		r = filter(a, full, reasons, &err);
+		r = filter(a, full, &now, reasons, &err);
+	peers_free(&now);
 	changed_free(a);
 	a->reparse = r < 0;
 	if (r < 0) {
@@ -686,7 +684,6 @@ static void teardown(struct agent *a)
 	nets_free(&a->nets);
 	peers_free(&a->good);
 	peers_free(&a->bad);
-	peers_free(&a->parsed);
 	json_decref(a->parse_why);
 	changed_free(a);
 	json_decref(a->reasons);

@@ -436,7 +436,7 @@ static int judge_all(struct update *u, const struct inet_prefix *host, size_t n_
 
 /* The peers to judge again: the changed ones as they are now, and every bad one; each taken
  * out of good and bad, its old entry kept in *old (for the log). */
-static int to_judge(struct update *u, struct peers *bad, const struct peers *parsed,
+static int to_judge(struct update *u, struct peers *bad, const struct peers *now,
 		    const char *const *changed, size_t n_changed, struct peers *old)
 {
 	long i;
@@ -447,8 +447,8 @@ static int to_judge(struct update *u, struct peers *bad, const struct peers *par
 			return -ENOMEM;
 		peers_remove(u->good, changed[k]);
 		peers_remove(bad, changed[k]);
-		if ((i = peers_find(parsed, changed[k])) >= 0 &&
-		    peers_insert(&u->eval, &parsed->v[i]) < 0)
+		if ((i = peers_find(now, changed[k])) >= 0 &&
+		    peers_insert(&u->eval, &now->v[i]) < 0)
 			return -ENOMEM;
 	}
 	for (size_t k = 0; k < bad->n; k++)
@@ -472,7 +472,7 @@ static void update_log(const struct update *u, struct peers *old)
 	peers_free(&now);
 }
 
-int peerset_filter_update(struct peers *good, struct peers *bad, const struct peers *parsed,
+int peerset_filter_update(struct peers *good, struct peers *bad, const struct peers *now,
 			  const char *const *changed, size_t n_changed, const char *self,
 			  const struct inet_prefix *host, size_t n_host, json_t *reasons,
 			  struct cni_err *err)
@@ -483,7 +483,7 @@ int peerset_filter_update(struct peers *good, struct peers *bad, const struct pe
 
 	if (n_changed + bad->n > PEERSET_UPDATE_MAX)
 		return 0;
-	r = to_judge(&u, bad, parsed, changed, n_changed, &old);
+	r = to_judge(&u, bad, now, changed, n_changed, &old);
 	u.alone = calloc(u.eval.n + 1, sizeof(*u.alone));
 	u.bad = calloc(u.eval.n + 1, sizeof(*u.bad));
 	if (r >= 0 && u.alone && u.bad)

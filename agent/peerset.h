@@ -29,9 +29,9 @@ json_t *peerset_node_compact(const json_t *node);
  * (not routable yet is not a reason: such nodes are simply absent). */
 int peerset_parse(const json_t *nodes, struct peers *ret, json_t *reasons, struct cni_err *err);
 
-/* One cached entry changed: the peer named key in *all (as peerset_parse made it) replaced by
- * what nodes holds for key now (nothing when it has no entry, or no peer yet), and its reason
- * in why likewise. */
+/* One cached entry changed: the peer named key in *all (sorted by name) replaced by what nodes
+ * holds for key now (removed when it has no entry, or no peer yet), and its reason in why
+ * likewise. */
 int peerset_patch(struct peers *all, json_t *why, const json_t *nodes, const char *key,
 		  struct cni_err *err);
 
@@ -43,11 +43,12 @@ int peerset_filter(struct peers *p, const char *self, const struct inet_prefix *
 
 /* The same after a few Nodes changed, at the cost of those and the bad ones only: good and bad,
  * what peerset_filter made of the set before (with the same host addresses), are brought up to
- * date in place for parsed (the set now) given the names that changed in it; the reasons of
+ * date in place given the names that changed; now holds those of them that are peers now (it
+ * may hold more: the whole set, say), the others are gone. The reasons of
  * every bad node are given again, one log line per peer in or out of good. 1: done; 0: more
  * than PEERSET_UPDATE_MAX nodes to judge (good and bad untouched: run peerset_filter). */
 #define PEERSET_UPDATE_MAX 64
-int peerset_filter_update(struct peers *good, struct peers *bad, const struct peers *parsed,
+int peerset_filter_update(struct peers *good, struct peers *bad, const struct peers *now,
 			  const char *const *changed, size_t n_changed, const char *self,
 			  const struct inet_prefix *host, size_t n_host, json_t *reasons,
 			  struct cni_err *err);
