@@ -135,7 +135,7 @@ base=$(basename "$res")
 	echo "## Setup"
 	echo
 	echo "- kernel $(uname -r), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
-	echo "- weft: $WEFT_BIN (git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo ?)$(git -C "$repo" diff --quiet 2>/dev/null || echo ', uncommitted changes'))"
+	echo "- weft: $WEFT_BIN (git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo ?)$(git -C "$repo" diff --quiet -- . ':!bench/results' 2>/dev/null || echo ', uncommitted changes'))"
 	echo "- reference: $REF_BIN, containernetworking-plugins $(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo '?') (ipMasq: iptables, $(iptables -V 2>/dev/null || echo 'no iptables'))"
 	echo "- iperf3 $(iperf3 -v 2>/dev/null | awk 'NR == 1 { print $2 }'), sockperf $(sockperf --version 2>&1 | awk '/version/ { print $NF; exit }')"
 	echo "- load average at start $load0, at end $load1; network namespaces on the machine at the end: $(ip netns list | wc -l); run time ${elapsed}s"
