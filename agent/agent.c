@@ -413,14 +413,18 @@ static int nodes_parse(struct agent *a, bool full, struct peers *now, struct cni
 static int filter(struct agent *a, bool full, struct peers *now, json_t *reasons,
 		  struct cni_err *err)
 {
-	int r = 0;
+	int r;
 
-	if (!full)
+	if (!full) {
 		r = peerset_filter_update(&a->good, &a->bad, now, (const char *const *)a->changed,
 					  a->n_changed, a->o->node_name, a->host, a->n_host,
 					  reasons, err);
-	if (r != 0 || (!full && (r = nodes_parse(a, true, now, err)) < 0))
-		return r; /* done, failed, or too many changes: every Node parsed, below */
+		if (r != 0)
+			return r;		    /* done, or failed */
+		r = nodes_parse(a, true, now, err); /* too many to judge alone: every Node */
+		if (r < 0)
+			return r;
+	}
 	r = peerset_filter(now, a->o->node_name, a->host, a->n_host, &a->bad, reasons, err);
 	if (r < 0)
 		return r;

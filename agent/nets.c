@@ -228,6 +228,21 @@ static bool onlink_old(struct agent_net *net, size_t *j, const struct inet_addr 
 	return false;
 }
 
+/* A new verdict for p in *o, its text without the node's name (the reason is filed under it).
+ * Out of memory for the text: o->ip cleared, so it is not kept (err->msg says why). */
+static void onlink_check(struct overlay_routes *n, const struct peer *p, struct onlink *o,
+			 struct cni_err *err)
+{
+	const char *cut;
+
+	if (overlay_routes_oif(n, p, err) >= 0)
+		return;
+	cut = strncmp(err->msg, "node \"", 6) == 0 ? strstr(err->msg, "\": ") : NULL;
+	o->why = strdup(cut ? cut + 3 : err->msg);
+	if (!o->why)
+		o->ip.family = 0;
+}
+
 /* host-gw: peers whose node IP is not on-link are left out (checked once per node IP: the
  * verdicts are kept from round to round, walked along with the peers). */
 static void onlink_filter(struct agent_net *net, struct overlay_routes *n, struct peers *want,
@@ -235,28 +250,18 @@ static void onlink_filter(struct agent_net *net, struct overlay_routes *n, struc
 {
 	size_t k = 0, j = 0, total = want->n;
 	struct onlink *v = calloc(total + 1, sizeof(*v));
-	char why[sizeof((struct cni_err){0}.msg)];
 
 	for (size_t i = 0; i < total; i++) {
-		const struct peer p = want->v[i];
-		struct onlink o = {.ip = p.node_ip};
+		const struct peer *p = &want->v[i];
+		struct onlink o = {.ip = p->node_ip};
 		struct cni_err e = {0};
-		const char *cut;
 
-		if (!onlink_old(net, &j, &p.node_ip, &o)) {
-			snprintf(why, sizeof(why), "%s",
-				 overlay_routes_oif(n, &p, &e) < 0 ? e.msg : "");
-			cut = strncmp(why, "node \"", 6) == 0 ? strstr(why, "\": ") : NULL;
-			o.why = why[0] ? strdup(cut ? cut + 3 : why)
-				       : NULL; /* the name is the key */
-			if (why[0] && !o.why)
-				o.ip.family =
-					0; /* out of memory: not kept, refused with the text */
-		}
+		if (!onlink_old(net, &j, &p->node_ip, &o))
+			onlink_check(n, p, &o, &e);
 		if (o.why || !o.ip.family)
-			refuse(reasons, p.name, o.why ? o.why : why);
+			refuse(reasons, p->name, o.why ? o.why : e.msg);
 		else
-			want->v[k++] = p;
+			want->v[k++] = *p;
 		if (v && o.ip.family)
 			v[i] = o;
 		else

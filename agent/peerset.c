@@ -184,13 +184,9 @@ static void clash(const struct peer *x, const struct peer *y, const char *self, 
 }
 
 /* The clash checks without sorting: a table of the candidates' node IPs and one of their pod
- * CIDRs (family, length, network), open addressing over candidate indexes; a pod CIDR overlaps
- * another exactly when the two are the same or one is the other's network at a shorter length,
- * so each is looked up at the lengths present below its own. */
-struct key {
-	uint8_t family, len, bytes[16];
-};
-
+ * CIDRs (network, length), open addressing over candidate indexes; a pod CIDR overlaps another
+ * exactly when the two are the same or one is the other's network at a shorter length, so each
+ * is looked up at the lengths present below its own. */
 struct slot {
 	uint64_t h; /* the key's hash: the candidate is read only when it matches */
 	int32_t at; /* candidate index, -1: empty */
@@ -207,34 +203,23 @@ struct judge {
 	size_t mask;
 };
 
-/* a's first len bits, the rest zero. */
-static struct key key_of(const struct inet_addr *a, unsigned len)
+/* The network of a at length len: a table key. */
+static struct inet_prefix key_of(const struct inet_addr *a, unsigned len)
 {
-	struct key k = {.family = (uint8_t)a->family, .len = (uint8_t)len};
-	unsigned full = len / 8, rest = len % 8;
+	struct inet_prefix k = {.addr = *a, .len = (uint8_t)len};
 
-	memcpy(k.bytes, a->bytes, full);
-	if (rest)
-		k.bytes[full] = (uint8_t)(a->bytes[full] & (0xff << (8 - rest)));
+	inet_prefix_network(&k, &k);
 	return k;
 }
 
-static struct key ip_key(const struct peer *p)
+static struct inet_prefix ip_key(const struct peer *p)
 {
 	return key_of(&p->node_ip, (unsigned)inet_addr_bits(&p->node_ip));
 }
 
-static struct key cidr_key(const struct peer *p)
+static struct inet_prefix cidr_key(const struct peer *p)
 {
 	return key_of(&p->pod_cidr.addr, p->pod_cidr.len);
-}
-
-static uint64_t key_hash(const struct key *k)
-{
-	struct inet_addr a = {.family = k->family};
-
-	memcpy(a.bytes, k->bytes, sizeof(a.bytes));
-	return inet_prefix_hash(&a, k->len);
 }
 
 static void table_clear(struct judge *j)
@@ -242,33 +227,33 @@ static void table_clear(struct judge *j)
 	memset(j->t, 0xff, (j->mask + 1) * sizeof(*j->t));
 }
 
-/* The slot of k: where a candidate with that key is, or the empty one it would go to. */
-static size_t table_slot(const struct judge *j, const struct key *k,
-			 struct key (*key)(const struct peer *))
+/* The slot of k (hash h): where a candidate with that key is, or the empty one it would go to. */
+static size_t table_slot(const struct judge *j, const struct inet_prefix *k, uint64_t h,
+			 struct inet_prefix (*key)(const struct peer *))
 {
-	uint64_t h = key_hash(k);
 	size_t i = (size_t)h & j->mask;
 
 	for (; j->t[i].at >= 0; i = (i + 1) & j->mask) {
-		struct key o;
+		struct inet_prefix o;
 
 		if (j->t[i].h != h)
 			continue;
 		o = key(j->s[j->t[i].at]);
-		if (memcmp(&o, k, sizeof(o)) == 0)
+		if (o.len == k->len && inet_addr_eq(&o.addr, &k->addr))
 			break;
 	}
 	return i;
 }
 
 /* The first candidate with candidate i's key (i itself when it is the first). */
-static int32_t table_put(struct judge *j, size_t i, struct key (*key)(const struct peer *))
+static int32_t table_put(struct judge *j, size_t i, struct inet_prefix (*key)(const struct peer *))
 {
-	struct key k = key(j->s[i]);
-	size_t at = table_slot(j, &k, key);
+	struct inet_prefix k = key(j->s[i]);
+	uint64_t h = inet_prefix_hash(&k.addr, k.len);
+	size_t at = table_slot(j, &k, h, key);
 
 	if (j->t[at].at < 0)
-		j->t[at] = (struct slot){key_hash(&k), (int32_t)i};
+		j->t[at] = (struct slot){h, (int32_t)i};
 	return j->t[at].at;
 }
 
@@ -310,13 +295,13 @@ static void overlapping(struct judge *j)
 		const struct inet_prefix *c = &j->s[i]->pod_cidr;
 
 		for (unsigned l = 0; l < c->len; l++) {
-			struct key k;
+			struct inet_prefix k;
 			size_t at;
 
 			if (!lens[c->addr.family == AF_INET6][l])
 				continue;
 			k = key_of(&c->addr, l);
-			at = table_slot(j, &k, cidr_key);
+			at = table_slot(j, &k, inet_prefix_hash(&k.addr, l), cidr_key);
 			if (j->t[at].at >= 0)
 				clash_cidr(j, j->s[j->t[at].at], j->s[i]);
 		}
@@ -545,19 +530,6 @@ int peerset_scope(const struct peers *in, const char *self, const struct inet_pr
 	}
 	ret->v = v;
 	ret->n = k;
-	return 0;
-}
-
-int peerset_copy(const struct peers *in, struct peers *ret, struct cni_err *err)
-{
-	struct peer *v = realloc(ret->v, (in->n + 1) * sizeof(*v)); /* its pages reused */
-
-	if (!v)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "peers");
-	if (in->n)
-		memcpy(v, in->v, in->n * sizeof(*v));
-	ret->v = v;
-	ret->n = in->n;
 	return 0;
 }
 

@@ -62,9 +62,6 @@ int peerset_scope(const struct peers *in, const char *self, const struct inet_pr
 /* Logs one line per node added, removed or changed from old to new (both sorted by name). */
 void peerset_log_diff(const struct peers *old, const struct peers *new);
 
-/* Copies a set into *ret, its array reused (grown as needed). */
-int peerset_copy(const struct peers *in, struct peers *ret, struct cni_err *err);
-
 /* The pod CIDR of one cached Node entry (compact or whole); -ENOENT when it has none (yet). */
 int peerset_pod_cidr(const json_t *entry, struct inet_prefix *ret);
 

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "common/inet.h"
+#include "common/naming.h"
 
 int inet_addr_parse(const char *s, struct inet_addr *ret)
 {
@@ -197,10 +198,7 @@ uint64_t inet_prefix_hash(const struct inet_addr *a, unsigned len)
 	memcpy(b, a->bytes, inet_addr_len(a));
 	memcpy(&x, b, 8);
 	memcpy(&y, b + 8, 8);
-	x ^= y * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)a->family << 8 | len);
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL; /* splitmix64's finalizer */
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
+	return naming_mix64(x ^ y * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)a->family << 8 | len));
 }
 
 int inet_addr_qcmp(const void *a, const void *b)
@@ -226,20 +224,16 @@ size_t inet_addr_lower_bound(const struct inet_addr *v, size_t n, const struct i
 /* Sets (fill=true) or clears the host bits of a for a prefix of length len. */
 static void apply_host_bits(struct inet_addr *a, unsigned len, bool fill)
 {
-	int n = (int)inet_addr_len(a);
+	unsigned n = (unsigned)inet_addr_len(a), full = len / 8;
+	uint8_t mask = (uint8_t)(0xff >> (len % 8)); /* the host bits of byte full */
 
-	for (int i = 0; i < n; i++) {
-		unsigned bit = (unsigned)i * 8;
-		uint8_t mask;
-
-		if (bit + 8 <= len)
-			continue;
-		mask = bit >= len ? 0xff : (uint8_t)(0xff >> (len - bit));
-		if (fill)
-			a->bytes[i] |= mask;
-		else
-			a->bytes[i] &= (uint8_t)~mask;
-	}
+	if (full >= n)
+		return;
+	if (fill)
+		a->bytes[full] |= mask;
+	else
+		a->bytes[full] &= (uint8_t)~mask;
+	memset(a->bytes + full + 1, fill ? 0xff : 0, n - full - 1);
 }
 
 void inet_prefix_network(const struct inet_prefix *p, struct inet_prefix *ret)

@@ -15,6 +15,13 @@ uint64_t naming_hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+uint64_t naming_mix64(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 uint64_t naming_hash(const char *const *parts, size_t n)
 {
 	uint64_t h = NAMING_HASH_INIT;

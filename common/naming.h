@@ -10,6 +10,9 @@
 #define NAMING_HASH_INIT 0xcbf29ce484222325ULL /* FNV-1a's offset basis */
 /* FNV-1a of h (NAMING_HASH_INIT to start) continued over n bytes at p. */
 uint64_t naming_hash_bytes(uint64_t h, const void *p, size_t n);
+/* splitmix64's finalizer: every bit of x spread over all 64 (for hashes that are summed or
+ * masked to their low bits). */
+uint64_t naming_mix64(uint64_t x);
 /* 64-bit FNV-1a over the parts, each followed by a 0 byte (so ("ab","c") != ("a","bc")). */
 uint64_t naming_hash(const char *const *parts, size_t n);
 /* Hash of a Kubernetes pod ("pod", namespace, name), never 0: its NetworkPolicy state (the

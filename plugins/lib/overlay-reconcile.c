@@ -451,22 +451,13 @@ static int cache_keep(struct overlay_cache *c, const struct overlay_conf *o, con
 		      const struct peers *del, const struct peers *put)
 {
 	struct applied *s = &c->s;
-	struct peer *v;
 
 	peers_free(&s->pending);
 	s->open = false;
 	snprintf(s->params, sizeof(s->params), "%s", params);
-	if (del->n + put->n <= CACHE_PATCH_MAX) {
-		if (peers_patch(&s->peers, del, put) < 0)
-			return -ENOMEM;
-	} else {
-		v = malloc((o->peers.n + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		memcpy(v, o->peers.v, o->peers.n * sizeof(*v));
-		peers_free(&s->peers);
-		s->peers = (struct peers){.v = v, .n = o->peers.n};
-	}
+	if ((del->n + put->n <= CACHE_PATCH_MAX ? peers_patch(&s->peers, del, put)
+						: peers_copy(&o->peers, &s->peers)) < 0)
+		return -ENOMEM;
 	cache_note(c, o->state_dir);
 	return 0;
 }

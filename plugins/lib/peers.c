@@ -207,22 +207,27 @@ int peers_load_file(const char *path, struct peers *ret, struct cni_err *err)
 	return peers_parse(j, path, ret, err);
 }
 
-long peers_find(const struct peers *p, const char *name)
+/* The first index whose name is not below name (p sorted). */
+static size_t lower_bound(const struct peers *p, const char *name)
 {
 	size_t lo = 0, hi = p->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(p->v[mid].name, name);
 
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
+		if (strcmp(p->v[mid].name, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return -1;
+	return lo;
+}
+
+long peers_find(const struct peers *p, const char *name)
+{
+	size_t i = lower_bound(p, name);
+
+	return i < p->n && strcmp(p->v[i].name, name) == 0 ? (long)i : -1;
 }
 
 void peers_remove(struct peers *p, const char *name)
@@ -237,29 +242,33 @@ void peers_remove(struct peers *p, const char *name)
 
 int peers_insert(struct peers *p, const struct peer *x)
 {
-	size_t lo = 0, hi = p->n;
+	size_t i = lower_bound(p, x->name);
 	struct peer *v;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(p->v[mid].name, x->name);
-
-		if (c == 0) {
-			p->v[mid] = *x;
-			return 0;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (i < p->n && strcmp(p->v[i].name, x->name) == 0) {
+		p->v[i] = *x;
+		return 0;
 	}
 	v = realloc(p->v, (p->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	p->v = v;
-	memmove(&v[lo + 1], &v[lo], (p->n - lo) * sizeof(*v));
-	v[lo] = *x;
+	memmove(&v[i + 1], &v[i], (p->n - i) * sizeof(*v));
+	v[i] = *x;
 	p->n++;
+	return 0;
+}
+
+int peers_copy(const struct peers *in, struct peers *ret)
+{
+	struct peer *v = realloc(ret->v, (in->n + 1) * sizeof(*v)); /* its pages reused */
+
+	if (!v)
+		return -ENOMEM;
+	if (in->n)
+		memcpy(v, in->v, in->n * sizeof(*v));
+	ret->v = v;
+	ret->n = in->n;
 	return 0;
 }
 
@@ -386,30 +395,21 @@ static uint64_t mix(uint64_t h, uint64_t x)
 	return h ^ (h >> 32);
 }
 
-/* One peer's share of the digest: its fields eight bytes at a time, finished with splitmix64's
- * finalizer so that the sum of many stays spread over all 64 bits. */
+/* One peer's share of the digest: its name eight bytes at a time, then its two addresses'
+ * hashes, finished so that the sum of many stays spread over all 64 bits. */
 static uint64_t peer_hash(const struct peer *p)
 {
 	size_t n = strlen(p->name);
-	uint64_t h = mix(NAMING_HASH_INIT, n), x, y;
+	uint64_t h = mix(NAMING_HASH_INIT, n), x;
 
 	for (size_t i = 0; i < n; i += 8) {
 		x = 0;
 		memcpy(&x, p->name + i, n - i < 8 ? n - i : 8);
 		h = mix(h, x);
 	}
-	for (int k = 0; k < 2; k++) {
-		const struct inet_addr *a = k ? &p->pod_cidr.addr : &p->node_ip;
-		uint8_t b[16] = {0};
-
-		memcpy(b, a->bytes, inet_addr_len(a));
-		memcpy(&x, b, 8);
-		memcpy(&y, b + 8, 8);
-		h = mix(mix(mix(h, (uint64_t)a->family << 8 | (k ? p->pod_cidr.len : 0)), x), y);
-	}
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
+	h = mix(h, inet_prefix_hash(&p->node_ip, 0));
+	h = mix(h, inet_prefix_hash(&p->pod_cidr.addr, p->pod_cidr.len));
+	return naming_mix64(h);
 }
 
 void peers_digest(const struct peers *p, const struct peer *extra, const char *params, char buf[17])

@@ -86,6 +86,8 @@ char *peers_json_write(char *d, const struct peers *p, const struct peer *extra)
 
 /* The same peer (name, node IP and pod CIDR)? */
 bool peers_eq(const struct peer *a, const struct peer *b);
+/* Copies in into *ret, ret's array reused (grown as needed). 0 or -ENOMEM. */
+int peers_copy(const struct peers *in, struct peers *ret);
 /* Removes the peer named name from p (sorted), when there. */
 void peers_remove(struct peers *p, const char *name);
 /* Puts x in p (sorted) in its place by name, replacing the peer of that name. 0 or -ENOMEM. */
