@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/nl/link.h"
 #include "netns-tools/runtime/runtime.h"
-#include "plugins/lib/overlay-routes.h"
+#include "plugins/lib/overlay-remote.h"
 
 static const char *const kind_names[] = {
 	[NET_HOSTGW] = "host-gw", [NET_VXLAN] = "vxlan", [NET_EBPF] = "ebpf"};
@@ -243,7 +243,7 @@ static void onlink_check(struct overlay_routes *n, const struct peer *p, struct 
 		o->ip.family = 0;
 }
 
-/* host-gw: peers whose node IP is not on-link are left out (checked once per node IP: the
+/* host-gw, ebpf: peers whose node IP is not on-link are left out (checked once per node IP: the
  * verdicts are kept from round to round, walked along with the peers). */
 static void onlink_filter(struct agent_net *net, struct overlay_routes *n, struct peers *want,
 			  json_t *reasons)
@@ -349,28 +349,89 @@ static int reconciled(int file, int node)
 	return node < 0 ? node : file > 0 || node > 0;
 }
 
+/* host-gw and ebpf: peers not on-link left out, the peersFile written, then the reconcile
+ * (no prepare: every peer left is on-link). */
+static int apply_routed(struct agent_net *net, struct overlay_routes *rt, const char *params,
+			struct overlay_ops *ops, struct peers *want, json_t *reasons,
+			struct cni_err *err)
+{
+	struct overlay_conf *ov = &net->c.ov;
+	int r, f;
+
+	ops->prepare = NULL;
+	onlink_filter(net, rt, want, reasons);
+	r = f = validate_write(net, want, err);
+	if (r >= 0) {
+		ov->peers = *want; /* borrowed */
+		r = overlay_reconcile(ov, params, ops, err);
+		ov->peers = (struct peers){0};
+	}
+	return reconciled(f, r);
+}
+
 static int apply_hostgw(struct agent_net *net, struct peers *want, json_t *reasons,
 			struct cni_err *err)
 {
 	struct overlay_ops ops = {.peer_add = overlay_routes_add, .peer_del = overlay_routes_del};
-	struct overlay_conf *ov = &net->c.ov;
 	struct overlay_routes n;
 	char params[128];
-	int r = overlay_routes_open(&n, ov->underlay, "host-gw", err), f;
+	int r = overlay_routes_open(&n, net->c.ov.underlay, "host-gw", err);
 
 	if (r < 0)
 		return r;
 	ops.ctx = &n;
 	overlay_routes_params(&n, params, sizeof(params));
-	onlink_filter(net, &n, want, reasons);
-	r = f = validate_write(net, want, err);
-	if (r >= 0) {
-		ov->peers = *want; /* borrowed */
-		r = overlay_reconcile(ov, params, &ops, err);
-		ov->peers = (struct peers){0};
-	}
+	r = apply_routed(net, &n, params, &ops, want, reasons, err);
 	overlay_routes_close(&n);
-	return reconciled(f, r);
+	return r;
+}
+
+static const char *pin_root(const struct agent_net *net)
+{
+	return json_string_value(json_object_get(net->conf, "pinRoot")) ?: "";
+}
+
+/* The network's remote map into *map; 0 with *map -1 when no pod of it has pinned the datapath
+ * on this node yet (said once: net->unpinned). */
+static int remote_map(struct agent_net *net, int *map, struct cni_err *err)
+{
+	struct cni_err e = {0};
+	int r = overlay_remote_map_open(pin_root(net), net->name, map, &e);
+
+	if (r == -ENOENT) {
+		if (!net->unpinned)
+			log_info("network %s: %s: no pod here yet, the peersFile only (the first "
+				 "pod's ADD applies it)",
+				 net->name, e.msg);
+		net->unpinned = true;
+		return 0;
+	}
+	if (r < 0)
+		*err = e;
+	else
+		net->unpinned = false;
+	return r;
+}
+
+static int apply_ebpf(struct agent_net *net, struct peers *want, json_t *reasons,
+		      struct cni_err *err)
+{
+	_cleanup_close_ int map = -1;
+	struct overlay_remote n;
+	struct overlay_ops ops;
+	char params[160];
+	int r = remote_map(net, &map, err);
+
+	if (r < 0 || map < 0)
+		return r < 0 ? r : validate_write(net, want, err);
+	r = overlay_remote_open(&n, map, net->c.ov.underlay, err);
+	if (r < 0)
+		return r;
+	overlay_remote_params(&n, params, sizeof(params));
+	overlay_remote_ops(&n, &ops);
+	r = apply_routed(net, &n.rt, params, &ops, want, reasons, err);
+	overlay_remote_close(&n);
+	return r;
 }
 
 static int apply_vxlan(struct agent_net *net, struct peers *want, json_t *reasons,
@@ -414,7 +475,7 @@ int net_apply(struct agent_net *net, const struct peers *all, json_t *reasons, s
 	else if (r >= 0 && net->kind == NET_VXLAN)
 		r = apply_vxlan(net, &want, reasons, err);
 	else if (r >= 0)
-		r = validate_write(net, &want, err);
+		r = apply_ebpf(net, &want, reasons, err);
 	net->want = want;
 	return r < 0 ? cni_err_wrap(err, "network %s", net->name) : r;
 }
@@ -451,6 +512,27 @@ static int cleanup_vxlan(struct agent_net *net, struct cni_err *err)
 	return vxlan_node_ensure(nl, net->name, &net->c, &dev, err);
 }
 
+/* The routes and map entries of applied.json; with nothing pinned, the routes alone (other
+ * parameters than applied: overlay_reconcile removes every entry it knows). */
+static int cleanup_ebpf(struct agent_net *net, struct cni_err *err)
+{
+	_cleanup_close_ int map = -1;
+	struct overlay_remote n;
+	struct overlay_ops ops;
+	char params[160];
+	int r = remote_map(net, &map, err);
+
+	if (r >= 0)
+		r = overlay_remote_open(&n, map, net->c.ov.underlay, err);
+	if (r < 0)
+		return r;
+	overlay_remote_params(&n, params, sizeof(params));
+	overlay_remote_ops(&n, &ops);
+	r = overlay_reconcile(&net->c.ov, params, &ops, err);
+	overlay_remote_close(&n);
+	return r;
+}
+
 static void unlink_state(const struct agent_net *net, const char *name)
 {
 	char path[PATH_MAX + 32];
@@ -469,6 +551,8 @@ int net_cleanup(struct agent_net *net, struct cni_err *err)
 		r = cleanup_hostgw(net, err);
 	else if (net->kind == NET_VXLAN)
 		r = cleanup_vxlan(net, err);
+	else
+		r = cleanup_ebpf(net, err);
 	if (r < 0)
 		return cni_err_wrap(err, "network %s", net->name);
 	unlink_state(net, "applied.json");

@@ -7,7 +7,9 @@
  * (overlay_reconcile: only the peers that changed are touched):
  *   host-gw  one route per peer (overlay-routes), peers not on-link skipped
  *   vxlan    the device, then per peer neighbour + FDB + route (plugins/lib/vxlan.h)
- *   ebpf     the peersFile only: the next pod ADD applies routes and the remote map */
+ *   ebpf     per peer a route and a remote map entry (plugins/lib/overlay-remote.h), peers
+ *            not on-link skipped; before the first pod's ADD pins the datapath on this node,
+ *            the peersFile only (that ADD applies it) */
 #ifndef WEFT_AGENT_NETS_H
 #define WEFT_AGENT_NETS_H
 
@@ -38,8 +40,9 @@ struct agent_net {
 	size_t n_local;
 	char file_digest[17];  /* of the peersFile's set as last written or read */
 	struct peers want;     /* the last round's peers (its array is the next round's) */
-	struct onlink *onlink; /* host-gw: the last round's on-link verdicts, in its order */
+	struct onlink *onlink; /* host-gw, ebpf: the last round's on-link verdicts, in its order */
 	size_t n_onlink;
+	bool unpinned; /* ebpf: no datapath pinned here at the last round (logged once) */
 };
 
 struct agent_nets {

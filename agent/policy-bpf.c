@@ -13,6 +13,7 @@
 #include "common/bpf/maps.h"
 #include "common/bpf/tc.h"
 #include "common/cleanup.h"
+#include "plugins/lib/bpfkey.h"
 
 /* ---- pure: entries and rules ---- */
 
@@ -261,14 +262,10 @@ void polbpf_key(uint32_t pol, uint32_t slot, const struct inet_prefix *pfx,
 	ret->id.pol = pol;
 	ret->id.slot = slot;
 	ret->prefixlen = WEFT_POL_KEY_BITS;
-	if (pfx->addr.family == AF_INET6) {
-		memcpy(ret->addr, pfx->addr.bytes, 16);
-		ret->prefixlen += pfx->len;
-	} else if (pfx->addr.family == AF_INET) {
-		ret->addr[2] = htonl(WEFT_V4_MAPPED);
-		ret->addr[3] = pfx->addr.v4.s_addr;
-		ret->prefixlen += 96 + pfx->len;
-	}
+	if (!pfx->addr.family)
+		return; /* every address */
+	bpfkey_of(&pfx->addr, ret->addr);
+	ret->prefixlen += bpfkey_bits_above(&pfx->addr) + pfx->len;
 }
 
 /* ---- the maps ---- */
@@ -320,15 +317,6 @@ int polbpf_net_dir(const char *pin_root, const char *network, char *buf, size_t 
 	return r;
 }
 
-static void ep_key_of(const struct inet_addr *a, struct weft_ep_key *ret)
-{
-	struct inet_prefix full = {.addr = *a, .len = (uint8_t)inet_addr_bits(a)};
-	struct weft_pol_key k;
-
-	polbpf_key(0, 0, &full, &k);
-	memcpy(ret->addr, k.addr, sizeof(ret->addr));
-}
-
 int polbpf_has(const char *pin_dir, const struct inet_addr *ips, size_t n, struct cni_err *err)
 {
 	_cleanup_(maps_close) struct maps m;
@@ -338,7 +326,7 @@ int polbpf_has(const char *pin_dir, const struct inet_addr *ips, size_t n, struc
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct weft_ep_key key;
 
-		ep_key_of(&ips[i], &key);
+		bpfkey_of(&ips[i], key.addr);
 		if (bpf_map_lookup_elem(m.fd[M_EPS], &key, &ep) == 0)
 			return 1;
 	}
@@ -597,7 +585,7 @@ int polbpf_apply(const char *pin_dir, uint64_t key, const struct pol_pod *p, str
 		return r;
 	ps.pol = cur.pol;
 	for (size_t i = 0; i < p->n_ips && ps.n_keys < ARRAY_SIZE(ps.keys); i++)
-		ep_key_of(&p->ips[i], &ps.keys[ps.n_keys++]);
+		bpfkey_of(&p->ips[i], ps.keys[ps.n_keys++].addr);
 	r = plan_dir(&p->in, WEFT_POL_IN, cur.flags, &plan[WEFT_POL_IN], err);
 	if (r >= 0)
 		r = plan_dir(&p->out, WEFT_POL_OUT, cur.flags, &plan[WEFT_POL_OUT], err);

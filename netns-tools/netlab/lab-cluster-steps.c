@@ -9,10 +9,12 @@
  * the admin call to the netlink notification on every other node (lab-cluster-watch.c). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glob.h>
 #include <linux/rtnetlink.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -66,27 +68,52 @@ static void mesh(struct lab *lab, const struct cl *c)
 	lab_mesh_verify(lab, &m);
 }
 
-/* Every live node has a route (proto 0x57) to every other live node and to ghosts. */
+/* ebpf: the entries of node n's remote map (bpftool reads the pin; its name carries the
+ * datapath's ABI version), -1 when it cannot be read. */
+static long remote_entries(const struct lab *lab, const struct cl_node *n)
+{
+	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ char *out = NULL;
+	char pat[PATH_MAX];
+	glob_t g;
+
+	snprintf(pat, sizeof(pat), "%s/bpf/n%d/%s/remote_v*", lab->dir, n->i, lab->id);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return -1;
+	char *argv[] = {"bpftool", "-j", "map", "dump", "pinned", g.gl_pathv[0], NULL};
+	if (lab_run(NULL, argv, &out, true) == 0 && out)
+		j = json_loads(out, 0, NULL);
+	globfree(&g);
+	return json_is_array(j) ? (long)json_array_size(j) : -1;
+}
+
+/* Every live node has a route (proto 0x57) to every other live node and to ghosts, and with
+ * ebpf as many remote map entries. */
 static void routes_check(struct lab *lab, const struct cl *c, int ghosts)
 {
 	size_t want = (size_t)(cl_live(c) - 1 + ghosts), len = 0;
+	bool bpf = strcmp(c->plugin, "ebpf") == 0;
 	char bad[200] = "";
 	int ok = 0;
 
 	for (int k = 0; k < c->n; k++) {
 		_cleanup_json_ json_t *rt = NULL;
+		long maps = (long)want;
 
 		if (!c->node[k].live)
 			continue;
 		rt = lab_ip_json(lab, c->node[k].ns, "route", "show", "proto", "0x57", NULL);
-		if (json_array_size(rt) == want)
+		if (bpf)
+			maps = remote_entries(lab, &c->node[k]);
+		if (json_array_size(rt) == want && maps == (long)want)
 			ok++;
-		else if (len < sizeof(bad) - 40)
-			len += (size_t)snprintf(bad + len, sizeof(bad) - len, " node-%d has %zu",
-						c->node[k].i, json_array_size(rt));
+		else if (len < sizeof(bad) - 60)
+			len += (size_t)snprintf(bad + len, sizeof(bad) - len,
+						" node-%d has %zu (map %ld)", c->node[k].i,
+						json_array_size(rt), maps);
 	}
-	lab_check(lab, ok == cl_live(c), "every live node has %zu node routes (proto 0x57)%s", want,
-		  bad);
+	lab_check(lab, ok == cl_live(c), "every live node has %zu node routes (proto 0x57)%s%s",
+		  want, bpf ? " and remote map entries" : "", bad);
 }
 
 static int count_cni(const struct lab *lab)

@@ -73,6 +73,19 @@ static void cl_base(const struct lab *lab, struct cl *c)
 	snprintf(c->cache, sizeof(c->cache), "%s/cache", lab->dir);
 }
 
+/* The scenario's plugin name (static) for name; NULL when it is not one the cluster runs. */
+static const char *cl_plugin(const char *name)
+{
+	static const char *const known[] = {"host-gw", "vxlan", "ebpf"};
+
+	if (!name || !*name)
+		return known[0];
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (strcmp(name, known[i]) == 0)
+			return known[i];
+	return NULL;
+}
+
 static int cl_load(const struct lab *lab, struct cl *c)
 {
 	_cleanup_json_ json_t *j = NULL;
@@ -84,9 +97,9 @@ static int cl_load(const struct lab *lab, struct cl *c)
 	snprintf(path, sizeof(path), "%s/cluster.json", lab->dir);
 	j = json_load_file(path, 0, NULL);
 	plugin = json_string_value(json_object_get(j, "plugin"));
-	c->plugin = plugin && strcmp(plugin, "vxlan") == 0 ? "vxlan" : "host-gw";
+	c->plugin = cl_plugin(plugin);
 	c->pods = (int)json_integer_value(json_object_get(j, "pods"));
-	if (!j || c->pods < 1 || c->pods > CL_MAX_PODS)
+	if (!j || !c->plugin || c->pods < 1 || c->pods > CL_MAX_PODS)
 		return -EINVAL;
 	cl_base(lab, c);
 	json_array_foreach(json_object_get(j, "nodes"), k, n)
@@ -108,14 +121,18 @@ static int cl_load(const struct lab *lab, struct cl *c)
 
 static int node_files(const struct lab *lab, const struct cl *c, const struct cl_node *n)
 {
-	char dir[PATH_MAX], conf[PATH_MAX], peers[PATH_MAX], state[PATH_MAX], ipam[PATH_MAX];
+	char dir[PATH_MAX], conf[PATH_MAX], peers[PATH_MAX], state[PATH_MAX], ipam[PATH_MAX],
+		pin[PATH_MAX];
 	struct mn_conf mc = {.path = conf,
 			     .plugin = c->plugin,
 			     .node = n->i,
 			     .peers = peers,
 			     .state_dir = state,
-			     .ipam_dir = ipam};
+			     .ipam_dir = ipam,
+			     .pin_root = pin};
 	int r;
+
+	snprintf(pin, sizeof(pin), "%s/bpf/n%d", lab->dir, n->i); /* ebpf: the lab's bpffs */
 
 	node_path(lab, n, "", dir, sizeof(dir));
 	node_path(lab, n, "peers.json", peers, sizeof(peers));
@@ -247,19 +264,9 @@ static int cl_opts(struct cl *c, int *nodes)
 			CL_MAX_NODES, CL_MAX_PODS);
 		return -EINVAL;
 	}
-	if (!plugin || !*plugin || strcmp(plugin, "host-gw") == 0)
-		c->plugin = "host-gw";
-	else if (strcmp(plugin, "vxlan") == 0)
-		c->plugin = "vxlan";
-	else if (strcmp(plugin, "ebpf") == 0) {
-		fprintf(stderr,
-			"netlab: cluster --plugin ebpf: weft-node only writes an ebpf "
-			"network's peersFile (the next pod ADD applies it), so a node change "
-			"cannot reach the other nodes without a pod ADD; use host-gw or "
-			"vxlan\n");
-		return -EINVAL;
-	} else {
-		fprintf(stderr, "netlab: cluster: --plugin is host-gw or vxlan, not '%s'\n",
+	c->plugin = cl_plugin(plugin);
+	if (!c->plugin) {
+		fprintf(stderr, "netlab: cluster: --plugin is host-gw, vxlan or ebpf, not '%s'\n",
 			plugin);
 		return -EINVAL;
 	}
@@ -322,6 +329,15 @@ static int cl_nodes_up(struct lab *lab, struct cl *c, int nodes)
 	return r;
 }
 
+/* ebpf: one bpffs in the lab dir, a pin root per node under it (never the machine's). */
+static int cl_bpffs(struct lab *lab)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bpf", lab->dir);
+	return lab_bpffs_mount(lab, path);
+}
+
 static int cl_up(struct lab *lab)
 {
 	_cleanup_free_ struct cl *c = calloc(1, sizeof(*c));
@@ -338,6 +354,8 @@ static int cl_up(struct lab *lab)
 	lab_step(lab, "%d nodes x %d pods, %s, a weft-node per node, the API server in %s", nodes,
 		 c->pods, c->plugin, c->sw);
 	r = cl_save(lab, c);
+	if (r >= 0 && strcmp(c->plugin, "ebpf") == 0)
+		r = cl_bpffs(lab);
 	if (r >= 0)
 		r = lab_mn_switch(lab, c->sw);
 	if (r >= 0)

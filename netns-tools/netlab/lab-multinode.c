@@ -107,17 +107,23 @@ static int write_nodes(const struct lab *lab, const struct mn_lab *m)
 
 int lab_mn_conflist(const struct lab *lab, const struct mn_conf *c)
 {
-	_cleanup_json_ json_t *conf = NULL;
+	_cleanup_json_ json_t *conf = NULL, *p = NULL;
 	char node[32], subnet[32];
 
 	snprintf(node, sizeof(node), "node-%d", c->node);
 	snprintf(subnet, sizeof(subnet), "10.244.%d.0/24", c->node);
-	conf = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:{s:s,s:s,s:s}}]}",
-			 "cniVersion", "1.0.0", "name", lab->id, "plugins", "type", c->plugin,
-			 "nodeName", node, "peersFile", c->peers, "stateDir", c->state_dir,
-			 "clusterCIDR", MN_CLUSTER_CIDR, "isDefaultGateway", 1, "ipMasq", 1,
-			 "bridge", "cni0", "ipam", "type", "host-local", "subnet", subnet,
-			 "dataDir", c->ipam_dir);
+	p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:s,s:s}}", "type", c->plugin, "nodeName",
+		      node, "peersFile", c->peers, "stateDir", c->state_dir, "clusterCIDR",
+		      MN_CLUSTER_CIDR, "ipMasq", 1, "ipam", "type", "host-local", "subnet", subnet,
+		      "dataDir", c->ipam_dir);
+	if (p && strcmp(c->plugin, "ebpf") == 0)
+		json_object_set_new(p, "pinRoot", json_string(c->pin_root));
+	else if (p) /* the bridge keys of host-gw and vxlan */
+		json_object_update_new(
+			p, json_pack("{s:b,s:s}", "isDefaultGateway", 1, "bridge", "cni0"));
+	conf = p ? json_pack("{s:s,s:s,s:[O]}", "cniVersion", "1.0.0", "name", lab->id, "plugins",
+			     p)
+		 : NULL;
 	return conf && json_dump_file(conf, c->path, JSON_INDENT(2)) == 0 ? 0 : -EIO;
 }
 

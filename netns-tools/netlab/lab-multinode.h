@@ -39,6 +39,7 @@ struct mn_conf {
 	const char *path, *plugin;
 	int node; /* node-<node>, subnet 10.244.<node>.0/24 */
 	const char *peers, *state_dir, *ipam_dir;
+	const char *pin_root; /* ebpf: its pinRoot (on a bpffs the lab mounted) */
 };
 int lab_mn_conflist(const struct lab *lab, const struct mn_conf *c);
 /* Makes netns pod (recorded), records the CNI attachment, then ADDs it through the runtime side

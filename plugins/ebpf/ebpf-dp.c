@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "plugins/ebpf/ebpf.h"
+#include "plugins/lib/bpfkey.h"
 #include "common/log.h"
 
 #include "cni_ebpf.skel.h"
@@ -220,29 +221,6 @@ static int map_put(int fd, const void *key, const void *val, const char *what, s
 	return 0;
 }
 
-void ebpf_dp_key_of(const struct inet_addr *a, struct weft_ep_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	if (a->family == AF_INET6) {
-		memcpy(key->addr, a->bytes, 16);
-		return;
-	}
-	key->addr[2] = htonl(WEFT_V4_MAPPED);
-	key->addr[3] = a->v4.s_addr;
-}
-
-void ebpf_dp_key_addr(const struct weft_ep_key *key, struct inet_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (!key->addr[0] && !key->addr[1] && key->addr[2] == htonl(WEFT_V4_MAPPED)) {
-		a->family = AF_INET;
-		a->v4.s_addr = key->addr[3];
-		return;
-	}
-	a->family = AF_INET6;
-	memcpy(a->bytes, key->addr, 16);
-}
-
 static int stats_zero(const struct ebpf_dp *dp, uint32_t ifindex, struct cni_err *err)
 {
 	_cleanup_free_ struct weft_ep_stats *zero = NULL;
@@ -322,7 +300,7 @@ int ebpf_dp_ep_add(const struct ebpf_dp *dp, const struct ebpf_pod *pod, const c
 	snprintf(meta.ifname, sizeof(meta.ifname), "%s", ifname);
 	snprintf(meta.host_veth, sizeof(meta.host_veth), "%s", pod->host_veth);
 	for (size_t i = 0; i < pod->n_ips; i++)
-		ebpf_dp_key_of(&pod->ips[i].addr, &keys[i]);
+		bpfkey_of(&pod->ips[i].addr, keys[i].addr);
 
 	for (size_t i = 0; r >= 0 && i < pod->n_ips; i++)
 		r = map_put(dp->fd[EBPF_PIN_META], &keys[i], &meta, "meta", err);

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "plugins/ebpf/ebpf.h"
+#include "plugins/lib/bpfkey.h"
 
 static void usage(FILE *f)
 {
@@ -74,7 +75,7 @@ static size_t rows_build(const struct ebpf_dp_entry *list, size_t n, struct pod_
 
 			if (!list[i].has_ep)
 				continue; /* an ADD in progress (or killed): no counters yet */
-			ebpf_dp_key_addr(&list[i].key, &a);
+			bpfkey_addr(list[i].key.addr, &a);
 			if ((a.family == AF_INET6) != (pass == 1))
 				continue;
 			while (j < nr && rows[j].e->ep.ifindex != list[i].ep.ifindex)

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/cni/conf.h"
 #include "plugins/ebpf/ebpf.h"
+#include "plugins/lib/bpfkey.h"
 #include "ipam/ipam.h"
 #include "common/log.h"
 #include "common/naming.h"
@@ -308,7 +309,7 @@ static int pod_from_map(const struct ebpf_dp *dp, struct ebpf_pod *pod, struct c
 
 		if (!list[i].has_ep || list[i].ep.tag != pod->tag)
 			continue;
-		ebpf_dp_key_addr(&list[i].key, &ip->addr);
+		bpfkey_addr(list[i].key.addr, &ip->addr);
 		ip->len = ip->addr.family == AF_INET6 ? 128 : 32;
 		pod->host_ifindex = (int)list[i].ep.ifindex;
 		memcpy(pod->pod_mac, list[i].ep.mac, 6);

@@ -100,10 +100,6 @@ static inline void ebpf_dp_closep(struct ebpf_dp *dp)
 	ebpf_dp_close(dp);
 }
 
-/* Map key of an address (IPv4 mapped into ::ffff:0:0/96) and back. */
-void ebpf_dp_key_of(const struct inet_addr *a, struct weft_ep_key *key);
-void ebpf_dp_key_addr(const struct weft_ep_key *key, struct inet_addr *a);
-
 /* Metas, endpoints, the link and zeroed counters, in that order (so a kill leaves nothing
  * DEL misses: every later entry is found from an earlier one). The endpoint and links entries
  * start with the NetworkPolicy weft-node compiled for the pod (its polpods entry, by
@@ -172,7 +168,7 @@ int ebpf_link_pod_check(struct nl *ctr, const char *ifname, const struct ebpf_po
 
 /* ---- ebpf-node.c: node level of a multi-node network ---- */
 /* Reconciles, against the peer set (plugins/lib/overlay.h), one route "<podCIDR> via <nodeIP>"
- * per other node (plugins/lib/overlay-routes.h) and its entry in the remote map. */
+ * per other node and its entry in the remote map (plugins/lib/overlay-remote.h). */
 int ebpf_node_ensure(const struct ebpf_conf *conf, const struct ebpf_dp *dp, struct cni_err *err);
 
 /* ---- ebpf-stats.c ---- */

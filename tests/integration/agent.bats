@@ -17,6 +17,10 @@ setup() {
 teardown() {
 	[ -z "${AGENT_PID:-}" ] || kill -9 "$AGENT_PID" 2>/dev/null || true
 	weft_teardown
+	if [ -n "${PIN:-}" ]; then
+		umount "$PIN" 2>/dev/null || true
+		rmdir "$PIN"
+	fi
 }
 
 ROUTE_B="10.244.2.0/24 via 192.168.77.2 dev ul0"
@@ -306,6 +310,49 @@ PY
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$(fdb 3)" -eq 0 ]
 	[ -z "$(routes "$HOST")" ]
+}
+
+@test "agent: ebpf: the peersFile until a pod pins the datapath; then routes and remote map entries at once; --cleanup" {
+	command -v bpftool >/dev/null || skip "bpftool is required"
+	PIN=$(mktemp -d /tmp/weft-pin.XXXXXX)
+	mount -t bpf bpf "$PIN"
+	econf() { mn_conf ebpf a "{\"pinRoot\":\"$PIN\",\"ipMasq\":true,\"clusterCIDR\":\"10.244.0.0/16\"}"; }
+	remote_n() { bpftool -j map dump pinned "$(echo "$PIN"/mnet/remote_v*)" | jq length; }
+	remote_is() { [ "$(remote_n)" -eq "$1" ]; }
+	econf >"$DATA/net.d/10-mnet.conf"
+	ka_node node-a 1
+	ka_node node-b 2
+	ka_agent
+	wait_until 10 jq -e 'length == 2' "$DATA/peers.json" || fail "no peersFile: $(agent_log)"
+	# no pod of the network here: nothing pinned, the peersFile only (said once)
+	grep -q "network mnet: .*no pod here yet, the peersFile only" "$DATA/agent.log"
+	[ -z "$(routes "$HOST")" ]
+	# the first pod's ADD pins the datapath and applies the peersFile
+	run run_plugin ADD ebpf "$(econf)" ctr1 eth0 "/run/netns/$CTR"
+	[ "$status" -eq 0 ] || fail "ADD: $output $(plugin_stderr)"
+	routes_are "$HOST" "$ROUTE_B"
+	remote_is 1
+	# from now on the agent: a node added gets its route and remote map entry, no pod ADD
+	ka_node node-c 3
+	wait_until 5 routes_are "$HOST" "$ROUTE_B"$'\n'"$ROUTE_C" || fail "c: $(routes "$HOST") $(agent_log)"
+	wait_until 5 remote_is 2 || fail "remote map: $(remote_n) entries $(agent_log)"
+	# the agent reconciles with the plugin's parameters: a pod ADD finds the state current
+	digest=$(cat "$DATA/state-a/mnet/digest")
+	C2=$(weft_netns_add ctr2)
+	run run_plugin ADD ebpf "$(econf)" ctr2 eth0 "/run/netns/$C2"
+	[ "$status" -eq 0 ] || fail "ADD 2: $output $(plugin_stderr)"
+	[ "$(cat "$DATA/state-a/mnet/digest")" = "$digest" ]
+	ka_admin /objects/api/v1/nodes/node-b -XDELETE
+	wait_until 5 routes_are "$HOST" "$ROUTE_C" || fail "b stays: $(routes "$HOST")"
+	remote_is 1
+	kill "$AGENT_PID"
+	wait "$AGENT_PID" || true
+	run ip netns exec "$HOST" "$BIN/weft-node" --cleanup --node-name node-a \
+		--cni-conf-dir "$DATA/net.d"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -z "$(routes "$HOST")" ]
+	remote_is 0
+	[ ! -e "$DATA/peers.json" ] && [ ! -e "$DATA/state-a/mnet/applied.json" ]
 }
 
 @test "agent: idle, the agent does not wake up (no polling loop)" {

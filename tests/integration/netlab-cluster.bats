@@ -56,6 +56,12 @@ run_cluster() { # run_cluster PLUGIN
 	run_cluster vxlan
 }
 
+@test "netlab cluster: 8 nodes, ebpf: routes and remote map entries from the agent, no pod ADD; clean" {
+	command -v bpftool >/dev/null || skip "bpftool is required"
+	run_cluster ebpf
+	grep -q 'every live node has 8 node routes (proto 0x57) and remote map entries$' <<<"$output"
+}
+
 @test "netlab cluster: bad flags are refused with a clear error" {
 	run "$NETLAB" run cluster --prefix "$P" --nodes 0
 	[ "$status" -eq 2 ]
@@ -65,16 +71,13 @@ run_cluster() { # run_cluster PLUGIN
 	grep -q -- "--nodes takes a number from 1 to 32, not '33'" <<<"$output"
 	run "$NETLAB" run cluster --prefix "$P" --plugin bridge
 	[ "$status" -ne 0 ]
-	grep -q -- "cluster: --plugin is host-gw or vxlan, not 'bridge'" <<<"$output"
+	grep -q -- "cluster: --plugin is host-gw, vxlan or ebpf, not 'bridge'" <<<"$output"
 	run "$NETLAB" run cluster --prefix "$P" --plugin macvlan
 	[ "$status" -eq 2 ]
 	grep -q -- "--plugin is host-gw, vxlan, ebpf or bridge, not 'macvlan'" <<<"$output"
 	run "$NETLAB" run cluster --prefix "$P" --pods 5
 	[ "$status" -ne 0 ]
 	grep -q -- "--pods 1..4" <<<"$output"
-	run "$NETLAB" run cluster --prefix "$P" --plugin ebpf
-	[ "$status" -ne 0 ]
-	grep -q "use host-gw or vxlan" <<<"$output"
 	run "$NETLAB" run cluster --prefix "$P" --kubeapi /nonexistent/kubeapi.py
 	[ "$status" -ne 0 ]
 	grep -q "no Kubernetes API test double at /nonexistent/kubeapi.py" <<<"$output"

@@ -661,7 +661,7 @@ static void test_to_pod_counts_ipv6(void **state)
 	assert_int_equal(a.rx_packets, 1);
 }
 
-/* Another node's pod CIDR in the remote map (as ebpf-node.c fills it). */
+/* Another node's pod CIDR in the remote map (as plugins/lib/overlay-remote.c fills it). */
 static void remote_put(struct fixture *f, const char *cidr4, uint8_t len, const char *node)
 {
 	struct weft_remote_key k = {.prefixlen = 96u + len};
