@@ -126,13 +126,14 @@ int ipam_store_bucket_write(struct ipam_store *s, unsigned b, const char *body, 
 	char name[8];
 
 	bucket_name(b, name);
-	if (len == 0)
-		return unlinkat(s->idxfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	buf = malloc(hl + len);
+	/* An empty bucket keeps its file (the header alone): freeing its inode only to allocate
+	 * one at the next ADD costs ext4 its recently-deleted scan (store-internal.h). */
+	buf = malloc(hl + len + 1);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, BUCKET_HDR, hl);
-	memcpy(buf + hl, body, len);
+	if (len)
+		memcpy(buf + hl, body, len);
 	return ipam_store_write_at(s->idxfd, name, buf, hl + len);
 }
 
@@ -149,6 +150,8 @@ int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifn
 	old = bucket_load(s, b, &len);
 	if (old)
 		line = line_find(old, id, ifname, &end);
+	if (n == 0 && !line)
+		return 0; /* not listed: nothing to remove */
 	body = malloc(len + STORE_CONTENT_MAX + IPAM_STORE_MAX_IPS * INET6_ADDRSTRLEN);
 	if (!body)
 		return -ENOMEM;

@@ -3,8 +3,10 @@
  * rebuild when the index is stale), and GC. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,7 +80,23 @@ static int rec_cmp(const void *pa, const void *pb)
 	return c ? c : inet_addr_cmp(&a->ip, &b->ip);
 }
 
-/* Removes every file of .weft but state (which the caller rewrites when done). */
+/* What a rebuild leaves in .weft: state, the spares, and the claims of live processes (a
+ * killed plugin's claim is an orphan inode: removed). */
+static bool index_keeps(const char *name)
+{
+	long pid = 0;
+
+	if (name[0] == '.' || strcmp(name, "state") == 0)
+		return true;
+	if (!ipam_store_is_spare(name))
+		return false;
+	if (sscanf(name, "claim.%ld.", &pid) != 1 || pid <= 0)
+		return true; /* a spare */
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Removes every file of .weft but state, spares and live claims (which the caller rewrites when
+ * done). */
 static int index_clear(struct ipam_store *s)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -94,8 +112,8 @@ static int index_clear(struct ipam_store *s)
 		return -ENOMEM;
 	}
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && strcmp(de->d_name, "state") != 0 &&
-		    unlinkat(s->idxfd, de->d_name, 0) < 0 && errno != ENOENT)
+		if (!index_keeps(de->d_name) && unlinkat(s->idxfd, de->d_name, 0) < 0 &&
+		    errno != ENOENT)
 			return -errno;
 	return 0;
 }

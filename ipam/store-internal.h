@@ -22,7 +22,8 @@ struct ipam_store {
 	char id[256], ifname[32];
 	char content[STORE_CONTENT_MAX];
 	size_t content_len;
-	int tmp[STORE_MAX_TMP];
+	int tmp[STORE_MAX_TMP];	     /* prepared O_TMPFILE, or -1 */
+	bool claimed[STORE_MAX_TMP]; /* prepared as .weft/claim.<pid>.<slot> (a spare) */
 	size_t n_tmp, next_tmp;
 	char path[PATH_MAX]; /* for messages */
 };
@@ -40,6 +41,17 @@ int ipam_store_write_at(int dirfd, const char *name, const char *buf, size_t len
 bool ipam_store_split_owner(char *content, const char **ret_id, const char **ret_ifname);
 /* "<id>\r\n<ifname>" into buf. False when it does not fit. */
 bool ipam_store_fmt_owner(const char *id, const char *ifname, char *buf, size_t len);
+/* Spare inodes: a released <ip> file is renamed to .weft/spare.<0..STORE_SPARES-1> instead of
+ * unlinked, and the next reservation claims one (renamed to claim.<pid>.<slot>, rewritten) and
+ * renames it to its <ip> name: no inode is freed or allocated. ext4 looks past every inode freed
+ * in the last half minute when it allocates one (recently_deleted), so under pod churn an
+ * allocation cost up to a millisecond. */
+#define STORE_SPARES 2
+/* Moves name (relative to at) to a free spare slot, else unlinks it. 0 or -errno. */
+int ipam_store_spare_put(struct ipam_store *s, int at, const char *name);
+/* Is d_name a spare or claim of .weft (kept by an index rebuild)? */
+bool ipam_store_is_spare(const char *name);
+
 /* Removes <ip> when its trimmed content is exactly `expect`. 1 removed, 0 not, < 0 error. */
 int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *expect);
 
@@ -56,7 +68,7 @@ int ipam_store_entry_write(struct ipam_store *s, const char *id, const char *ifn
 /* One bucket line "<id>\t<ifname>\t<ip>...\n" into buf; its length, 0 if it does not fit. */
 size_t ipam_store_entry_fmt(char *buf, size_t len, const char *id, const char *ifname,
 			    const struct inet_addr *ips, size_t n);
-/* Replaces bucket b with header + body (len == 0 removes the file). */
+/* Replaces bucket b with header + body (len == 0 leaves the header alone). */
 int ipam_store_bucket_write(struct ipam_store *s, unsigned b, const char *body, size_t len);
 
 /* cb(name, ip, trimmed content) for every <ip>-named regular file of the network directory

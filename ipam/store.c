@@ -110,9 +110,93 @@ int ipam_store_unlink_if(struct ipam_store *s, const char *name, const char *exp
 		return (int)n;
 	if (strcmp(buf, expect) != 0)
 		return 0;
-	if (unlinkat(s->dirfd, name, 0) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	n = ipam_store_spare_put(s, s->dirfd, name);
+	if (n < 0)
+		return n == -ENOENT ? 0 : (int)n;
 	return 1;
+}
+
+/* ---- spare inodes (store-internal.h) ----------------------------------------------------------
+ */
+
+static void spare_name(int k, char *buf, size_t len)
+{
+	snprintf(buf, len, "spare.%d", k);
+}
+
+static void claim_name(size_t slot, char *buf, size_t len)
+{
+	snprintf(buf, len, "claim.%ld.%zu", (long)getpid(), slot);
+}
+
+bool ipam_store_is_spare(const char *name)
+{
+	return strncmp(name, "spare.", 6) == 0 || strncmp(name, "claim.", 6) == 0;
+}
+
+int ipam_store_spare_put(struct ipam_store *s, int at, const char *name)
+{
+	char spare[16];
+
+	for (int k = 0; s->idxfd >= 0 && k < STORE_SPARES; k++) {
+		spare_name(k, spare, sizeof(spare));
+		if (renameat2(at, name, s->idxfd, spare, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return -ENOENT;
+		if (errno != EEXIST)
+			break; /* no RENAME_NOREPLACE here (EINVAL), or worse: unlink */
+	}
+	return unlinkat(at, name, 0) < 0 ? -errno : 0;
+}
+
+/* A spare moved to this process's claim name for slot and rewritten with the owner's content;
+ * false when there is none (or it could not be used: the slot then takes an O_TMPFILE). */
+static bool spare_claim(struct ipam_store *s, size_t slot)
+{
+	char spare[16], claim[48];
+
+	if (s->idxfd < 0)
+		return false;
+	claim_name(slot, claim, sizeof(claim));
+	for (int k = 0; k < STORE_SPARES; k++) {
+		spare_name(k, spare, sizeof(spare));
+		/* plain rename: a claim of this pid can only be a dead process's */
+		if (renameat(s->idxfd, spare, s->idxfd, claim) < 0)
+			continue;
+		if (ipam_store_write_at(s->idxfd, claim, s->content, s->content_len) == 0)
+			return true;
+		(void)unlinkat(s->idxfd, claim, 0);
+		return false;
+	}
+	return false;
+}
+
+/* The claim of slot -> name. -EEXIST: taken; -ENOENT: the claim went (an index rebuild). */
+static int claim_link(struct ipam_store *s, size_t slot, const char *name)
+{
+	char claim[48];
+
+	claim_name(slot, claim, sizeof(claim));
+	if (renameat2(s->idxfd, claim, s->dirfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* no RENAME_NOREPLACE on this filesystem: link (EEXIST when taken), then unlink */
+	if (linkat(s->idxfd, claim, s->dirfd, name, 0) < 0)
+		return -errno;
+	(void)unlinkat(s->idxfd, claim, 0);
+	return 0;
+}
+
+/* An unused claim goes back to the spares. */
+static void claim_return(struct ipam_store *s, size_t slot)
+{
+	char claim[48];
+
+	claim_name(slot, claim, sizeof(claim));
+	(void)ipam_store_spare_put(s, s->idxfd, claim);
+	s->claimed[slot] = false;
 }
 
 /* ---- open / close ---------------------------------------------------------------------------- */
@@ -197,6 +281,9 @@ void ipam_store_close(struct ipam_store *s)
 		return;
 	ipam_store_unlock(s);
 	for (size_t i = 0; i < s->n_tmp; i++)
+		if (s->claimed[i])
+			claim_return(s, i);
+	for (size_t i = 0; i < s->n_tmp; i++)
 		if (s->tmp[i] >= 0)
 			close(s->tmp[i]);
 	if (s->idxfd >= 0)
@@ -208,17 +295,17 @@ void ipam_store_close(struct ipam_store *s)
 
 /* ---- reservations ---------------------------------------------------------------------------- */
 
-/* An unnamed file holding the owner's content, complete before it gets a name. Not fsync'd
- * (see store.h): the sync was a quarter of a host-local ADD, and it only mattered for a power
- * cut, which takes the pods along. */
-static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
+/* A file holding the owner's content, complete before it gets a name: a spare claimed, else
+ * an unnamed O_TMPFILE. Not fsync'd (see store.h): the sync was a quarter of a host-local ADD,
+ * and it only mattered for a power cut, which takes the pods along. */
+/* An O_TMPFILE holding the content into *ret; *ret -1 (no_tmpfile set) when the filesystem has
+ * none. */
+static int tmpfile_open(struct ipam_store *s, int *ret, struct cni_err *err)
 {
 	_cleanup_close_ int fd = -1;
 	int r;
 
-	if (s->n_tmp >= STORE_MAX_TMP)
-		return cni_err_set(err, CNI_ERR_INTERNAL, 0,
-				   "store: too many reservations at once");
+	*ret = -1;
 	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, FILE_MODE);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		s->no_tmpfile = true;
@@ -229,8 +316,30 @@ static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 	r = fs_write_all(fd, s->content, s->content_len);
 	if (r < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, -r, "write reservation in %s", s->path);
-	s->tmp[s->n_tmp++] = TAKE_FD(fd);
+	*ret = TAKE_FD(fd);
 	return 0;
+}
+
+static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
+{
+	size_t i = s->n_tmp;
+	int r;
+
+	if (i >= STORE_MAX_TMP)
+		return cni_err_set(err, CNI_ERR_INTERNAL, 0,
+				   "store: too many reservations at once");
+	s->tmp[i] = -1;
+	if (spare_claim(s, i)) {
+		s->claimed[i] = true;
+		s->n_tmp++;
+		return 0;
+	}
+	if (s->no_tmpfile)
+		return 0;
+	r = tmpfile_open(s, &s->tmp[i], err);
+	if (r >= 0 && s->tmp[i] >= 0)
+		s->n_tmp++;
+	return r;
 }
 
 int ipam_store_prepare(struct ipam_store *s, const char *id, const char *ifname, size_t n,
@@ -245,7 +354,7 @@ int ipam_store_prepare(struct ipam_store *s, const char *id, const char *ifname,
 		return cni_err_set(err, CNI_ERR_ENV, 0,
 				   "invalid container ID \"%s\" or ifname \"%s\"", id, ifname);
 	s->content_len = strlen(s->content);
-	for (size_t i = 0; i < n && i < STORE_MAX_TMP && !s->no_tmpfile; i++) {
+	for (size_t i = 0; i < n && i < STORE_MAX_TMP && (!s->no_tmpfile || s->n_tmp == i); i++) {
 		r = tmpfile_new(s, err);
 		if (r < 0)
 			return r;
@@ -292,6 +401,41 @@ link:
 	return 0;
 }
 
+/* The next slot's prepared file (a claim, an O_TMPFILE), else the named temp, -> name: 0,
+ * -EEXIST when name is taken, or -errno. A claim that went (an index rebuild by a process that
+ * predates spares) leaves this one to the named temp. */
+static int slot_link(struct ipam_store *s, const char *name)
+{
+	size_t i = s->next_tmp;
+	int r;
+
+	if (i < s->n_tmp && s->claimed[i]) {
+		r = claim_link(s, i, name);
+		if (r != -ENOENT) {
+			if (r == 0) {
+				s->claimed[i] = false;
+				s->next_tmp++;
+			}
+			return r;
+		}
+		s->claimed[i] = false;
+		s->no_tmpfile = true;
+	}
+	if (i < s->n_tmp && s->tmp[i] >= 0) {
+		r = link_tmpfile(s, s->tmp[i], name);
+		if (r == 0) {
+			close(s->tmp[i]);
+			s->tmp[i] = -1;
+			s->next_tmp++;
+		}
+		return r;
+	}
+	r = link_named(s, name);
+	if (r == 0 && i < s->n_tmp)
+		s->next_tmp++;
+	return r;
+}
+
 int ipam_store_reserve(struct ipam_store *s, const struct inet_addr *ip, struct cni_err *err)
 {
 	char name[INET6_ADDRSTRLEN];
@@ -301,23 +445,16 @@ int ipam_store_reserve(struct ipam_store *s, const struct inet_addr *ip, struct 
 		return cni_err_set(err, CNI_ERR_INTERNAL, EINVAL,
 				   "store: reserve before prepare/lock");
 	inet_addr_fmt(ip, name, sizeof(name));
-	if (!s->no_tmpfile && s->next_tmp >= s->n_tmp) {
+	if (s->next_tmp >= s->n_tmp) {
 		r = tmpfile_new(s, err);
 		if (r < 0)
 			return r;
 	}
-	if (s->no_tmpfile)
-		r = link_named(s, name);
-	else
-		r = link_tmpfile(s, s->tmp[s->next_tmp], name);
+	r = slot_link(s, name);
 	if (r == -EEXIST)
 		return 0;
 	if (r < 0)
 		return cni_err_set(err, CNI_ERR_IPAM, -r, "reserve %s in %s", name, s->path);
-	if (!s->no_tmpfile) {
-		close(s->tmp[s->next_tmp]);
-		s->tmp[s->next_tmp++] = -1;
-	}
 	return 1;
 }
 

@@ -12,6 +12,8 @@
  *                                   "<id>\t<ifname>\t<ip>..." per attachment
  *       state                       the network directory's inode+mtime when the index was
  *                                   last known to cover every <ip> file
+ *       spare.<0..1>                released reservations' inodes, renamed into the next ones
+ *       claim.<pid>.<slot>          a spare a running ADD took (a dead pid's: GC removes it)
  *
  * A reservation is written to an unnamed O_TMPFILE, then linkat()ed to its name: EEXIST means
  * taken, and no reader, and no crash of a plugin, ever sees an empty or half-written <ip> file.
@@ -19,7 +21,8 @@
  * attachment owns and GC removes; a link lost in a power loss only loses the
  * reservation of a container that died with the node, which is what its DEL would do. Index and
  * state files contain spaces and no "\r\n", so the reference's content match (trimmed content
- * == "<id>\r\n<ifname>" or == "<id>") never selects them. */
+ * == "<id>\r\n<ifname>" or == "<id>") never selects them. A spare keeps its last owner's
+ * content: the reference's release of that owner may delete it, which only loses the inode. */
 #ifndef WEFT_IPAM_STORE_H
 #define WEFT_IPAM_STORE_H
 

@@ -113,6 +113,8 @@ rel_stray_files() { # temp files and index entries that must not outlive DEL/GC
 	{
 		find "$DATA/$NET" -maxdepth 1 -name '.weft-tmp*' 2>/dev/null
 		find "$DATA/$NET/.weft" -maxdepth 1 -name 'a.*' 2>/dev/null
+		# a killed ADD's claimed spare inode (GC removes it; DEL leaves others' alone)
+		find "$DATA/$NET/.weft" -maxdepth 1 -name 'claim.*' 2>/dev/null
 	} | wc -l
 }
 

@@ -306,6 +306,91 @@ static void test_named_temp_fallback(void **state)
 	assert_string_equal(tu_ls(), "10.0.0.3 10.0.0.4 lock");
 }
 
+static ino_t ino_of(const char *name)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", tu_net, name);
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_ino;
+}
+
+static void gc_all(void)
+{
+	struct tu_req *q = tu_req(CNI_CMD_GC, "");
+
+	assert_int_equal(ipam_hostlocal_gc(q->c, &q->a, NULL, &q->err), 0);
+	tu_req_free(q);
+}
+
+/* A released reservation's inode is kept as a spare and the next reservation is that inode,
+ * renamed, with the new owner's content: no inode freed or allocated. Spares are capped; a
+ * killed plugin's claim is removed by GC, a live process's kept. */
+static void test_spares_reuse_inodes(void **state)
+{
+	char live[64];
+	ino_t ino;
+
+	(void)state;
+	tu_ipam = NET24;
+	assert_string_equal(tu_add("a"), "10.0.0.2");
+	ino = ino_of("10.0.0.2");
+	assert_int_equal(tu_verb(CNI_CMD_DEL, "a", NULL), 0);
+	assert_false(tu_exists("10.0.0.2"));
+	assert_true(ino_of(".weft/spare.0") == ino);
+	assert_string_equal(tu_add("b"), "10.0.0.3");
+	assert_true(ino_of("10.0.0.3") == ino);
+	assert_string_equal(tu_read("10.0.0.3"), "b\r\neth0");
+	assert_false(tu_exists(".weft/spare.0"));
+	/* three released: two spares, the third unlinked */
+	assert_string_equal(tu_add("c"), "10.0.0.4");
+	assert_string_equal(tu_add("d"), "10.0.0.5");
+	assert_int_equal(tu_verb(CNI_CMD_DEL, "b", NULL), 0);
+	assert_int_equal(tu_verb(CNI_CMD_DEL, "c", NULL), 0);
+	assert_int_equal(tu_verb(CNI_CMD_DEL, "d", NULL), 0);
+	assert_true(tu_exists(".weft/spare.0") && tu_exists(".weft/spare.1"));
+	assert_false(tu_exists(".weft/spare.2"));
+	assert_string_equal(tu_ls(), "last_reserved_ip.0 lock");
+	/* a claim of a dead pid is an orphan (GC removes it), one of a live process is not */
+	snprintf(live, sizeof(live), ".weft/claim.%ld.0", (long)getpid());
+	tu_write(".weft/claim.2147483646.0", "x\r\neth0");
+	tu_write(live, "y\r\neth0");
+	gc_all();
+	assert_false(tu_exists(".weft/claim.2147483646.0"));
+	assert_true(tu_exists(live));
+	assert_true(tu_exists(".weft/spare.0") && tu_exists(".weft/spare.1"));
+}
+
+/* A claim that went before it was used (another process's index rebuild) leaves the slot to
+ * the named temp: the reservation is still made, whole. White box. */
+static void test_claim_gone_falls_back(void **state)
+{
+	struct ipam_store *s = NULL;
+	struct cni_err err = {0};
+	char claim[64], path[1024];
+	struct inet_addr a;
+
+	(void)state;
+	tu_ipam = NET24;
+	assert_string_equal(tu_add("a"), "10.0.0.2");
+	assert_int_equal(tu_verb(CNI_CMD_DEL, "a", NULL), 0);
+	assert_int_equal(ipam_store_open(tu_data, "net", true, &s, &err), 0);
+	assert_int_equal(ipam_store_prepare(s, "ctr1", "eth0", 1, &err), 0);
+	assert_true(s->claimed[0]);
+	snprintf(claim, sizeof(claim), ".weft/claim.%ld.0", (long)getpid());
+	assert_string_equal(tu_read(claim), "ctr1\r\neth0");
+	snprintf(path, sizeof(path), "%s/%s", tu_net, claim);
+	assert_int_equal(unlink(path), 0); /* gone (an older weft's index rebuild, a hand) */
+	assert_int_equal(ipam_store_lock_adopt(s, &err), 0);
+	assert_int_equal(inet_addr_parse("10.0.0.7", &a), 0);
+	assert_int_equal(ipam_store_reserve(s, &a, &err), 1);
+	ipam_store_unlock(s);
+	ipam_store_close(s);
+	assert_string_equal(tu_read("10.0.0.7"), "ctr1\r\neth0");
+	assert_false(tu_exists(".weft-tmp"));
+}
+
 static void test_store_open_missing(void **state)
 {
 	struct ipam_store *s = NULL;
@@ -326,6 +411,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_layout_and_modes, tu_setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_spares_reuse_inodes, tu_setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_gone_falls_back, tu_setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_forked_race, tu_setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_symlinks_not_followed, tu_setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_release_index_and_scan, tu_setup, tu_teardown),
