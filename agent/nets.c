@@ -83,6 +83,7 @@ static int parse(struct agent_net *net, struct cni_err *err)
 		r = overlay_parse(&net->args, &net->c.ov, &net->c.pod, err);
 	if (r >= 0 && net->kind == NET_VXLAN)
 		r = vxlan_conf_parse_keys(net->conf, &net->c, err);
+	net->c.move_local = net->kind == NET_VXLAN; /* the API's word on this node's IP */
 	if (r < 0)
 		return r;
 	n = ipam_subnets(net->c.pod.ipam, net->local, OVERLAY_MAX_LOCAL);

@@ -22,8 +22,8 @@ struct ipam_store {
 	char id[256], ifname[32];
 	char content[STORE_CONTENT_MAX];
 	size_t content_len;
-	int tmp[STORE_MAX_TMP];	     /* prepared O_TMPFILE, or -1 */
-	bool claimed[STORE_MAX_TMP]; /* prepared as .weft/claim.<pid>.<slot> (a spare) */
+	int tmp[STORE_MAX_TMP];	       /* prepared O_TMPFILE, or -1 */
+	char claim[STORE_MAX_TMP][48]; /* or a spare, claimed as .weft/<this>; "" = none */
 	size_t n_tmp, next_tmp;
 	char path[PATH_MAX]; /* for messages */
 };
@@ -42,9 +42,9 @@ bool ipam_store_split_owner(char *content, const char **ret_id, const char **ret
 /* "<id>\r\n<ifname>" into buf. False when it does not fit. */
 bool ipam_store_fmt_owner(const char *id, const char *ifname, char *buf, size_t len);
 /* Spare inodes: a released <ip> file is renamed to .weft/spare.<0..STORE_SPARES-1> instead of
- * unlinked, and the next reservation claims one (renamed to claim.<pid>.<slot>, rewritten) and
- * renames it to its <ip> name: no inode is freed or allocated. ext4 looks past every inode freed
- * in the last half minute when it allocates one (recently_deleted), so under pod churn an
+ * unlinked, and the next reservation claims one (renamed to claim.<pid>.<slot>.<nonce>, rewritten)
+ * and renames it to its <ip> name: no inode is freed or allocated. ext4 looks past every inode
+ * freed in the last half minute when it allocates one (recently_deleted), so under pod churn an
  * allocation cost up to a millisecond. */
 #define STORE_SPARES 2
 /* Moves name (relative to at) to a free spare slot, else unlinks it. 0 or -errno. */

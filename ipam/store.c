@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -124,11 +125,6 @@ static void spare_name(int k, char *buf, size_t len)
 	snprintf(buf, len, "spare.%d", k);
 }
 
-static void claim_name(size_t slot, char *buf, size_t len)
-{
-	snprintf(buf, len, "claim.%ld.%zu", (long)getpid(), slot);
-}
-
 bool ipam_store_is_spare(const char *name)
 {
 	return strncmp(name, "spare.", 6) == 0 || strncmp(name, "claim.", 6) == 0;
@@ -150,34 +146,45 @@ int ipam_store_spare_put(struct ipam_store *s, int at, const char *name)
 	return unlinkat(at, name, 0) < 0 ? -errno : 0;
 }
 
-/* A spare moved to this process's claim name for slot and rewritten with the owner's content;
- * false when there is none (or it could not be used: the slot then takes an O_TMPFILE). */
+/* A name for a claim: this pid (for GC) and a nonce, so that a process of another pid
+ * namespace with the same pid never shares it (the renames refuse an existing name anyway). */
+static void claim_name(size_t slot, unsigned attempt, char *buf, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(buf, len, "claim.%ld.%zu.%lx", (long)getpid(), slot,
+		 (unsigned long)ts.tv_nsec ^ ((unsigned long)attempt << 32));
+}
+
+/* A spare moved to a claim name of slot (s->claim[slot]) and rewritten with the owner's
+ * content; false when there is none (or it could not be used: the slot then takes an
+ * O_TMPFILE). */
 static bool spare_claim(struct ipam_store *s, size_t slot)
 {
-	char spare[16], claim[48];
+	char *claim = s->claim[slot], spare[16];
 
 	if (s->idxfd < 0)
 		return false;
-	claim_name(slot, claim, sizeof(claim));
 	for (int k = 0; k < STORE_SPARES; k++) {
 		spare_name(k, spare, sizeof(spare));
-		/* plain rename: a claim of this pid can only be a dead process's */
-		if (renameat(s->idxfd, spare, s->idxfd, claim) < 0)
+		claim_name(slot, (unsigned)k, claim, sizeof(s->claim[slot]));
+		if (renameat2(s->idxfd, spare, s->idxfd, claim, RENAME_NOREPLACE) < 0)
 			continue;
 		if (ipam_store_write_at(s->idxfd, claim, s->content, s->content_len) == 0)
 			return true;
 		(void)unlinkat(s->idxfd, claim, 0);
-		return false;
+		break;
 	}
+	claim[0] = '\0';
 	return false;
 }
 
 /* The claim of slot -> name. -EEXIST: taken; -ENOENT: the claim went (an index rebuild). */
 static int claim_link(struct ipam_store *s, size_t slot, const char *name)
 {
-	char claim[48];
+	const char *claim = s->claim[slot];
 
-	claim_name(slot, claim, sizeof(claim));
 	if (renameat2(s->idxfd, claim, s->dirfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL)
@@ -192,11 +199,8 @@ static int claim_link(struct ipam_store *s, size_t slot, const char *name)
 /* An unused claim goes back to the spares. */
 static void claim_return(struct ipam_store *s, size_t slot)
 {
-	char claim[48];
-
-	claim_name(slot, claim, sizeof(claim));
-	(void)ipam_store_spare_put(s, s->idxfd, claim);
-	s->claimed[slot] = false;
+	(void)ipam_store_spare_put(s, s->idxfd, s->claim[slot]);
+	s->claim[slot][0] = '\0';
 }
 
 /* ---- open / close ---------------------------------------------------------------------------- */
@@ -281,7 +285,7 @@ void ipam_store_close(struct ipam_store *s)
 		return;
 	ipam_store_unlock(s);
 	for (size_t i = 0; i < s->n_tmp; i++)
-		if (s->claimed[i])
+		if (s->claim[i][0])
 			claim_return(s, i);
 	for (size_t i = 0; i < s->n_tmp; i++)
 		if (s->tmp[i] >= 0)
@@ -330,7 +334,6 @@ static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 				   "store: too many reservations at once");
 	s->tmp[i] = -1;
 	if (spare_claim(s, i)) {
-		s->claimed[i] = true;
 		s->n_tmp++;
 		return 0;
 	}
@@ -409,16 +412,16 @@ static int slot_link(struct ipam_store *s, const char *name)
 	size_t i = s->next_tmp;
 	int r;
 
-	if (i < s->n_tmp && s->claimed[i]) {
+	if (i < s->n_tmp && s->claim[i][0]) {
 		r = claim_link(s, i, name);
 		if (r != -ENOENT) {
 			if (r == 0) {
-				s->claimed[i] = false;
+				s->claim[i][0] = '\0';
 				s->next_tmp++;
 			}
 			return r;
 		}
-		s->claimed[i] = false;
+		s->claim[i][0] = '\0';
 		s->no_tmpfile = true;
 	}
 	if (i < s->n_tmp && s->tmp[i] >= 0) {

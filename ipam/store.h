@@ -13,7 +13,7 @@
  *       state                       the network directory's inode+mtime when the index was
  *                                   last known to cover every <ip> file
  *       spare.<0..1>                released reservations' inodes, renamed into the next ones
- *       claim.<pid>.<slot>          a spare a running ADD took (a dead pid's: GC removes it)
+ *       claim.<pid>.<slot>.<nonce>  a spare a running ADD took (a dead pid's: GC removes it)
  *
  * A reservation is written to an unnamed O_TMPFILE, then linkat()ed to its name: EEXIST means
  * taken, and no reader, and no crash of a plugin, ever sees an empty or half-written <ip> file.

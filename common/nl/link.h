@@ -149,6 +149,11 @@ struct nl_vxlan {
 /* NLM_F_CREATE|NLM_F_EXCL: -EEXIST when a link of that name exists. */
 int nl_link_add_vxlan(struct nl *nl, const struct nl_vxlan *vx, struct cni_err *err);
 
+/* A new local address (same family; the kernel refuses another) and MAC for an existing vxlan
+ * device, up or not: its FDB and neighbour entries stay. */
+int nl_link_vxlan_move(struct nl *nl, int ifindex, const struct inet_addr *local,
+		       const uint8_t mac[6], struct cni_err *err);
+
 /* -ENODEV when already gone (err set). */
 int nl_link_del(struct nl *nl, int ifindex, struct cni_err *err);
 int nl_link_del_by_name(struct nl *nl, const char *name, struct cni_err *err);

@@ -96,6 +96,30 @@ void nl_vxlan_parse_info(const struct nlattr *data, struct nl_link *l)
 	}
 }
 
+int nl_link_vxlan_move(struct nl *nl, int ifindex, const struct inet_addr *local,
+		       const uint8_t mac[6], struct cni_err *err)
+{
+	char buf[NL_REQ_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh =
+		nl_msg_start(buf, sizeof(buf), RTM_NEWLINK, 0, sizeof(*ifi), (void **)&ifi);
+	bool v6 = local->family == AF_INET6;
+	struct nlattr *info, *data;
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put(nlh, v6 ? IFLA_VXLAN_LOCAL6 : IFLA_VXLAN_LOCAL, v6 ? 16 : 4, local->bytes);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	if (nl_talk(nl, nlh, NULL, NULL, err) < 0)
+		return cni_err_wrap(err, "move vxlan (ifindex %d) to a new local address", ifindex);
+	return 0;
+}
+
 int nl_link_add_vxlan(struct nl *nl, const struct nl_vxlan *vx, struct cni_err *err)
 {
 	char buf[NL_REQ_SIZE];

@@ -227,6 +227,25 @@ static void step_delete(struct lab *lab, struct cl *c, struct cl_node *n)
 	lab_check(lab, cl_agent_stop(lab, n), "%s's agent stopped", name);
 }
 
+/* Does node n's vxlan device (the only one in its netns) have local address ip? Its agent
+ * moves it when the node's InternalIP changes; a few coalescing windows are allowed. */
+static bool vtep_is(const struct lab *lab, const struct cl_node *n, const char *ip)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		_cleanup_json_ json_t *l =
+			lab_ip_json(lab, n->ns, "-d", "link", "show", "type", "vxlan", NULL);
+		const char *local = json_string_value(json_object_get(
+			json_object_get(json_object_get(json_array_get(l, 0), "linkinfo"),
+					"info_data"),
+			"local"));
+
+		if (local && strcmp(local, ip) == 0)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
 static void step_move(struct lab *lab, struct cl *c, struct cl_node *n)
 {
 	struct cl_watch w;
@@ -257,18 +276,10 @@ static void step_move(struct lab *lab, struct cl *c, struct cl_node *n)
 		   vx ? "its FDB entry to the new VTEP address" : "its route through the new IP");
 	snprintf(n->ip, sizeof(n->ip), "%s", ip);
 	cl_save(lab, c);
-	if (!vx)
-		return;
-	/* The node's own VTEP address is fixed when its device is made: the plugins' code
-	 * refuses to move it (the agent logs "exists with local address"), as flanneld needs a
-	 * restart. So the node is re-provisioned: its agent stopped, --cleanup, the device
-	 * deleted, the agent started again. Its pods stay as they are (no pod ADD). */
-	lab_check(lab,
-		  cl_agent_restart(lab, n, true) >= 0 &&
-			  cl_peers_wait(lab, n, cl_live(c), CL_WAIT_MS),
-		  "vxlan: %s re-provisioned for its new VTEP address (agent restarted after "
-		  "--cleanup and the device deleted)",
-		  name);
+	if (vx)
+		lab_check(lab, vtep_is(lab, n, ip),
+			  "vxlan: %s's agent moved its device's local address to %s (no restart)",
+			  name, ip);
 }
 
 /* The API server stops (listener and connections) for RESTART_DOWN ms, store kept; a node

@@ -214,23 +214,6 @@ bool cl_agent_stop(const struct lab *lab, const struct cl_node *n)
 	return !lab_proc_alive(res);
 }
 
-int cl_agent_restart(struct lab *lab, const struct cl_node *n, bool cleanup)
-{
-	char bin[PATH_MAX + 16], conf[PATH_MAX], name[32];
-	char *const argv[] = {bin, "--cleanup", "--node-name", name, "--cni-conf-dir", conf, NULL};
-
-	if (!cl_agent_stop(lab, n))
-		return -EBUSY;
-	snprintf(bin, sizeof(bin), "%s/weft-node", lab->bin_dir);
-	snprintf(name, sizeof(name), "node-%d", n->i);
-	node_path(lab, n, "net.d", conf, sizeof(conf));
-	if (cleanup && lab_run_in(lab, n->ns, argv, NULL, true) != 0)
-		return -EIO;
-	if (cleanup && lab_cmd(lab, "ip", "-n", n->ns, "link", "del", "weft.1", NULL) < 0)
-		return -EIO;
-	return node_agent(lab, n);
-}
-
 int cl_node_pods(struct lab *lab, struct cl *c, struct cl_node *n)
 {
 	char conf[PATH_MAX];

@@ -61,9 +61,6 @@ int cl_node_add(struct lab *lab, struct cl *c, int i);
 const json_t *cl_agent_res(const struct lab *lab, const struct cl_node *n);
 /* SIGTERM to it; true once it is gone (5 s at most). */
 bool cl_agent_stop(const struct lab *lab, const struct cl_node *n);
-/* Stops node n's agent (SIGTERM, waits); with cleanup runs `weft-node --cleanup` and deletes
- * its vxlan device; starts it again (a new recorded process). */
-int cl_agent_restart(struct lab *lab, const struct cl_node *n, bool cleanup);
 /* Adds node n's pods through the runtime side (after its agent wrote its peersFile). */
 int cl_node_pods(struct lab *lab, struct cl *c, struct cl_node *n);
 /* Waits until node n's agent wrote a peersFile naming want peers (-1: any). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/nl/addr.h"
 #include "common/nl/link.h"
 #include "common/nl/route.h"
@@ -159,6 +160,27 @@ static int create_or_get(struct nl *nl, const struct nl_vxlan *vx, struct nl_lin
 	return nl_link_get(nl, vx->name, l, err);
 }
 
+/* c->move_local (weft-node): the device, found with another local address of the family, is
+ * moved to this node's (its InternalIP changed); a plugin never moves a VTEP under running pods
+ * on its own. The entries on it stay; the changed parameters re-apply them. */
+static int move_local(struct nl *nl, const struct vxlan_conf *c, const struct nl_vxlan *vx,
+		      struct nl_link *l, struct cni_err *err)
+{
+	char was[INET6_ADDRSTRLEN], now[INET6_ADDRSTRLEN];
+	int r;
+
+	if (!c->move_local || l->vxlan.local.family != vx->info.local.family ||
+	    inet_addr_eq(&l->vxlan.local, &vx->info.local))
+		return 0;
+	r = nl_link_vxlan_move(nl, l->ifindex, &vx->info.local, vx->mac, err);
+	if (r < 0)
+		return r;
+	log_info("vxlan device \"%s\": local address %s -> %s (this node's InternalIP changed)",
+		 vx->name, inet_addr_fmt(&l->vxlan.local, was, sizeof(was)),
+		 inet_addr_fmt(&vx->info.local, now, sizeof(now)));
+	return nl_link_get(nl, vx->name, l, err);
+}
+
 /* The node's own pod-network address as a /32 (/128): the source of host -> remote pod
  * traffic, without the broadcast routes a wider prefix would bring (flannel does the same). */
 static int own_addr(struct nl *nl, const struct vxlan_conf *c, int ifindex, struct cni_err *err)
@@ -207,6 +229,8 @@ int vxlan_dev_ensure(struct nl *nl, const char *network, const struct vxlan_conf
 					 .udp_csum = c->udp_csum};
 	vx.mtu = want_mtu(c, &ul, &ret->local);
 	r = create_or_get(nl, &vx, &l, err);
+	if (r >= 0)
+		r = move_local(nl, c, &vx, &l, err);
 	if (r >= 0)
 		r = verify(c, &vx, &l, CNI_ERR_CONFIG, err);
 	if (r >= 0 && !(l.flags & IFF_UP))

@@ -29,6 +29,9 @@ struct vxlan_conf {
 	uint16_t port;
 	bool udp_csum;
 	char dev[IFNAMSIZ]; /* vxlanDevice, default "weft.<vni>" */
+	/* weft-node: a device with another local address of the family is moved to this node's
+	 * (its InternalIP changed in the API), where a plugin refuses it (code 7) */
+	bool move_local;
 };
 
 /* conf.c: vni, port, udpChecksum, vxlanDevice of the config object j. Code 7 when bad. */

@@ -304,6 +304,17 @@ PY
 	wait_until 5 fdb_is 2 0 || fail "$(agent_log)"
 	! ip -n "$HOST" neigh show dev weft.1 | grep -q "10.244.2.0 "
 	routes_are "$HOST" "10.244.3.0/24 via 10.244.3.0 dev weft.1"
+	# this node's own InternalIP changes: its device moves to the new local address and MAC
+	# (no restart, no pod ADD), and keeps the other node's entries
+	local_is() { ip -n "$HOST" -j -d link show weft.1 | jq -e --arg a "$1" '.[0].linkinfo.info_data.local == $a' >/dev/null; }
+	mac0=$(ip -n "$HOST" -j link show weft.1 | jq -r '.[0].address')
+	ip -n "$HOST" addr add 192.168.77.11/24 dev ul0
+	ka_node node-a 1 11
+	wait_until 5 local_is 192.168.77.11 || fail "$(agent_log)"
+	[ "$(ip -n "$HOST" -j link show weft.1 | jq -r '.[0].address')" != "$mac0" ]
+	grep -q 'vxlan device "weft.1": local address 192.168.77.1 -> 192.168.77.11' "$DATA/agent.log"
+	wait_until 5 fdb_is 3 1 || fail "$(agent_log)"
+	jq -e '.[] | select(.name == "node-a") | .nodeIP == "192.168.77.11"' "$DATA/peers.json"
 	kill "$AGENT_PID"
 	run ip netns exec "$HOST" "$BIN/weft-node" --cleanup --node-name node-a \
 		--cni-conf-dir "$DATA/net.d"

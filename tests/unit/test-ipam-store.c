@@ -353,11 +353,11 @@ static void test_spares_reuse_inodes(void **state)
 	assert_false(tu_exists(".weft/spare.2"));
 	assert_string_equal(tu_ls(), "last_reserved_ip.0 lock");
 	/* a claim of a dead pid is an orphan (GC removes it), one of a live process is not */
-	snprintf(live, sizeof(live), ".weft/claim.%ld.0", (long)getpid());
-	tu_write(".weft/claim.2147483646.0", "x\r\neth0");
+	snprintf(live, sizeof(live), ".weft/claim.%ld.0.1f", (long)getpid());
+	tu_write(".weft/claim.2147483646.0.2e", "x\r\neth0");
 	tu_write(live, "y\r\neth0");
 	gc_all();
-	assert_false(tu_exists(".weft/claim.2147483646.0"));
+	assert_false(tu_exists(".weft/claim.2147483646.0.2e"));
 	assert_true(tu_exists(live));
 	assert_true(tu_exists(".weft/spare.0") && tu_exists(".weft/spare.1"));
 }
@@ -368,7 +368,7 @@ static void test_claim_gone_falls_back(void **state)
 {
 	struct ipam_store *s = NULL;
 	struct cni_err err = {0};
-	char claim[64], path[1024];
+	char path[1024], rel[128];
 	struct inet_addr a;
 
 	(void)state;
@@ -377,10 +377,10 @@ static void test_claim_gone_falls_back(void **state)
 	assert_int_equal(tu_verb(CNI_CMD_DEL, "a", NULL), 0);
 	assert_int_equal(ipam_store_open(tu_data, "net", true, &s, &err), 0);
 	assert_int_equal(ipam_store_prepare(s, "ctr1", "eth0", 1, &err), 0);
-	assert_true(s->claimed[0]);
-	snprintf(claim, sizeof(claim), ".weft/claim.%ld.0", (long)getpid());
-	assert_string_equal(tu_read(claim), "ctr1\r\neth0");
-	snprintf(path, sizeof(path), "%s/%s", tu_net, claim);
+	assert_int_equal(strncmp(s->claim[0], "claim.", 6), 0);
+	snprintf(rel, sizeof(rel), ".weft/%s", s->claim[0]);
+	assert_string_equal(tu_read(rel), "ctr1\r\neth0");
+	snprintf(path, sizeof(path), "%s/.weft/%s", tu_net, s->claim[0]);
 	assert_int_equal(unlink(path), 0); /* gone (an older weft's index rebuild, a hand) */
 	assert_int_equal(ipam_store_lock_adopt(s, &err), 0);
 	assert_int_equal(inet_addr_parse("10.0.0.7", &a), 0);
