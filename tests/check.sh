@@ -9,13 +9,16 @@ tmp=$(mktemp -d /tmp/weft-check.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
 bad=()
+times=() # "name Ns" per stage, printed last: where the minutes go
 
 stage() {
 	local name=$1
 	shift
+	local t0=$SECONDS
 	printf '\n==== %s\n' "$name"
 	"$@" 2>&1 | tee "$tmp/$name.log"
 	local rc=${PIPESTATUS[0]}
+	times+=("$name $((SECONDS - t0))s")
 	local p f
 	p=$(grep -cE '^ok ' "$tmp/$name.log")
 	f=$(grep -cE '^not ok ' "$tmp/$name.log")
@@ -38,7 +41,7 @@ stage unit-asan make OUT="$OUT" unit-asan
 stage policy-model env WEFT_POLICY_EVAL="$OUT/tests/policy-eval" \
 	python3 -m unittest discover -s tests/policy -p 'test_*.py'
 if [ "$(id -u)" -eq 0 ]; then
-	stage integration make OUT="$OUT" integration BATS_FLAGS="--formatter tap"
+	stage integration make OUT="$OUT" integration BATS_FLAGS="--formatter tap --timing"
 else
 	echo "integration: skipped (needs root)"
 fi
@@ -47,6 +50,7 @@ if [ -x tests/fuzz/run.sh ] && ls tests/fuzz/fuzz-*.c >/dev/null 2>&1; then
 fi
 
 printf '\n'
+echo "stage times: ${times[*]}"
 ((${#bad[@]})) && echo "failed stages: ${bad[*]}"
 echo "check: $passed passed, $failed failed"
 [ "${#bad[@]}" -eq 0 ]
