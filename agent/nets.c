@@ -350,8 +350,15 @@ static int reconciled(int file, int node)
 	return node < 0 ? node : file > 0 || node > 0;
 }
 
-/* host-gw and ebpf: peers not on-link left out, the peersFile written, then the reconcile
- * (no prepare: every peer left is on-link). */
+/* host-gw and ebpf: peers not on-link left out, then the peersFile written. */
+static int onlink_write(struct agent_net *net, struct overlay_routes *rt, struct peers *want,
+			json_t *reasons, struct cni_err *err)
+{
+	onlink_filter(net, rt, want, reasons);
+	return validate_write(net, want, err);
+}
+
+/* ... then the reconcile (no prepare: every peer left is on-link). */
 static int apply_routed(struct agent_net *net, struct overlay_routes *rt, const char *params,
 			struct overlay_ops *ops, struct peers *want, json_t *reasons,
 			struct cni_err *err)
@@ -360,8 +367,7 @@ static int apply_routed(struct agent_net *net, struct overlay_routes *rt, const 
 	int r, f;
 
 	ops->prepare = NULL;
-	onlink_filter(net, rt, want, reasons);
-	r = f = validate_write(net, want, err);
+	r = f = onlink_write(net, rt, want, reasons, err);
 	if (r >= 0) {
 		ov->peers = *want; /* borrowed */
 		r = overlay_reconcile(ov, params, ops, err);
@@ -414,6 +420,24 @@ static int remote_map(struct agent_net *net, int *map, struct cni_err *err)
 	return r;
 }
 
+/* The routes and, when pinned, the remote map of an ebpf network, with their parameters and
+ * ops (the map, -1 when not pinned, is the caller's to close; n to overlay_remote_close). */
+static int ebpf_open(struct agent_net *net, int *map, struct overlay_remote *n, char *params,
+		     size_t len, struct overlay_ops *ops, struct cni_err *err)
+{
+	int r = remote_map(net, map, err);
+
+	if (r >= 0)
+		r = overlay_remote_open(n, *map, net->c.ov.underlay, err);
+	if (r < 0)
+		return r;
+	overlay_remote_params(n, params, len);
+	overlay_remote_ops(n, ops);
+	return 0;
+}
+
+/* Pinned: as host-gw, with the map entries. Not pinned (no pod here yet): the on-link peers
+ * into the peersFile only, which the first pod's ADD applies. */
 static int apply_ebpf(struct agent_net *net, struct peers *want, json_t *reasons,
 		      struct cni_err *err)
 {
@@ -421,16 +445,14 @@ static int apply_ebpf(struct agent_net *net, struct peers *want, json_t *reasons
 	struct overlay_remote n;
 	struct overlay_ops ops;
 	char params[160];
-	int r = remote_map(net, &map, err);
+	int r = ebpf_open(net, &map, &n, params, sizeof(params), &ops, err);
 
-	if (r < 0 || map < 0)
-		return r < 0 ? r : validate_write(net, want, err);
-	r = overlay_remote_open(&n, map, net->c.ov.underlay, err);
 	if (r < 0)
 		return r;
-	overlay_remote_params(&n, params, sizeof(params));
-	overlay_remote_ops(&n, &ops);
-	r = apply_routed(net, &n.rt, params, &ops, want, reasons, err);
+	if (map >= 0)
+		r = apply_routed(net, &n.rt, params, &ops, want, reasons, err);
+	else
+		r = onlink_write(net, &n.rt, want, reasons, err);
 	overlay_remote_close(&n);
 	return r;
 }
@@ -521,14 +543,10 @@ static int cleanup_ebpf(struct agent_net *net, struct cni_err *err)
 	struct overlay_remote n;
 	struct overlay_ops ops;
 	char params[160];
-	int r = remote_map(net, &map, err);
+	int r = ebpf_open(net, &map, &n, params, sizeof(params), &ops, err);
 
-	if (r >= 0)
-		r = overlay_remote_open(&n, map, net->c.ov.underlay, err);
 	if (r < 0)
 		return r;
-	overlay_remote_params(&n, params, sizeof(params));
-	overlay_remote_ops(&n, &ops);
 	r = overlay_reconcile(&net->c.ov, params, &ops, err);
 	overlay_remote_close(&n);
 	return r;

@@ -331,10 +331,15 @@ PY
 	remote_n() { bpftool -j map dump pinned "$(echo "$PIN"/mnet/remote_v*)" | jq length; }
 	remote_is() { [ "$(remote_n)" -eq "$1" ]; }
 	econf >"$DATA/net.d/10-mnet.conf"
+	# node-x is reached through a gateway: never in this node's set, pinned or not (else the
+	# first pod's ADD would refuse the whole peersFile)
+	ip -n "$HOST" route add 192.168.77.9/32 via 192.168.77.2
 	ka_node node-a 1
 	ka_node node-b 2
+	ka_node node-x 9
 	ka_agent
 	wait_until 10 jq -e 'length == 2' "$DATA/peers.json" || fail "no peersFile: $(agent_log)"
+	grep -q "node-x.*not on-link" "$DATA/agent.log" || fail "$(agent_log)"
 	# no pod of the network here: nothing pinned, the peersFile only (said once)
 	grep -q "network mnet: .*no pod here yet, the peersFile only" "$DATA/agent.log"
 	[ -z "$(routes "$HOST")" ]
