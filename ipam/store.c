@@ -180,19 +180,12 @@ static bool spare_claim(struct ipam_store *s, size_t slot)
 	return false;
 }
 
-/* The claim of slot -> name. -EEXIST: taken; -ENOENT: the claim went (an index rebuild). */
+/* The claim of slot -> name. -EEXIST: taken; -ENOENT: the claim went (an index rebuild). A
+ * claim exists only where RENAME_NOREPLACE worked (spare_claim), so it works here too. */
 static int claim_link(struct ipam_store *s, size_t slot, const char *name)
 {
-	const char *claim = s->claim[slot];
-
-	if (renameat2(s->idxfd, claim, s->dirfd, name, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL)
+	if (renameat2(s->idxfd, s->claim[slot], s->dirfd, name, RENAME_NOREPLACE) < 0)
 		return -errno;
-	/* no RENAME_NOREPLACE on this filesystem: link (EEXIST when taken), then unlink */
-	if (linkat(s->idxfd, claim, s->dirfd, name, 0) < 0)
-		return -errno;
-	(void)unlinkat(s->idxfd, claim, 0);
 	return 0;
 }
 
@@ -299,9 +292,6 @@ void ipam_store_close(struct ipam_store *s)
 
 /* ---- reservations ---------------------------------------------------------------------------- */
 
-/* A file holding the owner's content, complete before it gets a name: a spare claimed, else
- * an unnamed O_TMPFILE. Not fsync'd (see store.h): the sync was a quarter of a host-local ADD,
- * and it only mattered for a power cut, which takes the pods along. */
 /* An O_TMPFILE holding the content into *ret; *ret -1 (no_tmpfile set) when the filesystem has
  * none. */
 static int tmpfile_open(struct ipam_store *s, int *ret, struct cni_err *err)
@@ -324,6 +314,10 @@ static int tmpfile_open(struct ipam_store *s, int *ret, struct cni_err *err)
 	return 0;
 }
 
+/* The next slot: a file holding the owner's content, complete before it gets a name: a spare
+ * claimed, else an unnamed O_TMPFILE (else nothing: the named temp at reserve time). Not
+ * fsync'd (see store.h): the sync was a quarter of a host-local ADD, and it only mattered for a
+ * power cut, which takes the pods along. */
 static int tmpfile_new(struct ipam_store *s, struct cni_err *err)
 {
 	size_t i = s->n_tmp;
