@@ -263,11 +263,31 @@ static int wait_readable(int fd, int timeout_ms)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
+/* The buffer starts small and doubles: a config is a few KiB, and a 4 MiB malloc is an mmap
+ * whose munmap costs a TLB shootdown on every CPU the process ran on (an IPI each, and an exit
+ * to the hypervisor in a VM), per invocation. */
+#define STDIN_BUF_START (16u << 10)
+
+static int stdin_grow(char **buf, size_t *cap, size_t len, size_t max)
+{
+	size_t want = *cap * 2 > max + 1 ? max + 1 : *cap * 2;
+	char *p;
+
+	if (len < *cap) /* room left; a full buffer of max + 1 bytes was refused already */
+		return 0;
+	p = realloc(*buf, want + 1); /* + 1: room for the terminating NUL at max + 1 */
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = want;
+	return 0;
+}
+
 int skel_stdin_read(int fd, size_t max, int timeout_ms, char **ret, size_t *ret_len,
 		    struct cni_err *err)
 {
-	_cleanup_free_ char *buf = malloc(max + 1);
-	size_t len = 0;
+	size_t len = 0, cap = STDIN_BUF_START < max + 1 ? STDIN_BUF_START : max + 1;
+	_cleanup_free_ char *buf = malloc(cap + 1);
 	ssize_t n;
 	int r;
 
@@ -277,8 +297,10 @@ int skel_stdin_read(int fd, size_t max, int timeout_ms, char **ret, size_t *ret_
 		r = wait_readable(fd, timeout_ms);
 		if (r < 0)
 			return r == -ETIMEDOUT ? r : cni_err_set(err, CNI_ERR_IO, -r, "poll stdin");
-		/* Ask for one byte past the bound to tell "exactly max" from "too large". */
-		n = read(fd, buf + len, max + 1 - len);
+		if (stdin_grow(&buf, &cap, len, max) < 0)
+			return cni_err_set(err, CNI_ERR_IO, ENOMEM, "error reading from stdin");
+		/* Up to one byte past the bound, to tell "exactly max" from "too large". */
+		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -283,6 +283,9 @@ static int gateways_apply(struct podnet_ctx *x, struct cni_result *res, struct c
 	char m[18];
 	int r;
 
+	/* Known first, so that podnet_gw_ensure() need not read a pinned bridge again. */
+	if (!x->conf->vlan)
+		x->br_mac_pinned = bridge_mac_pinned(x->conf->bridge);
 	for (size_t i = 0; i < res->n_ips; i++) {
 		struct inet_prefix gw = {.addr = res->ips[i].gateway,
 					 .len = res->ips[i].address.len};
@@ -301,7 +304,7 @@ static int gateways_apply(struct podnet_ctx *x, struct cni_result *res, struct c
 					 err);
 		if (r < 0)
 			return r;
-	} else if (!(x->br_mac_pinned = bridge_mac_pinned(x->conf->bridge))) {
+	} else if (!x->br_mac_pinned) {
 		/* Pins a bridge we did not create (ours are born with a fixed MAC); gw_mac is
 		 * its MAC now, with our port in it. */
 		if (nl_link_set_mac(x->host, x->br_index, x->gw_mac, err) < 0)

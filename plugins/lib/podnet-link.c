@@ -440,6 +440,15 @@ static int gw_conflicts(struct podnet_ctx *x, const struct nl_link *l, const str
 	return 0;
 }
 
+static int bridge_as_read(const struct podnet_ctx *x, struct nl_link *l)
+{
+	*l = (struct nl_link){.ifindex = x->br_index};
+	memcpy(l->mac, x->br_mac, 6);
+	l->has_mac = true;
+	snprintf(l->name, sizeof(l->name), "%s", x->conf->bridge);
+	return 0;
+}
+
 int podnet_gw_ensure(struct podnet_ctx *x, const struct inet_prefix *gw, struct cni_err *err)
 {
 	const struct podnet_conf *c = x->conf;
@@ -448,6 +457,8 @@ int podnet_gw_ensure(struct podnet_ctx *x, const struct inet_prefix *gw, struct 
 
 	if (c->vlan)
 		r = vlan_iface_ensure(x, &l, err);
+	else if (x->br_mac_pinned) /* as read before our port joined: nothing can have moved */
+		r = bridge_as_read(x, &l);
 	else
 		r = nl_link_get_by_index(x->host, x->br_index, &l, err);
 	if (r < 0)

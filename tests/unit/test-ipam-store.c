@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "tests/unit/ipam-test-util.h"
+#include "common/cleanup.h"
 #include "ipam/store-internal.h"
 
 #define NET24 "{\"type\":\"host-local\",\"dataDir\":\"@D@\",\"subnet\":\"10.0.0.0/24\"}"
@@ -391,6 +392,28 @@ static void test_claim_gone_falls_back(void **state)
 	assert_false(tu_exists(".weft-tmp"));
 }
 
+/* A rewrite in place leaves exactly the new content: shorter content truncates the rest, equal
+ * or longer needs no truncate (and must not keep a stale tail either). */
+static void test_write_at_lengths(void **state)
+{
+	static const char *const seq[] = {"10.1.0.100", "10.1.0.99", "10.1.0.99", "10.1.0.1000",
+					  "x"};
+	_cleanup_close_ int dir = open(tu_data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[64];
+	struct stat st;
+
+	(void)state;
+	assert_true(dir >= 0);
+	for (size_t i = 0; i < ARRAY_SIZE(seq); i++) {
+		assert_int_equal(ipam_store_write_at(dir, "f", seq[i], strlen(seq[i])), 0);
+		assert_int_equal(fstatat(dir, "f", &st, 0), 0);
+		assert_int_equal(st.st_size, (off_t)strlen(seq[i]));
+		assert_int_equal(ipam_store_read_at(dir, "f", buf, sizeof(buf)),
+				 (ssize_t)strlen(seq[i]));
+		assert_string_equal(buf, seq[i]);
+	}
+}
+
 static void test_store_open_missing(void **state)
 {
 	struct ipam_store *s = NULL;
@@ -424,6 +447,7 @@ int main(void)
 						tu_teardown),
 		cmocka_unit_test_setup_teardown(test_named_temp_fallback, tu_setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_store_open_missing, tu_setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_write_at_lengths, tu_setup, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/cni/skel.h"
+#include "common/cni/skel-internal.h"
 
 /* ---- fake environment: "K=V" sets, "K" unsets; the last entry for a key wins ------------- */
 
@@ -657,6 +660,51 @@ static void test_stdin_bound(void **state)
 	assert_non_null(strstr(out, "larger than 4194304 bytes"));
 }
 
+/* The read path of a real stdin (a file here): the buffer grows past its start, the bound is
+ * exact (max bytes read, max + 1 refused) also when max is below the starting size. */
+static int read_fd(size_t len, size_t max, char **ret, size_t *ret_len, struct cni_err *err)
+{
+	_cleanup_close_ int fd = memfd_create("stdin", MFD_CLOEXEC);
+	_cleanup_free_ char *data = malloc(len + 1);
+
+	assert_true(fd >= 0);
+	assert_non_null(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('a' + i % 26);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return skel_stdin_read(fd, max, -1, ret, ret_len, err);
+}
+
+static void test_stdin_read_grows(void **state)
+{
+	static const size_t sizes[][2] = {{0, 100},	    {100, 100},	      {101, 100},
+					  {300000, 300000}, {300001, 300000}, {16384, 1 << 20},
+					  {16385, 1 << 20}, {200000, 1 << 20}};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t len = sizes[i][0], max = sizes[i][1], got = 0;
+		struct cni_err err = {0};
+		char *buf = NULL;
+		int r = read_fd(len, max, &buf, &got, &err);
+
+		if (len > max) {
+			assert_true(r < 0);
+			assert_int_equal(err.code, CNI_ERR_IO);
+			assert_non_null(strstr(err.msg, "larger than"));
+			assert_null(buf);
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_int_equal(got, len);
+		assert_int_equal(buf[len], '\0');
+		for (size_t k = 0; k < len; k++)
+			if (buf[k] != (char)('a' + k % 26))
+				fail_msg("byte %zu of %zu differs", k, len);
+		free(buf);
+	}
+}
+
 static void test_error_carries_version(void **state)
 {
 	static const char *const env[] = {E_CMD("DEL"), NULL};
@@ -775,6 +823,7 @@ int main(void)
 {
 	const struct CMUnitTest extra[] = {
 		cmocka_unit_test(test_stdin_bound),
+		cmocka_unit_test(test_stdin_read_grows),
 		cmocka_unit_test(test_error_carries_version),
 		cmocka_unit_test(test_args_reach_plugin),
 		cmocka_unit_test(test_gc_attachments),
