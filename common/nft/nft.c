@@ -581,6 +581,26 @@ int nft_macspoof_del(const char *network, const char *container_id, const char *
 	return r < 0 ? r : 0;
 }
 
+int nft_macspoof_check(const char *network, const char *container_id, const char *ifname,
+		       struct cni_err *err)
+{
+	struct nft_chain_spec c;
+	size_t n = 0;
+	int r;
+
+	nft_macspoof_chain_spec(network, &c);
+	r = attachment_job(&c, network, container_id, ifname, true, &n, err);
+	if (r < 0)
+		return cni_err_wrap(err, "check macspoofchk for '%s' (if %s)", network, ifname);
+	if (n == 0)
+		return cni_err_set(
+			err, CNI_ERR_INTERNAL, ENOENT,
+			"macspoofchk: no rule for container %s (if %s) of network '%s' in "
+			"chain bridge weft %s",
+			container_id, ifname, network, c.name);
+	return 0;
+}
+
 int nft_macspoof_gc(const char *network, const struct cni_attachment *valid, size_t n_valid,
 		    struct cni_err *err)
 {

@@ -81,5 +81,8 @@ int nft_macspoof_del(const char *network, const char *container_id, const char *
 		     struct cni_err *err);
 int nft_macspoof_gc(const char *network, const struct cni_attachment *valid, size_t n_valid,
 		    struct cni_err *err);
+/* CHECK: the attachment's rule is there (read-only dump; -ENOENT with a message if not). */
+int nft_macspoof_check(const char *network, const char *container_id, const char *ifname,
+		       struct cni_err *err);
 
 #endif

@@ -177,5 +177,7 @@ int podnet_check(const struct cni_args *a, void *conf, struct cni_err *err)
 		r = check_routes(&x, p, err);
 	if (r >= 0 && c->ip_masq && ipam_enabled(c->ipam))
 		r = masq_check(a, c, p, err);
+	if (r >= 0 && c->macspoofchk)
+		r = nft_macspoof_check(a->name, a->container_id, a->ifname, err);
 	return r < 0 ? r : 0;
 }

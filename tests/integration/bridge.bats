@@ -483,9 +483,20 @@ vlan_filtering_supported() {
 	ip -n "$CTR" -j link show eth0 | jq -e '.[0].address == "02:00:00:00:00:01"'
 	CNI_ARGS="MAC=02:00:00:00:00:01" add_ok "$(conf 1.0.0 '{"args":{"cni":{"mac":"02:00:00:00:00:02"}}}')" c2 "/run/netns/$(ctr_ns p2)"
 	[ "$(json_get "$output" '.interfaces[2].mac')" = 02:00:00:00:00:02 ]
-	add_ok "$(conf 1.0.0 '{"macspoofchk":true,"args":{"cni":{"mac":"02:00:00:00:00:02"}},"runtimeConfig":{"mac":"02:00:00:00:00:03"}}')" c3 "/run/netns/$(ctr_ns p3)"
+	c3=$(conf 1.0.0 '{"macspoofchk":true,"args":{"cni":{"mac":"02:00:00:00:00:02"}},"runtimeConfig":{"mac":"02:00:00:00:00:03"}}')
+	p3=$(ctr_ns p3)
+	add_ok "$c3" c3 "/run/netns/$p3"
 	[ "$(json_get "$output" '.interfaces[2].mac')" = 02:00:00:00:00:03 ]
 	[ "$(nft_rules c3)" -ge 1 ]
+	res3=$output
+	# CHECK finds the rule; once it is gone, CHECK says so (and DEL still succeeds below).
+	run run_plugin CHECK bridge "$(with_prev "$c3" "$res3")" c3 eth0 "/run/netns/$p3"
+	[ "$status" -eq 0 ]
+	ip netns exec "$HOST" nft flush chain bridge weft spoof-wnet
+	[ "$(nft_rules c3)" = 0 ]
+	run run_plugin CHECK bridge "$(with_prev "$c3" "$res3")" c3 eth0 "/run/netns/$p3"
+	expect_code 100
+	[[ "$(json_get "$output" .msg)" == *"macspoofchk: no rule for container c3"* ]]
 	run run_plugin DEL bridge "$(conf 1.0.0 '{"macspoofchk":true}')" c3
 	[ "$status" -eq 0 ]
 	[ "$(nft_rules c3)" = 0 ]
