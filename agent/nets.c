@@ -376,18 +376,30 @@ static int apply_routed(struct agent_net *net, struct overlay_routes *rt, const 
 	return reconciled(f, r);
 }
 
-static int apply_hostgw(struct agent_net *net, struct peers *want, json_t *reasons,
-			struct cni_err *err)
+/* host-gw's node routes and reconcile ops, the plugin's (plugins/host-gw/node.c). */
+static int hostgw_open(struct agent_net *net, struct overlay_routes *n, struct overlay_ops *ops,
+		       char *params, size_t len, struct cni_err *err)
 {
-	struct overlay_ops ops = {.peer_add = overlay_routes_add, .peer_del = overlay_routes_del};
-	struct overlay_routes n;
-	char params[128];
-	int r = overlay_routes_open(&n, net->c.ov.underlay, "host-gw", err);
+	int r = overlay_routes_open(n, net->c.ov.underlay, "host-gw", err);
 
 	if (r < 0)
 		return r;
-	ops.ctx = &n;
-	overlay_routes_params(&n, params, sizeof(params));
+	overlay_routes_ops(n, &net->c.ov, ops);
+	ops->prepare = NULL; /* apply_routed filters off-link peers; cleanup needs none */
+	overlay_routes_params(n, params, len);
+	return 0;
+}
+
+static int apply_hostgw(struct agent_net *net, struct peers *want, json_t *reasons,
+			struct cni_err *err)
+{
+	struct overlay_ops ops;
+	struct overlay_routes n;
+	char params[128];
+	int r = hostgw_open(net, &n, &ops, params, sizeof(params), err);
+
+	if (r < 0)
+		return r;
 	r = apply_routed(net, &n, params, &ops, want, reasons, err);
 	overlay_routes_close(&n);
 	return r;
@@ -505,15 +517,13 @@ int net_apply(struct agent_net *net, const struct peers *all, json_t *reasons, s
 
 static int cleanup_hostgw(struct agent_net *net, struct cni_err *err)
 {
-	struct overlay_ops ops = {.peer_add = overlay_routes_add, .peer_del = overlay_routes_del};
+	struct overlay_ops ops;
 	struct overlay_routes n;
 	char params[128];
-	int r = overlay_routes_open(&n, net->c.ov.underlay, "host-gw", err);
+	int r = hostgw_open(net, &n, &ops, params, sizeof(params), err);
 
 	if (r < 0)
 		return r;
-	ops.ctx = &n;
-	overlay_routes_params(&n, params, sizeof(params));
 	r = overlay_reconcile(&net->c.ov, params, &ops, err);
 	overlay_routes_close(&n);
 	return r;

@@ -18,10 +18,7 @@ static int node_open(struct overlay_routes *n, const struct hostgw_conf *c, char
 int hostgw_node_ensure(const struct cni_args *a, struct hostgw_conf *c, struct cni_err *err)
 {
 	struct overlay_routes n;
-	struct overlay_ops ops = {.ctx = &n,
-				  .prepare = overlay_routes_prepare,
-				  .peer_add = overlay_routes_add,
-				  .peer_del = overlay_routes_del};
+	struct overlay_ops ops;
 	char params[64];
 	int r;
 
@@ -29,6 +26,7 @@ int hostgw_node_ensure(const struct cni_args *a, struct hostgw_conf *c, struct c
 	r = node_open(&n, c, params, sizeof(params), err);
 	if (r < 0)
 		return r;
+	overlay_routes_ops(&n, &c->ov, &ops);
 	r = overlay_reconcile(&c->ov, params, &ops, err);
 	overlay_routes_close(&n);
 	if (r < 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/nl/link.h"
 #include "common/nl/route.h"
 #include "plugins/lib/overlay-routes.h"
@@ -166,4 +167,66 @@ int overlay_routes_check(void *ctx, const struct peer *p, struct cni_err *err)
 	return cni_err_set(err, CNI_ERR_INTERNAL, 0, "route %s via %s proto 0x%x is missing",
 			   inet_prefix_fmt(&p->pod_cidr, dst, sizeof(dst)),
 			   inet_addr_fmt(&p->node_ip, gw, sizeof(gw)), OVERLAY_RTPROT);
+}
+
+static bool route_of_peer(const struct nl_route *h, const struct peers *want)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const struct peer *p = &want->v[i];
+
+		if (h->dst.addr.family == p->pod_cidr.addr.family &&
+		    h->dst.len == p->pod_cidr.len &&
+		    inet_addr_eq(&h->dst.addr, &p->pod_cidr.addr) &&
+		    inet_addr_eq(&h->gw, &p->node_ip))
+			return true;
+	}
+	return false;
+}
+
+static bool in_scope(const struct inet_prefix *scope, const struct nl_route *h)
+{
+	return h->dst.addr.family == scope->addr.family && h->dst.len >= scope->len &&
+	       inet_prefix_contains(scope, &h->dst.addr);
+}
+
+int overlay_routes_sweep(void *ctx, const struct peers *want, struct cni_err *err)
+{
+	struct overlay_routes *n = ctx;
+	char dst[INET_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+	int r;
+
+	if (!n->scope)
+		return 0;
+	r = overlay_routes_table_load(n->nl, &n->rtab, err);
+	for (size_t i = 0; r >= 0 && i < n->rtab.n; i++) {
+		const struct nl_route *h = &n->rtab.v[i];
+
+		if (h->protocol != OVERLAY_RTPROT || !in_scope(n->scope, h) ||
+		    route_of_peer(h, want))
+			continue;
+		r = nl_route_del(n->nl, h, err);
+		if (r == -ESRCH) {
+			cni_err_clear(err);
+			r = 0;
+			continue;
+		}
+		if (r >= 0)
+			log_warn("%s: removed route %s via %s proto 0x%x: no node has it now (the "
+				 "applied state was lost)",
+				 n->plugin, inet_prefix_fmt(&h->dst, dst, sizeof(dst)),
+				 inet_addr_fmt(&h->gw, gw, sizeof(gw)), OVERLAY_RTPROT);
+	}
+	overlay_routes_table_free(&n->rtab); /* changed: a later CHECK dumps again */
+	return r < 0 ? cni_err_wrap(err, "sweep") : 0;
+}
+
+void overlay_routes_ops(struct overlay_routes *n, const struct overlay_conf *o,
+			struct overlay_ops *ret)
+{
+	n->scope = o->has_cluster ? &o->cluster_cidr : NULL;
+	*ret = (struct overlay_ops){.ctx = n,
+				    .prepare = overlay_routes_prepare,
+				    .peer_add = overlay_routes_add,
+				    .peer_del = overlay_routes_del,
+				    .sweep = overlay_routes_sweep};
 }

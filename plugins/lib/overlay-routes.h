@@ -9,6 +9,7 @@
 #include "common/cni-error.h"
 #include "common/nl/route.h"
 #include "common/nl/nl.h"
+#include "plugins/lib/overlay.h"
 #include "plugins/lib/peers.h"
 
 /* rtm_protocol of weft's node routes: `ip route show proto 0x57` lists them. */
@@ -34,6 +35,9 @@ struct overlay_routes {
 	int underlay; /* ifindex of underlayInterface, 0 = from the route to each node */
 	const char *underlay_name;
 	const char *plugin; /* named in "<plugin> needs the nodes on one L2 segment" */
+	/* clusterCIDR: every pod CIDR of the network is inside it, so a proto 0x57 route inside
+	 * it is this network's (NULL: unknown, no sweep; overlay_routes_sweep). */
+	const struct inet_prefix *scope;
 	struct overlay_routes_table rtab;
 };
 
@@ -55,5 +59,15 @@ int overlay_routes_add(void *ctx, const struct peer *p, struct cni_err *err);
 int overlay_routes_del(void *ctx, const struct peer *p, struct cni_err *err);
 /* CHECK: the peer's route is there, else code 100 naming it. */
 int overlay_routes_check(void *ctx, const struct peer *p, struct cni_err *err);
+/* struct overlay_ops sweep (applied.json lost): removes the proto 0x57 routes of the main table
+ * inside n->scope that no peer of want has (dst and gateway), each logged. Nothing without a
+ * scope: the routes sit on the shared underlay, and only clusterCIDR says which are ours. */
+int overlay_routes_sweep(void *ctx, const struct peers *want, struct cni_err *err);
+
+/* host-gw's reconcile over n (the plugin's and weft-node's): prepare (the plugin's on-link
+ * refusal; weft-node filters instead and clears it), add, del, and the sweep bounded by
+ * o->cluster_cidr when the network has one. */
+void overlay_routes_ops(struct overlay_routes *n, const struct overlay_conf *o,
+			struct overlay_ops *ret);
 
 #endif

@@ -281,6 +281,14 @@ PY
 	[ -z "$(routes "$HOST")" ]
 	[ ! -e "$DATA/peers.json" ] && [ ! -e "$DATA/state-a/mnet/applied.json" ]
 	[ ! -e "$DATA/state-a/mnet/digest" ] && [ ! -e "$DATA/state-a/mnet/applied.log" ]
+	# Routes left by a lost state: with clusterCIDR, --cleanup sweeps those inside it only.
+	ip -n "$HOST" route add 10.244.2.0/24 via "$UL_B" proto 0x57
+	ip -n "$HOST" route add 10.99.0.0/16 via "$UL_B" proto 0x57
+	mn_conf host-gw a '{"clusterCIDR":"10.244.0.0/16"}' >"$DATA/net.d/10-mnet.conf"
+	run ip netns exec "$HOST" "$BIN/weft-node" --cleanup --node-name node-a \
+		--cni-conf-dir "$DATA/net.d"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(routes "$HOST")" = "10.99.0.0/16 via $UL_B dev ul0" ] || fail "$(routes "$HOST")"
 }
 
 @test "agent: vxlan: a node added gets its neighbour, FDB entry and route; deleted, all gone" {

@@ -59,6 +59,28 @@ routes() { # routes NS: weft's node routes as "dst via gw dev"
 	applied_peers "$DATA/state-a/mnet" | jq -e 'length == 1 and .[0].podCIDR == "10.244.20.0/24"'
 }
 
+@test "host-gw: applied state lost: with clusterCIDR the next reconcile sweeps vanished peers' routes, inside it only" {
+	mn_peers "$DATA/peers.json" a b c
+	cc='{"clusterCIDR":"10.244.0.0/16"}'
+	add_a ctr1 "/run/netns/$CTR" "$(mn_conf host-gw a "$cc")"
+	[ "$(routes "$HOST" | wc -l)" = 2 ]
+	# proto 0x57 outside clusterCIDR, and another protocol inside it: never ours to sweep
+	ip -n "$HOST" route add 10.99.0.0/16 via $UL_B proto 0x57
+	ip -n "$HOST" route add 10.244.9.0/24 via $UL_B proto static
+	# the state is lost, and node c leaves meanwhile
+	rm -rf "$DATA/state-a"
+	mn_peers "$DATA/peers.json" a b
+	add_a ctr2 "/run/netns/$(weft_netns_add p2)" "$(mn_conf host-gw a "$cc")"
+	[ "$(routes "$HOST")" = "$(printf '10.244.2.0/24 via %s dev ul0\n10.99.0.0/16 via %s dev ul0' "$UL_B" "$UL_B")" ]
+	ip -n "$HOST" -j route show 10.244.9.0/24 | jq -e 'length == 1'
+	plugin_stderr | grep -q 'removed route 10.244.3.0/24 via 192.168.77.3 proto 0x57'
+	# without clusterCIDR nothing says which routes are this network's: no sweep
+	ip -n "$HOST" route add 10.244.7.0/24 via $UL_B proto 0x57
+	rm -rf "$DATA/state-a"
+	add_a ctr3 "/run/netns/$(weft_netns_add p3)"
+	ip -n "$HOST" -j route show 10.244.7.0/24 | jq -e 'length == 1'
+}
+
 @test "host-gw: a pod's DEL leaves node state; DEL twice succeeds" {
 	add_a ctr1 "/run/netns/$CTR"
 	run run_plugin DEL host-gw "$(mn_conf host-gw a)" ctr1
