@@ -444,7 +444,7 @@ static int ebpf_open(struct agent_net *net, int *map, struct overlay_remote *n, 
 	if (r < 0)
 		return r;
 	overlay_remote_params(n, params, len);
-	overlay_remote_ops(n, ops);
+	overlay_remote_ops(n, &net->c.ov, ops);
 	return 0;
 }
 

@@ -15,7 +15,7 @@ int ebpf_node_ensure(const struct ebpf_conf *conf, const struct ebpf_dp *dp, str
 	if (r < 0)
 		return r;
 	overlay_remote_params(&n, params, sizeof(params));
-	overlay_remote_ops(&n, &ops);
+	overlay_remote_ops(&n, &conf->ov, &ops);
 	r = overlay_reconcile(&conf->ov, params, &ops, err);
 	overlay_remote_close(&n);
 	if (r < 0)

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <stdlib.h>
 
 #include "bpf/include/cni-bpf.h"
 #include "common/bpf/tc.h"
+#include "common/cleanup.h"
+#include "common/log.h"
 #include "plugins/lib/bpfkey.h"
 #include "plugins/lib/overlay-remote.h"
 
@@ -78,12 +81,71 @@ static int peer_del(void *ctx, const struct peer *p, struct cni_err *err)
 	return overlay_routes_del(&n->rt, p, err);
 }
 
-void overlay_remote_ops(struct overlay_remote *n, struct overlay_ops *ret)
+static bool key_wanted(const struct weft_remote_key *k, const struct peers *want)
 {
+	struct weft_remote_key w;
+
+	for (size_t i = 0; i < want->n; i++) {
+		remote_key(&want->v[i], &w);
+		if (memcmp(&w, k, sizeof(w)) == 0)
+			return true;
+	}
+	return false;
+}
+
+static const char *key_fmt(const struct weft_remote_key *k, char *buf, size_t len)
+{
+	struct inet_prefix p;
+
+	bpfkey_addr(k->addr, &p.addr);
+	p.len = (uint8_t)(k->prefixlen - bpfkey_bits_above(&p.addr));
+	return inet_prefix_fmt(&p, buf, len);
+}
+
+/* Every key first (deleting while walking would restart the walk), then the unwanted ones. */
+static int map_sweep(const struct overlay_remote *n, const struct peers *want, struct cni_err *err)
+{
+	_cleanup_free_ struct weft_remote_key *keys = calloc(WEFT_REMOTE_MAX, sizeof(*keys));
+	struct weft_remote_key *prev = NULL;
+	char cidr[INET_PREFIX_STRLEN];
+	size_t nk = 0;
+
+	if (!keys)
+		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "sweep the remote map");
+	while (nk < WEFT_REMOTE_MAX && bpf_map_get_next_key(n->map, prev, &keys[nk]) == 0)
+		prev = &keys[nk++];
+	if (errno != ENOENT && nk < WEFT_REMOTE_MAX)
+		return cni_err_set(err, CNI_ERR_BPF, errno, "walk the remote map");
+	for (size_t i = 0; i < nk; i++) {
+		if (key_wanted(&keys[i], want))
+			continue;
+		if (bpf_map_delete_elem(n->map, &keys[i]) < 0 && errno != ENOENT)
+			return cni_err_set(err, CNI_ERR_BPF, errno, "sweep the remote map");
+		log_warn("ebpf: removed remote map entry %s: no node has it now (the applied state "
+			 "was lost)",
+			 key_fmt(&keys[i], cidr, sizeof(cidr)));
+	}
+	return 0;
+}
+
+/* The map is this network's alone: every entry no peer has goes. Routes: as host-gw's. */
+static int sweep(void *ctx, const struct peers *want, struct cni_err *err)
+{
+	struct overlay_remote *n = ctx;
+	int r = overlay_routes_sweep(&n->rt, want, err);
+
+	return r < 0 || n->map < 0 ? r : map_sweep(n, want, err);
+}
+
+void overlay_remote_ops(struct overlay_remote *n, const struct overlay_conf *o,
+			struct overlay_ops *ret)
+{
+	n->rt.scope = o->has_cluster ? &o->cluster_cidr : NULL;
 	*ret = (struct overlay_ops){.ctx = n,
 				    .prepare = overlay_routes_prepare,
 				    .peer_add = peer_add,
-				    .peer_del = peer_del};
+				    .peer_del = peer_del,
+				    .sweep = sweep};
 }
 
 int overlay_remote_map_open(const char *pin_root, const char *network, int *ret,

@@ -24,8 +24,11 @@ int overlay_remote_open(struct overlay_remote *n, int map, const char *underlay,
 void overlay_remote_close(struct overlay_remote *n);
 /* The parameters for overlay_reconcile: "ebpf underlay=<name>/<ifindex> remote-map=<id>". */
 void overlay_remote_params(const struct overlay_remote *n, char *buf, size_t len);
-/* The callbacks on n (prepare refuses a set with a node not on-link). */
-void overlay_remote_ops(struct overlay_remote *n, struct overlay_ops *ret);
+/* The callbacks on n (prepare refuses a set with a node not on-link). The sweep (applied.json
+ * lost) removes every remote map entry no peer of want has (the map is the network's alone)
+ * and, bounded by o's clusterCIDR, the routes as host-gw's (overlay_routes_sweep). */
+void overlay_remote_ops(struct overlay_remote *n, const struct overlay_conf *o,
+			struct overlay_ops *ret);
 
 /* Opens the pinned remote map of network under pin_root ("" = the default root) into *ret;
  * -ENOENT (err set) when the network has no datapath pinned on this node. */

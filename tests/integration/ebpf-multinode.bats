@@ -103,6 +103,21 @@ remote_entries() { # remote_entries PIN: entries of the remote map
 	[ -n "$(routes "$HOST")" ]
 }
 
+@test "ebpf multi-node: applied state lost: the next reconcile sweeps vanished peers' routes and remote entries" {
+	mn_peers "$DATA/peers.json" a b c
+	add_on "$HOST" a pa "$CTR"
+	[ "$(routes "$HOST" | wc -l)" -eq 2 ]
+	[ "$(remote_entries "$PIN_A")" -eq 2 ]
+	ip -n "$HOST" route add 10.99.0.0/16 via "$UL_B" proto 0x57 # outside clusterCIDR: stays
+	rm -rf "$DATA/state-a"
+	mn_peers "$DATA/peers.json" a b
+	add_on "$HOST" a pa2 "$(weft_netns_add p2)"
+	[ "$(routes "$HOST")" = "$(printf '10.244.2.0/24 via %s dev ul0\n10.99.0.0/16 via %s dev ul0' "$UL_B" "$UL_B")" ]
+	[ "$(remote_entries "$PIN_A")" -eq 1 ]
+	plugin_stderr | grep -q 'removed remote map entry 10.244.3.0/24'
+	plugin_stderr | grep -q 'removed route 10.244.3.0/24 via 192.168.77.3 proto 0x57'
+}
+
 @test "ebpf multi-node: off-cluster traffic is masqueraded; pinned maps recreated are refilled" {
 	OUT=$(weft_netns_add out)
 	ip link add wo0 netns "$HOST" type veth peer name eth0 netns "$OUT"
