@@ -88,6 +88,12 @@ static int parse_line(char *line, struct cg_layout *l)
 	return 0;
 }
 
+static void layout_init(struct cg_layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->unified = -1;
+}
+
 int cgroup_layout_parse(const char *mountinfo, struct cg_layout *ret)
 {
 	_cleanup_free_ char *copy = strdup(mountinfo);
@@ -96,8 +102,7 @@ int cgroup_layout_parse(const char *mountinfo, struct cg_layout *ret)
 
 	if (!copy)
 		return -ENOMEM;
-	memset(ret, 0, sizeof(*ret));
-	ret->unified = -1;
+	layout_init(ret);
 	for (char *line = strtok_r(copy, "\n", &save); line && r >= 0;
 	     line = strtok_r(NULL, "\n", &save))
 		r = parse_line(line, ret);
@@ -120,22 +125,39 @@ int cg_read_text(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
+/* Line by line: a busy node's mountinfo (a mount per pod netns, volume, overlay) has no bound
+ * worth guessing, and the cgroup mounts may come last. */
+static int layout_stream(const char *path, struct cg_layout *l)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	layout_init(l);
+	while (r >= 0 && getline(&line, &cap, f) >= 0)
+		r = parse_line(line, l);
+	if (r >= 0 && ferror(f))
+		r = -EIO;
+	return r;
+}
+
 int cgroup_layout_read(const char *mountinfo, struct cg_layout *ret, struct cni_err *err)
 {
-	_cleanup_free_ char *text = malloc(1 << 20);
 	char path[PATH_MAX + 32];
 	int r;
 
-	if (!text)
-		return cni_err_set(err, CNI_ERR_INTERNAL, ENOMEM, "mountinfo");
 	if (!mountinfo)
 		mountinfo = "/proc/self/mountinfo";
-	r = cg_read_text(mountinfo, text, 1 << 20);
+	r = layout_stream(mountinfo, ret);
+	if (r == -E2BIG)
+		return cni_err_set(err, CNI_ERR_INTERNAL, E2BIG,
+				   "parse %s: more than %d cgroup mounts", mountinfo,
+				   CG_MAX_MOUNTS);
 	if (r < 0)
 		return cni_err_set(err, CNI_ERR_IO, -r, "read %s", mountinfo);
-	r = cgroup_layout_parse(text, ret);
-	if (r < 0)
-		return cni_err_set(err, CNI_ERR_INTERNAL, -r, "parse %s", mountinfo);
 	if (ret->unified >= 0) {
 		struct cg_mount *u = &ret->m[ret->unified];
 

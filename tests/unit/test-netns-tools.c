@@ -119,6 +119,33 @@ static void v2_layout(struct cg_layout *l, const char *controllers)
 	assert_int_equal(cgroup_layout_read(at("mountinfo"), l, NULL), 0);
 }
 
+/* A busy node: megabytes of other mounts before the cgroup ones (mountinfo was once read
+ * into a 1 MiB buffer, and these were cut off). */
+static void test_layout_read_large(void **state)
+{
+	struct cg_layout l;
+	FILE *f;
+
+	(void)state;
+	dir("v2");
+	put("v2/cgroup.controllers", "cpu memory pids");
+	f = fopen(at("mountinfo"), "w");
+	assert_non_null(f);
+	for (int i = 0; i < 40000; i++)
+		fprintf(f,
+			"%d 25 0:4 net:[40265%05d] /run/netns/pod-%05d rw shared:%d - nsfs nsfs "
+			"rw\n",
+			100 + i, i, i, i);
+	fprintf(f, "40200 25 0:26 / %s rw - cgroup2 cgroup2 rw\n", at("v2"));
+	assert_true(ftell(f) > (2 << 20));
+	fclose(f);
+	assert_int_equal(cgroup_layout_read(at("mountinfo"), &l, NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.unified, 0);
+	assert_string_equal(l.m[0].path, at("v2"));
+	assert_string_equal(l.m[0].ctrls, "cpu memory pids");
+}
+
 static void test_layout_read(void **state)
 {
 	struct cg_layout l;
@@ -505,6 +532,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_layout_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_read_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_layout_v2_controllers, setup, teardown),
 		cmocka_unit_test(test_layout_parse_limits),
 		cmocka_unit_test(test_token_in),
