@@ -385,7 +385,6 @@ static int hostgw_open(struct agent_net *net, struct overlay_routes *n, struct o
 	if (r < 0)
 		return r;
 	overlay_routes_ops(n, &net->c.ov, ops);
-	ops->prepare = NULL; /* apply_routed filters off-link peers; cleanup needs none */
 	overlay_routes_params(n, params, len);
 	return 0;
 }

@@ -491,9 +491,7 @@ static bool in_scope(const struct peer *p, const struct inet_prefix *cluster,
 	char c[INET_PREFIX_STRLEN], o[INET_PREFIX_STRLEN];
 	struct inet_prefix net;
 
-	if (cluster &&
-	    (cluster->addr.family != p->pod_cidr.addr.family || cluster->len > p->pod_cidr.len ||
-	     !inet_prefix_contains(cluster, &p->pod_cidr.addr))) {
+	if (cluster && !inet_prefix_covers(cluster, &p->pod_cidr)) {
 		reason(reasons, p->name, "spec.podCIDR %s is outside clusterCIDR %s",
 		       inet_prefix_fmt(&p->pod_cidr, c, sizeof(c)),
 		       inet_prefix_fmt(cluster, o, sizeof(o)));

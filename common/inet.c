@@ -282,6 +282,11 @@ bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_addr *a
 	return a->family == p->addr.family && same_bits(p->addr.bytes, a->bytes, prefix_bits(p));
 }
 
+bool inet_prefix_covers(const struct inet_prefix *outer, const struct inet_prefix *inner)
+{
+	return inner->len >= outer->len && inet_prefix_contains(outer, &inner->addr);
+}
+
 /* Two prefixes overlap exactly when they agree on the bits of the shorter one. */
 bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
 {

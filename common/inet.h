@@ -68,6 +68,8 @@ void inet_prefix_network(const struct inet_prefix *p, struct inet_prefix *ret);
 void inet_prefix_last(const struct inet_prefix *p, struct inet_addr *ret);
 bool inet_prefix_has_host_bits(const struct inet_prefix *p);
 bool inet_prefix_contains(const struct inet_prefix *p, const struct inet_addr *a);
+/* Is every address of inner in outer (same family, inner no shorter)? */
+bool inet_prefix_covers(const struct inet_prefix *outer, const struct inet_prefix *inner);
 /* Two prefixes overlap when one contains the other's network address. */
 bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b);
 /* a + delta (delta may be negative). Returns -ERANGE on wrap past 0 or all-ones. */

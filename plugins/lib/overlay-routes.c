@@ -183,12 +183,6 @@ static bool route_of_peer(const struct nl_route *h, const struct peers *want)
 	return false;
 }
 
-static bool in_scope(const struct inet_prefix *scope, const struct nl_route *h)
-{
-	return h->dst.addr.family == scope->addr.family && h->dst.len >= scope->len &&
-	       inet_prefix_contains(scope, &h->dst.addr);
-}
-
 int overlay_routes_sweep(void *ctx, const struct peers *want, struct cni_err *err)
 {
 	struct overlay_routes *n = ctx;
@@ -201,7 +195,7 @@ int overlay_routes_sweep(void *ctx, const struct peers *want, struct cni_err *er
 	for (size_t i = 0; r >= 0 && i < n->rtab.n; i++) {
 		const struct nl_route *h = &n->rtab.v[i];
 
-		if (h->protocol != OVERLAY_RTPROT || !in_scope(n->scope, h) ||
+		if (h->protocol != OVERLAY_RTPROT || !inet_prefix_covers(n->scope, &h->dst) ||
 		    route_of_peer(h, want))
 			continue;
 		r = nl_route_del(n->nl, h, err);

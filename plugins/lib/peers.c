@@ -336,8 +336,7 @@ int peers_validate_self(const struct peer *self, const struct inet_prefix *local
 
 	for (size_t j = 0; self && j < n_local; j++) {
 		inet_prefix_network(&local[j], &l);
-		if (self->pod_cidr.addr.family == l.addr.family && l.len >= self->pod_cidr.len &&
-		    inet_prefix_contains(&self->pod_cidr, &l.addr))
+		if (inet_prefix_covers(&self->pod_cidr, &l))
 			continue;
 		return BAD(err,
 			   "podCIDR %s of this node (\"%s\") does not contain the local range %s%s",

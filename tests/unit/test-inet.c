@@ -190,6 +190,15 @@ static void test_prefix_math(void **state)
 	assert_false(inet_prefix_overlaps(&p, &q));
 	q = P("::/0");
 	assert_false(inet_prefix_overlaps(&p, &q));
+	/* covers: inside and no shorter, same family */
+	q = P("10.200.0.0/16");
+	assert_true(inet_prefix_covers(&p, &q));
+	assert_false(inet_prefix_covers(&q, &p));
+	assert_true(inet_prefix_covers(&p, &p));
+	q = P("11.0.0.0/16");
+	assert_false(inet_prefix_covers(&p, &q));
+	q = P("::ffff:10.1.0.0/112");
+	assert_false(inet_prefix_covers(&p, &q));
 	/* bits past a byte boundary, host bits set, /32 and /128 */
 	p = P("10.1.2.0/25");
 	q = P("10.1.2.128/25");
